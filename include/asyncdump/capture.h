@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole pipeline behind one call: stop → snapshot → resume → decode.
+ *
+ * An ad_context lives as long as the program (the daemon, the CLI): it owns
+ * the per-binary debuginfo cache (keyed by build-id, bounded) that every
+ * capture shares. A context may be used from several threads at once;
+ * captures of different processes proceed in parallel. The caller serialises
+ * captures of one pid (only one tracer may hold a process). */
+#ifndef ASYNCDUMP_CAPTURE_H
+#define ASYNCDUMP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "trace.h"
+
+struct ad_context;
+
+struct ad_context_options {
+	size_t max_cached_binaries; /* 0: default (16) */
+};
+
+struct ad_error *ad_context_create(const struct ad_context_options *options,
+				   struct ad_context **ret);
+void ad_context_destroy(struct ad_context *ctx);
+
+struct ad_capture_options {
+	bool locals;            /* also decode not-yet-polled futures */
+	uint64_t max_snapshot_bytes; /* 0: default */
+};
+
+/* Samples `pid` and decodes every task of every runtime into a trace. */
+struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
+			    const struct ad_capture_options *options, struct ad_trace **ret);
+
+/* What can be said of a process from its binary alone, without stopping it. */
+struct ad_binary_info {
+	bool is_rust;
+	bool has_type_debuginfo;
+	bool has_tokio;
+	char *build_id;   /* hex or NULL */
+	char *reason;     /* why it is not traceable, or NULL */
+};
+struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid,
+				    struct ad_binary_info *ret);
+void ad_binary_info_deinit(struct ad_binary_info *info);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Stopping and resuming every thread of a live process with ptrace.
+ *
+ * ad_process_stop() PTRACE_SEIZEs and PTRACE_INTERRUPTs every thread listed
+ * in /proc/PID/task, re-scanning until no new thread appears, and waits for
+ * each to stop. Signals that arrive meanwhile are remembered and re-injected
+ * on resume, so the target loses nothing. ad_process_resume() detaches every
+ * thread and restores what the process was: a process that was stopped by
+ * SIGSTOP stays stopped; one that ran runs. PTRACE_O_EXITKILL is never used:
+ * if the tracer dies, the kernel detaches and the target keeps running.
+ *
+ * Only the thread that called ad_process_stop() may call ad_process_resume()
+ * (a ptrace rule). While stopped, SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked
+ * in the calling thread and delivered after resume, so the tool cannot be
+ * interrupted between stop and resume. */
+#ifndef ASYNCDUMP_PROCESS_H
+#define ASYNCDUMP_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* The registers needed to find thread-locals and to unwind (x86_64). */
+struct ad_regs {
+	uint64_t rip, rsp, rbp, rbx, r12, r13, r14, r15;
+	uint64_t rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11;
+	uint64_t fs_base, gs_base;
+};
+
+struct ad_thread {
+	pid_t tid;
+	char name[16];      /* /proc/PID/task/TID/comm */
+	struct ad_regs regs;
+};
+
+struct ad_stopped; /* opaque: a process whose threads we hold */
+
+struct ad_error *ad_process_stop(pid_t pid, struct ad_stopped **ret);
+/* Detaches every thread, re-injects pending signals, frees `s`; accepts NULL.
+ * Returns the first error met, but always tries every thread. */
+struct ad_error *ad_process_resume(struct ad_stopped *s);
+
+pid_t ad_stopped_pid(const struct ad_stopped *s);
+size_t ad_stopped_thread_count(const struct ad_stopped *s);
+const struct ad_thread *ad_stopped_thread(const struct ad_stopped *s, size_t i);
+/* Microseconds since the first thread was stopped (CLOCK_MONOTONIC). */
+uint64_t ad_stopped_elapsed_us(const struct ad_stopped *s);
+
+/* Checks that `pid` exists, is not a zombie and is not traced by another
+ * process, without stopping it: the same clear errors ad_process_stop()
+ * gives. */
+struct ad_error *ad_process_check(pid_t pid);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* A sample: stop the process, copy the memory that can change, resume.
+ *
+ * The pause does nothing but ptrace and bulk process_vm_readv: no DWARF, no
+ * formatting, no per-task allocation. Writable mappings (heap, anonymous
+ * memory, .data/.bss, the used part of each thread stack) are copied in large
+ * blocks; read-only mappings (code, .rodata, vtables) cannot change and are
+ * read live, later, through the same reader. Decoding then runs on the copy
+ * while the target runs again: attach → snapshot → resume → decode. */
+#ifndef ASYNCDUMP_SNAPSHOT_H
+#define ASYNCDUMP_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "error.h"
+#include "memory.h"
+#include "process.h"
+
+struct ad_snapshot_options {
+	/* Upper bound on copied bytes; exceeding it is AD_ERROR_TOO_LARGE
+	 * (before anything is stopped when /proc/PID/maps already says so).
+	 * 0 means the default (4 GiB). */
+	uint64_t max_bytes;
+};
+
+/* One mapping of /proc/PID/maps. */
+struct ad_mapping {
+	uint64_t start, end, offset;
+	char perms[5];  /* "rw-p" */
+	char *path;     /* NULL for anonymous */
+};
+
+struct ad_snapshot {
+	pid_t pid;
+	char *exe;                   /* /proc/PID/exe target */
+	struct timespec captured_at; /* CLOCK_REALTIME at the stop */
+	struct timespec monotonic;   /* CLOCK_MONOTONIC at the stop (deadlines) */
+	uint64_t pause_us;           /* first thread stopped → last resumed */
+	uint64_t copied_bytes;
+	size_t nthreads;
+	struct ad_thread *threads;   /* registers as they were during the stop */
+	size_t nmappings;
+	struct ad_mapping *mappings;
+	struct ad_reader *reader;    /* copy for writable memory, live for the rest */
+};
+
+struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,
+				  struct ad_snapshot **ret);
+void ad_snapshot_destroy(struct ad_snapshot *snap);
+
+/* The mapping containing `address`, or NULL. */
+const struct ad_mapping *ad_snapshot_mapping(const struct ad_snapshot *snap, uint64_t address);
+
+#endif

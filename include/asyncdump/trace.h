@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* The trace model: what a sample of a process says about its async tasks.
+ *
+ * Decoders build it; renderers (JSON, text), the daemon, the CLI and hang
+ * detection read it. It holds names, locations and addresses only, never the
+ * contents of a program's variables. Everything hangs off the trace and is
+ * freed by ad_trace_destroy(). Field names follow docs/trace.schema.json. */
+#ifndef ASYNCDUMP_TRACE_H
+#define ASYNCDUMP_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "error.h"
+
+enum ad_task_kind { AD_TASK_KIND_TASK, AD_TASK_KIND_BLOCK_ON, AD_TASK_KIND_LOCAL };
+
+enum ad_task_state {
+	AD_TASK_IDLE,
+	AD_TASK_SCHEDULED,
+	AD_TASK_RUNNING,
+	AD_TASK_COMPLETE,
+	AD_TASK_CANCELLED,
+	AD_TASK_STATE_UNKNOWN,
+};
+
+enum ad_frame_kind {
+	AD_FRAME_ASYNC_FN,
+	AD_FRAME_ASYNC_BLOCK,
+	AD_FRAME_ASYNC_CLOSURE,
+	AD_FRAME_FUTURE, /* any other future: combinator, hand-written, leaf */
+};
+
+enum ad_frame_state {
+	AD_FRAME_UNRESUMED,
+	AD_FRAME_SUSPENDED,
+	AD_FRAME_COMPLETED,
+	AD_FRAME_PANICKED,
+	AD_FRAME_PENDING,
+	AD_FRAME_READY,
+	AD_FRAME_UNKNOWN,
+};
+
+enum ad_resource_kind {
+	AD_RESOURCE_TIMER,
+	AD_RESOURCE_TASK,
+	AD_RESOURCE_MUTEX,
+	AD_RESOURCE_RWLOCK,
+	AD_RESOURCE_SEMAPHORE,
+	AD_RESOURCE_NOTIFY,
+	AD_RESOURCE_ONESHOT,
+	AD_RESOURCE_MPSC,
+	AD_RESOURCE_IO,
+	AD_RESOURCE_SIGNAL,
+	AD_RESOURCE_PROCESS,
+	AD_RESOURCE_OTHER,
+};
+
+struct ad_location {
+	char *file;     /* as in DWARF (absolute or relative to comp_dir) */
+	unsigned line;  /* 0 unknown */
+	unsigned column;/* 0 unknown */
+};
+
+/* What a leaf future waits on. Optional members have a `has_` flag. */
+struct ad_blocked_on {
+	enum ad_resource_kind kind;
+	uint64_t address;         /* the resource (timer entry, semaphore, channel…); 0 none */
+	char *description;        /* "timer 0x…, fires in 3599 s" */
+	bool has_task_id;
+	uint64_t task_id;         /* kind task: the awaited task */
+	bool has_deadline;
+	int64_t deadline_ns;      /* kind timer: CLOCK_MONOTONIC of the target */
+	int64_t time_left_ns;     /* negative: overdue */
+	int fd;                   /* kind io: file descriptor, -1 unknown */
+	char *interest;           /* kind io: "readable", "writable", … or NULL */
+	int64_t permits_wanted;   /* kind semaphore/mutex/rwlock: -1 unknown */
+	int64_t permits_available;/* -1 unknown */
+};
+
+struct ad_frame {
+	enum ad_frame_kind kind;
+	char *name;               /* "my_program::foo", or the type name */
+	char *type;               /* full type name */
+	uint64_t address;
+	enum ad_frame_state state;
+	struct ad_location *location;       /* suspension point in user code, or NULL */
+	struct ad_location *macro_location; /* where a macro (select!/join!) put the await, or NULL */
+	struct ad_blocked_on *blocked_on;   /* leaf only, or NULL */
+	char *error;              /* why this frame could not be decoded further, or NULL */
+	bool not_polled;          /* a local future created but not awaited (locals only) */
+	bool has_awaits_task;
+	uint64_t awaits_task;     /* a JoinHandle: the task id whose tree continues here */
+	size_t nchildren;
+	struct ad_frame **children;
+	size_t nlocals;           /* futures held but not polled (rendered with ?locals=1) */
+	struct ad_frame **locals;
+};
+
+struct ad_runtime {
+	unsigned id;
+	char *kind;     /* "tokio" */
+	char *flavor;   /* "current_thread" | "multi_thread" */
+	uint64_t address;
+	size_t ntasks;
+};
+
+struct ad_task {
+	bool has_id;
+	uint64_t id;              /* runtime task id; none for block_on */
+	enum ad_task_kind kind;
+	uint64_t address;         /* task header, or the block_on future */
+	unsigned runtime;         /* index into trace->runtimes */
+	pid_t tid;                /* thread polling it / running block_on; 0 none */
+	char *thread_name;        /* NULL none */
+	enum ad_task_state state;
+	char *note;               /* e.g. "future optimised out in this build", or NULL */
+	struct ad_frame *root;    /* NULL when it could not be decoded (see note) */
+	bool has_unchanged_for;
+	double unchanged_for_s;   /* filled by hang detection */
+};
+
+struct ad_trace {
+	pid_t pid;
+	char *exe;
+	char *build_id;           /* hex, or NULL */
+	char *source_root;        /* common prefix of the program's own sources, or NULL */
+	struct timespec captured_at;
+	uint64_t pause_us;
+	size_t nruntimes;
+	struct ad_runtime *runtimes;
+	size_t ntasks;
+	struct ad_task *tasks;
+	size_t nwarnings;
+	char **warnings;
+	size_t ncycles;           /* deadlock cycles: task ids, first repeated last */
+	struct ad_cycle { size_t n; uint64_t *task_ids; } *cycles;
+};
+
+struct ad_trace *ad_trace_create(void);
+void ad_trace_destroy(struct ad_trace *t);
+
+/* Builders. Strings are copied. Each returns NULL / an error only on OOM. */
+struct ad_error *ad_trace_add_runtime(struct ad_trace *t, const char *kind, const char *flavor,
+				      uint64_t address, struct ad_runtime **ret);
+struct ad_error *ad_trace_add_task(struct ad_trace *t, struct ad_task **ret);
+struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids, size_t n);
+
+struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
+				 uint64_t address);
+void ad_frame_destroy(struct ad_frame *f);
+struct ad_error *ad_frame_add_child(struct ad_frame *parent, struct ad_frame *child);
+struct ad_error *ad_frame_add_local(struct ad_frame *parent, struct ad_frame *local);
+struct ad_error *ad_frame_set_location(struct ad_frame *f, const char *file, unsigned line,
+				       unsigned column);
+struct ad_error *ad_frame_set_macro_location(struct ad_frame *f, const char *file, unsigned line,
+					     unsigned column);
+struct ad_error *ad_frame_set_error(struct ad_frame *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Creates f->blocked_on (fd = -1, permits = -1) and returns it in *ret. */
+struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kind,
+				   uint64_t address, struct ad_blocked_on **ret);
+
+/* Lookups used by renderers and hang detection. */
+struct ad_task *ad_trace_find_task(const struct ad_trace *t, uint64_t id);
+/* The first leaf (depth first) with a blocked_on, or NULL: the task summary. */
+const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f);
+
+const char *ad_task_kind_name(enum ad_task_kind k);
+const char *ad_task_state_name(enum ad_task_state s);
+const char *ad_frame_kind_name(enum ad_frame_kind k);
+const char *ad_frame_state_name(enum ad_frame_state s);
+const char *ad_resource_kind_name(enum ad_resource_kind k);
+
+#endif
