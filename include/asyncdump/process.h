@@ -12,7 +12,11 @@
  * Only the thread that called ad_process_stop() may call ad_process_resume()
  * (a ptrace rule). While stopped, SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked
  * in the calling thread and delivered after resume, so the tool cannot be
- * interrupted between stop and resume. */
+ * interrupted between stop and resume.
+ *
+ * The stops are collected with waitpid(tid, …, __WALL) per thread: a caller
+ * that reaps with waitpid(-1, …, __WALL) in another thread meanwhile would
+ * take them. */
 #ifndef ASYNCDUMP_PROCESS_H
 #define ASYNCDUMP_PROCESS_H
 
@@ -42,6 +46,9 @@ struct ad_error *ad_process_stop(pid_t pid, struct ad_stopped **ret);
 /* Detaches every thread, re-injects pending signals, frees `s`; accepts NULL.
  * Returns the first error met, but always tries every thread. */
 struct ad_error *ad_process_resume(struct ad_stopped *s);
+/* ad_process_resume(), and *pause_us (when not NULL) always gets the time from
+ * the first thread stopped to the last one resumed (CLOCK_MONOTONIC). */
+struct ad_error *ad_process_resume_timed(struct ad_stopped *s, uint64_t *pause_us);
 
 pid_t ad_stopped_pid(const struct ad_stopped *s);
 size_t ad_stopped_thread_count(const struct ad_stopped *s);

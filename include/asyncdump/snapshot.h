@@ -44,7 +44,8 @@ struct ad_snapshot {
 	struct ad_thread *threads;   /* registers as they were during the stop */
 	size_t nmappings;
 	struct ad_mapping *mappings;
-	struct ad_reader *reader;    /* copy for writable memory, live for the rest */
+	struct ad_reader *reader;    /* copy for writable memory, live for the rest;
+				      * one thread at a time (it caches live reads) */
 };
 
 struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,

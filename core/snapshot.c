@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: MIT */
+/* A sample: stop, copy the writable memory in bulk, resume.
+ *
+ * Before the stop, the copy is planned once from /proc/PID/maps (and refused
+ * when too large), the copy buffer is reserved, the pages the copy will
+ * write are faulted in, and the arrays the pause needs are allocated. During
+ * the stop, maps is read again (threads and mappings may have changed since;
+ * it is one fast read), the plan is redone with the threads' stack pointers,
+ * and the ranges are copied with batched process_vm_readv. After the resume,
+ * the mapping list and the reader are built.
+ *
+ * What is copied: every readable, writable, private mapping but the kernel's
+ * ([vvar], [vdso], …). Two refinements keep the pause short:
+ *  - a mapping holding a thread's stack pointer is copied only from that
+ *    pointer minus the red zone: the rest of a stack is dead;
+ *  - in anonymous mappings, /proc/PID/pagemap tells which pages exist; a
+ *    page never touched reads as zeros and is not copied. This is what
+ *    makes the stacks glibc keeps for ended threads, and untouched heap
+ *    reservations, cost nothing.
+ * The copy buffer keeps every mapping at its own offset (MAP_NORESERVE), so
+ * the parts never copied cost no memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "asyncdump/snapshot.h"
+#include "proc.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define DEFAULT_MAX_BYTES ((uint64_t)4 << 30)
+#define RED_ZONE 128 /* x86_64 SysV: leaf functions use 128 bytes below rsp */
+#define LIVE_BLOCK_SIZE 4096
+/* pagemap: bit 63 page present, bit 62 page swapped. */
+#define PM_PRESENT_OR_SWAPPED (((uint64_t)1 << 63) | ((uint64_t)1 << 62))
+#define PM_CHUNK 8192 /* pagemap entries read per call: 32 MiB of memory */
+/* Absent runs shorter than this are copied anyway: fewer, larger ranges. */
+#define MERGE_GAP_PAGES 16
+/* Larger anonymous mappings are copied whole, not scanned page by page. */
+#define SPARSE_MAX_BYTES ((uint64_t)4 << 30)
+
+struct span {
+	uint64_t start, end;
+};
+
+/* ---- the snapshot's reader */
+
+struct segment {
+	uint64_t start, end;
+	const char *data; /* NULL: never-touched memory, zeros */
+};
+
+struct snap_memory {
+	size_t nsegments;
+	struct segment *segments; /* copied memory, sorted, disjoint */
+	size_t nlive;
+	struct span *live;        /* readable, not writable: read live; sorted */
+	struct ad_reader *live_reader;
+	struct ad_reader *cache;  /* over live_reader */
+	char *buf;
+	size_t buf_len;
+	char *extra;
+	size_t extra_len;
+	pid_t pid;
+};
+
+static const struct segment *find_segment(const struct snap_memory *m, uint64_t address)
+{
+	size_t lo = 0, hi = m->nsegments;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (address < m->segments[mid].start)
+			hi = mid;
+		else if (address >= m->segments[mid].end)
+			lo = mid + 1;
+		else
+			return &m->segments[mid];
+	}
+	return NULL;
+}
+
+static const struct span *find_live(const struct snap_memory *m, uint64_t address)
+{
+	size_t lo = 0, hi = m->nlive;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (address < m->live[mid].start)
+			hi = mid;
+		else if (address >= m->live[mid].end)
+			lo = mid + 1;
+		else
+			return &m->live[mid];
+	}
+	return NULL;
+}
+
+static struct ad_error *snap_read(void *ctx, uint64_t address, void *buf, size_t len)
+{
+	const struct snap_memory *m = ctx;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t at = address + done;
+		size_t want = len - done;
+		if (at < address)
+			return ad_error_fault(at, want, "snapshot of pid %d: reading %zu bytes at "
+					      "0x%" PRIx64 " wraps around", (int)m->pid, len,
+					      address);
+		const struct segment *s = find_segment(m, at);
+		if (s) {
+			size_t n = s->end - at < want ? (size_t)(s->end - at) : want;
+			if (s->data)
+				memcpy((char *)buf + done, s->data + (at - s->start), n);
+			else
+				memset((char *)buf + done, 0, n);
+			done += n;
+			continue;
+		}
+		const struct span *l = find_live(m, at);
+		if (!l)
+			return ad_error_fault(at, want,
+					      "snapshot of pid %d: 0x%" PRIx64 " was not copied and "
+					      "is not read-only memory (reading %zu bytes at 0x%"
+					      PRIx64 ")", (int)m->pid, at, len, address);
+		size_t n = l->end - at < want ? (size_t)(l->end - at) : want;
+		struct ad_error *err = ad_read(m->cache, at, (char *)buf + done, n);
+		if (err)
+			return err;
+		done += n;
+	}
+	return NULL;
+}
+
+static void snap_memory_destroy(void *ctx)
+{
+	struct snap_memory *m = ctx;
+	if (!m)
+		return;
+	ad_reader_destroy(m->cache);
+	ad_reader_destroy(m->live_reader);
+	if (m->buf)
+		munmap(m->buf, m->buf_len);
+	if (m->extra)
+		munmap(m->extra, m->extra_len);
+	free(m->segments);
+	free(m->live);
+	free(m);
+}
+
+static const struct ad_reader_ops snap_ops = {
+	.read = snap_read,
+	.destroy = snap_memory_destroy,
+};
+
+/* ---- planning */
+
+static bool is_copied_kind(const struct ad_maps_line *l)
+{
+	return l->perms[0] == 'r' && l->perms[1] == 'w' && l->perms[3] == 'p' &&
+	       !ad_proc_is_special_mapping(l->path);
+}
+
+/* Memory whose untouched pages are zeros (not a file's contents). */
+static bool is_anonymous(const struct ad_maps_line *l)
+{
+	return !l->path || strcmp(l->path, "[heap]") == 0 || strcmp(l->path, "[stack]") == 0 ||
+	       strncmp(l->path, "[anon:", 6) == 0;
+}
+
+static bool is_live_kind(const struct ad_maps_line *l)
+{
+	const char *p = l->path;
+	bool kernel = p && (strcmp(p, "[vvar]") == 0 || strcmp(p, "[vvar_vclock]") == 0 ||
+			    strcmp(p, "[vsyscall]") == 0);
+	return l->perms[0] == 'r' && l->perms[1] != 'w' && !kernel;
+}
+
+/* One copied mapping: [start, end) of it is copied. */
+struct planned {
+	uint64_t start, end;
+	bool sparse;       /* absent pages were skipped: they read as zeros */
+};
+
+/* Everything the pause needs, allocated before it. */
+struct plan {
+	pid_t pid;
+	uint64_t max_bytes;
+	uint64_t page_size;
+	int pagemap_fd;              /* -1: copy anonymous mappings whole */
+	uint64_t *pagemap;           /* PM_CHUNK entries */
+	char *text;                  /* /proc/PID/maps */
+	size_t text_cap, text_len;
+	size_t nlines, lines_cap;
+	struct ad_maps_line *lines;  /* pointing into text */
+	uint64_t *copy_from;         /* per line: lowest stack pointer - red zone */
+	size_t nplanned, planned_cap;
+	struct planned *planned;
+	size_t nranges, ranges_cap;
+	struct ad_vm_range *ranges;  /* what to copy, in address order; .buf: offset */
+	struct ad_vm_range *todo;    /* the same, rebased, advanced past faults */
+	size_t nholes, holes_cap;
+	struct span *holes;          /* unreadable pages inside copied ranges */
+	uint64_t slots;              /* bytes of buffer the plan lays out */
+	uint64_t copied_bytes;
+	char *buf;                   /* the copy buffer */
+	size_t buf_len;
+	char *extra;                 /* replaces buf if the mappings outgrew it */
+	size_t extra_len;
+	size_t nthreads;
+	struct ad_thread *threads;
+};
+
+static void plan_deinit(struct plan *p)
+{
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
+	free(p->pagemap);
+	free(p->text);
+	free(p->lines);
+	free(p->copy_from);
+	free(p->planned);
+	free(p->ranges);
+	free(p->todo);
+	free(p->holes);
+	if (p->buf)
+		munmap(p->buf, p->buf_len);
+	if (p->extra)
+		munmap(p->extra, p->extra_len);
+	free(p->threads);
+}
+
+/* Grows an array to hold `need` elements; rare during the pause. */
+static bool reserve(void **array, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2;
+	void *a = realloc(*array, ncap * size);
+	if (!a)
+		return false;
+	*array = a;
+	*cap = ncap;
+	return true;
+}
+
+static struct ad_error *read_maps(struct plan *p)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
+	struct ad_error *err = ad_proc_slurp(path, &p->text, &p->text_cap, &p->text_len);
+	if (err) {
+		int e = err->errnum;
+		ad_error_destroy(err);
+		return e ? ad_proc_explain(p->pid, 0, e, "reading /proc/PID/maps") : &ad_error_nomem;
+	}
+	p->nlines = 0;
+	for (char *line = p->text, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		size_t cap = p->lines_cap;
+		if (!reserve((void **)&p->lines, &p->lines_cap, p->nlines + 1, sizeof(*p->lines)) ||
+		    !reserve((void **)&p->copy_from, &cap, p->lines_cap, sizeof(*p->copy_from)))
+			return &ad_error_nomem;
+		if (ad_proc_parse_maps_line(line, &p->lines[p->nlines]))
+			p->nlines++;
+	}
+	return NULL;
+}
+
+static const struct ad_maps_line *line_containing(const struct plan *p, uint64_t address,
+						  size_t *index)
+{
+	size_t lo = 0, hi = p->nlines;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (address < p->lines[mid].start)
+			hi = mid;
+		else if (address >= p->lines[mid].end)
+			lo = mid + 1;
+		else {
+			*index = mid;
+			return &p->lines[mid];
+		}
+	}
+	return NULL;
+}
+
+/* A stack mapping is copied from its lowest stack pointer, red zone
+ * included; UINT64_MAX marks a mapping that holds no stack pointer. */
+static void find_stack_starts(struct plan *p, const struct ad_stopped *s)
+{
+	for (size_t i = 0; i < p->nlines; i++)
+		p->copy_from[i] = UINT64_MAX;
+	for (size_t t = 0; s && t < ad_stopped_thread_count(s); t++) {
+		uint64_t sp = ad_stopped_thread(s, t)->regs.rsp;
+		size_t i;
+		const struct ad_maps_line *l = line_containing(p, sp, &i);
+		if (!l)
+			continue;
+		uint64_t from = sp - l->start > RED_ZONE ? (sp - RED_ZONE) & ~(uint64_t)15 : l->start;
+		if (from < p->copy_from[i])
+			p->copy_from[i] = from;
+	}
+}
+
+static struct ad_error *add_range(struct plan *p, uint64_t start, uint64_t end, uint64_t offset)
+{
+	size_t cap = p->ranges_cap;
+	if (!reserve((void **)&p->ranges, &p->ranges_cap, p->nranges + 1, sizeof(*p->ranges)) ||
+	    !reserve((void **)&p->todo, &cap, p->ranges_cap, sizeof(*p->todo)))
+		return &ad_error_nomem;
+	/* .buf holds the offset in the copy buffer until rebase(). */
+	p->ranges[p->nranges++] = (struct ad_vm_range){
+		.address = start, .buf = (void *)(uintptr_t)offset, .len = (size_t)(end - start),
+	};
+	p->copied_bytes += end - start;
+	return NULL;
+}
+
+/* Adds the runs of present or swapped pages of [from, end) (merged across
+ * small gaps); *ok is false when pagemap could not be read. */
+static struct ad_error *add_present_runs(struct plan *p, uint64_t from, uint64_t end,
+					 uint64_t slot_of_from, bool *ok)
+{
+	uint64_t page = p->page_size;
+	uint64_t first = from / page, last = (end + page - 1) / page; /* pages [first, last) */
+	uint64_t run_start = 0, run_end = 0; /* current run, in pages; empty when equal */
+	*ok = false;
+	for (uint64_t at = first; at < last;) {
+		size_t n = last - at < PM_CHUNK ? (size_t)(last - at) : PM_CHUNK;
+		ssize_t r = pread(p->pagemap_fd, p->pagemap, n * 8, (off_t)(at * 8));
+		if (r < 8)
+			return NULL;
+		n = (size_t)r / 8;
+		for (size_t i = 0; i < n; i++, at++) {
+			if (!(p->pagemap[i] & PM_PRESENT_OR_SWAPPED))
+				continue;
+			if (run_end > run_start && at - run_end < MERGE_GAP_PAGES) {
+				run_end = at + 1;
+				continue;
+			}
+			if (run_end > run_start) {
+				uint64_t s = run_start * page > from ? run_start * page : from;
+				struct ad_error *err = add_range(p, s, run_end * page,
+								 slot_of_from + (s - from));
+				if (err)
+					return err;
+			}
+			run_start = at;
+			run_end = at + 1;
+		}
+	}
+	if (run_end > run_start) {
+		uint64_t s = run_start * page > from ? run_start * page : from;
+		uint64_t e = run_end * page < end ? run_end * page : end;
+		struct ad_error *err = add_range(p, s, e, slot_of_from + (s - from));
+		if (err)
+			return err;
+	}
+	*ok = true;
+	return NULL;
+}
+
+/* Plans the copy from p->lines; `s` (NULL before the stop) gives the stack
+ * pointers. Ranges come out in address order. */
+static struct ad_error *plan_copy(struct plan *p, const struct ad_stopped *s)
+{
+	find_stack_starts(p, s);
+	p->nplanned = p->nranges = 0;
+	p->copied_bytes = p->slots = 0;
+	for (size_t i = 0; i < p->nlines; i++) {
+		const struct ad_maps_line *l = &p->lines[i];
+		if (!is_copied_kind(l))
+			continue;
+		uint64_t from = p->copy_from[i] == UINT64_MAX ? l->start : p->copy_from[i];
+		uint64_t slot_of_from = p->slots + (from - l->start);
+		if (!reserve((void **)&p->planned, &p->planned_cap, p->nplanned + 1,
+			     sizeof(*p->planned)))
+			return &ad_error_nomem;
+		struct planned *pl = &p->planned[p->nplanned++];
+		*pl = (struct planned){ .start = from, .end = l->end };
+		bool sparse = false;
+		if (p->pagemap_fd >= 0 && is_anonymous(l) && l->end - from <= SPARSE_MAX_BYTES) {
+			size_t before = p->nranges;
+			uint64_t bytes_before = p->copied_bytes;
+			struct ad_error *err = add_present_runs(p, from, l->end, slot_of_from,
+								&sparse);
+			if (err)
+				return err;
+			if (!sparse) { /* pagemap failed: copy it whole */
+				p->nranges = before;
+				p->copied_bytes = bytes_before;
+			}
+		}
+		pl->sparse = sparse;
+		if (!sparse) {
+			struct ad_error *err = add_range(p, from, l->end, slot_of_from);
+			if (err)
+				return err;
+		}
+		p->slots += l->end - l->start;
+	}
+	return NULL;
+}
+
+static struct ad_error *too_large(pid_t pid, uint64_t bytes, uint64_t max)
+{
+	return ad_error_create(AD_ERROR_TOO_LARGE,
+			       "pid %d: the snapshot would copy %" PRIu64 " bytes (%.1f MiB) of "
+			       "writable memory, over the limit of %" PRIu64 " bytes (%.1f MiB); "
+			       "raise max_snapshot_bytes (ad_snapshot_options.max_bytes) to sample "
+			       "it", (int)pid, bytes, (double)bytes / (1 << 20), max,
+			       (double)max / (1 << 20));
+}
+
+static void *map_buffer(size_t len)
+{
+	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void open_pagemap(struct plan *p)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)p->pid);
+	p->pagemap = malloc(PM_CHUNK * sizeof(*p->pagemap));
+	p->pagemap_fd = p->pagemap ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+/* Plans once before the stop: refuses what is too large, reserves the
+ * buffer, and faults in the pages the copy will write. */
+static struct ad_error *prepare(struct plan *p)
+{
+	open_pagemap(p);
+	struct ad_error *err = read_maps(p);
+	if (!err)
+		err = plan_copy(p, NULL);
+	if (err)
+		return err;
+	if (p->copied_bytes > p->max_bytes)
+		return too_large(p->pid, p->copied_bytes, p->max_bytes);
+	/* Headroom for what changes before the stop; the pause rarely grows
+	 * these arrays. */
+	size_t cap = p->lines_cap;
+	size_t rcap = p->ranges_cap;
+	if (!reserve((void **)&p->lines, &p->lines_cap, 2 * p->nlines + 64, sizeof(*p->lines)) ||
+	    !reserve((void **)&p->copy_from, &cap, p->lines_cap, sizeof(*p->copy_from)) ||
+	    !reserve((void **)&p->planned, &p->planned_cap, 2 * p->nplanned + 64,
+		     sizeof(*p->planned)) ||
+	    !reserve((void **)&p->ranges, &p->ranges_cap, 2 * p->nranges + 256,
+		     sizeof(*p->ranges)) ||
+	    !reserve((void **)&p->todo, &rcap, p->ranges_cap, sizeof(*p->todo)) ||
+	    !reserve((void **)&p->holes, &p->holes_cap, 16, sizeof(*p->holes)) ||
+	    !reserve((void **)&p->text, &p->text_cap, 2 * p->text_len + 65536, 1))
+		return &ad_error_nomem;
+	p->buf_len = (size_t)(p->slots + p->slots / 4) + ((size_t)64 << 20);
+	p->buf = map_buffer(p->buf_len);
+	if (!p->buf)
+		return ad_error_os(errno, "pid %d: reserving %zu bytes for the snapshot",
+				   (int)p->pid, p->buf_len);
+	/* Best effort: kernels before 5.14 lack MADV_POPULATE_WRITE. */
+	for (size_t i = 0; i < p->nranges; i++) {
+		uint64_t off = (uintptr_t)p->ranges[i].buf;
+		uint64_t start = off & ~(p->page_size - 1);
+		uint64_t end = (off + p->ranges[i].len + p->page_size - 1) & ~(p->page_size - 1);
+		madvise(p->buf + start, (size_t)(end - start), MADV_POPULATE_WRITE);
+	}
+	return NULL;
+}
+
+/* ---- the pause (no formatting, no allocation on the common path) */
+
+/* Turns buffer offsets into pointers. */
+static struct ad_error *rebase(struct plan *p)
+{
+	char *base = p->buf;
+	if (p->slots > p->buf_len) {
+		/* The mappings outgrew the reservation since the first read:
+		 * map one buffer that holds them all (rare; costs page faults). */
+		p->extra_len = (size_t)p->slots;
+		p->extra = map_buffer(p->extra_len);
+		if (!p->extra)
+			return &ad_error_nomem;
+		base = p->extra;
+	}
+	for (size_t i = 0; i < p->nranges; i++) {
+		p->ranges[i].buf = base + (uintptr_t)p->ranges[i].buf;
+		p->todo[i] = p->ranges[i];
+	}
+	return NULL;
+}
+
+static struct ad_error *add_hole(struct plan *p, uint64_t start, uint64_t end)
+{
+	if (!reserve((void **)&p->holes, &p->holes_cap, p->nholes + 1, sizeof(*p->holes)))
+		return &ad_error_nomem;
+	p->holes[p->nholes++] = (struct span){ start, end };
+	return NULL;
+}
+
+/* Copies every range; a page that cannot be read (a file mapping past its
+ * end, say) becomes a hole, and the copy goes on after it. */
+static struct ad_error *copy(struct plan *p, struct ad_vm *vm)
+{
+	size_t i = 0;
+	while (i < p->nranges) {
+		struct ad_error *err = ad_vm_read(vm, p->todo + i, p->nranges - i);
+		if (!err)
+			return NULL;
+		if (err->code != AD_ERROR_FAULT)
+			return err;
+		uint64_t bad = err->address;
+		ad_error_destroy(err);
+		while (i < p->nranges && bad >= p->todo[i].address + p->todo[i].len)
+			i++;
+		if (i == p->nranges || bad < p->todo[i].address)
+			return ad_error_fault(bad, 1, "pid %d: copying 0x%" PRIx64 " failed outside "
+					      "the planned ranges", (int)p->pid, bad);
+		struct ad_vm_range *r = &p->todo[i];
+		uint64_t end = r->address + r->len;
+		uint64_t next = (bad | (p->page_size - 1)) + 1;
+		if (next > end)
+			next = end;
+		err = add_hole(p, bad, next);
+		if (err)
+			return err;
+		r->buf = (char *)r->buf + (next - r->address);
+		r->len = (size_t)(end - next);
+		r->address = next;
+	}
+	return NULL;
+}
+
+static struct ad_error *copy_threads(struct plan *p, const struct ad_stopped *s)
+{
+	p->nthreads = ad_stopped_thread_count(s);
+	p->threads = calloc(p->nthreads ? p->nthreads : 1, sizeof(*p->threads));
+	if (!p->threads)
+		return &ad_error_nomem;
+	for (size_t i = 0; i < p->nthreads; i++)
+		p->threads[i] = *ad_stopped_thread(s, i);
+	return NULL;
+}
+
+static struct ad_error *during_pause(struct plan *p, const struct ad_stopped *s, struct ad_vm *vm)
+{
+	struct ad_error *err = copy_threads(p, s);
+	if (!err)
+		err = read_maps(p);
+	if (err && err->code == AD_ERROR_NO_PROCESS) {
+		ad_error_destroy(err);
+		return ad_proc_exited_error(p->pid, "re-reading /proc/PID/maps");
+	}
+	if (!err)
+		err = plan_copy(p, s);
+	if (!err && p->copied_bytes > p->max_bytes)
+		err = too_large(p->pid, p->copied_bytes, p->max_bytes);
+	if (!err)
+		err = rebase(p);
+	if (!err)
+		err = copy(p, vm);
+	return err;
+}
+
+/* ---- after the resume */
+
+static struct ad_error *build_mappings(const struct plan *p, struct ad_snapshot *snap)
+{
+	snap->mappings = calloc(p->nlines ? p->nlines : 1, sizeof(*snap->mappings));
+	if (!snap->mappings)
+		return &ad_error_nomem;
+	for (size_t i = 0; i < p->nlines; i++) {
+		const struct ad_maps_line *l = &p->lines[i];
+		struct ad_mapping *m = &snap->mappings[i];
+		*m = (struct ad_mapping){ .start = l->start, .end = l->end, .offset = l->offset };
+		memcpy(m->perms, l->perms, sizeof(m->perms));
+		if (l->path && !(m->path = strdup(l->path)))
+			return &ad_error_nomem;
+		snap->nmappings = i + 1;
+	}
+	return NULL;
+}
+
+static void add_segment(struct snap_memory *m, uint64_t start, uint64_t end, const char *data)
+{
+	if (start < end)
+		m->segments[m->nsegments++] = (struct segment){ start, end, data };
+}
+
+/* Copied ranges minus their holes, and, in sparse mappings, zeros between
+ * them; in address order. */
+static struct ad_error *build_segments(const struct plan *p, struct snap_memory *m)
+{
+	m->segments = calloc(2 * (p->nranges + p->nholes + p->nplanned) + 1,
+			     sizeof(*m->segments));
+	if (!m->segments)
+		return &ad_error_nomem;
+	size_t r = 0, h = 0;
+	for (size_t k = 0; k < p->nplanned; k++) {
+		const struct planned *pl = &p->planned[k];
+		uint64_t at = pl->start;
+		for (; r < p->nranges && p->ranges[r].address < pl->end; r++) {
+			const struct ad_vm_range *rg = &p->ranges[r];
+			uint64_t end = rg->address + rg->len;
+			if (pl->sparse)
+				add_segment(m, at, rg->address, NULL);
+			at = rg->address;
+			for (; h < p->nholes && p->holes[h].start < end; h++) {
+				add_segment(m, at, p->holes[h].start,
+					    (const char *)rg->buf + (at - rg->address));
+				at = p->holes[h].end;
+			}
+			add_segment(m, at, end, (const char *)rg->buf + (at - rg->address));
+			at = end;
+		}
+		if (pl->sparse)
+			add_segment(m, at, pl->end, NULL);
+	}
+	return NULL;
+}
+
+static struct ad_error *build_live(const struct plan *p, struct snap_memory *m)
+{
+	m->live = calloc(p->nlines + 1, sizeof(*m->live));
+	if (!m->live)
+		return &ad_error_nomem;
+	for (size_t i = 0; i < p->nlines; i++) {
+		const struct ad_maps_line *l = &p->lines[i];
+		if (is_live_kind(l))
+			m->live[m->nlive++] = (struct span){ l->start, l->end };
+	}
+	struct ad_error *err = ad_reader_live_create(p->pid, &m->live_reader);
+	if (!err)
+		err = ad_reader_cached_create(m->live_reader, LIVE_BLOCK_SIZE, &m->cache);
+	return err;
+}
+
+static struct ad_error *build_reader(struct plan *p, struct ad_snapshot *snap)
+{
+	struct snap_memory *m = calloc(1, sizeof(*m));
+	struct ad_reader *r = malloc(sizeof(*r));
+	if (!m || !r) {
+		free(m);
+		free(r);
+		return &ad_error_nomem;
+	}
+	m->pid = p->pid;
+	/* The buffers move to the reader. */
+	m->buf = p->buf;
+	m->buf_len = p->buf_len;
+	m->extra = p->extra;
+	m->extra_len = p->extra_len;
+	p->buf = p->extra = NULL;
+	struct ad_error *err = build_segments(p, m);
+	if (!err)
+		err = build_live(p, m);
+	if (err) {
+		snap_memory_destroy(m);
+		free(r);
+		return err;
+	}
+	r->ops = &snap_ops;
+	r->ctx = m;
+	snap->reader = r;
+	return NULL;
+}
+
+/* ---- the API */
+
+struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,
+				  struct ad_snapshot **ret)
+{
+	struct plan p = {
+		.pid = pid,
+		.max_bytes = options && options->max_bytes ? options->max_bytes : DEFAULT_MAX_BYTES,
+		.page_size = (uint64_t)sysconf(_SC_PAGESIZE),
+		.pagemap_fd = -1,
+	};
+	struct ad_snapshot *snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		return &ad_error_nomem;
+	snap->pid = pid;
+	struct ad_vm vm;
+	ad_vm_init(&vm, pid);
+
+	struct ad_error *err = ad_process_check(pid);
+	if (!err)
+		err = ad_proc_read_exe(pid, &snap->exe);
+	if (!err)
+		err = prepare(&p);
+	struct ad_stopped *stopped = NULL;
+	if (!err)
+		err = ad_process_stop(pid, &stopped);
+	if (!err) {
+		clock_gettime(CLOCK_REALTIME, &snap->captured_at);
+		clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
+		err = during_pause(&p, stopped, &vm);
+		struct ad_error *resume_err = ad_process_resume_timed(stopped, &snap->pause_us);
+		if (!err)
+			err = resume_err;
+		else
+			ad_error_destroy(resume_err);
+	}
+	ad_vm_deinit(&vm);
+	if (!err) {
+		snap->copied_bytes = p.copied_bytes;
+		snap->nthreads = p.nthreads;
+		snap->threads = p.threads;
+		p.threads = NULL;
+		err = build_mappings(&p, snap);
+	}
+	if (!err)
+		err = build_reader(&p, snap);
+	plan_deinit(&p);
+	if (err) {
+		ad_snapshot_destroy(snap);
+		return err;
+	}
+	*ret = snap;
+	return NULL;
+}
+
+void ad_snapshot_destroy(struct ad_snapshot *snap)
+{
+	if (!snap)
+		return;
+	ad_reader_destroy(snap->reader);
+	ad_mappings_free(snap->mappings, snap->nmappings);
+	free(snap->threads);
+	free(snap->exe);
+	free(snap);
+}
+
+const struct ad_mapping *ad_snapshot_mapping(const struct ad_snapshot *snap, uint64_t address)
+{
+	size_t lo = 0, hi = snap->nmappings;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ad_mapping *m = &snap->mappings[mid];
+		if (address < m->start)
+			hi = mid;
+		else if (address >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
