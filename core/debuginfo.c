@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: MIT */
+#include <dwarf.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "debuginfo_internal.h"
+
+static char *debuginfo_path_default = NULL;
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path_default,
+};
+
+static const char build_advice[] =
+	"rebuild it with type debuginfo: in Cargo.toml, `[profile.release] debug = true` "
+	"(or `debug = 2`; \"line-tables-only\" and `debug = 1` are not enough), and do not "
+	"strip it (or install its separate debug file under /usr/lib/debug)";
+
+static struct ad_error *read_build_id(struct ad_debuginfo *di)
+{
+	const void *bits;
+	ssize_t n = dwelf_elf_gnu_build_id(di->elf, &bits);
+	if (n <= 0)
+		return NULL;
+	di->build_id = malloc((size_t)n * 2 + 1);
+	if (!di->build_id)
+		return &ad_error_nomem;
+	for (ssize_t i = 0; i < n; i++)
+		sprintf(di->build_id + i * 2, "%02x", ((const unsigned char *)bits)[i]);
+	return NULL;
+}
+
+static void read_program_headers(struct ad_debuginfo *di)
+{
+	size_t n;
+	if (elf_getphdrnum(di->elf, &n) != 0)
+		return;
+	bool have_load = false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(di->elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_LOAD && !have_load) {
+			di->first_load_vaddr = ph.p_vaddr - ph.p_offset;
+			have_load = true;
+		} else if (ph.p_type == PT_TLS) {
+			di->has_tls = true;
+			di->tls_vaddr = ph.p_vaddr;
+			di->tls_memsz = ph.p_memsz;
+			di->tls_align = ph.p_align ? ph.p_align : 1;
+		}
+	}
+}
+
+static int cmp_symbols(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ad_symbol *)a)->address, y = ((const struct ad_symbol *)b)->address;
+	return x < y ? -1 : x > y;
+}
+
+static struct ad_error *read_symbols(struct ad_debuginfo *di)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(di->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		di->symbols = calloc(n, sizeof(*di->symbols));
+		di->tls_symbols = calloc(n, sizeof(*di->tls_symbols));
+		if (!di->symbols || !di->tls_symbols)
+			return &ad_error_nomem;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			const char *name = elf_strptr(di->elf, sh.sh_link, sym.st_name);
+			if (!name || !*name)
+				continue;
+			struct ad_symbol s = { sym.st_value, sym.st_size, name, GELF_ST_TYPE(sym.st_info) };
+			if (s.type == STT_TLS)
+				di->tls_symbols[di->ntls_symbols++] = s;
+			else if (s.type == STT_FUNC || s.type == STT_OBJECT)
+				di->symbols[di->nsymbols++] = s;
+		}
+		qsort(di->symbols, di->nsymbols, sizeof(*di->symbols), cmp_symbols);
+		break;
+	}
+	return NULL;
+}
+
+/* The program's own sources: the comp_dir most CUs of non-dependency crates
+ * share (dependencies come from a cargo registry or the Rust sysroot). */
+static struct ad_error *find_source_root(struct ad_debuginfo *di)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(di->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Attribute a;
+		if (dwarf_offdie(di->dwarf, off + hsize, &cu)) {
+			const char *dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &a));
+			const char *name = dwarf_diename(&cu);
+			if (dir && name && name[0] != '/' && !strstr(dir, "/registry/") &&
+			    !strstr(dir, "/.cargo/") && !strstr(name, "library/")) {
+				di->source_root = strdup(dir);
+				return di->source_root ? NULL : &ad_error_nomem;
+			}
+		}
+		off = next;
+	}
+	return NULL;
+}
+
+static struct ad_error *open_dwarf(struct ad_debuginfo *di)
+{
+	di->dwfl = dwfl_begin(&offline_callbacks);
+	if (!di->dwfl)
+		return ad_error_create(AD_ERROR_DWARF, "libdwfl: %s", dwfl_errmsg(-1));
+	dwfl_report_begin(di->dwfl);
+	di->module = dwfl_report_offline(di->dwfl, di->path, di->path, -1);
+	dwfl_report_end(di->dwfl, NULL, NULL);
+	if (!di->module)
+		return ad_error_create(AD_ERROR_DWARF, "cannot read %s as an ELF file: %s", di->path,
+				       dwfl_errmsg(-1));
+	di->dwarf = dwfl_module_getdwarf(di->module, &di->dwarf_bias);
+	if (!di->dwarf)
+		return ad_error_create(AD_ERROR_NO_DEBUGINFO,
+				       "%s has no DWARF debuginfo (%s); %s", di->path,
+				       dwfl_errmsg(-1), build_advice);
+	return NULL;
+}
+
+static void init_libelf(void)
+{
+	elf_version(EV_CURRENT);
+}
+
+struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_libelf);
+	struct ad_debuginfo *di = calloc(1, sizeof(*di));
+	if (!di)
+		return &ad_error_nomem;
+	atomic_init(&di->refcount, 1);
+	pthread_mutex_init(&di->lock, NULL);
+	ad_strpool_init(&di->pool);
+	ad_strmap_init(&di->types);
+	ad_u64map_init(&di->type_cache);
+	di->fd = -1;
+	struct ad_error *err = NULL;
+	di->path = strdup(path);
+	if (!di->path) {
+		err = &ad_error_nomem;
+		goto fail;
+	}
+	di->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (di->fd < 0) {
+		err = ad_error_os(errno, "cannot open the program's binary %s", path);
+		if (errno == EACCES)
+			err->code = AD_ERROR_PERMISSION;
+		goto fail;
+	}
+	di->elf = elf_begin(di->fd, ELF_C_READ_MMAP, NULL);
+	if (!di->elf || elf_kind(di->elf) != ELF_K_ELF) {
+		err = ad_error_create(AD_ERROR_NOT_RUST, "%s is not an ELF program", path);
+		goto fail;
+	}
+	if ((err = read_build_id(di)) || (err = read_symbols(di)))
+		goto fail;
+	read_program_headers(di);
+	if ((err = open_dwarf(di)) || (err = ad_dwarf_index_build(di)))
+		goto fail;
+	if (!di->is_rust) {
+		err = ad_error_create(AD_ERROR_NOT_RUST,
+				      "%s is not a Rust program (no compilation unit from rustc in its "
+				      "debuginfo); asyncdump reads async Rust programs",
+				      path);
+		goto fail;
+	}
+	if (!di->has_types) {
+		err = ad_error_create(AD_ERROR_NO_DEBUGINFO,
+				      "%s has line tables but no type debuginfo; %s", path,
+				      build_advice);
+		goto fail;
+	}
+	if ((err = find_source_root(di)))
+		goto fail;
+	*ret = di;
+	return NULL;
+fail:
+	ad_debuginfo_unref(di);
+	return err;
+}
+
+void ad_debuginfo_ref(struct ad_debuginfo *di)
+{
+	atomic_fetch_add(&di->refcount, 1);
+}
+
+static void free_type_cache(struct ad_debuginfo *di)
+{
+	/* Types live in the pool; only the map itself is freed. */
+	ad_u64map_deinit(&di->type_cache);
+}
+
+void ad_debuginfo_unref(struct ad_debuginfo *di)
+{
+	if (!di || atomic_fetch_sub(&di->refcount, 1) != 1)
+		return;
+	free_type_cache(di);
+	ad_strmap_deinit(&di->types);
+	free(di->names);
+	free(di->funcs);
+	free(di->vars);
+	free(di->tls_vars);
+	free(di->symbols);
+	free(di->tls_symbols);
+	ad_strpool_deinit(&di->pool);
+	if (di->dwfl)
+		dwfl_end(di->dwfl);
+	if (di->elf)
+		elf_end(di->elf);
+	if (di->fd >= 0)
+		close(di->fd);
+	pthread_mutex_destroy(&di->lock);
+	free(di->path);
+	free(di->build_id);
+	free(di->source_root);
+	free(di);
+}
+
+const char *ad_debuginfo_path(const struct ad_debuginfo *di)
+{
+	return di->path;
+}
+
+const char *ad_debuginfo_build_id(const struct ad_debuginfo *di)
+{
+	return di->build_id;
+}
+
+bool ad_debuginfo_is_rust(const struct ad_debuginfo *di)
+{
+	return di->is_rust;
+}
+
+const char *ad_debuginfo_source_root(const struct ad_debuginfo *di)
+{
+	return di->source_root;
+}
+
+uint64_t ad_debuginfo_load_bias(const struct ad_debuginfo *di, uint64_t first_mapping_start)
+{
+	return first_mapping_start - di->first_load_vaddr;
+}
+
+struct ad_error *ad_debuginfo_find_type(struct ad_debuginfo *di, const char *name,
+					const struct ad_type **ret)
+{
+	uint64_t die;
+	if (!ad_strmap_get(&di->types, name, &die))
+		return ad_error_create(AD_ERROR_NOT_FOUND, "type %s is not in the debuginfo of %s",
+				       name, di->path);
+	return ad_type_from_die(di, die, ret);
+}
+
+bool ad_debuginfo_has_type_prefix(struct ad_debuginfo *di, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < di->types.cap; i++)
+		if (di->types.keys[i] && strncmp(di->types.keys[i], prefix, n) == 0)
+			return true;
+	return false;
+}
+
+static const struct ad_func_range *function_range_at(const struct ad_debuginfo *di, uint64_t pc)
+{
+	/* Ranges may nest (rare) but never partially overlap: take the last
+	 * range starting at or before pc that still contains it. */
+	size_t lo = 0, hi = di->nfuncs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (di->funcs[mid].low <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		if (di->funcs[i].high > pc)
+			return &di->funcs[i];
+		if (lo - i > 64)
+			break;
+	}
+	return NULL;
+}
+
+/* A concrete subprogram often names its abstract origin or specification:
+ * the name and template parameters live there. */
+static bool origin_of(Dwarf_Die *die, Dwarf_Die *ret)
+{
+	Dwarf_Attribute a;
+	if (dwarf_attr(die, DW_AT_abstract_origin, &a) || dwarf_attr(die, DW_AT_specification, &a))
+		return dwarf_formref_die(&a, ret) != NULL;
+	return false;
+}
+
+static const char *function_name_locked(struct ad_debuginfo *di, Dwarf_Die *die)
+{
+	Dwarf_Die cur = *die, origin;
+	for (int i = 0; i < 4; i++) {
+		const char *q = ad_dwarf_index_name(di, dwarf_dieoffset(&cur));
+		if (q)
+			return q;
+		if (!origin_of(&cur, &origin))
+			break;
+		cur = origin;
+	}
+	return dwarf_diename(die);
+}
+
+static struct ad_error *function_die_at(struct ad_debuginfo *di, uint64_t pc, Dwarf_Die *ret)
+{
+	const struct ad_func_range *r = function_range_at(di, pc);
+	if (!r || !dwarf_offdie(di->dwarf, r->die, ret))
+		return ad_error_create(AD_ERROR_NOT_FOUND, "no function at address 0x%" PRIx64 " in %s",
+				       pc, di->path);
+	return NULL;
+}
+
+struct ad_error *ad_debuginfo_function_at(struct ad_debuginfo *di, uint64_t pc,
+					  const char **name_ret)
+{
+	pthread_mutex_lock(&di->lock);
+	Dwarf_Die die;
+	struct ad_error *err = function_die_at(di, pc, &die);
+	if (!err) {
+		const char *name = function_name_locked(di, &die);
+		if (name)
+			*name_ret = name;
+		else
+			err = ad_error_create(AD_ERROR_NOT_FOUND, "function at 0x%" PRIx64 " has no name",
+					      pc);
+	}
+	pthread_mutex_unlock(&di->lock);
+	return err;
+}
+
+static bool find_template_param(Dwarf_Die *fn, const char *param, uint64_t *die_ret)
+{
+	Dwarf_Die cur = *fn, child, origin;
+	for (int i = 0; i < 4; i++) {
+		if (dwarf_child(&cur, &child) == 0) {
+			do {
+				const char *name = dwarf_diename(&child);
+				Dwarf_Attribute a;
+				Dwarf_Die type;
+				if (dwarf_tag(&child) == DW_TAG_template_type_parameter && name &&
+				    strcmp(name, param) == 0 && dwarf_attr(&child, DW_AT_type, &a) &&
+				    dwarf_formref_die(&a, &type)) {
+					*die_ret = dwarf_dieoffset(&type);
+					return true;
+				}
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		if (!origin_of(&cur, &origin))
+			break;
+		cur = origin;
+	}
+	return false;
+}
+
+struct ad_error *ad_debuginfo_function_template_param(struct ad_debuginfo *di, uint64_t pc,
+						      const char *param,
+						      const struct ad_type **ret)
+{
+	pthread_mutex_lock(&di->lock);
+	Dwarf_Die die;
+	uint64_t type_die = 0;
+	struct ad_error *err = function_die_at(di, pc, &die);
+	if (!err && !find_template_param(&die, param, &type_die))
+		err = ad_error_create(AD_ERROR_NOT_FOUND,
+				      "function %s has no template parameter %s",
+				      function_name_locked(di, &die) ?: "?", param);
+	if (!err)
+		err = ad_type_from_die_locked(di, type_die, ret);
+	pthread_mutex_unlock(&di->lock);
+	return err;
+}
+
+struct ad_error *ad_debuginfo_vtable_type(struct ad_debuginfo *di, uint64_t vtable,
+					  const struct ad_type **ret)
+{
+	size_t lo = 0, hi = di->nvars;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (di->vars[mid].address < vtable)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Several variables may share an address (identical vtables are merged):
+	 * any {vtable} among them names a type with this layout. */
+	for (size_t i = lo; i < di->nvars && di->vars[i].address == vtable; i++) {
+		const char *name = ad_dwarf_index_name(di, di->vars[i].die);
+		if (!name || !strstr(name, "{vtable}"))
+			continue;
+		pthread_mutex_lock(&di->lock);
+		Dwarf_Die var, type;
+		Dwarf_Attribute a;
+		struct ad_error *err = NULL;
+		const struct ad_type *vt;
+		if (!dwarf_offdie(di->dwarf, di->vars[i].die, &var) ||
+		    !dwarf_attr(&var, DW_AT_type, &a) || !dwarf_formref_die(&a, &type))
+			err = ad_error_create(AD_ERROR_DWARF, "vtable variable %s has no type", name);
+		if (!err)
+			err = ad_type_from_die_locked(di, dwarf_dieoffset(&type), &vt);
+		if (!err && !vt->containing_die)
+			err = ad_error_create(AD_ERROR_NOT_FOUND,
+					      "vtable %s does not name its concrete type "
+					      "(DW_AT_containing_type; rustc < 1.60?)",
+					      name);
+		if (!err)
+			err = ad_type_from_die_locked(di, vt->containing_die, ret);
+		pthread_mutex_unlock(&di->lock);
+		return err;
+	}
+	return ad_error_create(AD_ERROR_NOT_FOUND, "no vtable at address 0x%" PRIx64 " in %s",
+			       vtable, di->path);
+}
+
+struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t address,
+					const char **name_ret, uint64_t *offset_ret)
+{
+	size_t lo = 0, hi = di->nsymbols;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (di->symbols[mid].address <= address)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0) {
+		const struct ad_symbol *s = &di->symbols[lo - 1];
+		if (address < s->address + (s->size ? s->size : 1)) {
+			*name_ret = s->name;
+			*offset_ret = address - s->address;
+			return NULL;
+		}
+	}
+	return ad_error_create(AD_ERROR_NOT_FOUND, "no symbol at 0x%" PRIx64 " in %s", address,
+			       di->path);
+}
+
+/* Rust emits a dead twin of each thread-local (type Storage<T, !>, DTPOFF 0):
+ * the live one is the one an STT_TLS symbol of the same size defines. */
+static bool tls_symbol_matches(const struct ad_debuginfo *di, uint64_t dtpoff, uint64_t size)
+{
+	for (size_t i = 0; i < di->ntls_symbols; i++)
+		if (di->tls_symbols[i].address == dtpoff && di->tls_symbols[i].size == size &&
+		    strstr(di->tls_symbols[i].name, "__RUST_STD_INTERNAL_VAL"))
+			return true;
+	return false;
+}
+
+/* Static TLS of the executable (x86_64 variant II): the block ends at the
+ * thread pointer, rounded as glibc's _dl_determine_tlsoffset does. */
+static int64_t static_tls_block_offset(const struct ad_debuginfo *di)
+{
+	uint64_t align = di->tls_align;
+	uint64_t firstbyte = (-(di->tls_vaddr & (align - 1))) & (align - 1);
+	uint64_t off = ((di->tls_memsz - firstbyte + align - 1) / align) * align + firstbyte;
+	return -(int64_t)off;
+}
+
+struct ad_error *ad_debuginfo_static_tls_offset(struct ad_debuginfo *di, int64_t *ret)
+{
+	if (!di->has_tls)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "%s has no thread-local storage", di->path);
+	*ret = static_tls_block_offset(di);
+	return NULL;
+}
+
+struct ad_error *ad_debuginfo_find_tls(struct ad_debuginfo *di, const char *name_contains,
+				       uint64_t *dtpoff_ret, const struct ad_type **type_ret)
+{
+	if (!di->has_tls)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "%s has no thread-local storage", di->path);
+	for (size_t i = 0; i < di->ntls_vars; i++) {
+		const struct ad_tls_var *v = &di->tls_vars[i];
+		if (!strstr(v->name, name_contains))
+			continue;
+		pthread_mutex_lock(&di->lock);
+		Dwarf_Die var, type;
+		Dwarf_Attribute a;
+		const struct ad_type *t = NULL;
+		struct ad_error *err = NULL;
+		if (!dwarf_offdie(di->dwarf, v->die, &var) || !dwarf_attr(&var, DW_AT_type, &a) ||
+		    !dwarf_formref_die(&a, &type))
+			err = ad_error_create(AD_ERROR_DWARF, "thread-local %s has no type", v->name);
+		else
+			err = ad_type_from_die_locked(di, dwarf_dieoffset(&type), &t);
+		pthread_mutex_unlock(&di->lock);
+		if (err)
+			return err;
+		if (!tls_symbol_matches(di, v->dtpoff, t->size))
+			continue;
+		*dtpoff_ret = v->dtpoff;
+		*type_ret = t;
+		return NULL;
+	}
+	return ad_error_create(AD_ERROR_NOT_FOUND, "no thread-local named like %s in %s",
+			       name_contains, di->path);
+}
+
+struct ad_error *ad_debuginfo_line_at(struct ad_debuginfo *di, uint64_t pc, const char **file_ret,
+				      unsigned *line_ret)
+{
+	pthread_mutex_lock(&di->lock);
+	struct ad_error *err = NULL;
+	Dwarf_Die cu;
+	Dwarf_Line *line;
+	int lineno;
+	const char *file;
+	if (!dwarf_addrdie(di->dwarf, pc, &cu) || !(line = dwarf_getsrc_die(&cu, pc)) ||
+	    !(file = dwarf_linesrc(line, NULL, NULL)) || dwarf_lineno(line, &lineno) != 0)
+		err = ad_error_create(AD_ERROR_NOT_FOUND, "no line information for 0x%" PRIx64, pc);
+	else {
+		*file_ret = file;
+		*line_ret = (unsigned)lineno;
+	}
+	pthread_mutex_unlock(&di->lock);
+	return err;
+}
+
+static bool function_named(const struct ad_debuginfo *di, uint64_t die, const char *function)
+{
+	const char *name = ad_dwarf_index_name(di, die);
+	size_t n = strlen(function);
+	return name && strncmp(name, function, n) == 0 && (name[n] == '\0' || name[n] == '<');
+}
+
+static bool path_ends_with(const char *path, const char *suffix)
+{
+	size_t a = strlen(path), b = strlen(suffix);
+	return a >= b && strcmp(path + a - b, suffix) == 0 && (a == b || path[a - b - 1] == '/');
+}
+
+struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, const char *function,
+					    const char *file_suffix, unsigned after,
+					    unsigned before, unsigned *ret)
+{
+	if (before <= after + 1 || before - after > 100000)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "no line between %u and %u", after, before);
+	unsigned *counts = calloc(before - after, sizeof(*counts));
+	if (!counts)
+		return &ad_error_nomem;
+	pthread_mutex_lock(&di->lock);
+	for (size_t i = 0; i < di->nfuncs; i++) {
+		const struct ad_func_range *r = &di->funcs[i];
+		if (!function_named(di, r->die, function))
+			continue;
+		Dwarf_Die cu;
+		Dwarf_Lines *lines;
+		size_t n;
+		if (!dwarf_addrdie(di->dwarf, r->low, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			Dwarf_Line *line = dwarf_onesrcline(lines, k);
+			Dwarf_Addr addr;
+			int lineno;
+			const char *file;
+			if (!line || dwarf_lineaddr(line, &addr) != 0 || addr < r->low || addr >= r->high ||
+			    dwarf_lineno(line, &lineno) != 0 || lineno <= (int)after ||
+			    lineno >= (int)before || !(file = dwarf_linesrc(line, NULL, NULL)) ||
+			    !path_ends_with(file, file_suffix))
+				continue;
+			counts[lineno - (int)after]++;
+		}
+	}
+	pthread_mutex_unlock(&di->lock);
+	unsigned best = 0;
+	for (unsigned l = 1; l < before - after; l++)
+		if (counts[l] > counts[best])
+			best = l;
+	free(counts);
+	if (!best)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "no line of %s in %s between %u and %u",
+				       file_suffix, function, after, before);
+	*ret = after + best;
+	return NULL;
+}

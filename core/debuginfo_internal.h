@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* The inside of struct ad_debuginfo, shared by debuginfo.c (open, symbols,
+ * lookups), dwarf_index.c (the index walk) and type.c (DIE → ad_type). */
+#ifndef ASYNCDUMP_DEBUGINFO_INTERNAL_H
+#define ASYNCDUMP_DEBUGINFO_INTERNAL_H
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "asyncdump/debuginfo.h"
+#include "asyncdump/type.h"
+#include "strmap.h"
+#include "strpool.h"
+#include "u64map.h"
+
+struct ad_die_name {
+	uint64_t die;
+	const char *name;   /* qualified */
+};
+
+struct ad_func_range {
+	uint64_t low, high; /* [low, high) */
+	uint64_t die;
+};
+
+struct ad_addr_die {
+	uint64_t address;
+	uint64_t die;
+};
+
+struct ad_tls_var {
+	const char *name;   /* qualified */
+	uint64_t die;
+	uint64_t dtpoff;
+};
+
+struct ad_symbol {
+	uint64_t address, size;
+	const char *name;
+	unsigned char type; /* STT_* */
+};
+
+struct ad_debuginfo {
+	atomic_int refcount;
+	pthread_mutex_t lock; /* guards libdw calls and the type cache */
+	char *path;
+	char *build_id;
+	char *source_root;
+	bool is_rust;
+	bool has_types;
+
+	Dwfl *dwfl;
+	Dwfl_Module *module;
+	Dwarf *dwarf;
+	Dwarf_Addr dwarf_bias;  /* module address = DWARF address + dwarf_bias */
+	int fd;
+	Elf *elf;               /* the main file (program headers, symbols) */
+	uint64_t first_load_vaddr;
+	bool has_tls;
+	uint64_t tls_vaddr, tls_memsz, tls_align;
+
+	struct ad_strpool pool;
+	struct ad_strmap types;      /* qualified name → DIE (definitions only) */
+	struct ad_die_name *names;   /* DIE → qualified name, sorted by DIE */
+	size_t nnames, names_cap;
+	struct ad_func_range *funcs; /* sorted by low */
+	size_t nfuncs, funcs_cap;
+	struct ad_addr_die *vars;    /* static variables by address, sorted */
+	size_t nvars, vars_cap;
+	struct ad_tls_var *tls_vars;
+	size_t ntls_vars, tls_vars_cap;
+	struct ad_symbol *symbols;   /* FUNC/OBJECT symbols sorted by address */
+	size_t nsymbols;
+	struct ad_symbol *tls_symbols;
+	size_t ntls_symbols;
+
+	struct ad_u64map type_cache; /* DIE → struct ad_type * */
+};
+
+/* dwarf_index.c */
+struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di);
+const char *ad_dwarf_index_name(const struct ad_debuginfo *di, uint64_t die);
+
+/* type.c: the caller holds di->lock */
+struct ad_error *ad_type_from_die_locked(struct ad_debuginfo *di, uint64_t die,
+					 const struct ad_type **ret);
+
+#endif

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* One walk over every compilation unit at open: qualified names of types,
+ * functions by address range, static variables by address, thread-locals.
+ * Rust nests items in DW_TAG_namespace, so a qualified name is the chain of
+ * enclosing namespace (and type) names joined with "::". */
+#include <dwarf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debuginfo_internal.h"
+
+#define MAX_NAME_DEPTH 64
+#define MAX_QUALIFIED 4096
+
+struct walk {
+	struct ad_debuginfo *di;
+	char qual[MAX_QUALIFIED];
+	struct ad_error *err;
+};
+
+#define GROW(arr, n, cap)                                                              \
+	((n) < (cap) ? true                                                            \
+		     : ((cap) = (cap) ? (cap) * 2 : 1024,                               \
+			(arr = realloc(arr, (cap) * sizeof(*(arr)))) != NULL))
+
+static bool add_name(struct ad_debuginfo *di, uint64_t die, const char *qual, size_t len,
+		     const char **interned)
+{
+	const char *s = ad_strpool_add(&di->pool, qual, len);
+	if (!s || !GROW(di->names, di->nnames, di->names_cap))
+		return false;
+	di->names[di->nnames++] = (struct ad_die_name){ die, s };
+	*interned = s;
+	return true;
+}
+
+static bool is_declaration(Dwarf_Die *die)
+{
+	bool decl = false;
+	Dwarf_Attribute a;
+	if (dwarf_attr(die, DW_AT_declaration, &a))
+		dwarf_formflag(&a, &decl);
+	return decl;
+}
+
+static void index_function(struct walk *w, Dwarf_Die *die)
+{
+	Dwarf_Addr base, low, high;
+	ptrdiff_t off = 0;
+	while ((off = dwarf_ranges(die, off, &base, &low, &high)) > 0) {
+		if (low >= high || low == 0)
+			continue;
+		if (!GROW(w->di->funcs, w->di->nfuncs, w->di->funcs_cap)) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		w->di->funcs[w->di->nfuncs++] =
+			(struct ad_func_range){ low, high, dwarf_dieoffset(die) };
+	}
+}
+
+/* DW_OP_addr X → static variable at X; DW_OP_const*u X + push_tls_address →
+ * thread-local at DTPOFF X. */
+static void index_variable(struct walk *w, Dwarf_Die *die, const char *qual)
+{
+	Dwarf_Attribute a;
+	Dwarf_Op *ops;
+	size_t nops;
+	if (!dwarf_attr(die, DW_AT_location, &a) || dwarf_getlocation(&a, &ops, &nops) != 0)
+		return;
+	struct ad_debuginfo *di = w->di;
+	if (nops == 1 && ops[0].atom == DW_OP_addr) {
+		if (!GROW(di->vars, di->nvars, di->vars_cap)) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		di->vars[di->nvars++] = (struct ad_addr_die){ ops[0].number, dwarf_dieoffset(die) };
+	} else if (nops == 2 &&
+		   (ops[1].atom == DW_OP_GNU_push_tls_address || ops[1].atom == DW_OP_form_tls_address) &&
+		   (ops[0].atom == DW_OP_const8u || ops[0].atom == DW_OP_const4u ||
+		    ops[0].atom == DW_OP_constu)) {
+		if (!qual)
+			return;
+		if (!GROW(di->tls_vars, di->ntls_vars, di->tls_vars_cap)) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		di->tls_vars[di->ntls_vars++] =
+			(struct ad_tls_var){ qual, dwarf_dieoffset(die), ops[0].number };
+	}
+}
+
+static void walk_children(struct walk *w, Dwarf_Die *parent, size_t qlen, int depth);
+
+static size_t append_name(struct walk *w, size_t qlen, const char *name)
+{
+	size_t n = strlen(name);
+	size_t sep = qlen ? 2 : 0;
+	if (qlen + sep + n + 1 > sizeof(w->qual))
+		return 0;
+	if (sep)
+		memcpy(w->qual + qlen, "::", 2);
+	memcpy(w->qual + qlen + sep, name, n + 1);
+	return qlen + sep + n;
+}
+
+static void walk_die(struct walk *w, Dwarf_Die *die, size_t qlen, int depth)
+{
+	int tag = dwarf_tag(die);
+	const char *name;
+	size_t len;
+	const char *interned = NULL;
+
+	switch (tag) {
+	case DW_TAG_namespace:
+		name = dwarf_diename(die);
+		if (!name || !(len = append_name(w, qlen, name)))
+			return;
+		walk_children(w, die, len, depth + 1);
+		break;
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+	case DW_TAG_base_type:
+	case DW_TAG_pointer_type:
+	case DW_TAG_typedef:
+	case DW_TAG_array_type:
+	case DW_TAG_subroutine_type:
+		name = dwarf_diename(die);
+		if (!name || !(len = append_name(w, qlen, name)))
+			return;
+		if (!add_name(w->di, dwarf_dieoffset(die), w->qual, len, &interned)) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		if (!is_declaration(die) &&
+		    !ad_strmap_insert_new(&w->di->types, interned, dwarf_dieoffset(die))) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type)
+			walk_children(w, die, len, depth + 1);
+		break;
+	case DW_TAG_subprogram:
+		name = dwarf_diename(die);
+		if (name && (len = append_name(w, qlen, name)) &&
+		    !add_name(w->di, dwarf_dieoffset(die), w->qual, len, &interned)) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		index_function(w, die);
+		break;
+	case DW_TAG_variable:
+		name = dwarf_diename(die);
+		if (name && (len = append_name(w, qlen, name)) &&
+		    !add_name(w->di, dwarf_dieoffset(die), w->qual, len, &interned)) {
+			w->err = &ad_error_nomem;
+			return;
+		}
+		index_variable(w, die, interned);
+		break;
+	default:
+		break;
+	}
+}
+
+static void walk_children(struct walk *w, Dwarf_Die *parent, size_t qlen, int depth)
+{
+	Dwarf_Die child;
+	if (depth > MAX_NAME_DEPTH || dwarf_child(parent, &child) != 0)
+		return;
+	do {
+		walk_die(w, &child, qlen, depth);
+		if (w->err)
+			return;
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ad_die_name *)a)->die, y = ((const struct ad_die_name *)b)->die;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_funcs(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ad_func_range *)a)->low, y = ((const struct ad_func_range *)b)->low;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_vars(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ad_addr_die *)a)->address, y = ((const struct ad_addr_die *)b)->address;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_rust_cu(Dwarf_Die *cu)
+{
+	Dwarf_Word lang;
+	Dwarf_Attribute a;
+	if (dwarf_attr(cu, DW_AT_language, &a) && dwarf_formudata(&a, &lang) == 0 &&
+	    lang == DW_LANG_Rust)
+		return true;
+	const char *producer = dwarf_formstring(dwarf_attr(cu, DW_AT_producer, &a));
+	return producer && strstr(producer, "rustc");
+}
+
+struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	if (!w)
+		return &ad_error_nomem;
+	w->di = di;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(di->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(di->dwarf, off + hsize, &cu)) {
+			if (is_rust_cu(&cu))
+				di->is_rust = true;
+			walk_children(w, &cu, 0, 0);
+			if (w->err)
+				break;
+		}
+		off = next;
+	}
+	struct ad_error *err = w->err;
+	free(w);
+	if (err)
+		return err;
+	/* CUs are visited in offset order, but be robust to odd producers. */
+	qsort(di->names, di->nnames, sizeof(*di->names), cmp_names);
+	qsort(di->funcs, di->nfuncs, sizeof(*di->funcs), cmp_funcs);
+	qsort(di->vars, di->nvars, sizeof(*di->vars), cmp_vars);
+	di->has_types = di->types.len > 0;
+	return NULL;
+}
+
+const char *ad_dwarf_index_name(const struct ad_debuginfo *di, uint64_t die)
+{
+	size_t lo = 0, hi = di->nnames;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (di->names[mid].die < die)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < di->nnames && di->names[lo].die == die ? di->names[lo].name : NULL;
+}

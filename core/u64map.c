@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "u64map.h"
+
+static size_t slot_of(const uint64_t *keys, size_t cap, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
+	while (keys[i] && keys[i] != key)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+void ad_u64map_init(struct ad_u64map *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void ad_u64map_deinit(struct ad_u64map *m)
+{
+	free(m->keys);
+	free(m->values);
+	memset(m, 0, sizeof(*m));
+}
+
+static bool grow(struct ad_u64map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 256;
+	uint64_t *keys = calloc(cap, sizeof(*keys));
+	void **values = calloc(cap, sizeof(*values));
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return false;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->keys[i])
+			continue;
+		size_t j = slot_of(keys, cap, m->keys[i]);
+		keys[j] = m->keys[i];
+		values[j] = m->values[i];
+	}
+	free(m->keys);
+	free(m->values);
+	m->keys = keys;
+	m->values = values;
+	m->cap = cap;
+	return true;
+}
+
+bool ad_u64map_put(struct ad_u64map *m, uint64_t key, void *value)
+{
+	if ((m->len + 1) * 4 > m->cap * 3 && !grow(m))
+		return false;
+	size_t i = slot_of(m->keys, m->cap, key);
+	if (!m->keys[i])
+		m->len++;
+	m->keys[i] = key;
+	m->values[i] = value;
+	return true;
+}
+
+void *ad_u64map_get(const struct ad_u64map *m, uint64_t key)
+{
+	if (!m->cap)
+		return NULL;
+	size_t i = slot_of(m->keys, m->cap, key);
+	return m->keys[i] ? m->values[i] : NULL;
+}
