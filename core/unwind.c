@@ -1,0 +1,1049 @@
+/* SPDX-License-Identifier: MIT */
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "unwind.h"
+
+/* A vDSO is two pages; anything much larger is not one. */
+#define VDSO_MAX_SIZE (64 * 1024)
+/* DWARF expression stack depth: real locations use two or three entries. */
+#define EXPR_STACK_MAX 64
+/* Enclosing scopes of one DIE: namespaces, types, inline chain. */
+#define SCOPE_MAX_DEPTH 128
+
+/* The out-of-line functions of one compilation unit, by address: found
+ * once per CU, so that each frame costs a binary search instead of a walk
+ * of the CU's DIEs. */
+struct function_range {
+	Dwarf_Addr low, high;
+	Dwarf_Die die;
+};
+
+struct cu_functions {
+	Dwfl_Module *module;
+	Dwarf_Off cu_offset;
+	size_t n, cap;
+	struct function_range *ranges; /* sorted by low */
+};
+
+struct ad_unwinder {
+	Dwfl *dwfl;
+	pid_t pid;
+	uint64_t modules_signature;    /* of the ELF mappings it knows (modules_signature()) */
+	const struct ad_snapshot *snap; /* the snapshot being unwound, during a call only */
+	size_t ncus, cus_cap;
+	struct cu_functions *cus;
+};
+
+/* ---- errors */
+
+static struct ad_error *dwfl_error(const char *fmt, const char *what)
+{
+	return ad_error_create(AD_ERROR_DWARF, fmt, what, dwfl_errmsg(-1));
+}
+
+/* ---- modules */
+
+/* Debuginfo is looked up locally only (the file itself, then
+ * /usr/lib/debug/.build-id): dwfl_standard_find_debuginfo would ask
+ * debuginfod servers over the network when DEBUGINFOD_URLS is set, which
+ * is no place for a sampler to block. */
+static int find_debuginfo_locally(Dwfl_Module *mod, void **userdata, const char *modname,
+				  Dwarf_Addr base, const char *file_name,
+				  const char *debuglink_file, GElf_Word debuglink_crc,
+				  char **debuginfo_file_name)
+{
+	return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = find_debuginfo_locally,
+};
+
+static bool is_vdso(const struct ad_mapping *m)
+{
+	return m->path && strcmp(m->path, "[vdso]") == 0;
+}
+
+/* The first mapping of a file (offset 0) is where its ELF image starts. */
+static bool is_file_start(const struct ad_mapping *m)
+{
+	return m->path && m->path[0] == '/' && m->offset == 0;
+}
+
+/* Which ELF files are mapped where: an unwinder made for one set of
+ * modules cannot unwind through another (a library loaded since). */
+static uint64_t modules_signature(const struct ad_snapshot *snap)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < snap->nmappings; i++) {
+		const struct ad_mapping *m = &snap->mappings[i];
+		if (!is_file_start(m) && !is_vdso(m))
+			continue;
+		for (const char *p = m->path; *p; p++)
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+		for (int shift = 0; shift < 64; shift += 8)
+			h = (h ^ ((m->start >> shift) & 0xff)) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool already_reported(const struct ad_snapshot *snap, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (is_file_start(&snap->mappings[j]) &&
+		    strcmp(snap->mappings[j].path, snap->mappings[i].path) == 0)
+			return true;
+	return false;
+}
+
+/* The file as the target sees it: its path may be in another mount
+ * namespace, or deleted since it was mapped. */
+static int open_mapped_file(pid_t pid, const struct ad_mapping *m)
+{
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	char alt[PATH_MAX];
+	if (snprintf(alt, sizeof(alt), "/proc/%d/root%s", (int)pid, m->path) < (int)sizeof(alt)) {
+		fd = open(alt, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	snprintf(alt, sizeof(alt), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start,
+		 m->end);
+	return open(alt, O_RDONLY | O_CLOEXEC);
+}
+
+/* Files that are not ELF (locale archives, data files) are skipped. */
+static bool report_file(Dwfl *dwfl, pid_t pid, const struct ad_mapping *m)
+{
+	int fd = open_mapped_file(pid, m);
+	if (fd < 0)
+		return false;
+	/* On success the module owns fd. */
+	if (!dwfl_report_elf(dwfl, m->path, m->path, fd, m->start, false)) {
+		close(fd);
+		return false;
+	}
+	return true;
+}
+
+/* The vDSO exists only in memory: copy it into a memfd so libdwfl can open
+ * it like a file and use its CFI (a thread sampled inside clock_gettime). */
+static void report_vdso(Dwfl *dwfl, const struct ad_snapshot *snap, const struct ad_mapping *m)
+{
+	uint64_t size = m->end - m->start;
+	if (size == 0 || size > VDSO_MAX_SIZE)
+		return;
+	void *image = malloc(size);
+	if (!image)
+		return;
+	struct ad_error *err = ad_read(snap->reader, m->start, image, size);
+	int fd = -1;
+	if (!err)
+		fd = memfd_create("asyncdump-vdso", MFD_CLOEXEC);
+	if (fd >= 0 && write(fd, image, size) == (ssize_t)size) {
+		if (!dwfl_report_elf(dwfl, "[vdso]", "[vdso]", fd, m->start, false))
+			close(fd);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	ad_error_destroy(err);
+	free(image);
+}
+
+static struct ad_error *report_modules(Dwfl *dwfl, const struct ad_snapshot *snap)
+{
+	bool have_exe = false;
+	dwfl_report_begin(dwfl);
+	for (size_t i = 0; i < snap->nmappings; i++) {
+		const struct ad_mapping *m = &snap->mappings[i];
+		if (is_vdso(m)) {
+			report_vdso(dwfl, snap, m);
+			continue;
+		}
+		if (!is_file_start(m) || already_reported(snap, i))
+			continue;
+		bool reported = report_file(dwfl, snap->pid, m);
+		if (snap->exe && strcmp(m->path, snap->exe) == 0) {
+			if (!reported)
+				return ad_error_create(AD_ERROR_NO_DEBUGINFO,
+						       "cannot open the executable %s of process "
+						       "%d for unwinding: %s",
+						       m->path, (int)snap->pid, dwfl_errmsg(-1));
+			have_exe = true;
+		}
+	}
+	if (dwfl_report_end(dwfl, NULL, NULL) != 0)
+		return dwfl_error("reporting the modules of %s to libdwfl failed: %s",
+				  snap->exe ? snap->exe : "the process");
+	if (!have_exe)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "the executable %s of process %d is not among its mappings; "
+				       "was the snapshot taken from a complete /proc/PID/maps?",
+				       snap->exe ? snap->exe : "(unknown)", (int)snap->pid);
+	return NULL;
+}
+
+/* ---- thread callbacks: the snapshot as libdwfl's process */
+
+static const struct ad_thread *thread_after(const struct ad_snapshot *snap,
+					    const struct ad_thread *prev)
+{
+	size_t next = prev ? (size_t)(prev - snap->threads) + 1 : 0;
+	return next < snap->nthreads ? &snap->threads[next] : NULL;
+}
+
+static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
+{
+	struct ad_unwinder *u = dwfl_arg;
+	if (!u->snap)
+		return 0;
+	const struct ad_thread *t = thread_after(u->snap, *thread_argp);
+	if (!t)
+		return 0;
+	*thread_argp = (void *)t;
+	return t->tid;
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp)
+{
+	struct ad_unwinder *u = dwfl_arg;
+	if (!u->snap)
+		return false;
+	for (size_t i = 0; i < u->snap->nthreads; i++) {
+		if (u->snap->threads[i].tid == tid) {
+			*thread_argp = (void *)&u->snap->threads[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *dwfl_arg)
+{
+	struct ad_unwinder *u = dwfl_arg;
+	uint64_t word;
+	struct ad_error *err = ad_read(u->snap->reader, addr, &word, sizeof(word));
+	if (err) {
+		ad_error_destroy(err);
+		return false;
+	}
+	*result = word;
+	return true;
+}
+
+static void regs_to_dwarf(const struct ad_regs *r, Dwarf_Word out[AD_DWARF_NREGS])
+{
+	out[AD_DWARF_RAX] = r->rax;
+	out[AD_DWARF_RDX] = r->rdx;
+	out[AD_DWARF_RCX] = r->rcx;
+	out[AD_DWARF_RBX] = r->rbx;
+	out[AD_DWARF_RSI] = r->rsi;
+	out[AD_DWARF_RDI] = r->rdi;
+	out[AD_DWARF_RBP] = r->rbp;
+	out[AD_DWARF_RSP] = r->rsp;
+	out[AD_DWARF_R8] = r->r8;
+	out[AD_DWARF_R9] = r->r9;
+	out[AD_DWARF_R10] = r->r10;
+	out[AD_DWARF_R11] = r->r11;
+	out[AD_DWARF_R12] = r->r12;
+	out[AD_DWARF_R13] = r->r13;
+	out[AD_DWARF_R14] = r->r14;
+	out[AD_DWARF_R15] = r->r15;
+	out[AD_DWARF_RIP] = r->rip;
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct ad_thread *t = thread_arg;
+	Dwarf_Word regs[AD_DWARF_NREGS];
+	regs_to_dwarf(&t->regs, regs);
+	return dwfl_thread_state_registers(thread, 0, AD_DWARF_NREGS, regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+/* ---- the unwinder */
+
+struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, struct ad_unwinder **ret)
+{
+	if (!snap || !snap->reader)
+		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
+				       "unwinding needs a snapshot with a memory reader");
+	struct ad_unwinder *u = calloc(1, sizeof(*u));
+	if (!u)
+		return &ad_error_nomem;
+	u->pid = snap->pid;
+	u->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!u->dwfl) {
+		free(u);
+		return dwfl_error("starting libdwfl for %s failed: %s", "unwinding");
+	}
+	/* The snapshot serves the module images read from memory (vDSO). */
+	u->snap = snap;
+	struct ad_error *err = report_modules(u->dwfl, snap);
+	u->snap = NULL;
+	u->modules_signature = modules_signature(snap);
+	if (!err && !dwfl_attach_state(u->dwfl, NULL, snap->pid, &thread_callbacks, u))
+		err = dwfl_error("preparing to unwind the threads of %s failed: %s",
+				 snap->exe ? snap->exe : "the process");
+	if (err) {
+		ad_unwinder_destroy(u);
+		return err;
+	}
+	*ret = u;
+	return NULL;
+}
+
+void ad_unwinder_destroy(struct ad_unwinder *u)
+{
+	if (!u)
+		return;
+	if (u->dwfl)
+		dwfl_end(u->dwfl);
+	for (size_t i = 0; i < u->ncus; i++)
+		free(u->cus[i].ranges);
+	free(u->cus);
+	free(u);
+}
+
+bool ad_unwinder_matches(const struct ad_unwinder *u, const struct ad_snapshot *snap)
+{
+	return u && snap && snap->pid == u->pid && modules_signature(snap) == u->modules_signature;
+}
+
+/* ---- frames */
+
+struct frames_builder {
+	struct ad_unwinder *u;
+	struct ad_unwind *uw;
+	size_t cap;
+	bool pc_unknown;     /* libdwfl could not give the next frame's pc */
+	struct ad_error *err;
+};
+
+static struct ad_unwind_frame *new_frame(struct frames_builder *b)
+{
+	struct ad_unwind *uw = b->uw;
+	if (uw->nframes == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 32;
+		struct ad_unwind_frame *frames = realloc(uw->frames, cap * sizeof(*frames));
+		if (!frames)
+			return NULL;
+		uw->frames = frames;
+		b->cap = cap;
+	}
+	struct ad_unwind_frame *f = &uw->frames[uw->nframes++];
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
+static bool is_function_tag(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+/* The CFA of a frame from the module's CFI: almost always "register +
+ * offset" (rsp+N, or rbp+16 after the prologue). */
+static bool compute_cfa(const struct ad_unwind_frame *f, uint64_t *ret)
+{
+	if (!f->module)
+		return false;
+	Dwarf_Addr cfi_bias;
+	Dwarf_CFI *cfis[2] = {
+		dwfl_module_eh_cfi(f->module, &cfi_bias),
+		NULL,
+	};
+	Dwarf_Addr dwarf_cfi_bias;
+	cfis[1] = dwfl_module_dwarf_cfi(f->module, &dwarf_cfi_bias);
+	Dwarf_Addr biases[2] = {cfi_bias, dwarf_cfi_bias};
+	for (int i = 0; i < 2; i++) {
+		Dwarf_Frame *frame;
+		if (!cfis[i] || dwarf_cfi_addrframe(cfis[i], f->lookup_pc - biases[i], &frame) != 0)
+			continue;
+		Dwarf_Op *ops;
+		size_t nops;
+		bool ok = false;
+		if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1) {
+			unsigned reg = ~0u;
+			int64_t offset = 0;
+			if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+				reg = ops[0].atom - DW_OP_breg0;
+				offset = (int64_t)ops[0].number;
+			} else if (ops[0].atom == DW_OP_bregx) {
+				reg = (unsigned)ops[0].number;
+				offset = (int64_t)ops[0].number2;
+			}
+			if (reg < AD_DWARF_NREGS && (f->regs_known & (1u << reg))) {
+				*ret = f->regs[reg] + (uint64_t)offset;
+				ok = true;
+			}
+		}
+		free(frame);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* Fills the physical part of `f` (pc, registers, module) from libdwfl's frame. */
+static bool read_physical(Dwfl *dwfl, Dwfl_Frame *state, struct ad_unwind_frame *f)
+{
+	Dwarf_Addr pc;
+	bool activation;
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return false;
+	f->pc = pc;
+	f->is_activation = activation;
+	f->lookup_pc = activation || pc == 0 ? pc : pc - 1;
+	for (unsigned r = 0; r < AD_DWARF_NREGS; r++) {
+		Dwarf_Word v;
+		if (dwfl_frame_reg(state, r, &v) == 0) {
+			f->regs[r] = v;
+			f->regs_known |= 1u << r;
+		}
+	}
+	f->module = dwfl_addrmodule(dwfl, f->lookup_pc);
+	f->has_cfa = compute_cfa(f, &f->cfa);
+	return true;
+}
+
+static bool is_pc_scope_tag(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_lexical_block;
+}
+
+/* ---- functions by address, per compilation unit */
+
+static bool add_range(struct cu_functions *c, Dwarf_Addr low, Dwarf_Addr high, Dwarf_Die *die)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct function_range *r = realloc(c->ranges, cap * sizeof(*r));
+		if (!r)
+			return false;
+		c->ranges = r;
+		c->cap = cap;
+	}
+	c->ranges[c->n++] = (struct function_range){low, high, *die};
+	return true;
+}
+
+/* Rust puts free functions in namespaces (libdw's dwarf_getscopes prunes
+ * those) and method definitions at the top level: both are reached here. */
+static bool collect_functions(Dwarf_Die *parent, struct cu_functions *c, int depth)
+{
+	Dwarf_Die child;
+	if (depth == SCOPE_MAX_DEPTH || dwarf_child(parent, &child) != 0)
+		return true;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_namespace) {
+			if (!collect_functions(&child, c, depth + 1))
+				return false;
+			continue;
+		}
+		if (tag != DW_TAG_subprogram)
+			continue;
+		Dwarf_Addr base, low, high;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(&child, off, &base, &low, &high)) > 0)
+			if (low < high && !add_range(c, low, high, &child))
+				return false;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return true;
+}
+
+static int compare_ranges(const void *a, const void *b)
+{
+	const struct function_range *x = a, *y = b;
+	return x->low < y->low ? -1 : x->low > y->low;
+}
+
+static struct cu_functions *cu_functions(struct ad_unwinder *u, Dwfl_Module *module,
+					  Dwarf_Die *cu)
+{
+	Dwarf_Off offset = dwarf_dieoffset(cu);
+	for (size_t i = 0; i < u->ncus; i++)
+		if (u->cus[i].module == module && u->cus[i].cu_offset == offset)
+			return &u->cus[i];
+	if (u->ncus == u->cus_cap) {
+		size_t cap = u->cus_cap ? 2 * u->cus_cap : 16;
+		struct cu_functions *cus = realloc(u->cus, cap * sizeof(*cus));
+		if (!cus)
+			return NULL;
+		u->cus = cus;
+		u->cus_cap = cap;
+	}
+	struct cu_functions c = {.module = module, .cu_offset = offset};
+	if (!collect_functions(cu, &c, 0)) {
+		free(c.ranges);
+		return NULL;
+	}
+	qsort(c.ranges, c.n, sizeof(*c.ranges), compare_ranges);
+	u->cus[u->ncus] = c;
+	return &u->cus[u->ncus++];
+}
+
+static const struct function_range *function_at(const struct cu_functions *c, Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->ranges[mid].low <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || pc >= c->ranges[lo - 1].high)
+		return NULL;
+	return &c->ranges[lo - 1];
+}
+
+/* ---- scopes at a pc */
+
+struct scope_walk {
+	Dwarf_Addr pc;
+	int len;                          /* path[0..len) ends at the innermost scope */
+	Dwarf_Die path[SCOPE_MAX_DEPTH];  /* outermost first */
+};
+
+/* The inlined calls and lexical blocks containing pc, from `parent` in. */
+static void find_scopes(Dwarf_Die *parent, struct scope_walk *w, int depth)
+{
+	Dwarf_Die child;
+	if (depth == SCOPE_MAX_DEPTH || dwarf_child(parent, &child) != 0)
+		return;
+	do {
+		if (!is_pc_scope_tag(dwarf_tag(&child)) || dwarf_haspc(&child, w->pc) <= 0)
+			continue;
+		w->path[depth] = child;
+		w->len = depth + 1;
+		/* Scopes containing pc nest: siblings cannot contain it too. */
+		find_scopes(&child, w, depth + 1);
+		return;
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+/* The DIEs enclosing the innermost scope at the frame's pc, innermost
+ * first (lexical blocks, inlined calls, up to the subprogram). -1: no memory. */
+static int scope_chain(struct ad_unwinder *u, struct ad_unwind_frame *f, Dwarf_Die **ret)
+{
+	if (!f->module)
+		return 0;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(f->module, f->lookup_pc, &bias);
+	if (!cu)
+		return 0;
+	f->bias = bias;
+	struct cu_functions *c = cu_functions(u, f->module, cu);
+	if (!c)
+		return -1;
+	const struct function_range *fn = function_at(c, f->lookup_pc - bias);
+	if (!fn)
+		return 0;
+	struct scope_walk *w = malloc(sizeof(*w));
+	if (!w)
+		return -1;
+	w->pc = f->lookup_pc - bias;
+	w->path[0] = fn->die;
+	w->len = 1;
+	find_scopes(&w->path[0], w, 1);
+	int n = w->len;
+	Dwarf_Die *chain = malloc((size_t)n * sizeof(*chain));
+	if (!chain) {
+		free(w);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		chain[i] = w->path[n - 1 - i];
+	free(w);
+	*ret = chain;
+	return n;
+}
+
+static struct ad_error *expand_inline_chain(struct frames_builder *b,
+					    const struct ad_unwind_frame *physical,
+					    Dwarf_Die *chain, int n)
+{
+	int sub = -1;
+	for (int i = 0; i < n && sub < 0; i++)
+		if (dwarf_tag(&chain[i]) == DW_TAG_subprogram)
+			sub = i;
+	if (sub < 0)
+		return NULL;
+	int first = 0;
+	for (int i = 0; i <= sub; i++) {
+		if (!is_function_tag(dwarf_tag(&chain[i])))
+			continue;
+		struct ad_unwind_frame *f = new_frame(b);
+		if (!f)
+			return &ad_error_nomem;
+		*f = *physical;
+		f->has_function = true;
+		f->inlined = i < sub;
+		f->function = chain[i];
+		f->subprogram = chain[sub];
+		f->nscopes = (size_t)(i - first + 1);
+		f->scopes = malloc(f->nscopes * sizeof(*f->scopes));
+		if (!f->scopes) {
+			f->nscopes = 0;
+			return &ad_error_nomem;
+		}
+		memcpy(f->scopes, &chain[first], f->nscopes * sizeof(*f->scopes));
+		first = i + 1;
+	}
+	return NULL;
+}
+
+static int frame_callback(Dwfl_Frame *state, void *arg)
+{
+	struct frames_builder *b = arg;
+	struct ad_unwind *uw = b->uw;
+	if (uw->nphysical == AD_UNWIND_MAX_FRAMES) {
+		uw->truncated = true;
+		return DWARF_CB_ABORT;
+	}
+	struct ad_unwind_frame physical = {.physical = uw->nphysical};
+	if (!read_physical(b->u->dwfl, state, &physical)) {
+		b->pc_unknown = true;
+		return DWARF_CB_ABORT;
+	}
+	uw->nphysical++;
+	Dwarf_Die *chain = NULL;
+	int n = scope_chain(b->u, &physical, &chain);
+	if (n < 0) {
+		b->err = &ad_error_nomem;
+		return DWARF_CB_ABORT;
+	}
+	size_t before = uw->nframes;
+	b->err = expand_inline_chain(b, &physical, chain, n);
+	free(chain);
+	if (b->err)
+		return DWARF_CB_ABORT;
+	if (uw->nframes == before) {
+		/* No DWARF here (libc, stripped code): still a frame. */
+		struct ad_unwind_frame *f = new_frame(b);
+		if (!f) {
+			b->err = &ad_error_nomem;
+			return DWARF_CB_ABORT;
+		}
+		*f = physical;
+	}
+	return DWARF_CB_OK;
+}
+
+struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapshot *snap,
+				  pid_t tid, struct ad_unwind **ret)
+{
+	const struct ad_thread *thread = NULL;
+	for (size_t i = 0; i < snap->nthreads && !thread; i++)
+		if (snap->threads[i].tid == tid)
+			thread = &snap->threads[i];
+	if (!thread)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "process %d had no thread %d when it was sampled",
+				       (int)snap->pid, (int)tid);
+	if (!ad_unwinder_matches(u, snap))
+		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
+				       "this unwinder was made for another process, or for other "
+				       "mappings, than the snapshot of process %d: make a new one",
+				       (int)snap->pid);
+	struct ad_unwind *uw = calloc(1, sizeof(*uw));
+	if (!uw)
+		return &ad_error_nomem;
+	uw->tid = tid;
+	struct frames_builder b = {.u = u, .uw = uw};
+	u->snap = snap;
+	int rc = dwfl_getthread_frames(u->dwfl, tid, frame_callback, &b);
+	u->snap = NULL;
+	struct ad_error *err = b.err;
+	if (!err && (rc == -1 || b.pc_unknown)) {
+		/* The usual end of a stack is an error too ("no matching
+		 * address range" past the outermost frame): keep the reason. */
+		if (uw->nframes == 0)
+			err = ad_error_create(AD_ERROR_DWARF,
+					      "cannot unwind thread %d of process %d: %s",
+					      (int)tid, (int)snap->pid, dwfl_errmsg(-1));
+		else if (!(uw->end_reason = strdup(dwfl_errmsg(-1))))
+			err = &ad_error_nomem;
+	}
+	if (err) {
+		ad_unwind_destroy(uw);
+		return err;
+	}
+	*ret = uw;
+	return NULL;
+}
+
+void ad_unwind_destroy(struct ad_unwind *uw)
+{
+	if (!uw)
+		return;
+	for (size_t i = 0; i < uw->nframes; i++)
+		free(uw->frames[i].scopes);
+	free(uw->frames);
+	free(uw->end_reason);
+	free(uw);
+}
+
+/* ---- locations */
+
+static const char *op_name(unsigned atom)
+{
+	switch (atom) {
+	case DW_OP_entry_value: return "DW_OP_entry_value";
+	case DW_OP_GNU_entry_value: return "DW_OP_GNU_entry_value";
+	case DW_OP_implicit_value: return "DW_OP_implicit_value";
+	case DW_OP_implicit_pointer: return "DW_OP_implicit_pointer";
+	case DW_OP_GNU_implicit_pointer: return "DW_OP_GNU_implicit_pointer";
+	case DW_OP_bit_piece: return "DW_OP_bit_piece";
+	case DW_OP_form_tls_address: return "DW_OP_form_tls_address";
+	case DW_OP_GNU_push_tls_address: return "DW_OP_GNU_push_tls_address";
+	case DW_OP_call_frame_cfa: return "DW_OP_call_frame_cfa";
+	case DW_OP_fbreg: return "DW_OP_fbreg";
+	case DW_OP_deref: return "DW_OP_deref";
+	case DW_OP_regx: return "DW_OP_regx";
+	case DW_OP_bregx: return "DW_OP_bregx";
+	case DW_OP_piece: return "DW_OP_piece";
+	case DW_OP_stack_value: return "DW_OP_stack_value";
+	case DW_OP_convert: return "DW_OP_convert";
+	case DW_OP_GNU_convert: return "DW_OP_GNU_convert";
+	case DW_OP_GNU_parameter_ref: return "DW_OP_GNU_parameter_ref";
+	}
+	return NULL;
+}
+
+struct expr_eval {
+	const struct ad_unwind_frame *frame;
+	const struct ad_reader *reader;
+	const char *what;          /* "variable `f`" for messages */
+	uint64_t stack[EXPR_STACK_MAX];
+	size_t depth;
+};
+
+static struct ad_error *unsupported_op(const struct expr_eval *e, unsigned atom)
+{
+	const char *name = op_name(atom);
+	if (name)
+		return ad_error_create(AD_ERROR_DWARF,
+				       "the location of %s uses %s, which asyncdump does not "
+				       "evaluate; a build with opt-level = 0 keeps variables in "
+				       "memory",
+				       e->what, name);
+	return ad_error_create(AD_ERROR_DWARF,
+			       "the location of %s uses DWARF operation 0x%x, which asyncdump does "
+			       "not evaluate; a build with opt-level = 0 keeps variables in memory",
+			       e->what, atom);
+}
+
+static struct ad_error *push(struct expr_eval *e, uint64_t v)
+{
+	if (e->depth == EXPR_STACK_MAX)
+		return ad_error_create(AD_ERROR_TOO_LARGE,
+				       "the location expression of %s overflows its stack",
+				       e->what);
+	e->stack[e->depth++] = v;
+	return NULL;
+}
+
+static struct ad_error *need(const struct expr_eval *e, size_t n)
+{
+	if (e->depth < n)
+		return ad_error_create(AD_ERROR_DWARF,
+				       "the location expression of %s is malformed (stack "
+				       "underflow)",
+				       e->what);
+	return NULL;
+}
+
+static struct ad_error *frame_reg(const struct expr_eval *e, uint64_t reg, uint64_t *ret)
+{
+	const struct ad_unwind_frame *f = e->frame;
+	if (reg >= AD_DWARF_NREGS)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "%s is in DWARF register %" PRIu64 ", which is not "
+				       "recorded in the snapshot",
+				       e->what, reg);
+	if (!(f->regs_known & (1u << reg)))
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "%s is in DWARF register %" PRIu64 ", whose value in "
+				       "frame #%zu (pc 0x%" PRIx64 ") was not saved by its callee",
+				       e->what, reg, f->physical, f->pc);
+	*ret = f->regs[reg];
+	return NULL;
+}
+
+static struct ad_error *eval_ops(struct expr_eval *e, const Dwarf_Op *ops, size_t nops,
+				 bool allow_fbreg, struct ad_location_value *ret);
+
+/* DW_AT_frame_base of the out-of-line function: a register (rsp/rbp) is
+ * the frame base's value, as compilers use it. */
+static struct ad_error *frame_base(struct expr_eval *e, uint64_t *ret)
+{
+	const struct ad_unwind_frame *f = e->frame;
+	Dwarf_Attribute attr;
+	Dwarf_Die sub = f->subprogram;
+	if (!dwarf_attr_integrate(&sub, DW_AT_frame_base, &attr))
+		return ad_error_create(AD_ERROR_DWARF,
+				       "the function holding %s has no DW_AT_frame_base", e->what);
+	Dwarf_Op *ops;
+	size_t nops;
+	int n = dwarf_getlocation_addr(&attr, f->lookup_pc - f->bias, &ops, &nops, 1);
+	if (n <= 0)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "the frame base of the function holding %s is unknown at "
+				       "pc 0x%" PRIx64,
+				       e->what, f->lookup_pc);
+	struct expr_eval inner = {.frame = f, .reader = e->reader, .what = e->what};
+	struct ad_location_value v;
+	struct ad_error *err = eval_ops(&inner, ops, nops, false, &v);
+	if (err)
+		return err;
+	*ret = v.value;
+	return NULL;
+}
+
+static struct ad_error *eval_op(struct expr_eval *e, const Dwarf_Op *op, bool allow_fbreg)
+{
+	struct ad_error *err;
+	uint64_t v;
+	unsigned atom = op->atom;
+	if (atom >= DW_OP_lit0 && atom <= DW_OP_lit31)
+		return push(e, atom - DW_OP_lit0);
+	if (atom >= DW_OP_breg0 && atom <= DW_OP_breg31) {
+		if ((err = frame_reg(e, atom - DW_OP_breg0, &v)))
+			return err;
+		return push(e, v + op->number);
+	}
+	switch (atom) {
+	case DW_OP_addr:
+		return push(e, op->number + e->frame->bias);
+	case DW_OP_const1u: case DW_OP_const2u: case DW_OP_const4u: case DW_OP_const8u:
+	case DW_OP_const1s: case DW_OP_const2s: case DW_OP_const4s: case DW_OP_const8s:
+	case DW_OP_constu: case DW_OP_consts:
+		return push(e, op->number);
+	case DW_OP_bregx:
+		if ((err = frame_reg(e, op->number, &v)))
+			return err;
+		return push(e, v + op->number2);
+	case DW_OP_fbreg:
+		if (!allow_fbreg)
+			return unsupported_op(e, atom);
+		if ((err = frame_base(e, &v)))
+			return err;
+		return push(e, v + op->number);
+	case DW_OP_call_frame_cfa:
+		if (!e->frame->has_cfa)
+			return ad_error_create(AD_ERROR_NOT_FOUND,
+					       "the location of %s needs the frame's CFA, which "
+					       "the call frame information does not give at "
+					       "pc 0x%" PRIx64,
+					       e->what, e->frame->lookup_pc);
+		return push(e, e->frame->cfa);
+	case DW_OP_plus_uconst:
+		if ((err = need(e, 1)))
+			return err;
+		e->stack[e->depth - 1] += op->number;
+		return NULL;
+	case DW_OP_plus:
+	case DW_OP_minus:
+		if ((err = need(e, 2)))
+			return err;
+		v = e->stack[--e->depth];
+		e->stack[e->depth - 1] += atom == DW_OP_plus ? v : -v;
+		return NULL;
+	case DW_OP_deref:
+	case DW_OP_deref_size: {
+		if ((err = need(e, 1)))
+			return err;
+		size_t size = atom == DW_OP_deref ? 8 : (size_t)op->number;
+		uint64_t word = 0;
+		if (size == 0 || size > 8)
+			return unsupported_op(e, atom);
+		if ((err = ad_read(e->reader, e->stack[e->depth - 1], &word, size)))
+			return ad_error_wrap(err, "evaluating the location of %s", e->what);
+		e->stack[e->depth - 1] = word;
+		return NULL;
+	}
+	case DW_OP_dup:
+		if ((err = need(e, 1)))
+			return err;
+		return push(e, e->stack[e->depth - 1]);
+	case DW_OP_drop:
+		if ((err = need(e, 1)))
+			return err;
+		e->depth--;
+		return NULL;
+	case DW_OP_nop:
+		return NULL;
+	}
+	return unsupported_op(e, atom);
+}
+
+/* Evaluates until the end or the first DW_OP_piece: the value at offset 0. */
+static struct ad_error *eval_ops(struct expr_eval *e, const Dwarf_Op *ops, size_t nops,
+				 bool allow_fbreg, struct ad_location_value *ret)
+{
+	struct ad_location_value v = {.kind = AD_LOCATION_MEMORY};
+	bool in_register = false, implicit = false;
+	size_t i;
+	for (i = 0; i < nops; i++) {
+		const Dwarf_Op *op = &ops[i];
+		struct ad_error *err;
+		if (op->atom == DW_OP_piece) {
+			v.size = op->number;
+			break;
+		}
+		if (in_register || implicit)
+			return ad_error_create(AD_ERROR_DWARF,
+					       "the location of %s continues after a register or "
+					       "value description without DW_OP_piece",
+					       e->what);
+		if ((op->atom >= DW_OP_reg0 && op->atom <= DW_OP_reg31) || op->atom == DW_OP_regx) {
+			v.reg = op->atom == DW_OP_regx ? (unsigned)op->number
+						      : (unsigned)(op->atom - DW_OP_reg0);
+			if ((err = frame_reg(e, v.reg, &v.value)))
+				return err;
+			v.kind = AD_LOCATION_REGISTER;
+			in_register = true;
+			continue;
+		}
+		if (op->atom == DW_OP_stack_value) {
+			if ((err = need(e, 1)))
+				return err;
+			v.kind = AD_LOCATION_IMPLICIT;
+			v.value = e->stack[e->depth - 1];
+			implicit = true;
+			continue;
+		}
+		if ((err = eval_op(e, op, allow_fbreg)))
+			return err;
+	}
+	if (!in_register && !implicit) {
+		/* An empty piece: that part of the variable is optimised out. */
+		if (e->depth == 0)
+			return ad_error_create(AD_ERROR_NOT_FOUND,
+					       "%s is optimised out at pc 0x%" PRIx64, e->what,
+					       e->frame->lookup_pc);
+		v.value = e->stack[e->depth - 1];
+	}
+	*ret = v;
+	return NULL;
+}
+
+struct ad_error *ad_unwind_variable_location(const struct ad_unwind_frame *frame,
+					     Dwarf_Die *var, const struct ad_reader *reader,
+					     struct ad_location_value *ret)
+{
+	const char *name = dwarf_diename(var);
+	char what[128];
+	snprintf(what, sizeof(what), "variable `%s`", name ? name : "?");
+	Dwarf_Attribute attr;
+	/* The concrete DIE holds the location: never the abstract origin's. */
+	if (!dwarf_attr(var, DW_AT_location, &attr))
+		return ad_error_create(AD_ERROR_NOT_FOUND, "%s is optimised out (no location)",
+				       what);
+	Dwarf_Op *ops;
+	size_t nops;
+	int n = dwarf_getlocation_addr(&attr, frame->lookup_pc - frame->bias, &ops, &nops, 1);
+	if (n < 0)
+		return ad_error_create(AD_ERROR_DWARF, "reading the location of %s failed: %s",
+				       what, dwarf_errmsg(-1));
+	if (n == 0)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "%s is optimised out at pc 0x%" PRIx64, what,
+				       frame->lookup_pc);
+	struct expr_eval e = {.frame = frame, .reader = reader, .what = what};
+	return eval_ops(&e, ops, nops, true, ret);
+}
+
+/* ---- names */
+
+static bool is_name_scope(int tag)
+{
+	switch (tag) {
+	case DW_TAG_namespace:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+	case DW_TAG_class_type:
+	case DW_TAG_subprogram:
+		return true;
+	}
+	return false;
+}
+
+/* The DIE that carries the name and the place in the namespaces: an
+ * inlined or out-of-line instance points to its abstract origin, which
+ * may point to the declaration inside a type (methods). */
+static Dwarf_Die declaration_of(Dwarf_Die die)
+{
+	for (int hops = 0; hops < 4; hops++) {
+		Dwarf_Attribute attr;
+		Dwarf_Die next;
+		if ((dwarf_attr(&die, DW_AT_abstract_origin, &attr) ||
+		     dwarf_attr(&die, DW_AT_specification, &attr)) &&
+		    dwarf_formref_die(&attr, &next))
+			die = next;
+		else
+			break;
+	}
+	return die;
+}
+
+struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret)
+{
+	Dwarf_Die decl = declaration_of(*die);
+	const char *leaf = dwarf_diename(&decl);
+	if (!leaf)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "DWARF entry 0x%" PRIx64 " has no name",
+				       (uint64_t)dwarf_dieoffset(die));
+	Dwarf_Die *chain = NULL;
+	int n = dwarf_getscopes_die(&decl, &chain);
+	if (n > SCOPE_MAX_DEPTH)
+		n = SCOPE_MAX_DEPTH;
+	size_t len = strlen(leaf) + 1;
+	for (int i = n - 1; i >= 1; i--) {
+		const char *part = dwarf_diename(&chain[i]);
+		if (part && is_name_scope(dwarf_tag(&chain[i])))
+			len += strlen(part) + 2;
+	}
+	char *name = malloc(len);
+	if (!name) {
+		if (n > 0)
+			free(chain);
+		return &ad_error_nomem;
+	}
+	name[0] = '\0';
+	for (int i = n - 1; i >= 1; i--) {
+		const char *part = dwarf_diename(&chain[i]);
+		if (part && is_name_scope(dwarf_tag(&chain[i]))) {
+			strcat(name, part);
+			strcat(name, "::");
+		}
+	}
+	strcat(name, leaf);
+	if (n > 0)
+		free(chain);
+	*ret = name;
+	return NULL;
+}
