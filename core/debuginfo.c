@@ -124,18 +124,56 @@ static struct ad_error *find_source_root(struct ad_debuginfo *di)
 	return NULL;
 }
 
+static bool section_has(Elf *elf, const char *section, const char *needle)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *data;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) || strcmp(name, section) != 0 ||
+		    !(data = elf_getdata(scn, NULL)) || !data->d_buf)
+			continue;
+		if (memmem(data->d_buf, data->d_size, needle, strlen(needle)))
+			return true;
+	}
+	return false;
+}
+
+/* Without DWARF: rustc ≥ 1.64 signs .comment; older ones leave their
+ * runtime's symbols. */
+bool ad_elf_looks_like_rust(Elf *elf)
+{
+	return section_has(elf, ".comment", "rustc version") ||
+	       section_has(elf, ".strtab", "rust_eh_personality") ||
+	       section_has(elf, ".dynstr", "rust_eh_personality") ||
+	       section_has(elf, ".strtab", "rust_begin_unwind");
+}
+
 static struct ad_error *open_dwarf(struct ad_debuginfo *di)
 {
 	di->dwfl = dwfl_begin(&offline_callbacks);
 	if (!di->dwfl)
 		return ad_error_create(AD_ERROR_DWARF, "libdwfl: %s", dwfl_errmsg(-1));
 	dwfl_report_begin(di->dwfl);
-	di->module = dwfl_report_offline(di->dwfl, di->path, di->path, -1);
+	/* libdwfl owns the descriptor it is given: hand it a duplicate of ours
+	 * (the path may be /proc/PID/exe, named otherwise in messages). */
+	int fd = dup(di->fd);
+	di->module = fd < 0 ? NULL : dwfl_report_offline(di->dwfl, di->path, di->path, fd);
 	dwfl_report_end(di->dwfl, NULL, NULL);
 	if (!di->module)
 		return ad_error_create(AD_ERROR_DWARF, "cannot read %s as an ELF file: %s", di->path,
 				       dwfl_errmsg(-1));
 	di->dwarf = dwfl_module_getdwarf(di->module, &di->dwarf_bias);
+	if (!di->dwarf && !ad_elf_looks_like_rust(di->elf))
+		return ad_error_create(AD_ERROR_NOT_RUST,
+				       "%s is not a Rust program (no debuginfo, no rustc signature); "
+				       "asyncdump reads async Rust programs",
+				       di->path);
 	if (!di->dwarf)
 		return ad_error_create(AD_ERROR_NO_DEBUGINFO,
 				       "%s has no DWARF debuginfo (%s); %s", di->path,
@@ -150,6 +188,12 @@ static void init_libelf(void)
 
 struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret)
 {
+	return ad_debuginfo_open_as(path, path, ret);
+}
+
+struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name,
+				      struct ad_debuginfo **ret)
+{
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_libelf);
 	struct ad_debuginfo *di = calloc(1, sizeof(*di));
@@ -162,7 +206,7 @@ struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret)
 	ad_u64map_init(&di->type_cache);
 	di->fd = -1;
 	struct ad_error *err = NULL;
-	di->path = strdup(path);
+	di->path = strdup(display_name ? display_name : path);
 	if (!di->path) {
 		err = &ad_error_nomem;
 		goto fail;

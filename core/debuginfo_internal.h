@@ -80,6 +80,9 @@ struct ad_debuginfo {
 	struct ad_u64map type_cache; /* DIE → struct ad_type * */
 };
 
+/* debuginfo.c: from the ELF alone (also for process lists). */
+bool ad_elf_looks_like_rust(Elf *elf);
+
 /* dwarf_index.c */
 struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di);
 const char *ad_dwarf_index_name(const struct ad_debuginfo *di, uint64_t die);

@@ -24,8 +24,13 @@ struct ad_type;
 /* Opens `path`, finds its debuginfo (in the file, by .gnu_debuglink or under
  * /usr/lib/debug/.build-id) and builds the index. Fails with
  * AD_ERROR_NO_DEBUGINFO (and advice on how to build) when there is no type
- * information. `display_name` names the binary in messages (may be NULL). */
+ * information. */
 struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret);
+/* The same, naming the binary `display_name` in messages and in
+ * ad_debuginfo_path() (e.g. open /proc/PID/exe, which works for a deleted
+ * or namespaced binary, but say what it is). */
+struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name,
+				      struct ad_debuginfo **ret);
 void ad_debuginfo_ref(struct ad_debuginfo *di);
 void ad_debuginfo_unref(struct ad_debuginfo *di);
 

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/* The pipeline: check → debuginfo (cached per binary) → snapshot (the only
+ * pause) → decode on the copy → trace. And the cheap look at a binary that
+ * the daemon's process list needs. */
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "asyncdump/capture.h"
+#include "asyncdump/snapshot.h"
+#include "block_on.h"
+#include "debuginfo_internal.h"
+#include "decode.h"
+#include "proc.h"
+#include "unwind.h"
+#include "wait_graph.h"
+
+#define DEFAULT_MAX_BINARIES 16
+
+struct binary_key {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+};
+
+struct cache_entry {
+	struct binary_key key;
+	uint64_t last_used;
+	struct ad_debuginfo *di;
+	struct ad_tokio *tokio;      /* NULL when tokio_error is set */
+	struct ad_error *tokio_error;/* why this binary has no tokio we can read */
+	struct ad_binary_info info;  /* the cheap look, for process lists */
+	bool has_info;
+};
+
+struct ad_context {
+	pthread_mutex_t lock;
+	size_t max;
+	size_t n;
+	struct cache_entry *entries;
+	uint64_t clock;
+	/* Captures of one binary decode one at a time: the type cache and
+	 * libdw are shared (debuginfo has its own lock for those). */
+};
+
+struct ad_error *ad_context_create(const struct ad_context_options *options,
+				   struct ad_context **ret)
+{
+	struct ad_context *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return &ad_error_nomem;
+	ctx->max = options && options->max_cached_binaries ? options->max_cached_binaries
+							   : DEFAULT_MAX_BINARIES;
+	ctx->entries = calloc(ctx->max, sizeof(*ctx->entries));
+	if (!ctx->entries) {
+		free(ctx);
+		return &ad_error_nomem;
+	}
+	pthread_mutex_init(&ctx->lock, NULL);
+	*ret = ctx;
+	return NULL;
+}
+
+static void entry_deinit(struct cache_entry *e)
+{
+	ad_tokio_destroy(e->tokio);
+	ad_error_destroy(e->tokio_error);
+	ad_debuginfo_unref(e->di);
+	ad_binary_info_deinit(&e->info);
+	memset(e, 0, sizeof(*e));
+}
+
+void ad_context_destroy(struct ad_context *ctx)
+{
+	if (!ctx)
+		return;
+	for (size_t i = 0; i < ctx->n; i++)
+		entry_deinit(&ctx->entries[i]);
+	free(ctx->entries);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+static struct ad_error *binary_key_of(pid_t pid, struct binary_key *ret, char *exe_path, size_t len)
+{
+	snprintf(exe_path, len, "/proc/%d/exe", (int)pid);
+	struct stat st;
+	if (stat(exe_path, &st) != 0) {
+		int e = errno;
+		struct ad_error *err = ad_process_check(pid);
+		if (err)
+			return err;
+		return ad_error_os(e, "cannot read the executable of process %d (%s)", (int)pid,
+				   exe_path);
+	}
+	*ret = (struct binary_key){ st.st_dev, st.st_ino, st.st_mtim };
+	return NULL;
+}
+
+static bool same_key(const struct binary_key *a, const struct binary_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static struct cache_entry *find_entry(struct ad_context *ctx, const struct binary_key *key)
+{
+	for (size_t i = 0; i < ctx->n; i++)
+		if (same_key(&ctx->entries[i].key, key)) {
+			ctx->entries[i].last_used = ++ctx->clock;
+			return &ctx->entries[i];
+		}
+	return NULL;
+}
+
+/* A free slot, evicting the least recently used binary when full. The
+ * evicted debuginfo lives on while a capture still holds a reference. */
+static struct cache_entry *new_entry(struct ad_context *ctx, const struct binary_key *key)
+{
+	struct cache_entry *e;
+	if (ctx->n < ctx->max) {
+		e = &ctx->entries[ctx->n++];
+	} else {
+		e = &ctx->entries[0];
+		for (size_t i = 1; i < ctx->n; i++)
+			if (ctx->entries[i].last_used < e->last_used)
+				e = &ctx->entries[i];
+		entry_deinit(e);
+	}
+	e->key = *key;
+	e->last_used = ++ctx->clock;
+	return e;
+}
+
+/* Opens (or finds) the binary's debuginfo and its tokio layout; both are
+ * returned with a reference the caller drops. */
+static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct ad_debuginfo **di_ret,
+				   struct ad_tokio **tokio_ret)
+{
+	struct binary_key key;
+	char exe[64];
+	struct ad_error *err = binary_key_of(pid, &key, exe, sizeof(exe));
+	if (err)
+		return err;
+	pthread_mutex_lock(&ctx->lock);
+	struct cache_entry *e = find_entry(ctx, &key);
+	if (!e || !e->di) {
+		/* Opening builds the index (up to a second for a large binary):
+		 * done under the lock so that one binary is indexed once. */
+		struct ad_debuginfo *di;
+		char *name = NULL;
+		ad_error_destroy(ad_proc_read_exe(pid, &name)); /* a name for messages only */
+		err = ad_debuginfo_open_as(exe, name ? name : exe, &di);
+		free(name);
+		if (err) {
+			pthread_mutex_unlock(&ctx->lock);
+			return ad_error_wrap(err, "process %d", (int)pid);
+		}
+		if (!e)
+			e = new_entry(ctx, &key);
+		e->di = di;
+		e->tokio_error = ad_tokio_prepare(di, &e->tokio);
+	}
+	if (e->tokio_error) {
+		err = ad_error_create(e->tokio_error->code, "process %d: %s", (int)pid,
+				      e->tokio_error->message);
+	} else {
+		ad_debuginfo_ref(e->di);
+		*di_ret = e->di;
+		*tokio_ret = e->tokio;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
+static uint64_t load_bias(const struct ad_snapshot *snap, struct ad_debuginfo *di)
+{
+	for (size_t i = 0; i < snap->nmappings; i++) {
+		const struct ad_mapping *m = &snap->mappings[i];
+		if (m->path && snap->exe && strcmp(m->path, snap->exe) == 0 && m->offset == 0)
+			return ad_debuginfo_load_bias(di, m->start);
+	}
+	return 0;
+}
+
+/* A thread in block_on is either polling its future or parked until a
+ * wake-up: parked when a frame between the innermost and block_on parks
+ * (std's, parking_lot's or tokio's park, or a driver's park). */
+static enum ad_task_state block_on_state(const struct ad_unwind *uw)
+{
+	for (size_t i = 0; i < uw->nframes; i++) {
+		if (!uw->frames[i].has_function)
+			continue;
+		const char *name = dwarf_diename((Dwarf_Die *)&uw->frames[i].function);
+		if (!name)
+			continue;
+		if (strncmp(name, "block_on", 8) == 0)
+			break;
+		if (strstr(name, "park") || strcmp(name, "epoll_wait") == 0)
+			return AD_TASK_IDLE;
+	}
+	return AD_TASK_RUNNING;
+}
+
+/* The block_on future of each thread that runs one: a task of its own. */
+static struct ad_error *collect_block_on(struct ad_decode *d)
+{
+	struct ad_unwinder *u;
+	struct ad_error *err = ad_unwinder_create(d->snap, &u);
+	if (err) {
+		struct ad_error *w = ad_trace_add_warning(d->trace,
+							  "block_on futures not searched: %s",
+							  err->message);
+		ad_error_destroy(err);
+		return w;
+	}
+	for (size_t i = 0; i < d->snap->nthreads && !err; i++) {
+		const struct ad_thread *th = &d->snap->threads[i];
+		struct ad_unwind *uw;
+		struct ad_error *e = ad_unwind_thread(u, d->snap, th->tid, &uw);
+		if (e) {
+			ad_error_destroy(e);
+			continue;
+		}
+		if (!ad_block_on_present(uw)) {
+			ad_unwind_destroy(uw);
+			continue;
+		}
+		struct ad_task *task;
+		if ((err = ad_trace_add_task(d->trace, &task)))
+			break;
+		task->kind = AD_TASK_KIND_BLOCK_ON;
+		task->state = block_on_state(uw);
+		if ((err = ad_task_set_thread(task, th->tid, th->name)))
+			break;
+		struct ad_block_on bo;
+		e = ad_block_on_find(uw, d->reader, &bo);
+		if (!e) {
+			const struct ad_type *t;
+			task->address = bo.address;
+			e = ad_debuginfo_find_type(d->di, bo.type_name, &t);
+			if (!e)
+				err = ad_decode_future(d, t, bo.address, 0, &task->root);
+			ad_block_on_deinit(&bo);
+		}
+		if (e) {
+			err = ad_task_set_note(task, "%s", e->message);
+			ad_error_destroy(e);
+		}
+		ad_unwind_destroy(uw);
+	}
+	ad_unwinder_destroy(u);
+	return err;
+}
+
+static struct ad_error *fill_header(struct ad_trace *t, const struct ad_snapshot *snap,
+				    struct ad_debuginfo *di)
+{
+	struct ad_error *err;
+	t->pid = snap->pid;
+	t->captured_at = snap->captured_at;
+	t->pause_us = snap->pause_us;
+	if ((err = ad_trace_set_exe(t, snap->exe)) ||
+	    (err = ad_trace_set_build_id(t, ad_debuginfo_build_id(di))) ||
+	    (err = ad_trace_set_source_root(t, ad_debuginfo_source_root(di))))
+		return err;
+	return NULL;
+}
+
+struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
+			    const struct ad_capture_options *options, struct ad_trace **ret)
+{
+	struct ad_debuginfo *di = NULL;
+	struct ad_tokio *tokio = NULL;
+	struct ad_snapshot *snap = NULL;
+	struct ad_trace *trace = NULL;
+	struct ad_error *err = ad_process_check(pid);
+	if (err || (err = binary_for(ctx, pid, &di, &tokio)))
+		return err;
+	struct ad_snapshot_options sopts = {
+		.max_bytes = options ? options->max_snapshot_bytes : 0,
+	};
+	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
+		goto out;
+	if (!(trace = ad_trace_create())) {
+		err = &ad_error_nomem;
+		goto out;
+	}
+	if ((err = fill_header(trace, snap, di)))
+		goto out;
+	struct ad_decode d = {
+		.di = di,
+		.snap = snap,
+		.reader = snap->reader,
+		.bias = load_bias(snap, di),
+		.trace = trace,
+		.locals = options && options->locals,
+		.tokio = tokio,
+	};
+	if ((err = ad_tokio_collect(&d)) || (err = collect_block_on(&d)) ||
+	    (err = ad_tokio_collect_local(&d)) ||
+	    (err = ad_wait_graph_cycles(trace)))
+		goto out;
+	*ret = trace;
+	trace = NULL;
+out:
+	ad_trace_destroy(trace);
+	ad_snapshot_destroy(snap);
+	ad_debuginfo_unref(di);
+	return err;
+}
+
+/* ---- the cheap look: from the ELF file alone, no DWARF walk */
+
+static bool section_contains(Elf *elf, const char *section, const char *needle)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+		    strcmp(name, section) != 0 || sh.sh_type == SHT_NOBITS)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data && (sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) == 1)
+			data = elf_getdata(scn, NULL);
+		if (data && data->d_buf && memmem(data->d_buf, data->d_size, needle, strlen(needle)))
+			return true;
+	}
+	return false;
+}
+
+static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *info)
+{
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ad_error_os(errno, "cannot open %s", exe);
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const char *reason = NULL;
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		reason = "not an ELF program";
+	} else {
+		info->is_rust = ad_elf_looks_like_rust(elf);
+		info->has_type_debuginfo = section_contains(elf, ".debug_str", "__awaitee") ||
+					   section_contains(elf, ".debug_str", "__state");
+		info->has_tokio = section_contains(elf, ".strtab", "tokio7runtime") ||
+				  section_contains(elf, ".debug_str", "tokio::runtime") ||
+				  section_contains(elf, ".debug_str", "OwnedTasks");
+		const void *id;
+		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+		if (n > 0 && (info->build_id = malloc((size_t)n * 2 + 1)))
+			for (ssize_t i = 0; i < n; i++)
+				sprintf(info->build_id + i * 2, "%02x", ((const unsigned char *)id)[i]);
+		if (!info->is_rust)
+			reason = "not a Rust program";
+		else if (!info->has_type_debuginfo)
+			reason = "no type debuginfo for async code (build with debug = true)";
+		else if (!info->has_tokio)
+			reason = "no tokio runtime";
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	if (reason && !(info->reason = strdup(reason)))
+		return &ad_error_nomem;
+	return NULL;
+}
+
+static struct ad_error *copy_info(const struct ad_binary_info *from, struct ad_binary_info *to)
+{
+	*to = *from;
+	to->build_id = from->build_id ? strdup(from->build_id) : NULL;
+	to->reason = from->reason ? strdup(from->reason) : NULL;
+	if ((from->build_id && !to->build_id) || (from->reason && !to->reason)) {
+		ad_binary_info_deinit(to);
+		return &ad_error_nomem;
+	}
+	return NULL;
+}
+
+struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad_binary_info *ret)
+{
+	struct binary_key key;
+	char exe[64];
+	struct ad_error *err = binary_key_of(pid, &key, exe, sizeof(exe));
+	if (err)
+		return err;
+	pthread_mutex_lock(&ctx->lock);
+	struct cache_entry *e = find_entry(ctx, &key);
+	if (!e || !e->has_info) {
+		struct ad_binary_info info = { 0 };
+		if ((err = look_at_binary(exe, &info))) {
+			pthread_mutex_unlock(&ctx->lock);
+			ad_binary_info_deinit(&info);
+			return err;
+		}
+		if (!e)
+			e = new_entry(ctx, &key);
+		e->info = info;
+		e->has_info = true;
+	}
+	err = copy_info(&e->info, ret);
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
+void ad_binary_info_deinit(struct ad_binary_info *info)
+{
+	if (!info)
+		return;
+	free(info->build_id);
+	free(info->reason);
+	info->build_id = info->reason = NULL;
+}

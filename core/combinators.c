@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* Futures made of other futures, where a plain walk over fields would miss
+ * or mislabel branches: MaybeDone (a join's branch, possibly finished),
+ * FuturesUnordered (a linked list of tasks), PollFn (tokio's select!/join!
+ * closures hold their futures by reference), and sequences of futures
+ * (join_all's boxed slice, SelectAll's Vec). Joins, selects, Fuse, Map,
+ * Then, Timeout and Instrumented need nothing special: their futures are
+ * fields, which the generic walk in future.c finds. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+
+#define MAX_LIST 100000
+
+static struct ad_error *decode_maybe_done(struct ad_decode *d, const struct ad_value *v,
+					  unsigned depth, struct ad_frame **ret)
+{
+	const struct ad_variant *var;
+	struct ad_value variant, inner;
+	char name[64];
+	struct ad_error *err = ad_value_variant(v, &var, &variant);
+	if (err)
+		return err;
+	ad_type_base_name(variant.type->name, name, sizeof(name));
+	if (strcmp(name, "Future") == 0) {
+		if ((err = ad_value_member(&variant, "__0", &inner)))
+			return err;
+		return ad_decode_future(d, inner.type, inner.address, depth + 1, ret);
+	}
+	/* Done or Gone: the branch finished. Name it by its future type, as
+	 * the design shows "baz() completed at src/foo.rs:21". */
+	const struct ad_type *fut = NULL;
+	err = ad_type_first_param(d->di, v->type, &fut);
+	if (err) {
+		ad_error_destroy(err);
+		fut = NULL;
+	}
+	struct ad_frame *f;
+	if (fut && ad_is_coroutine_env(fut)) {
+		/* Decode as if it had returned: name, kind and the Returned line. */
+		const struct ad_variant *returned = NULL;
+		for (size_t i = 0; i < fut->nvariants; i++) {
+			const struct ad_type *vt;
+			if (ad_variant_type(d->di, &fut->variants[i], &vt) == NULL &&
+			    strcmp(ad_type_base_name(vt->name, name, sizeof(name)), "Returned") == 0)
+				returned = &fut->variants[i];
+		}
+		char *fn = strndup(fut->name, strlen(fut->name));
+		char *cut = fn ? strstr(fn, "::{async_") : NULL;
+		if (cut)
+			*cut = '\0';
+		enum ad_frame_kind kind = strstr(fut->name, "{async_block_env#") ? AD_FRAME_ASYNC_BLOCK
+					  : strstr(fut->name, "{async_closure_env#") ? AD_FRAME_ASYNC_CLOSURE
+					  : AD_FRAME_ASYNC_FN;
+		f = ad_frame_create(kind, fn, fut->name, v->address);
+		free(fn);
+		if (f && returned && returned->file) {
+			const char *root = ad_debuginfo_source_root(d->di);
+			char *abs = NULL;
+			if (returned->file[0] != '/' && root &&
+			    asprintf(&abs, "%s/%s", root, returned->file) < 0)
+				abs = NULL;
+			err = ad_frame_set_location(f, abs ? abs : returned->file, returned->line, 0);
+			free(abs);
+		}
+	} else {
+		f = ad_frame_create(AD_FRAME_FUTURE, fut ? fut->name : v->type->name,
+				    fut ? fut->name : v->type->name, v->address);
+	}
+	if (!f)
+		return &ad_error_nomem;
+	f->state = AD_FRAME_COMPLETED;
+	*ret = f;
+	return err;
+}
+
+/* FuturesUnordered: head_all → Task { future: UnsafeCell<Option<Fut>>,
+ * next_all, … }, ending in null (or the ready queue's stub). */
+static struct ad_error *decode_futures_unordered(struct ad_decode *d, const struct ad_value *v,
+						 unsigned depth, struct ad_frame **ret)
+{
+	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
+	if (!f)
+		return &ad_error_nomem;
+	f->state = AD_FRAME_PENDING;
+	struct ad_value head;
+	struct ad_error *err = ad_value_member(v, "head_all", &head);
+	uint64_t task = 0;
+	const struct ad_type *task_type = NULL;
+	if (!err)
+		err = ad_value_strip_wrappers(&head, &head);
+	if (!err) {
+		/* AtomicPtr<Task<Fut>> → UnsafeCell<*mut Task<Fut>> → the pointer. */
+		uint64_t off;
+		const struct ad_type *pt;
+		err = ad_find_member(d->di, head.type, "value", 3, &off, &pt);
+		if (!err && pt->kind == AD_TYPE_POINTER) {
+			err = ad_read_u64(d->reader, head.address + off, &task);
+			if (!err)
+				err = ad_type_target(d->di, pt, &task_type);
+		}
+	}
+	for (size_t n = 0; !err && task && task_type && n < MAX_LIST && f->nchildren < AD_MAX_CHILDREN; n++) {
+		struct ad_value t = ad_decode_value(d, task_type, task), fut, next;
+		uint64_t off;
+		const struct ad_type *nt;
+		if ((err = ad_value_member(&t, "future", &fut)) ||
+		    (err = ad_value_strip_wrappers(&fut, &fut)))
+			break;
+		struct ad_value some;
+		struct ad_error *none = ad_value_unwrap_option(&fut, &some);
+		if (!none) {
+			struct ad_frame *child;
+			if ((err = ad_decode_future(d, some.type, some.address, depth + 1, &child)) ||
+			    (err = ad_frame_add_child(f, child)))
+				break;
+		}
+		ad_error_destroy(none);
+		if ((err = ad_value_member(&t, "next_all", &next)) ||
+		    (err = ad_find_member(d->di, next.type, "value", 3, &off, &nt)) ||
+		    (err = ad_read_u64(d->reader, next.address + off, &task)))
+			break;
+	}
+	if (err && err->code == AD_ERROR_NOMEM) {
+		ad_frame_destroy(f);
+		return err;
+	}
+	if (err) {
+		ad_frame_set_error(f, "the list of futures could not be read: %s", err->message);
+		ad_error_destroy(err);
+	}
+	*ret = f;
+	return NULL;
+}
+
+/* tokio's select!/join! poll a closure over futures it holds by reference:
+ * follow the closure's captured references one level. */
+static struct ad_error *decode_poll_fn(struct ad_decode *d, const struct ad_value *v,
+				       unsigned depth, struct ad_frame **ret)
+{
+	struct ad_value closure;
+	struct ad_error *err = ad_value_member(v, "f", &closure);
+	if (err) {
+		ad_error_destroy(err);
+		return NULL; /* not the PollFn we know: let the generic walk try */
+	}
+	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
+	if (!f)
+		return &ad_error_nomem;
+	f->state = AD_FRAME_PENDING;
+	for (size_t i = 0; i < closure.type->nfields; i++) {
+		struct ad_value cap, target;
+		if ((err = ad_value_member(&closure, closure.type->fields[i].name, &cap)))
+			goto fail;
+		if (cap.type->kind != AD_TYPE_POINTER)
+			continue;
+		/* select! captures `_ref__futures: &mut &mut (F1, F2)`. */
+		target = cap;
+		struct ad_error *e = NULL;
+		for (int hops = 0; hops < 3 && !e && target.type->kind == AD_TYPE_POINTER; hops++)
+			e = ad_value_deref(&target, &target);
+		if (e) {
+			ad_error_destroy(e);
+			continue;
+		}
+		/* &mut (F1, F2, …) or &mut F */
+		bool tuple = target.type->kind == AD_TYPE_STRUCT && target.type->name[0] == '(';
+		size_t n = tuple ? target.type->nfields : 1;
+		for (size_t k = 0; k < n; k++) {
+			struct ad_value elem = target;
+			if (tuple && (err = ad_value_member(&target, target.type->fields[k].name, &elem)))
+				goto fail;
+			if (!ad_is_future_like(d->di, elem.type))
+				continue;
+			struct ad_frame *child;
+			if ((err = ad_decode_future(d, elem.type, elem.address, depth + 1, &child)) ||
+			    (err = ad_frame_add_child(f, child)))
+				goto fail;
+		}
+	}
+	if (!f->nchildren) {
+		ad_frame_destroy(f);
+		return NULL; /* a leaf PollFn (mpsc recv, …): leaves.c names it */
+	}
+	*ret = f;
+	return NULL;
+fail:
+	ad_frame_destroy(f);
+	return err;
+}
+
+struct ad_error *ad_decode_combinator(struct ad_decode *d, const struct ad_value *v,
+				      unsigned depth, struct ad_frame **ret)
+{
+	*ret = NULL;
+	const struct ad_type *t = v->type;
+	if ((ad_type_is(t, "futures_util::future::maybe_done::MaybeDone") ||
+	     ad_type_is(t, "futures_util::future::try_maybe_done::TryMaybeDone") ||
+	     ad_type_is(t, "tokio::future::maybe_done::MaybeDone")) &&
+	    t->kind == AD_TYPE_ENUM)
+		return decode_maybe_done(d, v, depth, ret);
+	if (ad_type_is(t, "tokio::task::local::RunUntil") || ad_type_is(t, "tokio::task::local::LocalSet"))
+		return ad_tokio_note_local_set(d, v); /* then walked as any future */
+	if (ad_type_is(t, "futures_util::stream::futures_unordered::FuturesUnordered"))
+		return decode_futures_unordered(d, v, depth, ret);
+	if (ad_type_is(t, "tokio::future::poll_fn::PollFn") ||
+	    ad_type_is(t, "futures_util::future::poll_fn::PollFn") ||
+	    ad_type_is(t, "core::future::poll_fn::PollFn"))
+		return decode_poll_fn(d, v, depth, ret);
+	return NULL;
+}
+
+/* Box<[F]> / Pin<Box<[F]>> ({data_ptr, length}) and Vec<F> ({buf, len}). */
+static bool sequence_of(struct ad_decode *d, const struct ad_value *field, uint64_t *base,
+			uint64_t *count, const struct ad_type **elem)
+{
+	struct ad_value v = *field, ptr, len;
+	struct ad_error *err = NULL;
+	if (ad_type_is(v.type, "core::pin::Pin") && ad_type_field(v.type, "__pointer"))
+		err = ad_value_member(&v, "__pointer", &v);
+	else if (ad_type_is(v.type, "core::pin::Pin") && ad_type_field(v.type, "pointer") &&
+		 !ad_type_field(v.type, "vtable"))
+		err = ad_value_member(&v, "pointer", &v);
+	if (!err && ad_type_field(v.type, "data_ptr") && ad_type_field(v.type, "length")) {
+		if (!(err = ad_value_member(&v, "data_ptr", &ptr)) &&
+		    !(err = ad_value_member(&v, "length", &len)) && !(err = ad_value_pointer(&ptr, base)) &&
+		    !(err = ad_value_uint(&len, count)))
+			err = ad_type_target(d->di, ptr.type, elem);
+	} else if (!err && ad_type_is(v.type, "alloc::vec::Vec") && v.type->ntemplate_params) {
+		uint64_t off;
+		const struct ad_type *pt;
+		if (!(err = ad_value_member(&v, "len", &len)) && !(err = ad_value_uint(&len, count)) &&
+		    !(err = ad_type_template_param(d->di, v.type, "T", elem)) &&
+		    !(err = ad_find_member(d->di, v.type, "pointer", 6, &off, &pt)))
+			err = ad_read_u64(d->reader, v.address + off, base);
+	} else {
+		ad_error_destroy(err);
+		return false;
+	}
+	ad_error_destroy(err);
+	return !err;
+}
+
+struct ad_error *ad_collect_sequence(struct ad_decode *d, struct ad_frame *f,
+				     const struct ad_value *field, unsigned depth, bool *handled)
+{
+	uint64_t base, count;
+	const struct ad_type *elem;
+	*handled = false;
+	if (!sequence_of(d, field, &base, &count, &elem) || !ad_is_future_like(d->di, elem) ||
+	    !elem->size)
+		return NULL;
+	*handled = true;
+	for (uint64_t i = 0; i < count && f->nchildren < AD_MAX_CHILDREN; i++) {
+		struct ad_frame *child;
+		struct ad_error *err = ad_decode_future(d, elem, base + i * elem->size, depth + 1, &child);
+		if (!err)
+			err = ad_frame_add_child(f, child);
+		if (err)
+			return err;
+	}
+	return NULL;
+}

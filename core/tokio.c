@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: MIT */
+/* The tokio runtime adapter: every runtime of the process and every task
+ * each one owns, found through tokio's own structures, by DWARF name.
+ *
+ * Runtimes: the thread-local tokio::runtime::context::CONTEXT of each thread
+ * holds the scheduler handle that thread runs (workers, the thread inside
+ * block_on, blocking-pool threads); deduplicated by the handle's address.
+ * Tasks: the runtime's OwnedTasks list (one list up to 1.34, sharded
+ * since 1.35), linked through each task's Trailer. A task's future type
+ * comes from its vtable's poll function, raw::poll<T, S>. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "u64map.h"
+
+#define TOKIO_TASK_HEADER "tokio::runtime::task::core::Header"
+#define TOKIO_TRAILER "tokio::runtime::task::core::Trailer"
+#define TOKIO_CONTEXT_TLS "tokio::runtime::context::CONTEXT::"
+#define TOKIO_CONTEXT "tokio::runtime::context::Context"
+#define TOKIO_VERSIONS "tokio 1.24 to 1.53"
+
+/* task state bits (runtime/task/state.rs) */
+#define STATE_RUNNING 0x01u
+#define STATE_COMPLETE 0x02u
+#define STATE_NOTIFIED 0x04u
+#define STATE_CANCELLED 0x20u
+
+struct task_type {
+	const struct ad_type *future;  /* T */
+	uint64_t stage_offset;         /* of Core.stage from the header */
+	const struct ad_type *stage;   /* the type at stage_offset */
+};
+
+struct ad_tokio {
+	struct ad_debuginfo *di;
+	uint64_t context_dtpoff;
+	const struct ad_type *context_storage;
+	const struct ad_type *header;
+	uint64_t state_off, vtable_off;
+	uint64_t vt_poll_off, vt_trailer_off, vt_id_off;
+	bool has_vt_id;
+	uint64_t trailer_next_off;
+	pthread_mutex_t task_types_lock; /* captures of one binary may run at once */
+	struct ad_u64map task_types; /* poll fn (link-time) → struct task_type */
+};
+
+struct runtime_seen {
+	uint64_t address;
+	unsigned index;
+};
+
+struct thread_task {
+	pid_t tid;
+	const char *name;
+	bool has_task;
+	uint64_t task_id;
+};
+
+static struct ad_error *layout_error(struct ad_error *err, const char *what)
+{
+	return ad_error_wrap(err, "unknown tokio layout (%s; asyncdump reads " TOKIO_VERSIONS
+			     " by name)", what);
+}
+
+static struct ad_error *find_offset(struct ad_debuginfo *di, const struct ad_type *t,
+				    const char *name, uint64_t *ret)
+{
+	const struct ad_type *ignored;
+	return ad_find_member(di, t, name, 4, ret, &ignored);
+}
+
+static struct ad_error *prepare_vtable(struct ad_tokio *tk)
+{
+	const struct ad_field *f = ad_type_field(tk->header, "vtable");
+	const struct ad_type *ptr, *vt;
+	struct ad_error *err;
+	if (!f)
+		return ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "%s has no field vtable",
+				       TOKIO_TASK_HEADER);
+	tk->vtable_off = f->offset;
+	if ((err = ad_field_type(tk->di, f, &ptr)) || (err = ad_type_target(tk->di, ptr, &vt)))
+		return err;
+	if ((err = find_offset(tk->di, vt, "poll", &tk->vt_poll_off)) ||
+	    (err = find_offset(tk->di, vt, "trailer_offset", &tk->vt_trailer_off)))
+		return err;
+	err = find_offset(tk->di, vt, "id_offset", &tk->vt_id_off);
+	tk->has_vt_id = !err;
+	ad_error_destroy(err);
+	return NULL;
+}
+
+static struct ad_error *prepare_trailer(struct ad_tokio *tk)
+{
+	const struct ad_type *trailer, *owned;
+	uint64_t owned_off, next_off;
+	struct ad_error *err;
+	if ((err = ad_debuginfo_find_type(tk->di, TOKIO_TRAILER, &trailer)) ||
+	    (err = ad_find_member(tk->di, trailer, "owned", 3, &owned_off, &owned)) ||
+	    (err = find_offset(tk->di, owned, "next", &next_off)))
+		return err;
+	tk->trailer_next_off = owned_off + next_off;
+	return NULL;
+}
+
+struct ad_error *ad_tokio_prepare(struct ad_debuginfo *di, struct ad_tokio **ret)
+{
+	struct ad_tokio *tk = calloc(1, sizeof(*tk));
+	if (!tk)
+		return &ad_error_nomem;
+	tk->di = di;
+	ad_u64map_init(&tk->task_types);
+	pthread_mutex_init(&tk->task_types_lock, NULL);
+	struct ad_error *err = ad_debuginfo_find_tls(di, TOKIO_CONTEXT_TLS, &tk->context_dtpoff,
+						     &tk->context_storage);
+	if (err) {
+		ad_error_destroy(err);
+		err = ad_error_create(AD_ERROR_NO_RUNTIME,
+				      "%s is a Rust program without a tokio runtime (no thread-local "
+				      "tokio::runtime::context::CONTEXT in its debuginfo); asyncdump "
+				      "reads tokio runtimes",
+				      ad_debuginfo_path(di));
+		goto fail;
+	}
+	if ((err = ad_debuginfo_find_type(di, TOKIO_TASK_HEADER, &tk->header)) ||
+	    (err = find_offset(di, tk->header, "state", &tk->state_off)) ||
+	    (err = prepare_vtable(tk)) || (err = prepare_trailer(tk))) {
+		err = layout_error(err, "task header, vtable or trailer");
+		goto fail;
+	}
+	*ret = tk;
+	return NULL;
+fail:
+	ad_tokio_destroy(tk);
+	return err;
+}
+
+void ad_tokio_destroy(struct ad_tokio *tk)
+{
+	if (!tk)
+		return;
+	for (size_t i = 0; i < tk->task_types.cap; i++)
+		if (tk->task_types.keys[i])
+			free(tk->task_types.values[i]);
+	ad_u64map_deinit(&tk->task_types);
+	pthread_mutex_destroy(&tk->task_types_lock);
+	free(tk);
+}
+
+/* ---- runtimes, from each thread's CONTEXT */
+
+/* Recent std keeps a lazy thread-local's value in Storage<T, D> {value,
+ * state}; only an Alive one holds a Context (Initial is still zeroed). */
+static bool storage_is_alive(struct ad_decode *d, const struct ad_value *storage)
+{
+	struct ad_value state, var;
+	const struct ad_variant *active;
+	char buf[64];
+	if (!ad_type_field(storage->type, "state"))
+		return true;
+	struct ad_error *err = ad_value_member(storage, "state", &state);
+	if (!err)
+		err = ad_value_strip_wrappers(&state, &state);
+	if (!err && state.type->kind == AD_TYPE_ENUM)
+		err = ad_value_variant(&state, &active, &var);
+	else
+		return true;
+	if (err) {
+		ad_error_destroy(err);
+		return false;
+	}
+	return strcmp(ad_type_base_name(var.type->name, buf, sizeof(buf)), "Alive") == 0;
+}
+
+static struct ad_error *thread_context(struct ad_decode *d, const struct ad_thread *th,
+				       struct ad_value *ret)
+{
+	uint64_t address, off;
+	struct ad_error *err = ad_thread_local_address(d, th, d->tokio->context_dtpoff, &address);
+	if (err)
+		return err;
+	struct ad_value storage = ad_decode_value(d, d->tokio->context_storage, address);
+	if (!storage_is_alive(d, &storage))
+		return ad_error_create(AD_ERROR_NOT_FOUND, "thread %d has no tokio context",
+				       (int)th->tid);
+	if ((err = ad_find_typed_member(d->di, storage.type, TOKIO_CONTEXT, 5, &off)))
+		return layout_error(err, "thread-local storage of CONTEXT");
+	const struct ad_type *ctx_type;
+	if ((err = ad_debuginfo_find_type(d->di, TOKIO_CONTEXT, &ctx_type)))
+		return layout_error(err, "runtime context");
+	*ret = ad_decode_value(d, ctx_type, address + off);
+	return NULL;
+}
+
+/* Context.handle (1.24) or Context.current.handle (1.29+): RefCell<Option<
+ * scheduler::Handle>>, Handle = CurrentThread(Arc<..>) | MultiThread(Arc<..>). */
+static struct ad_error *context_handle(struct ad_decode *d, const struct ad_value *ctx,
+				       const char **flavor_ret, struct ad_value *ret)
+{
+	uint64_t off;
+	const struct ad_type *t;
+	struct ad_error *err = ad_find_member(d->di, ctx->type, "handle", 3, &off, &t);
+	if (err)
+		return layout_error(err, "runtime context handle");
+	struct ad_value v = ad_decode_value(d, t, ctx->address + off), var, arc;
+	const struct ad_variant *active;
+	char name[64];
+	if ((err = ad_value_strip_wrappers(&v, &v)) || (err = ad_value_unwrap_option(&v, &v)))
+		return err; /* None: this thread runs no runtime */
+	if (v.type->kind != AD_TYPE_ENUM)
+		return layout_error(ad_error_create(AD_ERROR_UNKNOWN_LAYOUT,
+						    "%s is not an enum", v.type->name),
+				    "scheduler handle");
+	if ((err = ad_value_variant(&v, &active, &var)))
+		return err;
+	ad_type_base_name(var.type->name, name, sizeof(name));
+	if (strcmp(name, "CurrentThread") == 0)
+		*flavor_ret = "current_thread";
+	else if (strcmp(name, "MultiThread") == 0)
+		*flavor_ret = "multi_thread";
+	else if (strcmp(name, "MultiThreadAlt") == 0)
+		*flavor_ret = "multi_thread_alt";
+	else
+		return ad_error_create(AD_ERROR_NOT_FOUND, "scheduler handle variant %s", name);
+	if ((err = ad_value_member(&var, "__0", &arc)) || (err = ad_value_deref(&arc, ret)))
+		return err;
+	return NULL;
+}
+
+/* The task id a thread is polling right now: Context.current_task_id, a
+ * Cell<Option<Id>> where Id wraps a u64 (NonZeroU64 in newer tokio). */
+static bool context_current_task(struct ad_decode *d, const struct ad_value *ctx, uint64_t *ret)
+{
+	uint64_t off;
+	const struct ad_type *t;
+	struct ad_value v;
+	struct ad_error *err = ad_find_member(d->di, ctx->type, "current_task_id", 3, &off, &t);
+	if (!err) {
+		v = ad_decode_value(d, t, ctx->address + off);
+		if (!(err = ad_value_strip_wrappers(&v, &v)) && !(err = ad_value_unwrap_option(&v, &v)))
+			err = v.type->size == 8 ? ad_read_u64(d->reader, v.address, ret)
+						: ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "task id size");
+	}
+	ad_error_destroy(err);
+	return !err && *ret != 0;
+}
+
+/* ---- the task lists */
+
+struct list_walk {
+	struct ad_decode *d;
+	unsigned runtime;
+	const struct thread_task *threads;
+	size_t nthreads;
+	size_t count;
+};
+
+static struct ad_error *task_type_of_locked(struct ad_decode *d, uint64_t vtable,
+					   struct task_type **ret)
+{
+	struct ad_tokio *tk = d->tokio;
+	uint64_t poll;
+	struct ad_error *err = ad_read_u64(d->reader, vtable + tk->vt_poll_off, &poll);
+	if (err)
+		return ad_error_wrap(err, "reading the vtable of a task");
+	uint64_t link = poll - d->bias;
+	struct task_type *tt = ad_u64map_get(&tk->task_types, link);
+	if (tt) {
+		*ret = tt;
+		return NULL;
+	}
+	const struct ad_type *future, *sched, *cell;
+	if ((err = ad_debuginfo_function_template_param(d->di, link, "T", &future)) ||
+	    (err = ad_debuginfo_function_template_param(d->di, link, "S", &sched)))
+		return layout_error(err, "task vtable poll function raw::poll<T, S>");
+	char *cell_name;
+	if (asprintf(&cell_name, "tokio::runtime::task::core::Cell<%s, %s>", future->name,
+		     sched->name) < 0)
+		return &ad_error_nomem;
+	err = ad_debuginfo_find_type(d->di, cell_name, &cell);
+	free(cell_name);
+	if (err)
+		return layout_error(err, "task cell");
+	tt = calloc(1, sizeof(*tt));
+	if (!tt)
+		return &ad_error_nomem;
+	tt->future = future;
+	if ((err = ad_find_member(d->di, cell, "stage", 3, &tt->stage_offset, &tt->stage))) {
+		free(tt);
+		return layout_error(err, "task core stage");
+	}
+	if (!ad_u64map_put(&tk->task_types, link, tt)) {
+		free(tt);
+		return &ad_error_nomem;
+	}
+	*ret = tt;
+	return NULL;
+}
+
+static struct ad_error *task_type_of(struct ad_decode *d, uint64_t vtable, struct task_type **ret)
+{
+	pthread_mutex_lock(&d->tokio->task_types_lock);
+	struct ad_error *err = task_type_of_locked(d, vtable, ret);
+	pthread_mutex_unlock(&d->tokio->task_types_lock);
+	return err;
+}
+
+static enum ad_task_state task_state(uint64_t word)
+{
+	if (word & STATE_RUNNING)
+		return AD_TASK_RUNNING;
+	if (word & STATE_CANCELLED)
+		return AD_TASK_CANCELLED;
+	if (word & STATE_COMPLETE)
+		return AD_TASK_COMPLETE;
+	if (word & STATE_NOTIFIED)
+		return AD_TASK_SCHEDULED;
+	return AD_TASK_IDLE;
+}
+
+struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t *ret)
+{
+	struct ad_tokio *tk = d->tokio;
+	uint64_t vtable, id_offset;
+	struct ad_error *err;
+	if (!tk->has_vt_id)
+		return ad_error_create(AD_ERROR_UNKNOWN_LAYOUT,
+				       "this tokio's task vtable has no id_offset");
+	if ((err = ad_read_u64(d->reader, header + tk->vtable_off, &vtable)) ||
+	    (err = ad_read_u64(d->reader, vtable + tk->vt_id_off, &id_offset)) ||
+	    (err = ad_read_u64(d->reader, header + id_offset, ret)))
+		return ad_error_wrap(err, "reading the id of task 0x%" PRIx64, header);
+	return NULL;
+}
+
+/* The future of a task whose stage is Running; NULL root otherwise. */
+static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *task,
+					   uint64_t header, uint64_t vtable)
+{
+	struct task_type *tt;
+	struct ad_error *err = task_type_of(d, vtable, &tt);
+	if (err)
+		return err;
+	struct ad_value stage = ad_decode_value(d, tt->stage, header + tt->stage_offset), running;
+	if ((err = ad_value_strip_wrappers(&stage, &stage)))
+		return err;
+	err = ad_value_member(&stage, "Running", &running);
+	if (err) {
+		/* Finished or Consumed: the future is gone. */
+		ad_error_destroy(err);
+		if (task->state == AD_TASK_IDLE)
+			task->state = AD_TASK_COMPLETE;
+		return NULL;
+	}
+	if ((err = ad_value_member(&running, "__0", &running)))
+		return err;
+	return ad_decode_future(d, tt->future, running.address, 0, &task->root);
+}
+
+static void note_running_thread(struct list_walk *w, struct ad_task *task)
+{
+	for (size_t i = 0; i < w->nthreads; i++) {
+		if (w->threads[i].has_task && task->has_id && w->threads[i].task_id == task->id) {
+			task->tid = w->threads[i].tid;
+			task->thread_name = strdup(w->threads[i].name);
+			return;
+		}
+	}
+}
+
+static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
+{
+	struct ad_decode *d = w->d;
+	struct ad_tokio *tk = d->tokio;
+	uint64_t state, vtable;
+	struct ad_error *err;
+	if ((err = ad_read_u64(d->reader, header + tk->state_off, &state)) ||
+	    (err = ad_read_u64(d->reader, header + tk->vtable_off, &vtable)))
+		return err;
+	struct ad_task *task;
+	if ((err = ad_trace_add_task(d->trace, &task)))
+		return err;
+	task->kind = AD_TASK_KIND_TASK;
+	task->address = header;
+	task->runtime = w->runtime;
+	task->state = task_state(state);
+	err = ad_tokio_task_id(d, header, &task->id);
+	task->has_id = !err;
+	ad_error_destroy(err);
+	if (task->state == AD_TASK_RUNNING)
+		note_running_thread(w, task);
+	err = decode_task_future(d, task, header, vtable);
+	if (err && err->code != AD_ERROR_NOMEM) {
+		if (asprintf(&task->note, "the task's future could not be decoded: %s", err->message) < 0)
+			task->note = NULL;
+		ad_error_destroy(err);
+		err = NULL;
+	}
+	return err;
+}
+
+static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
+{
+	struct ad_decode *d = w->d;
+	struct ad_tokio *tk = d->tokio;
+	uint64_t h = head;
+	while (h) {
+		if (w->count++ >= AD_MAX_TASKS)
+			return ad_trace_add_warning(d->trace,
+						    "runtime %u: stopped after %d tasks (corrupt or "
+						    "cyclic task list?)",
+						    w->runtime, AD_MAX_TASKS);
+		struct ad_error *err = visit_task(w, h);
+		uint64_t vtable, trailer_offset;
+		if (!err)
+			err = ad_read_u64(d->reader, h + tk->vtable_off, &vtable);
+		if (!err)
+			err = ad_read_u64(d->reader, vtable + tk->vt_trailer_off, &trailer_offset);
+		if (!err)
+			err = ad_read_u64(d->reader, h + trailer_offset + tk->trailer_next_off, &h);
+		if (err) {
+			if (err->code == AD_ERROR_NOMEM)
+				return err;
+			struct ad_error *w_err = ad_trace_add_warning(
+				d->trace, "runtime %u: the task list ends early at task 0x%" PRIx64 ": %s",
+				w->runtime, h, err->message);
+			ad_error_destroy(err);
+			return w_err;
+		}
+		if (h == head)
+			break;
+	}
+	return NULL;
+}
+
+/* OwnedTasks: `list` (a LinkedList behind a Mutex, up to 1.34) or `lists`
+ * (ShardedList: a boxed slice of Mutex<LinkedList>, 1.35+). */
+static struct ad_error *list_heads(struct ad_decode *d, const struct ad_value *owned,
+				   uint64_t *heads, size_t max, size_t *n_ret)
+{
+	uint64_t off;
+	const struct ad_type *t, *lt;
+	struct ad_error *err = ad_find_member(d->di, owned->type, "lists", 3, &off, &t);
+	*n_ret = 0;
+	if (!err) {
+		struct ad_value slice = ad_decode_value(d, t, owned->address + off), ptr, len;
+		uint64_t base, count, head_off, elem_size;
+		if ((err = ad_value_member(&slice, "data_ptr", &ptr)) ||
+		    (err = ad_value_member(&slice, "length", &len)) ||
+		    (err = ad_value_pointer(&ptr, &base)) || (err = ad_value_uint(&len, &count)))
+			return layout_error(err, "sharded task list");
+		const struct ad_type *ptr_t = ptr.type, *elem;
+		if ((err = ad_type_target(d->di, ptr_t, &elem)) ||
+		    (err = ad_find_member(d->di, elem, "head", 6, &head_off, &lt)))
+			return layout_error(err, "task list shard");
+		elem_size = elem->size;
+		for (uint64_t i = 0; i < count && *n_ret < max; i++) {
+			if ((err = ad_read_u64(d->reader, base + i * elem_size + head_off, &heads[*n_ret])))
+				return err;
+			(*n_ret)++;
+		}
+		return NULL;
+	}
+	ad_error_destroy(err);
+	if ((err = ad_find_member(d->di, owned->type, "head", 8, &off, &t)))
+		return layout_error(err, "owned task list");
+	if ((err = ad_read_u64(d->reader, owned->address + off, &heads[0])))
+		return err;
+	*n_ret = 1;
+	return NULL;
+}
+
+static struct ad_error *collect_runtime(struct ad_decode *d, const struct ad_value *handle,
+					unsigned index, const struct thread_task *threads,
+					size_t nthreads)
+{
+	uint64_t off;
+	const struct ad_type *t;
+	struct ad_error *err = ad_find_member(d->di, handle->type, "owned", 4, &off, &t);
+	if (err)
+		return layout_error(err, "runtime's owned tasks");
+	struct ad_value owned = ad_decode_value(d, t, handle->address + off);
+	uint64_t heads[4096];
+	size_t n;
+	if ((err = list_heads(d, &owned, heads, 4096, &n)))
+		return err;
+	struct list_walk w = { d, index, threads, nthreads, 0 };
+	size_t before = d->trace->ntasks;
+	for (size_t i = 0; i < n; i++)
+		if ((err = walk_list(&w, heads[i])))
+			return err;
+	d->trace->runtimes[index].ntasks = d->trace->ntasks - before;
+	return NULL;
+}
+
+struct ad_error *ad_tokio_collect(struct ad_decode *d)
+{
+	const struct ad_snapshot *snap = d->snap;
+	struct thread_task *threads = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*threads));
+	struct ad_value *handles = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*handles));
+	const char **flavors = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*flavors));
+	struct ad_error *err = NULL;
+	size_t nhandles = 0;
+	if (!threads || !handles || !flavors) {
+		err = &ad_error_nomem;
+		goto out;
+	}
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct ad_thread *th = &snap->threads[i];
+		struct ad_value ctx, handle;
+		const char *flavor;
+		threads[i].tid = th->tid;
+		threads[i].name = th->name;
+		struct ad_error *e = thread_context(d, th, &ctx);
+		if (!e) {
+			threads[i].has_task = context_current_task(d, &ctx, &threads[i].task_id);
+			e = context_handle(d, &ctx, &flavor, &handle);
+		}
+		if (e) {
+			if (e->code == AD_ERROR_UNKNOWN_LAYOUT || e->code == AD_ERROR_NOMEM) {
+				err = e;
+				goto out;
+			}
+			ad_error_destroy(e); /* this thread runs no runtime */
+			continue;
+		}
+		bool seen = false;
+		for (size_t k = 0; k < nhandles; k++)
+			seen |= handles[k].address == handle.address;
+		if (!seen) {
+			flavors[nhandles] = flavor;
+			handles[nhandles++] = handle;
+		}
+	}
+	if (!nhandles) {
+		err = ad_error_create(AD_ERROR_NO_RUNTIME,
+				      "process %d has tokio but no thread runs a tokio runtime right now "
+				      "(none has a scheduler handle in its tokio context)",
+				      (int)snap->pid);
+		goto out;
+	}
+	for (size_t k = 0; k < nhandles; k++) {
+		struct ad_runtime *rt;
+		if ((err = ad_trace_add_runtime(d->trace, "tokio", flavors[k], handles[k].address, &rt)))
+			goto out;
+		if ((err = collect_runtime(d, &handles[k], rt->id, threads, snap->nthreads)))
+			goto out;
+	}
+out:
+	free(threads);
+	free(handles);
+	free(flavors);
+	return err;
+}
+
+/* ---- LocalSet tasks: LocalSet { context: Rc<Context> }, whose owned tasks
+ * are in the Context (older tokio) or in Context.shared → Shared.local_state
+ * (1.2x and later). */
+
+static struct ad_error *local_owned_tasks(struct ad_decode *d, const struct ad_value *set,
+					  struct ad_value *ret)
+{
+	struct ad_value ctx, shared;
+	uint64_t off;
+	const struct ad_type *t;
+	struct ad_error *err;
+	if ((err = ad_value_member(set, "context", &ctx)) || (err = ad_value_deref(&ctx, &ctx)))
+		return err;
+	if (ad_type_field(ctx.type, "value") && (err = ad_value_member(&ctx, "value", &ctx)))
+		return err; /* RcBox { strong, weak, value } */
+	if (ad_type_field(ctx.type, "shared")) {
+		if ((err = ad_value_member(&ctx, "shared", &shared)) ||
+		    (err = ad_value_deref(&shared, &ctx)))
+			return err;
+	}
+	if ((err = ad_find_member(d->di, ctx.type, "owned", 4, &off, &t)))
+		return err;
+	*ret = ad_decode_value(d, t, ctx.address + off);
+	return NULL;
+}
+
+struct ad_error *ad_tokio_note_local_set(struct ad_decode *d, const struct ad_value *v)
+{
+	struct ad_value set = *v, owned;
+	struct ad_error *err = NULL;
+	if (ad_type_is(v->type, "tokio::task::local::RunUntil")) {
+		struct ad_value ref;
+		if ((err = ad_value_member(v, "local_set", &ref)) || (err = ad_value_deref(&ref, &set)))
+			goto ignore;
+	}
+	if ((err = local_owned_tasks(d, &set, &owned)))
+		goto ignore;
+	for (size_t i = 0; i < d->nlocal_sets; i++)
+		if (d->local_sets[i].address == owned.address)
+			return NULL;
+	if (d->nlocal_sets < sizeof(d->local_sets) / sizeof(d->local_sets[0]))
+		d->local_sets[d->nlocal_sets++] = owned;
+	return NULL;
+ignore:
+	if (err->code == AD_ERROR_NOMEM)
+		return err;
+	struct ad_error *w = ad_trace_add_warning(d->trace,
+						  "a LocalSet at 0x%" PRIx64 " could not be read: %s",
+						  v->address, err->message);
+	ad_error_destroy(err);
+	return w;
+}
+
+struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
+{
+	for (size_t i = 0; i < d->nlocal_sets; i++) {
+		const struct ad_value *owned = &d->local_sets[i];
+		uint64_t off, head;
+		const struct ad_type *t;
+		struct ad_error *err = ad_find_member(d->di, owned->type, "head", 6, &off, &t);
+		if (err)
+			return layout_error(err, "LocalSet task list");
+		if ((err = ad_read_u64(d->reader, owned->address + off, &head)))
+			return err;
+		size_t before = d->trace->ntasks;
+		struct list_walk w = { d, 0, NULL, 0, 0 };
+		if ((err = walk_list(&w, head)))
+			return err;
+		for (size_t k = before; k < d->trace->ntasks; k++)
+			d->trace->tasks[k].kind = AD_TASK_KIND_LOCAL;
+	}
+	return NULL;
+}
