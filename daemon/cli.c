@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* asyncdump: prints the logical stack traces of one live process, the same
+ * document asyncdumpd serves, through the same library and status table. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncdump/capture.h"
+#include "asyncdump/render.h"
+#include "parse.h"
+#include "status.h"
+
+static const char usage[] =
+	"Usage: asyncdump [OPTION]... PID\n"
+	"Print the logical stack trace of every async task of the live Rust (tokio)\n"
+	"process PID. The process is stopped for a moment (ptrace), copied, resumed,\n"
+	"and decoded through its DWARF debuginfo while it runs again.\n"
+	"\n"
+	"  --json       print the JSON trace document instead of text\n"
+	"  --task ID    only task ID (and the tasks it awaits)\n"
+	"  --locals     also show futures created but not yet polled\n"
+	"  --version    print the version and exit\n"
+	"  --help       print this help and exit\n"
+	"\n"
+	"Exit status:\n"
+	"  0  success\n"
+	"  1  internal error (out of memory, a failed system call, a bug)\n"
+	"  2  usage error (bad option or PID)\n"
+	"  3  no such process, or it exited during the sample\n"
+	"  4  not permitted to trace the process (run as its user or as root)\n"
+	"  5  another tracer (gdb, strace, ...) holds the process\n"
+	"  6  not analyzable: not Rust, no type debuginfo, no tokio runtime, a runtime\n"
+	"     layout this version does not know, a zombie, or unreadable memory\n"
+	"  7  no such task\n"
+	"  8  interrupted\n"
+	"Errors are one line on stderr: 'asyncdump: MESSAGE', the same message\n"
+	"asyncdumpd puts in its JSON errors.\n";
+
+static const struct option long_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "task", required_argument, NULL, 't' },
+	{ "locals", no_argument, NULL, 'l' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("asyncdump: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return status;
+}
+
+static int fail_with(struct ad_error *err)
+{
+	int status = status_exit(err->code);
+	fail(status, "%s", err->message);
+	ad_error_destroy(err);
+	return status;
+}
+
+static int print_trace(const struct ad_trace *trace, const struct ad_render_options *options,
+		       bool json)
+{
+	struct ad_error *err;
+	char *text;
+	if (json) {
+		json_t *doc;
+		if ((err = ad_render_json(trace, options, &doc)))
+			return fail_with(err);
+		text = json_dumps(doc, JSON_INDENT(2));
+		json_decref(doc);
+		if (!text)
+			return fail(EXIT_INTERNAL, "out of memory");
+	} else if ((err = ad_render_text(trace, options, &text))) {
+		return fail_with(err);
+	}
+	size_t len = strlen(text);
+	bool ok = fwrite(text, 1, len, stdout) == len &&
+		  (json ? fputc('\n', stdout) != EOF : true) && fflush(stdout) == 0;
+	free(text);
+	if (!ok)
+		return fail(EXIT_INTERNAL, "writing the trace: %s", strerror(errno));
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	bool json = false;
+	struct ad_render_options render = { 0 };
+	pid_t pid;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'l': render.locals = true; break;
+		case 't':
+			if (!parse_task_id(optarg, &render.task))
+				return fail(EXIT_USAGE, "malformed task id '%s': expected "
+					    TASK_ID_EXPECTED, optarg);
+			render.has_task = true;
+			break;
+		case 'V': printf("asyncdump %s\n", PACKAGE_VERSION); return EXIT_OK;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		case ':':
+			return fail(EXIT_USAGE, "%s needs a value; see --help", argv[optind - 1]);
+		default:
+			return fail(EXIT_USAGE, "unknown option %s; see --help", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return fail(EXIT_USAGE, "expected one PID; see --help");
+	if (!parse_pid(argv[optind], &pid))
+		return fail(EXIT_USAGE, "malformed pid '%s': expected " PID_EXPECTED, argv[optind]);
+
+	struct ad_context *ctx;
+	struct ad_error *err = ad_context_create(NULL, &ctx);
+	if (err)
+		return fail_with(err);
+	struct ad_capture_options capture = { .locals = render.locals };
+	struct ad_trace *trace;
+	err = ad_capture(ctx, pid, &capture, &trace);
+	int status = err ? fail_with(err) : print_trace(trace, &render, json);
+	if (!err)
+		ad_trace_destroy(trace);
+	ad_context_destroy(ctx);
+	return status;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's own metrics: requests, samples, their durations and pauses. */
+#ifndef ASYNCDUMP_DAEMON_OWN_METRICS_H
+#define ASYNCDUMP_DAEMON_OWN_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+struct ad_error *own_metrics_register(struct metrics *m);
+
+void own_metrics_request(unsigned http_status);
+/* outcome: "ok" or an error code name. */
+void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_us, bool ok);
+/* A request served without a sample of its own: "shared" or "cached". */
+void own_metrics_reuse(const char *how);
+void own_metrics_in_flight(int delta);
+
+#endif

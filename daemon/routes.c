@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "asyncdump/render.h"
+#include "log.h"
+#include "own_metrics.h"
+#include "parse.h"
+#include "pids.h"
+#include "respond.h"
+#include "static_files.h"
+
+/* Who is asking: over the unix socket the kernel says which user. */
+struct client {
+	bool known_uid;
+	uid_t uid;
+};
+
+/* ---------------------------------------------------------------- request state */
+
+void *routes_request_begin(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL; /* routes_handle() then refuses the request */
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->uri_len = strlen(uri);
+	log_escape(uri, r->uri, sizeof(r->uri));
+	strcpy(r->method, "-");
+	return r;
+}
+
+void routes_request_end(void *cls, struct MHD_Connection *c, void **req_cls,
+			enum MHD_RequestTerminationCode toe)
+{
+	struct listener *l = cls;
+	struct request *r = *req_cls;
+	if (!r)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - r->start.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
+	char status[16];
+	if (r->status)
+		snprintf(status, sizeof(status), "%u", r->status);
+	else
+		strcpy(status, "-");
+	log_msg(r->status >= 500 ? AD_LOG_WARN : AD_LOG_INFO,
+		"request method=%s path=%s status=%s duration_ms=%.1f listener=%s%s", r->method,
+		r->uri, status, ms, l->name,
+		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	if (r->status)
+		own_metrics_request(r->status);
+	free(r);
+	*req_cls = NULL;
+}
+
+/* ---------------------------------------------------------------- who may ask */
+
+static bool identify(const struct listener *l, struct MHD_Connection *c, struct client *ret)
+{
+	ret->known_uid = false;
+	ret->uid = 0;
+	if (!l->is_unix)
+		return true;
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (!info || getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	ret->known_uid = true;
+	ret->uid = cred.uid;
+	return true;
+}
+
+/* Compares in time that depends on the token's length only. */
+static bool token_matches(const char *given, size_t given_len, const char *token, size_t len)
+{
+	unsigned char diff = given_len != len;
+	for (size_t i = 0; i < len; i++)
+		diff |= (unsigned char)(i < given_len ? given[i] : 0) ^ (unsigned char)token[i];
+	return diff == 0;
+}
+
+static bool authorized(const struct app *app, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return token_matches(h, strlen(h), app->token, app->token_len);
+}
+
+/* ---------------------------------------------------------------- query strings */
+
+enum param { P_FORMAT, P_TASK, P_LOCALS, P_MAX_AGE, P_COUNT };
+static const char *const param_names[P_COUNT] = { "format", "task", "locals", "max_age_ms" };
+
+struct query {
+	unsigned allowed; /* 1 << enum param */
+	bool given[P_COUNT];
+	const char *value[P_COUNT];
+	char problem[256];
+};
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct query *q = cls;
+	char name[64];
+	log_escape(key, name, sizeof(name));
+	for (unsigned i = 0; i < P_COUNT; i++) {
+		if (strcmp(key, param_names[i]) != 0 || !(q->allowed & (1u << i)))
+			continue;
+		if (q->given[i]) {
+			snprintf(q->problem, sizeof(q->problem), "query parameter %s given twice",
+				 name);
+			return MHD_NO;
+		}
+		q->given[i] = true;
+		q->value[i] = value ? value : "";
+		return MHD_YES;
+	}
+	size_t used = (size_t)snprintf(q->problem, sizeof(q->problem),
+				       "unknown query parameter '%s'; known here:", name);
+	for (unsigned i = 0; i < P_COUNT && used < sizeof(q->problem); i++)
+		if (q->allowed & (1u << i))
+			used += (size_t)snprintf(q->problem + used, sizeof(q->problem) - used,
+						 " %s", param_names[i]);
+	if (!q->allowed)
+		snprintf(q->problem + used, sizeof(q->problem) - used, " none");
+	return MHD_NO;
+}
+
+static bool parse_query(struct MHD_Connection *c, unsigned allowed, struct query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->allowed = allowed;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, q);
+	return !q->problem[0];
+}
+
+static bool parse_flag(const char *s, bool *ret)
+{
+	if (!*s || !strcmp(s, "1") || !strcmp(s, "true")) {
+		*ret = true;
+		return true;
+	}
+	if (!strcmp(s, "0") || !strcmp(s, "false")) {
+		*ret = false;
+		return true;
+	}
+	return false;
+}
+
+static enum MHD_Result bad_request(struct MHD_Connection *c, struct request *r, const char *what,
+				   const char *value, const char *expected)
+{
+	char escaped[128];
+	log_escape(value, escaped, sizeof(escaped));
+	return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+			     "malformed %s '%s': expected %s", what, escaped, expected);
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+static enum MHD_Result handle_healthz(struct MHD_Connection *c, struct request *r)
+{
+	return respond_json(c, r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+static enum MHD_Result handle_metrics(struct app *app, struct MHD_Connection *c,
+				      struct request *r)
+{
+	char *text;
+	size_t len;
+	struct ad_error *err = metrics_render(app->metrics, &text, &len);
+	if (err)
+		return respond_ad_error(c, r, err);
+	return respond_text(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+			    len);
+}
+
+static enum MHD_Result handle_pids(struct app *app, struct MHD_Connection *c, struct request *r,
+				   const struct client *client)
+{
+	struct query q;
+	if (!parse_query(c, 0, &q))
+		return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid_argument", "%s",
+				     q.problem);
+	bool only_own = client->known_uid && client->uid != 0;
+	json_t *doc;
+	struct ad_error *err = pids_list(app->ctx, app->self, only_own, client->uid, &doc);
+	if (err)
+		return respond_ad_error(c, r, err);
+	return respond_json(c, r, MHD_HTTP_OK, doc);
+}
+
+struct tasks_request {
+	pid_t pid;
+	bool one_task;        /* /pids/{pid}/tasks/{id} */
+	bool has_task;        /* one_task, or ?task=ID */
+	uint64_t task;
+	bool text;
+	bool locals;
+	uint64_t max_age_ms;
+};
+
+/* Parses the query of /pids/{pid}/tasks[/{id}] into `t`, or answers 400. */
+static enum MHD_Result parse_tasks_query(struct MHD_Connection *c, struct request *r,
+					 struct tasks_request *t, bool *ok)
+{
+	unsigned allowed = 1u << P_LOCALS | 1u << P_MAX_AGE;
+	if (!t->one_task)
+		allowed |= 1u << P_FORMAT | 1u << P_TASK;
+	struct query q;
+	*ok = false;
+	if (!parse_query(c, allowed, &q))
+		return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid_argument", "%s",
+				     q.problem);
+	if (q.given[P_FORMAT]) {
+		if (strcmp(q.value[P_FORMAT], "text") && strcmp(q.value[P_FORMAT], "json"))
+			return bad_request(c, r, "format", q.value[P_FORMAT], "json or text");
+		t->text = q.value[P_FORMAT][0] == 't';
+	}
+	if (q.given[P_TASK]) {
+		if (!parse_task_id(q.value[P_TASK], &t->task))
+			return bad_request(c, r, "task id", q.value[P_TASK], TASK_ID_EXPECTED);
+		t->has_task = true;
+	}
+	if (q.given[P_LOCALS] && !parse_flag(q.value[P_LOCALS], &t->locals))
+		return bad_request(c, r, "locals", q.value[P_LOCALS], "1, 0, true or false");
+	if (q.given[P_MAX_AGE] &&
+	    !parse_decimal(q.value[P_MAX_AGE], SAMPLER_MAX_AGE_MS, &t->max_age_ms))
+		return bad_request(c, r, "max_age_ms", q.value[P_MAX_AGE],
+				   "milliseconds from 0 to 60000");
+	*ok = true;
+	return MHD_YES;
+}
+
+/* Over the unix socket, a user other than root may only sample its own. */
+static struct ad_error *check_owner(const struct client *client, pid_t pid)
+{
+	if (!client->known_uid || client->uid == 0)
+		return NULL;
+	bool owned;
+	struct ad_error *err = pid_owned_by(pid, client->uid, &owned);
+	if (err)
+		return err;
+	if (owned)
+		return NULL;
+	return ad_error_create(AD_ERROR_PERMISSION,
+			       "process %d belongs to another user: over the unix socket, uid %u "
+			       "may only inspect its own processes",
+			       (int)pid, (unsigned)client->uid);
+}
+
+static enum MHD_Result render_tasks(struct MHD_Connection *c, struct request *r,
+				    const struct tasks_request *t, const struct ad_trace *trace)
+{
+	struct ad_render_options options = {
+		.locals = t->locals, .has_task = t->has_task, .task = t->task,
+	};
+	struct ad_error *err;
+	if (t->one_task) {
+		struct ad_task *task = ad_trace_find_task(trace, t->task);
+		if (!task)
+			return respond_error(c, r, MHD_HTTP_NOT_FOUND, "not_found",
+					     "process %d has no task %llu (it may have finished)",
+					     (int)t->pid, (unsigned long long)t->task);
+		json_t *doc;
+		if ((err = ad_render_task_json(trace, task, &options, &doc)))
+			return respond_ad_error(c, r, err);
+		return respond_json(c, r, MHD_HTTP_OK, doc);
+	}
+	if (t->text) {
+		char *text;
+		if ((err = ad_render_text(trace, &options, &text)))
+			return respond_ad_error(c, r, err);
+		return respond_text(c, r, MHD_HTTP_OK, "text/plain; charset=utf-8", text,
+				    strlen(text));
+	}
+	json_t *doc;
+	if ((err = ad_render_json(trace, &options, &doc)))
+		return respond_ad_error(c, r, err);
+	return respond_json(c, r, MHD_HTTP_OK, doc);
+}
+
+/* /pids/{pid}/tasks and /pids/{pid}/tasks/{id}; `rest` follows "/pids/". */
+static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, struct request *r,
+				    const struct client *client, const char *rest)
+{
+	struct tasks_request t = { 0 };
+	size_t n = strcspn(rest, "/");
+	const char *after = rest + n;
+	const char *task_text = NULL;
+	if (strcmp(after, "/tasks") == 0) {
+		t.one_task = false;
+	} else if (strncmp(after, "/tasks/", 7) == 0 && after[7] && !strchr(after + 7, '/')) {
+		t.one_task = t.has_task = true;
+		task_text = after + 7;
+	} else {
+		return respond_error(c, r, MHD_HTTP_NOT_FOUND, "not_found",
+				     "no such path %s; see /pids/{pid}/tasks", r->uri);
+	}
+
+	char pid_text[32];
+	snprintf(pid_text, sizeof(pid_text), "%.*s", (int)(n < 31 ? n : 31), rest);
+	if (n >= sizeof(pid_text) || !parse_pid(pid_text, &t.pid))
+		return bad_request(c, r, "pid", pid_text, PID_EXPECTED);
+	if (task_text && !parse_task_id(task_text, &t.task))
+		return bad_request(c, r, "task id", task_text, TASK_ID_EXPECTED);
+
+	bool ok;
+	enum MHD_Result answered = parse_tasks_query(c, r, &t, &ok);
+	if (!ok)
+		return answered;
+	if (t.pid == app->self)
+		return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+				     "pid %d is asyncdumpd itself, which cannot trace itself",
+				     (int)t.pid);
+	struct ad_error *err = check_owner(client, t.pid);
+	if (err)
+		return respond_ad_error(c, r, err);
+
+	struct sampled sampled;
+	err = sampler_get(app->sampler, t.pid, t.locals, t.max_age_ms, &sampled);
+	if (err)
+		return respond_ad_error(c, r, err);
+	enum MHD_Result result = render_tasks(c, r, &t, sampled.trace);
+	sampler_release(app->sampler, &sampled);
+	return result;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req_cls)
+{
+	struct listener *l = cls;
+	struct app *app = l->app;
+	struct request *r = *req_cls;
+	if (!r)
+		return MHD_NO;
+	if (r->status) { /* answered already; ignore any body */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	log_escape(method, r->method, sizeof(r->method));
+
+	if (r->uri_len > MAX_URL_LENGTH)
+		return respond_error(c, r, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
+				     "the request target is %zu bytes long; the limit is %d",
+				     r->uri_len, MAX_URL_LENGTH);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_method_not_allowed(c, r, method, "GET, HEAD");
+	struct client client;
+	if (!identify(l, c, &client))
+		return respond_error(c, r, MHD_HTTP_FORBIDDEN, "permission_denied",
+				     "could not tell which user is connected (SO_PEERCRED)");
+
+	if (strcmp(url, "/healthz") == 0)
+		return handle_healthz(c, r);
+	bool api = strcmp(url, "/metrics") == 0 || strcmp(url, "/pids") == 0 ||
+		   strncmp(url, "/pids/", 6) == 0;
+	if (!api)
+		return static_serve(c, r, app->web_root, url);
+	if (!l->is_unix && app->token && !authorized(app, c))
+		return respond_error(c, r, MHD_HTTP_FORBIDDEN, "permission_denied",
+				     "this daemon requires 'Authorization: Bearer TOKEN' with the "
+				     "token from its token file");
+	if (strcmp(url, "/metrics") == 0)
+		return handle_metrics(app, c, r);
+	if (!ratelimit_take(&app->ratelimit))
+		return respond_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+				     "more than %.0f requests per second (rate_limit); slow down",
+				     app->ratelimit.rate);
+	if (strcmp(url, "/pids") == 0)
+		return handle_pids(app, c, r, &client);
+	return handle_tasks(app, c, r, &client, url + 6);
+}

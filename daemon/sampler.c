@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+#include "sampler.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "own_metrics.h"
+
+#define MAX_SLOTS 4096 /* pids with a sample running or kept */
+
+struct sample {
+	unsigned refs;   /* under the sampler's lock */
+	bool locals;
+	bool done;
+	uint64_t done_ms;
+	struct ad_trace *trace;
+	struct ad_error *error;
+};
+
+struct slot {
+	pid_t pid;
+	unsigned users;          /* requests looking at this slot */
+	struct sample *running;  /* a reference, or NULL */
+	struct sample *latest;   /* the last successful sample (a reference), or NULL */
+};
+
+struct sampler {
+	pthread_mutex_t lock;
+	pthread_cond_t finished; /* broadcast whenever a sample is done */
+	struct ad_context *ctx;
+	unsigned max_in_flight, in_flight;
+	size_t nslots;
+	struct slot *slots[MAX_SLOTS];
+};
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *sample_source_name(enum sample_source source)
+{
+	switch (source) {
+	case SAMPLE_FRESH: return "fresh";
+	case SAMPLE_SHARED: return "shared";
+	case SAMPLE_CACHED: return "cached";
+	}
+	return "fresh";
+}
+
+struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
+				struct sampler **ret)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &ad_error_nomem;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->finished, NULL);
+	s->ctx = ctx;
+	s->max_in_flight = max_in_flight ? max_in_flight : 1;
+	*ret = s;
+	return NULL;
+}
+
+/* Lock held. */
+static void put_sample(struct sample *sample)
+{
+	if (!sample || --sample->refs)
+		return;
+	ad_trace_destroy(sample->trace);
+	ad_error_destroy(sample->error);
+	free(sample);
+}
+
+void sampler_destroy(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nslots; i++) {
+		put_sample(s->slots[i]->latest);
+		free(s->slots[i]);
+	}
+	pthread_cond_destroy(&s->finished);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Drops kept samples older than the longest max_age and slots nobody needs.
+ * Lock held. */
+static void sweep(struct sampler *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->nslots;) {
+		struct slot *slot = s->slots[i];
+		if (slot->latest && now - slot->latest->done_ms > SAMPLER_MAX_AGE_MS) {
+			put_sample(slot->latest);
+			slot->latest = NULL;
+		}
+		if (!slot->users && !slot->running && !slot->latest) {
+			free(slot);
+			s->slots[i] = s->slots[--s->nslots];
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Lock held. */
+static struct ad_error *find_slot(struct sampler *s, pid_t pid, struct slot **ret)
+{
+	for (size_t i = 0; i < s->nslots; i++) {
+		if (s->slots[i]->pid == pid) {
+			*ret = s->slots[i];
+			return NULL;
+		}
+	}
+	sweep(s, monotonic_ms());
+	if (s->nslots >= MAX_SLOTS)
+		return ad_error_create(AD_ERROR_OVERLOADED,
+				       "too many processes are being sampled (%d); try again later",
+				       MAX_SLOTS);
+	struct slot *slot = calloc(1, sizeof(*slot));
+	if (!slot)
+		return &ad_error_nomem;
+	slot->pid = pid;
+	s->slots[s->nslots++] = slot;
+	*ret = slot;
+	return NULL;
+}
+
+static struct ad_error *copy_error(const struct ad_error *e)
+{
+	struct ad_error *copy = ad_error_create(e->code, "%s", e->message);
+	if (copy != &ad_error_nomem) {
+		copy->errnum = e->errnum;
+		copy->address = e->address;
+	}
+	return copy;
+}
+
+/* The result a request gets from a finished sample: a reference, or a copy
+ * of its error. Lock held. */
+static struct ad_error *hand_out(struct sample *sample, enum sample_source source,
+				 struct sampled *ret)
+{
+	if (sample->error)
+		return copy_error(sample->error);
+	sample->refs++;
+	ret->trace = sample->trace;
+	ret->source = source;
+	ret->handle = sample;
+	return NULL;
+}
+
+static void log_sample(pid_t pid, bool locals, const struct sample *sample, double duration_s)
+{
+	if (sample->error) {
+		char message[512]; /* it may quote the target's exe path: no line breaks */
+		log_escape(sample->error->message, message, sizeof(message));
+		log_msg(AD_LOG_WARN,
+			"sample pid=%d locals=%d outcome=%s duration_ms=%.1f message=\"%s\"",
+			(int)pid, locals, ad_error_code_name(sample->error->code),
+			duration_s * 1e3, message);
+		own_metrics_sample(ad_error_code_name(sample->error->code), duration_s, 0, false);
+		return;
+	}
+	log_msg(AD_LOG_INFO,
+		"sample pid=%d locals=%d outcome=ok pause_us=%llu tasks=%zu duration_ms=%.1f",
+		(int)pid, locals, (unsigned long long)sample->trace->pause_us,
+		sample->trace->ntasks, duration_s * 1e3);
+	own_metrics_sample("ok", duration_s, sample->trace->pause_us, true);
+}
+
+/* Takes the sample on this thread, with the lock released meanwhile. */
+static void take_sample(struct sampler *s, pid_t pid, struct sample *sample)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_unlock(&s->lock);
+	own_metrics_in_flight(1);
+
+	struct ad_capture_options options = { .locals = sample->locals };
+	struct ad_trace *trace = NULL;
+	struct ad_error *err = ad_capture(s->ctx, pid, &options, &trace);
+	sample->trace = err ? NULL : trace;
+	sample->error = err;
+
+	own_metrics_in_flight(-1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double duration_s =
+		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	log_sample(pid, sample->locals, sample, duration_s);
+	pthread_mutex_lock(&s->lock);
+}
+
+struct ad_error *sampler_get(struct sampler *s, pid_t pid, bool locals, uint64_t max_age_ms,
+			     struct sampled *ret)
+{
+	struct ad_error *err;
+	struct slot *slot;
+	pthread_mutex_lock(&s->lock);
+	err = find_slot(s, pid, &slot);
+	if (err)
+		goto unlock;
+	slot->users++;
+	for (;;) {
+		struct sample *latest = slot->latest;
+		if (max_age_ms && latest && (latest->locals || !locals) &&
+		    monotonic_ms() - latest->done_ms <= max_age_ms) {
+			err = hand_out(latest, SAMPLE_CACHED, ret);
+			break;
+		}
+		struct sample *running = slot->running;
+		if (running) {
+			running->refs++;
+			while (!running->done)
+				pthread_cond_wait(&s->finished, &s->lock);
+			bool fits = running->locals || !locals;
+			if (fits)
+				err = hand_out(running, SAMPLE_SHARED, ret);
+			put_sample(running);
+			if (fits)
+				break;
+			continue; /* it decoded less than we need: take our own */
+		}
+		if (s->in_flight >= s->max_in_flight) {
+			err = ad_error_create(AD_ERROR_OVERLOADED,
+					      "%u samples are already being taken (the limit "
+					      "max_samples_in_flight); try again in a moment",
+					      s->in_flight);
+			break;
+		}
+		struct sample *mine = calloc(1, sizeof(*mine));
+		if (!mine) {
+			err = &ad_error_nomem;
+			break;
+		}
+		mine->refs = 1; /* the slot's, while running */
+		mine->locals = locals;
+		slot->running = mine;
+		s->in_flight++;
+		take_sample(s, pid, mine);
+		s->in_flight--;
+		mine->done = true;
+		mine->done_ms = monotonic_ms();
+		slot->running = NULL;
+		if (!mine->error) {
+			put_sample(slot->latest);
+			slot->latest = mine;
+			mine->refs++;
+		}
+		pthread_cond_broadcast(&s->finished);
+		err = hand_out(mine, SAMPLE_FRESH, ret);
+		put_sample(mine);
+		break;
+	}
+	slot->users--;
+unlock:
+	pthread_mutex_unlock(&s->lock);
+	if (!err && ret->source != SAMPLE_FRESH)
+		own_metrics_reuse(sample_source_name(ret->source));
+	return err;
+}
+
+void sampler_release(struct sampler *s, struct sampled *sampled)
+{
+	if (!sampled->handle)
+		return;
+	pthread_mutex_lock(&s->lock);
+	put_sample(sampled->handle);
+	pthread_mutex_unlock(&s->lock);
+	sampled->handle = NULL;
+}

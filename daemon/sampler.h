@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Samples of live processes for concurrent requests.
+ *
+ * Only one tracer may hold a process, so samples of one pid are serialised:
+ * a request that finds a sample of its pid running waits for it and shares
+ * its result (when that sample decoded at least what it needs), instead of
+ * failing with "already traced" against ourselves. Different pids are
+ * sampled in parallel, at most `max_in_flight` at once (AD_ERROR_OVERLOADED
+ * beyond). Each sample runs entirely on the requesting thread: ptrace wants
+ * the thread that attached to be the one that detaches. A successful sample
+ * is kept for a while so that a request with max_age_ms can reuse it. */
+#ifndef ASYNCDUMP_DAEMON_SAMPLER_H
+#define ASYNCDUMP_DAEMON_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "asyncdump/capture.h"
+#include "asyncdump/error.h"
+
+#define SAMPLER_MAX_AGE_MS 60000 /* the longest a sample is kept for reuse */
+
+struct sampler;
+struct sample;
+
+enum sample_source { SAMPLE_FRESH, SAMPLE_SHARED, SAMPLE_CACHED };
+
+struct sampled {
+	const struct ad_trace *trace;
+	enum sample_source source;
+	struct sample *handle; /* give back with sampler_release() */
+};
+
+struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
+				struct sampler **ret);
+/* Call once no request uses the sampler any more. */
+void sampler_destroy(struct sampler *s);
+
+struct ad_error *sampler_get(struct sampler *s, pid_t pid, bool locals, uint64_t max_age_ms,
+			     struct sampled *ret);
+void sampler_release(struct sampler *s, struct sampled *sampled);
+
+const char *sample_source_name(enum sample_source source);
+
+#endif

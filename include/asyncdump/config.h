@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration of asyncdumpd and of hang detection: the model and its parser.
+ *
+ * The file is a list of `key = value` lines, grouped by `[section]` headers:
+ *
+ *     # whole-line comments start with '#' or ';'
+ *     listen = 127.0.0.1:7070          # (not here: trailing comments are values)
+ *     listen = [::1]:7070              # listen may repeat
+ *     unix = /run/asyncdump/asyncdumpd.sock
+ *     token_file = /etc/asyncdump/token
+ *     web_root = /usr/share/asyncdump/web
+ *     max_connections = 128
+ *     max_connections_per_ip = 64
+ *     max_samples_in_flight = 8
+ *     rate_limit = 50/s
+ *     connection_timeout = 30s
+ *     log_level = info
+ *
+ *     [hang]                           # defaults for every watched target
+ *     sample_interval = 10s
+ *     stuck_threshold = 60s
+ *     expected_wait_fn = *::accept_loop
+ *     expected_wait_at = src/idle.rs:*
+ *
+ *     [watch api]                      # one target: exactly one of pid, exe, comm
+ *     exe = /usr/local/bin/api-*
+ *     stuck_threshold = 2m
+ *     expected_wait_fn = api::worker::park
+ *
+ * Keys before the first section (or in a `[daemon]` section) configure the
+ * daemon. A key may be given once per section, except `listen`,
+ * `expected_wait_fn` and `expected_wait_at`, which accumulate. `[daemon]` and
+ * `[hang]` may appear once; `[watch NAME]` once per NAME (letters, digits,
+ * '_', '-', '.'). Values are taken verbatim after trimming blanks: there are
+ * no quotes and no trailing comments. Durations are an integer with an
+ * optional unit: ms, s (the default), m, h. Globs are fnmatch(3) patterns.
+ *
+ * Command-line flags of asyncdumpd are the daemon keys with '-' for '_'
+ * (--max-connections for max_connections) and go through ad_config_set(), the
+ * same validation as the file; they override it. The first `listen` flag
+ * replaces the file's listen addresses; further ones add to them.
+ *
+ * Errors are AD_ERROR_CONFIG with "FILE:LINE: what is wrong" (or
+ * "--flag: what is wrong" from ad_config_set's caller); nothing is printed. */
+#ifndef ASYNCDUMP_CONFIG_H
+#define ASYNCDUMP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define AD_CONFIG_DEFAULT_PATH "/etc/asyncdump/asyncdumpd.conf"
+#define AD_CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
+
+enum ad_log_level { AD_LOG_ERROR, AD_LOG_WARN, AD_LOG_INFO, AD_LOG_DEBUG };
+
+/* A numeric TCP address: "1.2.3.4:PORT" or "[v6]:PORT"; port 0 = any. */
+struct ad_listen_addr {
+	char *text;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+};
+
+enum ad_expected_wait_kind {
+	AD_EXPECTED_WAIT_FUNCTION, /* glob over the frame's function name */
+	AD_EXPECTED_WAIT_LOCATION, /* glob over the suspension file, and a line */
+};
+
+/* A place where waiting forever is normal (an accept loop, an idle worker). */
+struct ad_expected_wait {
+	enum ad_expected_wait_kind kind;
+	char *pattern; /* function glob, or file glob */
+	unsigned line; /* LOCATION: the line, 0 = any line */
+};
+
+enum ad_watch_selector { AD_WATCH_PID, AD_WATCH_EXE, AD_WATCH_COMM };
+
+/* Hang-detection settings; a watch's own values override [hang]'s. */
+struct ad_hang_settings {
+	bool has_sample_interval;
+	uint64_t sample_interval_ms;
+	bool has_stuck_threshold;
+	uint64_t stuck_threshold_ms;
+	size_t nexpected;
+	struct ad_expected_wait *expected;
+};
+
+struct ad_watch {
+	char *name;
+	unsigned line;               /* of the [watch NAME] header */
+	enum ad_watch_selector selector;
+	pid_t pid;                   /* AD_WATCH_PID */
+	char *glob;                  /* AD_WATCH_EXE (path glob), AD_WATCH_COMM (name glob) */
+	struct ad_hang_settings hang;
+};
+
+struct ad_config {
+	/* daemon */
+	size_t nlisten;
+	struct ad_listen_addr *listen;
+	bool listen_configured;      /* listen given by the file or a flag (not the default) */
+	char *unix_path;             /* NULL: no unix socket */
+	char *token_file;            /* NULL: no token */
+	char *web_root;              /* NULL: the built-in default */
+	unsigned max_connections;
+	unsigned max_connections_per_ip; /* 0: no per-IP limit */
+	unsigned max_samples_in_flight;
+	unsigned rate_limit;         /* requests per second, 0: unlimited */
+	unsigned connection_timeout_s;
+	enum ad_log_level log_level;
+
+	/* hang detection: [hang] with its defaults filled in, then the watches */
+	struct ad_hang_settings hang;
+	size_t nwatches;
+	struct ad_watch *watches;
+
+	/* private to the parser: which sources set listen */
+	bool listen_from_flags_;
+};
+
+/* The defaults (no file). */
+struct ad_error *ad_config_create(struct ad_config **ret);
+/* Defaults, then the file at `path`. */
+struct ad_error *ad_config_load(const char *path, struct ad_config **ret);
+/* Defaults, then `text` as if it were the file named `name` (tests, embedders). */
+struct ad_error *ad_config_parse(const char *name, const char *text, struct ad_config **ret);
+/* Sets one daemon key from a flag, with the file's validation; `config` is
+ * unchanged on error. The message names the key, not a file. */
+struct ad_error *ad_config_set(struct ad_config *config, const char *key, const char *value);
+void ad_config_destroy(struct ad_config *config);
+
+/* Effective values for a watch (its own, else [hang]'s). */
+uint64_t ad_watch_sample_interval_ms(const struct ad_config *config, const struct ad_watch *w);
+uint64_t ad_watch_stuck_threshold_ms(const struct ad_config *config, const struct ad_watch *w);
+
+const char *ad_log_level_name(enum ad_log_level level);
+/* Parses "10s", "500ms", "2m", "1h", "10" (seconds). */
+struct ad_error *ad_parse_duration_ms(const char *text, uint64_t *ret);
+
+#endif

@@ -1,0 +1,88 @@
+#!/bin/bash
+# asyncdumpd under load: 200 concurrent requests against two targets are all
+# answered (200, or 503 past the in-flight bound, never 409 against itself:
+# samples of one pid are serialised and shared); the daemon still answers and
+# both targets still run, neither stopped nor traced. A bound of one sample in
+# flight gives real 503s. SIGTERM in the middle of a load stops the daemon
+# cleanly and leaves no target stopped.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+harness_init
+. "$top_srcdir/tests/integration/http_common.sh"
+
+start_target demo debug 1
+demo1=$TARGET_PID
+start_target demo debug 3
+demo3=$TARGET_PID
+
+# load N PARALLEL: N requests alternating between the targets (JSON and
+# text), PARALLEL at a time; prints one status code per line.
+load() {
+	local n=$1 parallel=$2 args=() i pid
+	for ((i = 0; i < n; i++)); do
+		pid=$demo1
+		[ $((i % 2)) = 1 ] && pid=$demo3
+		case $((i % 4)) in
+		0 | 1) args+=(-o /dev/null "$BASE/pids/$pid/tasks");;
+		*) args+=(-o /dev/null "$BASE/pids/$pid/tasks?format=text");;
+		esac
+	done
+	curl -s --no-progress-meter --max-time 120 --parallel --parallel-immediate --parallel-max "$parallel" \
+		-w '%{http_code}\n' "${args[@]}"
+}
+
+note "200 requests, 50 at a time"
+start_daemon --rate-limit 0
+load 200 50 >"$HARNESS_TMP/codes"
+assert_eq 200 "$(wc -l <"$HARNESS_TMP/codes")" "answers"
+others=$(grep -vxE '200|503' "$HARNESS_TMP/codes" | sort | uniq -c)
+[ -z "$others" ] || fail "answers other than 200 and 503: $others; log: $(grep -E 'status=(4|5)' "$DAEMON_LOG" | head -5)"
+oks=$(grep -cx 200 "$HARNESS_TMP/codes")
+[ "$oks" -ge 100 ] || fail "only $oks of 200 answers were 200 with 8 samples in flight allowed"
+assert_http 200 - /healthz
+assert_running "$demo1" "demo 1 after the load"
+assert_running "$demo3" "demo 3 after the load"
+samples=$(grep -cE " sample pid=($demo1|$demo3) .*outcome=ok" "$DAEMON_LOG")
+http_get /metrics
+shared=$(awk '$1 == "asyncdumpd_sample_reuses_total{how=\"shared\"}" { print $2 }' <<<"$HTTP_BODY")
+assert_eq "$oks" "$((samples + ${shared:-0}))" "every 200 comes from a sample taken for it or shared with it"
+[ "$samples" -lt "$oks" ] || fail "no request shared a running sample ($samples samples for $oks answers)"
+assert_eq 0 "$(grep -c 'already_traced' "$DAEMON_LOG")" "the daemon never collides with itself"
+assert_eq 200 "$(grep -cE "request method=GET path=/pids/($demo1|$demo3)/tasks(\\?format=text)? status=" "$DAEMON_LOG")" \
+	"one log line per request"
+stop_daemon
+
+note "one sample in flight: the other target's requests get 503"
+start_daemon --rate-limit 0 --max-samples-in-flight 1
+load 100 50 >"$HARNESS_TMP/codes"
+assert_eq 100 "$(wc -l <"$HARNESS_TMP/codes")" "answers"
+others=$(grep -vxE '200|503' "$HARNESS_TMP/codes" | sort | uniq -c)
+[ -z "$others" ] || fail "answers other than 200 and 503: $others"
+grep -qx 503 "$HARNESS_TMP/codes" || fail "no 503 with one sample in flight for two targets"
+grep -qx 200 "$HARNESS_TMP/codes" || fail "no 200 at all"
+grep -qE "request method=GET path=/pids/[0-9]+/tasks.* status=503 " "$DAEMON_LOG" || fail "no 503 in the log"
+assert_running "$demo1" "demo 1 after the 503s"
+assert_running "$demo3" "demo 3 after the 503s"
+stop_daemon
+
+note "SIGTERM during a load"
+start_daemon --rate-limit 0
+load 60 20 >"$HARNESS_TMP/codes" 2>/dev/null &
+loader=$!
+# wait until samples are under way, then stop the daemon in their middle
+deadline=$((SECONDS + 30))
+until grep -q ' sample pid=' "$DAEMON_LOG"; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "no sample started: $(tail -5 "$DAEMON_LOG")"
+	sleep 0.01
+done
+stop_daemon
+wait "$loader" || true
+grep -q 'stopping on SIGTERM' "$DAEMON_LOG" || fail "the daemon did not log the SIGTERM"
+for pid in "$demo1" "$demo3"; do
+	# whatever the daemon was doing, the targets are detached and running
+	for _ in 1 2 3; do
+		assert_running "$pid" "demo $pid after the daemon stopped under load"
+		sleep 0.1
+	done
+done
+exit 0

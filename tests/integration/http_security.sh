@@ -1,0 +1,148 @@
+#!/bin/bash
+# asyncdumpd's defenses: the bearer token over TCP, the unix socket's
+# SO_PEERCRED rule (a user other than root sees and samples only its own
+# processes), the request rate limit, the connection limit and timeout, and
+# refusing to start on a bad token file.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+harness_init
+. "$top_srcdir/tests/integration/http_common.sh"
+
+[ "$(id -u)" = 0 ] || fail "this test needs root (to run a client as nobody)"
+nobody=65534
+
+start_target demo debug
+demo=$TARGET_PID
+start_sleeper "$nobody"
+nobody_sleep=$SLEEPER_PID
+start_sleeper
+root_sleep=$SLEEPER_PID
+
+# A directory every user can reach, for the socket (HARNESS_TMP is private).
+sockdir=$(mktemp -d /tmp/asyncdump-sock.XXXXXX) || fail "mktemp"
+on_exit "rm -rf '$sockdir'"
+chmod 755 "$sockdir"
+sock=$sockdir/asyncdumpd.sock
+token=s3cr3t-$RANDOM$RANDOM
+printf '%s\n' "$token" >"$HARNESS_TMP/token"
+
+start_daemon --unix "$sock" --token-file "$HARNESS_TMP/token"
+[ -n "$BASE" ] || fail "no TCP listener besides the unix socket: $(cat "$DAEMON_LOG")"
+grep -q "listening on unix:$sock" "$DAEMON_LOG" || fail "no unix listener: $(cat "$DAEMON_LOG")"
+[ -S "$sock" ] || fail "$sock is not a socket"
+
+# unix_get [--as UID] PATH: status and body over the unix socket.
+unix_get() {
+	local as=()
+	if [ "$1" = --as ]; then
+		as=(setpriv --reuid="$2" --regid="$2" --clear-groups)
+		shift 2
+	fi
+	HTTP_REQUESTS=$((HTTP_REQUESTS + 1))
+	local body=$sockdir/body.$HTTP_REQUESTS
+	touch "$body" && chmod 666 "$body"
+	HTTP_STATUS=$("${as[@]}" curl -sS --max-time 60 --unix-socket "$sock" -o "$body" -w '%{http_code}' \
+		"http://localhost$1") || fail "curl over $sock as ${as[*]:-root}: $1 failed"
+	HTTP_BODY=$(cat "$body")
+}
+pid_listed() { printf '%s' "$HTTP_BODY" | json_get "any(p['pid'] == $1 for p in d['pids'])"; }
+
+note "the bearer token over TCP"
+assert_http 403 permission_denied /pids
+assert_http 403 permission_denied "/pids/$demo/tasks"
+assert_http 403 permission_denied /metrics
+assert_http 403 permission_denied /pids -H "Authorization: Bearer wrong"
+assert_http 403 permission_denied /pids -H "Authorization: Bearer ${token}x"
+assert_http 403 permission_denied /pids -H "Authorization: Bearer ${token:0:5}"
+assert_http 403 permission_denied /pids -H "Authorization: Basic $token"
+assert_http 403 permission_denied /pids -H "X-Token: $token"
+assert_http 200 - /pids -H "Authorization: Bearer $token"
+assert_eq true "$(pid_listed "$demo")" "with the token, /pids lists demo"
+assert_http 200 - /metrics -H "authorization: bearer $token"
+# liveness and the viewer's own files need no token (they show no process data)
+assert_http 200 - /healthz
+assert_http 200 - /
+assert_http 200 - /app.js
+
+note "the unix socket: root sees everything, without a token"
+unix_get /pids
+assert_eq 200 "$HTTP_STATUS" "root over the unix socket: /pids"
+assert_eq true "$(pid_listed "$demo")" "root sees demo"
+assert_eq true "$(pid_listed "$nobody_sleep")" "root sees nobody's sleep"
+unix_get "/pids/$root_sleep/tasks"
+assert_eq 422 "$HTTP_STATUS" "root samples its own non-Rust process"
+
+note "the unix socket: nobody sees and samples only its own processes"
+unix_get --as "$nobody" /healthz
+assert_eq 200 "$HTTP_STATUS" "nobody: /healthz"
+unix_get --as "$nobody" /pids
+assert_eq 200 "$HTTP_STATUS" "nobody: /pids"
+assert_eq true "$(pid_listed "$nobody_sleep")" "nobody sees its sleep"
+assert_eq false "$(pid_listed "$demo")" "nobody does not see root's demo"
+assert_eq false "$(pid_listed "$root_sleep")" "nobody does not see root's sleep"
+assert_eq "[$nobody]" "$(printf '%s' "$HTTP_BODY" | json_get 'sorted(set(p["uid"] for p in d["pids"]))')" "nobody sees only uid $nobody"
+unix_get --as "$nobody" "/pids/$demo/tasks"
+assert_eq 403 "$HTTP_STATUS" "nobody samples root's demo"
+assert_eq permission_denied "$(printf '%s' "$HTTP_BODY" | json_get 'd["error"]["code"]')" "nobody: error code"
+assert_contains "$HTTP_BODY" "belongs to another user" "nobody: the message says why"
+unix_get --as "$nobody" "/pids/$demo/tasks/1"
+assert_eq 403 "$HTTP_STATUS" "nobody asks for one of root's tasks"
+unix_get --as "$nobody" "/pids/$nobody_sleep/tasks"
+assert_eq 422 "$HTTP_STATUS" "nobody samples its own sleep (not Rust)"
+assert_running "$demo" "demo after the unix clients"
+grep -q "TracerPid:	0" "/proc/$demo/status" || fail "demo is traced"
+
+stop_daemon
+[ -e "$sock" ] && fail "the unix socket $sock is left behind after the stop"
+
+note "a unix socket only: no TCP listener by default"
+start_daemon --no-tcp --unix "$sock"
+[ -z "$BASE" ] || fail "TCP listener without --listen: $(grep listening "$DAEMON_LOG")"
+assert_eq 1 "$(grep -c 'listening on' "$DAEMON_LOG")" "one listener"
+unix_get /healthz
+assert_eq 200 "$HTTP_STATUS" "/healthz on the unix socket"
+stop_daemon
+
+note "the rate limit: 429 beyond N/s, /healthz and /metrics never limited"
+start_daemon --rate-limit 2/s
+dead=$(dead_pid)
+urls=()
+for _ in $(seq 12); do urls+=(-o /dev/null "$BASE/pids/$dead/tasks"); done
+codes=$(curl -s -w '%{http_code}\n' "${urls[@]}" | sort | uniq -c)
+assert_contains "$codes" " 429" "12 quick requests at 2/s"
+assert_contains "$codes" " 404" "the first requests at 2/s"
+assert_http 429 rate_limited "/pids/$dead/tasks"
+for _ in $(seq 10); do assert_http 200 - /healthz; done
+assert_http 200 - /metrics
+grep -q 'asyncdumpd_http_requests_total{code="429"}' <<<"$HTTP_BODY" || fail "no 429 in the metrics"
+sleep 1.2
+assert_http 404 no_such_process "/pids/$dead/tasks"
+stop_daemon
+
+note "the connection limit and the idle timeout"
+start_daemon --max-connections 2 --connection-timeout 1s
+port=${BASE##*:}
+exec 5<>"/dev/tcp/127.0.0.1/$port" 6<>"/dev/tcp/127.0.0.1/$port"
+sleep 0.2
+curl -s --max-time 5 -o /dev/null "$BASE/healthz" && fail "a third connection was served with --max-connections 2"
+# the idle connections are closed after the 1 s timeout: reading them ends
+timeout 5 cat <&5 >/dev/null || fail "an idle connection was not closed after 1 s"
+exec 5<&- 6<&-
+sleep 0.2
+assert_http 200 - /healthz
+stop_daemon
+
+note "a bad token file stops the daemon from starting"
+for content in "" "   "; do
+	printf '%s' "$content" >"$HARNESS_TMP/empty-token"
+	status=0
+	"$ASYNCDUMPD" --listen 127.0.0.1:0 --token-file "$HARNESS_TMP/empty-token" 2>"$HARNESS_TMP/err" || status=$?
+	assert_eq 78 "$status" "an empty token file"
+	assert_contains "$(cat "$HARNESS_TMP/err")" "token file $HARNESS_TMP/empty-token must hold one non-empty line" "its message"
+done
+status=0
+"$ASYNCDUMPD" --listen 127.0.0.1:0 --token-file "$HARNESS_TMP/none" 2>"$HARNESS_TMP/err" || status=$?
+assert_eq 78 "$status" "a missing token file"
+assert_contains "$(cat "$HARNESS_TMP/err")" "$HARNESS_TMP/none: No such file or directory" "its message"
+assert_running "$demo" "demo at the end"
+exit 0
