@@ -3,32 +3,56 @@
  * design's text format. Renderers run after the target has been resumed.
  *
  * A frame that awaits a JoinHandle of task B (frame->has_awaits_task) shows
- * B's tree as its subtree; a cycle is cut with "recursion": true and the
- * cycle's task ids. */
+ * B's tree as its subtree: its last child is a task link
+ * {"kind": "task", "task_id": B, "address", "state", "note", "blocked_on",
+ * "root": B's tree}. When B is already on the path from the rendered task
+ * down to this frame (a task awaiting itself, directly or through others),
+ * the link carries "recursion": true and "cycle": [B, ..., B] (the task ids
+ * around the cycle in await order, the first repeated last) instead of a
+ * root; a B that is not in the trace gives "missing": true. Locals (not yet
+ * polled) are never followed into other tasks.
+ *
+ * So that a deep tree or a wide fan-in on one task cannot blow a document up,
+ * rendering is bounded by the limits below; a cut is marked "truncated": true
+ * on the frame or link whose content is not shown, and explained in the
+ * document's "warnings". */
 #ifndef ASYNCDUMP_RENDER_H
 #define ASYNCDUMP_RENDER_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
 #include "trace.h"
 
+/* Nesting of frames, counting task links as one level: deeper frames are cut.
+ * Keeps the JSON under 2 * 256 + 8 levels (jansson parses 2048, Python's json 1000). */
+#define AD_RENDER_MAX_DEPTH AD_FRAME_MAX_DEPTH
+/* Task links inside task links (A awaits B awaits C ...). */
+#define AD_RENDER_MAX_TASK_NESTING 16
+/* Frames shown again under task links, per document: beyond, links are cut
+ * (each task is still shown on its own, and with ?task=ID). */
+#define AD_RENDER_MAX_LINKED_FRAMES 100000
+
 struct ad_render_options {
 	bool locals;       /* include not-yet-polled futures */
 	bool has_task;     /* only this task (with its subtree) */
 	uint64_t task;
+	size_t max_linked_frames; /* 0: AD_RENDER_MAX_LINKED_FRAMES */
 };
 
 /* The whole document; AD_ERROR_NOT_FOUND when options->has_task names no task. */
 struct ad_error *ad_render_json(const struct ad_trace *t, const struct ad_render_options *options,
 				json_t **ret);
-/* One task object (the "tasks" array element), with its subtree. */
+/* One task object (the "tasks" array element), with its subtree. `task` must
+ * belong to `t`. Cuts are marked in the object; their warnings are dropped. */
 struct ad_error *ad_render_task_json(const struct ad_trace *t, const struct ad_task *task,
 				     const struct ad_render_options *options, json_t **ret);
-/* The text format into a malloc'ed, NUL-terminated string. */
+/* The text format into a malloc'ed, NUL-terminated string (the layout is
+ * described in core/render_text.c); AD_ERROR_NOT_FOUND as ad_render_json(). */
 struct ad_error *ad_render_text(const struct ad_trace *t, const struct ad_render_options *options,
 				char **ret);
 

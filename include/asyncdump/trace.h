@@ -4,7 +4,14 @@
  * Decoders build it; renderers (JSON, text), the daemon, the CLI and hang
  * detection read it. It holds names, locations and addresses only, never the
  * contents of a program's variables. Everything hangs off the trace and is
- * freed by ad_trace_destroy(). Field names follow docs/trace.schema.json. */
+ * freed by ad_trace_destroy(). Field names follow docs/trace.schema.json.
+ *
+ * Ownership: every string and array in the model is malloc'ed and owned by
+ * the object holding it; set strings with the setters below (which copy).
+ * Arrays are grown by the builders only (their capacity is implied by their
+ * length), so append through ad_trace_add_* / ad_frame_add_*; reordering or
+ * shrinking them in place is fine. Frames form a tree: each frame belongs to
+ * exactly one parent (or task), never to two. */
 #ifndef ASYNCDUMP_TRACE_H
 #define ASYNCDUMP_TRACE_H
 
@@ -140,20 +147,46 @@ struct ad_trace {
 	struct ad_cycle { size_t n; uint64_t *task_ids; } *cycles;
 };
 
+/* Frames nested deeper than this are not walked by ad_frame_first_blocked_on()
+ * and not rendered (decoders should stop there too). */
+#define AD_FRAME_MAX_DEPTH 256
+
+/* NULL on OOM. */
 struct ad_trace *ad_trace_create(void);
+/* Frees the trace and everything in it; NULL is ignored. Never recurses on the
+ * depth of a frame tree, never allocates. */
 void ad_trace_destroy(struct ad_trace *t);
 
 /* Builders. Strings are copied. Each returns NULL / an error only on OOM. */
+/* The new runtime's id is its index; its ntasks starts at 0 (the decoder counts).
+ * *ret is valid until the next ad_trace_add_runtime() on the same trace. */
 struct ad_error *ad_trace_add_runtime(struct ad_trace *t, const char *kind, const char *flavor,
 				      uint64_t address, struct ad_runtime **ret);
+/* A zeroed task (kind task, state unknown, no id, no root). *ret is valid until
+ * the next ad_trace_add_task() on the same trace. */
 struct ad_error *ad_trace_add_task(struct ad_trace *t, struct ad_task **ret);
+/* Replace a string of the trace or of a task with a copy of `value` (NULL clears). */
+struct ad_error *ad_trace_set_exe(struct ad_trace *t, const char *value);
+struct ad_error *ad_trace_set_build_id(struct ad_trace *t, const char *value);
+struct ad_error *ad_trace_set_source_root(struct ad_trace *t, const char *value);
+struct ad_error *ad_task_set_thread(struct ad_task *task, pid_t tid, const char *name);
+struct ad_error *ad_task_set_note(struct ad_task *task, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Copies the ids (first repeated last: {7, 12, 7}); AD_ERROR_INVALID_ARGUMENT if n is 0. */
 struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids, size_t n);
 
+/* A frame in state unknown, or NULL on OOM. name and type may be NULL when
+ * unknown: each then defaults to the other (both NULL: "(unknown)"). */
 struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
 				 uint64_t address);
+/* Frees the frame and its whole subtree (children and locals); NULL is ignored.
+ * Never recurses on the depth of the tree, never allocates. */
 void ad_frame_destroy(struct ad_frame *f);
+/* Both take ownership of child/local even when they fail (it is then
+ * destroyed), and fail with AD_ERROR_NOMEM on a NULL child: so
+ * `err = ad_frame_add_child(f, ad_frame_create(...))` leaks nothing. */
 struct ad_error *ad_frame_add_child(struct ad_frame *parent, struct ad_frame *child);
 struct ad_error *ad_frame_add_local(struct ad_frame *parent, struct ad_frame *local);
 struct ad_error *ad_frame_set_location(struct ad_frame *f, const char *file, unsigned line,
@@ -162,13 +195,22 @@ struct ad_error *ad_frame_set_macro_location(struct ad_frame *f, const char *fil
 					     unsigned column);
 struct ad_error *ad_frame_set_error(struct ad_frame *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Creates f->blocked_on (fd = -1, permits = -1) and returns it in *ret. */
+/* Creates f->blocked_on (fd = -1, permits = -1), replacing any previous one,
+ * and returns it in *ret. */
 struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kind,
 				   uint64_t address, struct ad_blocked_on **ret);
+struct ad_error *ad_blocked_on_set_description(struct ad_blocked_on *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct ad_error *ad_blocked_on_set_interest(struct ad_blocked_on *b, const char *interest);
+/* b->description, or when the decoder set none one made from the other fields
+ * ("timer 0x789, fires in 3599 s", "task 0x5000 (id 12)"), malloc'ed in *ret. */
+struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **ret);
 
 /* Lookups used by renderers and hang detection. */
+/* The first task with this id (linear), or NULL. */
 struct ad_task *ad_trace_find_task(const struct ad_trace *t, uint64_t id);
-/* The first leaf (depth first) with a blocked_on, or NULL: the task summary. */
+/* The first frame (depth first, children in order, locals excluded) with a
+ * blocked_on, or NULL: the task summary. Walks at most AD_FRAME_MAX_DEPTH levels. */
 const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f);
 
 const char *ad_task_kind_name(enum ad_task_kind k);

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/* The design's text format of a trace ("logical stack traces").
+ *
+ * It is drawn from the JSON document, so that both outputs expand task links,
+ * detect cycles and cut big trees in exactly the same way.
+ *
+ * The document: a line saying which process and when, then one block per
+ * task, then the wait-for cycles and the warnings. A block is a header line,
+ * a blank line, the frames indented four columns, a blank line:
+ *
+ *   task 0x1234 (id 7, idle) ~ blocked on timer 0x789 [unchanged 5m12s]
+ *
+ *       my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]
+ *       my_program::foo() suspended at src/foo.rs:36
+ *
+ * Frames go from the innermost outwards: a frame's children come before it.
+ * A frame with several children (join!, select!, join_all) is drawn as an
+ * upside-down git log graph. Branch 0 runs in the frame's own column, straight
+ * down to the frame. Every further branch runs in the lane two columns to the
+ * right, with "| " marking the frame's column beside it, and merges into it
+ * with "|/" as soon as it ends; the next branch then reuses that lane. A
+ * branch that is itself a join nests the same drawing one lane further right.
+ * So width grows with the nesting of joins, never with their number of
+ * branches. A join of a, of a nested join of d and e, and of c:
+ *
+ *       a()
+ *       | d()
+ *       | | e()
+ *       | |/
+ *       | futures_util::future::join::Join<…>
+ *       |/
+ *       | c()
+ *       |/
+ *       my_program::foo() suspended at src/foo.rs:43
+ *
+ * Under a frame's line come its locals (with options->locals), two columns in,
+ * drawn the same way and marked "(not polled)"; then, when it awaits another
+ * task, that task's block: its header at the frame's column and its frames
+ * four columns further in, or "[recursion detected, not showing trace]" when
+ * the task is one of those already being shown (a cycle).
+ *
+ * Every string from the target is printed with control characters escaped,
+ * so that a thread name cannot drive the reader's terminal. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncdump/render.h"
+
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+	const char *source_root;
+};
+
+static void out_n(struct text *x, const char *s, size_t n)
+{
+	if (x->oom)
+		return;
+	if (n >= x->cap - x->len || !x->buf) {
+		size_t cap = x->cap ? x->cap : 4096;
+		while (cap - x->len <= n) {
+			if (cap > SIZE_MAX / 2) {
+				x->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		char *p = realloc(x->buf, cap);
+		if (!p) {
+			x->oom = true;
+			return;
+		}
+		x->buf = p;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, s, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+}
+
+static void out(struct text *x, const char *s)
+{
+	out_n(x, s, strlen(s));
+}
+
+static void outf(struct text *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outf(struct text *x, const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		x->oom = true;
+		return;
+	}
+	out_n(x, s, (size_t)n);
+	free(s);
+}
+
+/* C0 and C1 control characters (the C1 ones as their UTF-8 encoding) and DEL
+ * are written as escapes: they could move a terminal's cursor or recolour it. */
+static void out_clean(struct text *x, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	while (*p) {
+		size_t n = *p < 0x20 || *p == 0x7f			      ? 1
+			   : p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2
+									  : 0;
+		if (!n) {
+			p++;
+			continue;
+		}
+		out_n(x, (const char *)run, (size_t)(p - run));
+		outf(x, n == 1 ? "\\x%02x" : "\\u%04x", n == 1 ? p[0] : p[1]);
+		p += n;
+		run = p;
+	}
+	out_n(x, (const char *)run, (size_t)(p - run));
+}
+
+static const json_t *get(const json_t *o, const char *key)
+{
+	return json_object_get(o, key);
+}
+
+static const char *get_str(const json_t *o, const char *key)
+{
+	return json_string_value(get(o, key));
+}
+
+static bool get_true(const json_t *o, const char *key)
+{
+	return json_is_true(get(o, key));
+}
+
+static bool is_task_link(const json_t *child)
+{
+	const char *kind = get_str(child, "kind");
+	return kind && strcmp(kind, "task") == 0;
+}
+
+/* file relative to the program's source root, when it lies under it. */
+static const char *short_path(const struct text *x, const char *file)
+{
+	const char *root = x->source_root;
+	if (!root || !*root)
+		return file;
+	size_t n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (strncmp(file, root, n) == 0 && file[n] == '/' && file[n + 1])
+		return file + n + 1;
+	return file;
+}
+
+static void out_location(struct text *x, const json_t *loc)
+{
+	const char *file = get_str(loc, "file");
+	out_clean(x, file ? short_path(x, file) : "?");
+	json_int_t line = json_integer_value(get(loc, "line"));
+	if (line > 0)
+		outf(x, ":%" JSON_INTEGER_FORMAT, line);
+}
+
+static void out_state(struct text *x, const json_t *f)
+{
+	const char *state = get_str(f, "state");
+	const json_t *loc = get(f, "location");
+	if (!state)
+		state = "unknown";
+	if (strcmp(state, "panicked") == 0) {
+		out(x, " panicked");
+		return;
+	}
+	if (strcmp(state, "unknown") != 0) {
+		out(x, " ");
+		out(x, state);
+	}
+	if (json_is_object(loc)) {
+		out(x, " at ");
+		out_location(x, loc);
+	}
+}
+
+/* "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]" */
+static void frame_line(struct text *x, const char *prefix, const json_t *f)
+{
+	out(x, prefix);
+	if (get_true(f, "not_polled"))
+		out(x, "(not polled) ");
+	const char *name = get_str(f, "name");
+	out_clean(x, name ? name : "?");
+	const char *kind = get_str(f, "kind");
+	if (kind && strcmp(kind, "async_fn") == 0)
+		out(x, "()");
+	out_state(x, f);
+	const json_t *macro = get(f, "macro_location");
+	if (json_is_object(macro)) {
+		out(x, " (macro at ");
+		out_location(x, macro);
+		out(x, ")");
+	}
+	const char *blocked = get_str(get(f, "blocked_on"), "description");
+	if (blocked) {
+		out(x, " [blocked on ");
+		out_clean(x, blocked);
+		out(x, "]");
+	}
+	const char *error = get_str(f, "error");
+	if (error) {
+		out(x, " [undecodable: ");
+		out_clean(x, error);
+		out(x, "]");
+	}
+	out(x, "\n");
+}
+
+static void line(struct text *x, const char *prefix, const char *s)
+{
+	out(x, prefix);
+	out(x, s);
+	out(x, "\n");
+}
+
+/* prefix + suffix in a new string, or NULL (x->oom set). */
+static char *extend(struct text *x, const char *prefix, const char *suffix)
+{
+	char *s;
+	if (asprintf(&s, "%s%s", prefix, suffix) < 0) {
+		x->oom = true;
+		return NULL;
+	}
+	return s;
+}
+
+static void write_link(struct text *x, const char *prefix, const json_t *link);
+
+/* Recursion follows the JSON document, whose nesting ad_render_json() bounds. */
+static void write_subtree(struct text *x, const char *prefix, const json_t *f)
+{
+	if (x->oom)
+		return;
+	if (get_true(f, "truncated"))
+		line(x, prefix, "[deeper frames not shown]");
+	const json_t *children = get(f, "children"), *child;
+	size_t i, nbranches = 0;
+	json_array_foreach(children, i, child)
+		nbranches += !is_task_link(child);
+	char *lane = nbranches > 1 ? extend(x, prefix, "| ") : NULL;
+	char *merge = nbranches > 1 ? extend(x, prefix, "|/") : NULL;
+	size_t branch = 0;
+	json_array_foreach(children, i, child) {
+		if (is_task_link(child))
+			continue;
+		if (branch++ == 0) {
+			write_subtree(x, prefix, child);
+		} else if (lane && merge) {
+			write_subtree(x, lane, child);
+			line(x, merge, "");
+		}
+	}
+	free(lane);
+	free(merge);
+
+	frame_line(x, prefix, f);
+
+	const json_t *locals = get(f, "locals"), *local;
+	char *local_prefix = json_array_size(locals) ? extend(x, prefix, "  ") : NULL;
+	json_array_foreach(locals, i, local)
+		if (local_prefix)
+			write_subtree(x, local_prefix, local);
+	free(local_prefix);
+
+	json_array_foreach(children, i, child)
+		if (is_task_link(child))
+			write_link(x, prefix, child);
+}
+
+static void out_duration(struct text *x, double seconds)
+{
+	uint64_t s = seconds > 0 && isfinite(seconds) ? (uint64_t)seconds : 0;
+	if (s < 60)
+		outf(x, "%" PRIu64 "s", s);
+	else if (s < 3600)
+		outf(x, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else
+		outf(x, "%" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s", s / 3600, s / 60 % 60, s % 60);
+}
+
+/* "task 0x1234 (id 7, idle) on thread 42 "worker" ~ blocked on … [unchanged 5m12s]",
+ * for a task object and for a task link alike. */
+static void task_header(struct text *x, const char *prefix, const json_t *task)
+{
+	const char *kind = get_str(task, "kind");
+	bool block_on = kind && strcmp(kind, "block_on") == 0;
+	const json_t *id = get(task, "id") ? get(task, "id") : get(task, "task_id");
+	const char *address = get_str(task, "address");
+	const char *state = get_str(task, "state");
+	const json_t *thread = get(task, "thread");
+
+	out(x, prefix);
+	out(x, kind && strcmp(kind, "local") == 0 ? "local task" : block_on ? "block_on" : "task");
+	if (address && !(block_on && json_is_object(thread)))
+		outf(x, " %s", address);
+	if (!block_on) {
+		out(x, " (");
+		if (json_is_integer(id))
+			outf(x, "id %" JSON_INTEGER_FORMAT "%s", json_integer_value(id),
+			     state && !get_true(task, "missing") ? ", " : "");
+		if (!get_true(task, "missing"))
+			out(x, state ? state : "unknown");
+		out(x, ")");
+	}
+	if (json_is_object(thread)) {
+		outf(x, " on thread %" JSON_INTEGER_FORMAT, json_integer_value(get(thread, "tid")));
+		const char *name = get_str(thread, "name");
+		if (name) {
+			out(x, " \"");
+			out_clean(x, name);
+			out(x, "\"");
+		}
+	}
+	const char *blocked = get_str(get(task, "blocked_on"), "description");
+	if (blocked) {
+		out(x, " ~ blocked on ");
+		out_clean(x, blocked);
+	}
+	const json_t *unchanged = get(task, "unchanged_for_s");
+	if (json_is_number(unchanged)) {
+		out(x, " [unchanged ");
+		out_duration(x, json_number_value(unchanged));
+		out(x, "]");
+	}
+	out(x, "\n");
+}
+
+/* The frames of a task (object or link) under its header, or why there are none. */
+static void task_body(struct text *x, const char *prefix, const json_t *task)
+{
+	const json_t *root = get(task, "root");
+	const char *note = get_str(task, "note");
+	if (get_true(task, "recursion")) {
+		line(x, prefix, "[recursion detected, not showing trace]");
+	} else if (get_true(task, "missing")) {
+		line(x, prefix, "[not in this sample]");
+	} else if (get_true(task, "truncated")) {
+		line(x, prefix,
+		     "[not expanded here: output limit reached, see the task on its own]");
+	} else if (!json_is_object(root)) {
+		out(x, prefix);
+		out(x, "[undecodable: ");
+		out_clean(x, note ? note : "the task's future could not be decoded");
+		out(x, "]\n");
+		return;
+	} else {
+		write_subtree(x, prefix, root);
+	}
+	if (note) {
+		out(x, prefix);
+		out(x, "(note: ");
+		out_clean(x, note);
+		out(x, ")\n");
+	}
+}
+
+static void write_link(struct text *x, const char *prefix, const json_t *link)
+{
+	task_header(x, prefix, link);
+	char *inner = extend(x, prefix, "    ");
+	if (inner)
+		task_body(x, inner, link);
+	free(inner);
+}
+
+static void write_document(struct text *x, const json_t *doc)
+{
+	const char *exe = get_str(doc, "exe");
+	outf(x, "process %" JSON_INTEGER_FORMAT, json_integer_value(get(doc, "pid")));
+	if (exe) {
+		out(x, " ");
+		out_clean(x, exe);
+	}
+	outf(x, ", captured at %s, paused %" JSON_INTEGER_FORMAT " us\n\n",
+	     get_str(doc, "captured_at") ? get_str(doc, "captured_at") : "?",
+	     json_integer_value(get(doc, "pause_us")));
+
+	const json_t *tasks = get(doc, "tasks"), *task;
+	size_t i;
+	if (json_array_size(tasks) == 0)
+		out(x, "(no tasks)\n\n");
+	json_array_foreach(tasks, i, task) {
+		task_header(x, "", task);
+		out(x, "\n");
+		task_body(x, "    ", task);
+		out(x, "\n");
+	}
+
+	const json_t *cycles = get(doc, "cycles"), *cycle, *id;
+	json_array_foreach(cycles, i, cycle) {
+		size_t k;
+		out(x, "cycle:");
+		json_array_foreach(cycle, k, id)
+			outf(x, "%s task %" JSON_INTEGER_FORMAT, k ? " ->" : "",
+			     json_integer_value(id));
+		out(x, "\n");
+	}
+	const json_t *warnings = get(doc, "warnings"), *w;
+	json_array_foreach(warnings, i, w) {
+		out(x, "warning: ");
+		out_clean(x, json_string_value(w) ? json_string_value(w) : "?");
+		out(x, "\n");
+	}
+}
+
+struct ad_error *ad_render_text(const struct ad_trace *t, const struct ad_render_options *options,
+				char **ret)
+{
+	json_t *doc;
+	struct ad_error *err = ad_render_json(t, options, &doc);
+	if (err)
+		return err;
+	struct text x = { .source_root = t->source_root };
+	write_document(&x, doc);
+	out(&x, ""); /* an empty document is still a string */
+	json_decref(doc);
+	if (x.oom) {
+		free(x.buf);
+		return ad_error_create(AD_ERROR_NOMEM,
+				       "out of memory rendering the text trace of process %d",
+				       (int)t->pid);
+	}
+	*ret = x.buf;
+	return NULL;
+}

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/* The trace model: builders, lookups, destruction. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncdump/trace.h"
+
+static struct ad_error *nomem(const char *what)
+{
+	return ad_error_create(AD_ERROR_NOMEM, "out of memory %s", what);
+}
+
+/* Arrays of the model carry only their length: their capacity is the next power
+ * of two, so appending stays amortised O(1) without a capacity field in the
+ * public structs. Makes room for element n (the array's length before the append). */
+static bool reserve_one(void **array, size_t n, size_t size)
+{
+	if (n & (n - 1))
+		return true; /* not a power of two: below capacity */
+	size_t cap = n ? 2 * n : 1;
+	if (cap < n || cap > SIZE_MAX / size)
+		return false;
+	void *p = realloc(*array, cap * size);
+	if (!p)
+		return false;
+	*array = p;
+	return true;
+}
+
+/* Replaces *field with a copy of value (NULL clears); *field is untouched on OOM. */
+static bool replace_string(char **field, const char *value)
+{
+	char *copy = NULL;
+	if (value && !(copy = strdup(value)))
+		return false;
+	free(*field);
+	*field = copy;
+	return true;
+}
+
+static bool replace_vstring(char **field, const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		return false;
+	free(*field);
+	*field = s;
+	return true;
+}
+
+struct ad_trace *ad_trace_create(void)
+{
+	return calloc(1, sizeof(struct ad_trace));
+}
+
+static void free_task(struct ad_task *task)
+{
+	free(task->thread_name);
+	free(task->note);
+	ad_frame_destroy(task->root);
+}
+
+void ad_trace_destroy(struct ad_trace *t)
+{
+	if (!t)
+		return;
+	free(t->exe);
+	free(t->build_id);
+	free(t->source_root);
+	for (size_t i = 0; i < t->nruntimes; i++) {
+		free(t->runtimes[i].kind);
+		free(t->runtimes[i].flavor);
+	}
+	free(t->runtimes);
+	for (size_t i = 0; i < t->ntasks; i++)
+		free_task(&t->tasks[i]);
+	free(t->tasks);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		free(t->warnings[i]);
+	free(t->warnings);
+	for (size_t i = 0; i < t->ncycles; i++)
+		free(t->cycles[i].task_ids);
+	free(t->cycles);
+	free(t);
+}
+
+struct ad_error *ad_trace_add_runtime(struct ad_trace *t, const char *kind, const char *flavor,
+				      uint64_t address, struct ad_runtime **ret)
+{
+	struct ad_runtime r = { .id = (unsigned)t->nruntimes, .address = address };
+	if (!replace_string(&r.kind, kind) || !replace_string(&r.flavor, flavor) ||
+	    !reserve_one((void **)&t->runtimes, t->nruntimes, sizeof(*t->runtimes))) {
+		free(r.kind);
+		free(r.flavor);
+		return nomem("adding a runtime to the trace");
+	}
+	t->runtimes[t->nruntimes] = r;
+	*ret = &t->runtimes[t->nruntimes++];
+	return NULL;
+}
+
+struct ad_error *ad_trace_add_task(struct ad_trace *t, struct ad_task **ret)
+{
+	if (!reserve_one((void **)&t->tasks, t->ntasks, sizeof(*t->tasks)))
+		return nomem("adding a task to the trace");
+	struct ad_task *task = &t->tasks[t->ntasks++];
+	*task = (struct ad_task){ .kind = AD_TASK_KIND_TASK, .state = AD_TASK_STATE_UNKNOWN };
+	*ret = task;
+	return NULL;
+}
+
+struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
+{
+	if (!reserve_one((void **)&t->warnings, t->nwarnings, sizeof(*t->warnings)))
+		return nomem("adding a warning to the trace");
+	va_list ap;
+	va_start(ap, fmt);
+	char *w = NULL;
+	bool ok = replace_vstring(&w, fmt, ap);
+	va_end(ap);
+	if (!ok)
+		return nomem("adding a warning to the trace");
+	t->warnings[t->nwarnings++] = w;
+	return NULL;
+}
+
+struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids, size_t n)
+{
+	if (n == 0)
+		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
+				       "a wait-for cycle needs at least one task id");
+	if (!reserve_one((void **)&t->cycles, t->ncycles, sizeof(*t->cycles)))
+		return nomem("adding a cycle to the trace");
+	uint64_t *ids = n <= SIZE_MAX / sizeof(*ids) ? malloc(n * sizeof(*ids)) : NULL;
+	if (!ids)
+		return nomem("adding a cycle to the trace");
+	memcpy(ids, task_ids, n * sizeof(*ids));
+	t->cycles[t->ncycles++] = (struct ad_cycle){ .n = n, .task_ids = ids };
+	return NULL;
+}
+
+struct ad_error *ad_trace_set_exe(struct ad_trace *t, const char *value)
+{
+	return replace_string(&t->exe, value) ? NULL : nomem("setting the trace's exe");
+}
+
+struct ad_error *ad_trace_set_build_id(struct ad_trace *t, const char *value)
+{
+	return replace_string(&t->build_id, value) ? NULL : nomem("setting the trace's build id");
+}
+
+struct ad_error *ad_trace_set_source_root(struct ad_trace *t, const char *value)
+{
+	return replace_string(&t->source_root, value) ? NULL
+						      : nomem("setting the trace's source root");
+}
+
+struct ad_error *ad_task_set_thread(struct ad_task *task, pid_t tid, const char *name)
+{
+	if (!replace_string(&task->thread_name, name))
+		return nomem("setting a task's thread");
+	task->tid = tid;
+	return NULL;
+}
+
+struct ad_error *ad_task_set_note(struct ad_task *task, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bool ok = replace_vstring(&task->note, fmt, ap);
+	va_end(ap);
+	return ok ? NULL : nomem("setting a task's note");
+}
+
+struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
+				 uint64_t address)
+{
+	if (!name)
+		name = type ? type : "(unknown)";
+	if (!type)
+		type = name;
+	struct ad_frame *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->kind = kind;
+	f->address = address;
+	f->state = AD_FRAME_UNKNOWN;
+	f->name = strdup(name);
+	f->type = strdup(type);
+	if (!f->name || !f->type) {
+		ad_frame_destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void free_location(struct ad_location *loc)
+{
+	if (loc)
+		free(loc->file);
+	free(loc);
+}
+
+static void free_blocked_on(struct ad_blocked_on *b)
+{
+	if (b) {
+		free(b->description);
+		free(b->interest);
+	}
+	free(b);
+}
+
+/* Everything a frame owns except its subframes and their arrays. */
+static void free_frame_payload(struct ad_frame *f)
+{
+	free(f->name);
+	free(f->type);
+	free_location(f->location);
+	free_location(f->macro_location);
+	free_blocked_on(f->blocked_on);
+	free(f->error);
+}
+
+static struct ad_frame *pop_subframe(struct ad_frame *f)
+{
+	while (f->nchildren)
+		if (f->children[--f->nchildren])
+			return f->children[f->nchildren];
+	while (f->nlocals)
+		if (f->locals[--f->nlocals])
+			return f->locals[f->nlocals];
+	return NULL;
+}
+
+/* A tree built from target memory may be deep, and destroying must work when
+ * memory is short: so no recursion and no allocation. Going down, a frame's
+ * payload is freed at once and its (now unused) name pointer keeps the way
+ * back to its parent; going up, the parent continues with its next subframe. */
+void ad_frame_destroy(struct ad_frame *f)
+{
+	if (!f)
+		return;
+	free_frame_payload(f);
+	f->name = NULL;
+	while (f) {
+		struct ad_frame *sub = pop_subframe(f);
+		if (sub) {
+			free_frame_payload(sub);
+			sub->name = (char *)f;
+			f = sub;
+			continue;
+		}
+		struct ad_frame *parent = (struct ad_frame *)(void *)f->name;
+		free(f->children);
+		free(f->locals);
+		free(f);
+		f = parent;
+	}
+}
+
+static struct ad_error *append_frame(struct ad_frame ***array, size_t *n, struct ad_frame *sub,
+				     const char *what)
+{
+	if (!sub)
+		return nomem(what);
+	if (!reserve_one((void **)array, *n, sizeof(**array))) {
+		ad_frame_destroy(sub);
+		return nomem(what);
+	}
+	(*array)[(*n)++] = sub;
+	return NULL;
+}
+
+struct ad_error *ad_frame_add_child(struct ad_frame *parent, struct ad_frame *child)
+{
+	return append_frame(&parent->children, &parent->nchildren, child,
+			    "adding a child future to a frame");
+}
+
+struct ad_error *ad_frame_add_local(struct ad_frame *parent, struct ad_frame *local)
+{
+	return append_frame(&parent->locals, &parent->nlocals, local,
+			    "adding a local future to a frame");
+}
+
+static bool replace_location(struct ad_location **field, const char *file, unsigned line,
+			     unsigned column)
+{
+	struct ad_location *loc = NULL;
+	if (file) {
+		loc = calloc(1, sizeof(*loc));
+		if (!loc || !(loc->file = strdup(file))) {
+			free(loc);
+			return false;
+		}
+		loc->line = line;
+		loc->column = column;
+	}
+	free_location(*field);
+	*field = loc;
+	return true;
+}
+
+struct ad_error *ad_frame_set_location(struct ad_frame *f, const char *file, unsigned line,
+				       unsigned column)
+{
+	return replace_location(&f->location, file, line, column)
+		       ? NULL
+		       : nomem("setting a frame's location");
+}
+
+struct ad_error *ad_frame_set_macro_location(struct ad_frame *f, const char *file, unsigned line,
+					     unsigned column)
+{
+	return replace_location(&f->macro_location, file, line, column)
+		       ? NULL
+		       : nomem("setting a frame's macro location");
+}
+
+struct ad_error *ad_frame_set_error(struct ad_frame *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bool ok = replace_vstring(&f->error, fmt, ap);
+	va_end(ap);
+	return ok ? NULL : nomem("setting a frame's error");
+}
+
+struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kind,
+				   uint64_t address, struct ad_blocked_on **ret)
+{
+	struct ad_blocked_on *b = calloc(1, sizeof(*b));
+	if (!b)
+		return nomem("noting what a frame is blocked on");
+	b->kind = kind;
+	b->address = address;
+	b->fd = -1;
+	b->permits_wanted = -1;
+	b->permits_available = -1;
+	free_blocked_on(f->blocked_on);
+	f->blocked_on = b;
+	*ret = b;
+	return NULL;
+}
+
+struct ad_error *ad_blocked_on_set_description(struct ad_blocked_on *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bool ok = replace_vstring(&b->description, fmt, ap);
+	va_end(ap);
+	return ok ? NULL : nomem("describing what a frame is blocked on");
+}
+
+struct ad_error *ad_blocked_on_set_interest(struct ad_blocked_on *b, const char *interest)
+{
+	return replace_string(&b->interest, interest) ? NULL
+						      : nomem("setting an I/O interest");
+}
+
+/* "3599 s", "250 ms": whole units, as a person reads a deadline. */
+static void format_duration_ns(char *buf, size_t size, int64_t ns)
+{
+	uint64_t abs_ns = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+	if (abs_ns >= 1000000000u)
+		snprintf(buf, size, "%" PRIu64 " s", abs_ns / 1000000000u);
+	else
+		snprintf(buf, size, "%" PRIu64 " ms", abs_ns / 1000000u);
+}
+
+struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **ret)
+{
+	char *s = NULL;
+	if (b->description) {
+		if (!(s = strdup(b->description)))
+			return nomem("describing what a frame is blocked on");
+		*ret = s;
+		return NULL;
+	}
+	char addr[24] = "", id[32] = "", when[48] = "", io[80] = "", permits[64] = "";
+	if (b->address)
+		snprintf(addr, sizeof(addr), " 0x%" PRIx64, b->address);
+	if (b->has_task_id)
+		snprintf(id, sizeof(id), " (id %" PRIu64 ")", b->task_id);
+	if (b->has_deadline) {
+		char d[24];
+		format_duration_ns(d, sizeof(d), b->time_left_ns);
+		snprintf(when, sizeof(when),
+			 b->time_left_ns >= 0 ? ", fires in %s" : ", overdue by %s", d);
+	}
+	if (b->fd >= 0)
+		snprintf(io, sizeof(io), ", fd %d%s%.40s", b->fd, b->interest ? " " : "",
+			 b->interest ? b->interest : "");
+	if (b->permits_wanted >= 0 && b->permits_available >= 0)
+		snprintf(permits, sizeof(permits), ", wants %" PRId64 " of %" PRId64 " permits",
+			 b->permits_wanted, b->permits_available);
+	if (asprintf(&s, "%s%s%s%s%s%s", ad_resource_kind_name(b->kind), addr, id, when, io,
+		     permits) < 0)
+		return nomem("describing what a frame is blocked on");
+	*ret = s;
+	return NULL;
+}
+
+struct ad_task *ad_trace_find_task(const struct ad_trace *t, uint64_t id)
+{
+	for (size_t i = 0; i < t->ntasks; i++)
+		if (t->tasks[i].has_id && t->tasks[i].id == id)
+			return &t->tasks[i];
+	return NULL;
+}
+
+static const struct ad_blocked_on *first_blocked_on(const struct ad_frame *f, unsigned depth)
+{
+	if (f->blocked_on)
+		return f->blocked_on;
+	if (depth >= AD_FRAME_MAX_DEPTH)
+		return NULL;
+	for (size_t i = 0; i < f->nchildren; i++) {
+		const struct ad_blocked_on *b = first_blocked_on(f->children[i], depth + 1);
+		if (b)
+			return b;
+	}
+	return NULL;
+}
+
+const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f)
+{
+	return f ? first_blocked_on(f, 1) : NULL;
+}
+
+const char *ad_task_kind_name(enum ad_task_kind k)
+{
+	switch (k) {
+	case AD_TASK_KIND_TASK: return "task";
+	case AD_TASK_KIND_BLOCK_ON: return "block_on";
+	case AD_TASK_KIND_LOCAL: return "local";
+	}
+	return "task";
+}
+
+const char *ad_task_state_name(enum ad_task_state s)
+{
+	switch (s) {
+	case AD_TASK_IDLE: return "idle";
+	case AD_TASK_SCHEDULED: return "scheduled";
+	case AD_TASK_RUNNING: return "running";
+	case AD_TASK_COMPLETE: return "complete";
+	case AD_TASK_CANCELLED: return "cancelled";
+	case AD_TASK_STATE_UNKNOWN: return "unknown";
+	}
+	return "unknown";
+}
+
+const char *ad_frame_kind_name(enum ad_frame_kind k)
+{
+	switch (k) {
+	case AD_FRAME_ASYNC_FN: return "async_fn";
+	case AD_FRAME_ASYNC_BLOCK: return "async_block";
+	case AD_FRAME_ASYNC_CLOSURE: return "async_closure";
+	case AD_FRAME_FUTURE: return "future";
+	}
+	return "future";
+}
+
+const char *ad_frame_state_name(enum ad_frame_state s)
+{
+	switch (s) {
+	case AD_FRAME_UNRESUMED: return "unresumed";
+	case AD_FRAME_SUSPENDED: return "suspended";
+	case AD_FRAME_COMPLETED: return "completed";
+	case AD_FRAME_PANICKED: return "panicked";
+	case AD_FRAME_PENDING: return "pending";
+	case AD_FRAME_READY: return "ready";
+	case AD_FRAME_UNKNOWN: return "unknown";
+	}
+	return "unknown";
+}
+
+const char *ad_resource_kind_name(enum ad_resource_kind k)
+{
+	switch (k) {
+	case AD_RESOURCE_TIMER: return "timer";
+	case AD_RESOURCE_TASK: return "task";
+	case AD_RESOURCE_MUTEX: return "mutex";
+	case AD_RESOURCE_RWLOCK: return "rwlock";
+	case AD_RESOURCE_SEMAPHORE: return "semaphore";
+	case AD_RESOURCE_NOTIFY: return "notify";
+	case AD_RESOURCE_ONESHOT: return "oneshot";
+	case AD_RESOURCE_MPSC: return "mpsc";
+	case AD_RESOURCE_IO: return "io";
+	case AD_RESOURCE_SIGNAL: return "signal";
+	case AD_RESOURCE_PROCESS: return "process";
+	case AD_RESOURCE_OTHER: return "other";
+	}
+	return "other";
+}

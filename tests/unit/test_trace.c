@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/* The trace model: builders, lookups, names, destruction. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncdump/trace.h"
+
+#define ck_ok(expr) ck_assert_ptr_null(expr)
+
+static struct ad_frame *fn(const char *name, enum ad_frame_state state)
+{
+	struct ad_frame *f = ad_frame_create(AD_FRAME_ASYNC_FN, name, NULL, 0x1000);
+	ck_assert_ptr_nonnull(f);
+	f->state = state;
+	return f;
+}
+
+static void assert_error(struct ad_error *err, enum ad_error_code code, const char *message)
+{
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->code, code);
+	ck_assert_str_eq(err->message, message);
+	ad_error_destroy(err);
+}
+
+START_TEST(new_trace_is_empty)
+{
+	struct ad_trace *t = ad_trace_create();
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(t->ntasks, 0);
+	ck_assert_uint_eq(t->nruntimes, 0);
+	ck_assert_uint_eq(t->nwarnings, 0);
+	ck_assert_uint_eq(t->ncycles, 0);
+	ck_assert_ptr_null(t->exe);
+	ad_trace_destroy(t);
+	ad_trace_destroy(NULL);
+}
+END_TEST
+
+START_TEST(runtimes_get_their_index_as_id_and_copies_of_strings)
+{
+	struct ad_trace *t = ad_trace_create();
+	char kind[] = "tokio", flavor[] = "multi_thread";
+	struct ad_runtime *r0, *r1;
+	ck_ok(ad_trace_add_runtime(t, kind, flavor, 0x7000, &r0));
+	ck_ok(ad_trace_add_runtime(t, "tokio", NULL, 0x8000, &r1));
+	kind[0] = flavor[0] = 'X';
+	ck_assert_uint_eq(t->nruntimes, 2);
+	ck_assert_ptr_eq(r1, &t->runtimes[1]);
+	ck_assert_uint_eq(t->runtimes[0].id, 0);
+	ck_assert_uint_eq(t->runtimes[1].id, 1);
+	ck_assert_str_eq(t->runtimes[0].kind, "tokio");
+	ck_assert_str_eq(t->runtimes[0].flavor, "multi_thread");
+	ck_assert_ptr_null(t->runtimes[1].flavor);
+	ck_assert_uint_eq(t->runtimes[1].address, 0x8000);
+	ck_assert_uint_eq(t->runtimes[1].ntasks, 0);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(new_tasks_are_blank_with_unknown_state)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_task *task;
+	for (int i = 0; i < 5; i++) {
+		ck_ok(ad_trace_add_task(t, &task));
+		task->has_id = true;
+		task->id = 100 + (uint64_t)i;
+	}
+	ck_assert_uint_eq(t->ntasks, 5);
+	ck_assert_ptr_eq(task, &t->tasks[4]);
+	ck_assert_int_eq(task->kind, AD_TASK_KIND_TASK);
+	ck_assert_int_eq(task->state, AD_TASK_STATE_UNKNOWN);
+	ck_assert_ptr_null(task->root);
+	ck_assert_ptr_null(task->note);
+	ck_assert(!task->has_unchanged_for);
+	for (int i = 0; i < 5; i++)
+		ck_assert_uint_eq(t->tasks[i].id, 100 + (uint64_t)i);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(setters_copy_replace_and_clear_strings)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_task *task;
+	ck_ok(ad_trace_add_task(t, &task));
+	ck_ok(ad_trace_set_exe(t, "/bin/a"));
+	ck_ok(ad_trace_set_exe(t, "/bin/b"));
+	ck_assert_str_eq(t->exe, "/bin/b");
+	ck_ok(ad_trace_set_build_id(t, "abcd"));
+	ck_ok(ad_trace_set_build_id(t, NULL));
+	ck_assert_ptr_null(t->build_id);
+	ck_ok(ad_trace_set_source_root(t, "/src"));
+	ck_assert_str_eq(t->source_root, "/src");
+	ck_ok(ad_task_set_thread(task, 42, "worker-1"));
+	ck_assert_int_eq(task->tid, 42);
+	ck_assert_str_eq(task->thread_name, "worker-1");
+	ck_ok(ad_task_set_note(task, "future of %s optimised out", "demo::main"));
+	ck_ok(ad_task_set_note(task, "note %d", 2));
+	ck_assert_str_eq(task->note, "note 2");
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(warnings_are_formatted_and_cycles_copied)
+{
+	struct ad_trace *t = ad_trace_create();
+	ck_ok(ad_trace_add_warning(t, "task %d: %s", 7, "layout unknown"));
+	ck_ok(ad_trace_add_warning(t, "second"));
+	ck_assert_uint_eq(t->nwarnings, 2);
+	ck_assert_str_eq(t->warnings[0], "task 7: layout unknown");
+	ck_assert_str_eq(t->warnings[1], "second");
+	uint64_t ids[] = { 7, 12, 7 };
+	ck_ok(ad_trace_add_cycle(t, ids, 3));
+	ids[1] = 99;
+	ck_assert_uint_eq(t->ncycles, 1);
+	ck_assert_uint_eq(t->cycles[0].n, 3);
+	ck_assert_uint_eq(t->cycles[0].task_ids[1], 12);
+	assert_error(ad_trace_add_cycle(t, ids, 0), AD_ERROR_INVALID_ARGUMENT,
+		     "a wait-for cycle needs at least one task id");
+	ck_assert_uint_eq(t->ncycles, 1);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(frame_names_default_to_each_other)
+{
+	struct ad_frame *a = ad_frame_create(AD_FRAME_FUTURE, NULL, "tokio::time::sleep::Sleep", 1);
+	struct ad_frame *b = ad_frame_create(AD_FRAME_ASYNC_FN, "demo::foo", NULL, 2);
+	struct ad_frame *c = ad_frame_create(AD_FRAME_FUTURE, NULL, NULL, 3);
+	ck_assert_str_eq(a->name, "tokio::time::sleep::Sleep");
+	ck_assert_str_eq(a->type, "tokio::time::sleep::Sleep");
+	ck_assert_str_eq(b->type, "demo::foo");
+	ck_assert_str_eq(c->name, "(unknown)");
+	ck_assert_int_eq(c->state, AD_FRAME_UNKNOWN);
+	ck_assert_uint_eq(b->address, 2);
+	ck_assert_int_eq(b->kind, AD_FRAME_ASYNC_FN);
+	ad_frame_destroy(a);
+	ad_frame_destroy(b);
+	ad_frame_destroy(c);
+	ad_frame_destroy(NULL);
+}
+END_TEST
+
+START_TEST(children_and_locals_keep_their_order)
+{
+	struct ad_frame *p = fn("demo::join_all", AD_FRAME_SUSPENDED);
+	char name[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "demo::branch%d", i);
+		ck_ok(ad_frame_add_child(p, fn(name, AD_FRAME_SUSPENDED)));
+	}
+	ck_ok(ad_frame_add_local(p, fn("demo::later", AD_FRAME_UNRESUMED)));
+	ck_assert_uint_eq(p->nchildren, 1000);
+	ck_assert_uint_eq(p->nlocals, 1);
+	ck_assert_str_eq(p->children[0]->name, "demo::branch0");
+	ck_assert_str_eq(p->children[513]->name, "demo::branch513");
+	ck_assert_str_eq(p->children[999]->name, "demo::branch999");
+	ck_assert_str_eq(p->locals[0]->name, "demo::later");
+	ad_frame_destroy(p);
+}
+END_TEST
+
+START_TEST(adding_a_null_child_reports_oom_and_changes_nothing)
+{
+	struct ad_frame *p = fn("demo::foo", AD_FRAME_SUSPENDED);
+	assert_error(ad_frame_add_child(p, NULL), AD_ERROR_NOMEM,
+		     "out of memory adding a child future to a frame");
+	assert_error(ad_frame_add_local(p, NULL), AD_ERROR_NOMEM,
+		     "out of memory adding a local future to a frame");
+	ck_assert_uint_eq(p->nchildren, 0);
+	ck_assert_uint_eq(p->nlocals, 0);
+	ad_frame_destroy(p);
+}
+END_TEST
+
+START_TEST(locations_and_errors_are_copied_and_replaced)
+{
+	struct ad_frame *f = fn("demo::foo", AD_FRAME_SUSPENDED);
+	ck_ok(ad_frame_set_location(f, "/src/foo.rs", 36, 9));
+	ck_ok(ad_frame_set_location(f, "/src/foo.rs", 40, 0));
+	ck_assert_str_eq(f->location->file, "/src/foo.rs");
+	ck_assert_uint_eq(f->location->line, 40);
+	ck_assert_uint_eq(f->location->column, 0);
+	ck_ok(ad_frame_set_macro_location(f, "/src/foo.rs", 41, 5));
+	ck_assert_uint_eq(f->macro_location->line, 41);
+	ck_ok(ad_frame_set_macro_location(f, NULL, 0, 0));
+	ck_assert_ptr_null(f->macro_location);
+	ck_ok(ad_frame_set_error(f, "cannot read 0x%x", 0xdead));
+	ck_ok(ad_frame_set_error(f, "state %d unknown", 9));
+	ck_assert_str_eq(f->error, "state 9 unknown");
+	ad_frame_destroy(f);
+}
+END_TEST
+
+START_TEST(block_on_starts_with_unknown_fd_and_permits)
+{
+	struct ad_frame *f = fn("demo::sleep", AD_FRAME_SUSPENDED);
+	struct ad_blocked_on *b, *b2;
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_SEMAPHORE, 0x789, &b));
+	ck_assert_ptr_eq(f->blocked_on, b);
+	ck_assert_int_eq(b->fd, -1);
+	ck_assert_int_eq(b->permits_wanted, -1);
+	ck_assert_int_eq(b->permits_available, -1);
+	ck_assert(!b->has_task_id && !b->has_deadline);
+	ck_ok(ad_blocked_on_set_description(b, "semaphore %#x", 0x789));
+	ck_ok(ad_blocked_on_set_interest(b, "readable"));
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_TIMER, 0xabc, &b2));
+	ck_assert_ptr_eq(f->blocked_on, b2);
+	ck_assert_int_eq(b2->kind, AD_RESOURCE_TIMER);
+	ck_assert_ptr_null(b2->description);
+	ad_frame_destroy(f);
+}
+END_TEST
+
+static char *describe(const struct ad_blocked_on *b)
+{
+	char *s = NULL;
+	ck_ok(ad_blocked_on_describe(b, &s));
+	return s;
+}
+
+static void assert_description(const struct ad_blocked_on *b, const char *expected)
+{
+	char *s = describe(b);
+	ck_assert_str_eq(s, expected);
+	free(s);
+}
+
+START_TEST(descriptions_default_to_what_is_known)
+{
+	struct ad_frame *f = fn("demo::leaf", AD_FRAME_PENDING);
+	struct ad_blocked_on *b;
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_TIMER, 0x789, &b));
+	assert_description(b, "timer 0x789");
+	b->has_deadline = true;
+	b->deadline_ns = 5000000000000;
+	b->time_left_ns = 3599500000000;
+	assert_description(b, "timer 0x789, fires in 3599 s");
+	b->time_left_ns = -250000000;
+	assert_description(b, "timer 0x789, overdue by 250 ms");
+
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_TASK, 0x5000, &b));
+	b->has_task_id = true;
+	b->task_id = 12;
+	assert_description(b, "task 0x5000 (id 12)");
+
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_IO, 0x10, &b));
+	b->fd = 5;
+	ck_ok(ad_blocked_on_set_interest(b, "readable"));
+	assert_description(b, "io 0x10, fd 5 readable");
+
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_SEMAPHORE, 0, &b));
+	b->permits_wanted = 1;
+	b->permits_available = 0;
+	assert_description(b, "semaphore, wants 1 of 0 permits");
+
+	ck_ok(ad_blocked_on_set_description(b, "the pool's semaphore"));
+	assert_description(b, "the pool's semaphore");
+	ad_frame_destroy(f);
+}
+END_TEST
+
+START_TEST(first_blocked_on_is_depth_first_and_ignores_locals)
+{
+	/* foo -> [bar -> [x], baz (blocked on notify)], locals: [l (blocked on timer)];
+	 * x is blocked on a oneshot: depth first finds x before baz. */
+	struct ad_frame *foo = fn("demo::foo", AD_FRAME_SUSPENDED);
+	struct ad_frame *bar = fn("demo::bar", AD_FRAME_SUSPENDED);
+	struct ad_frame *x = fn("demo::x", AD_FRAME_SUSPENDED);
+	struct ad_frame *baz = fn("demo::baz", AD_FRAME_SUSPENDED);
+	struct ad_frame *l = fn("demo::l", AD_FRAME_UNRESUMED);
+	struct ad_blocked_on *bx, *bbaz, *bl;
+	ck_ok(ad_frame_block_on(baz, AD_RESOURCE_NOTIFY, 0x2, &bbaz));
+	ck_ok(ad_frame_block_on(l, AD_RESOURCE_TIMER, 0x3, &bl));
+	ck_ok(ad_frame_add_local(foo, l));
+	ck_ok(ad_frame_add_child(foo, bar));
+	ck_ok(ad_frame_add_child(foo, baz));
+	ck_assert_ptr_eq(ad_frame_first_blocked_on(foo), bbaz);
+	ck_ok(ad_frame_add_child(bar, x));
+	ck_ok(ad_frame_block_on(x, AD_RESOURCE_ONESHOT, 0x1, &bx));
+	ck_assert_ptr_eq(ad_frame_first_blocked_on(foo), bx);
+	ck_assert_ptr_null(ad_frame_first_blocked_on(NULL));
+	ad_frame_destroy(foo);
+}
+END_TEST
+
+START_TEST(first_blocked_on_stops_at_the_depth_bound)
+{
+	struct ad_frame *root = fn("demo::f0", AD_FRAME_SUSPENDED), *f = root;
+	for (int i = 1; i < AD_FRAME_MAX_DEPTH + 1; i++) {
+		struct ad_frame *c = fn("demo::f", AD_FRAME_SUSPENDED);
+		ck_ok(ad_frame_add_child(f, c));
+		f = c;
+	}
+	struct ad_blocked_on *b;
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_TIMER, 0x1, &b));
+	/* the leaf is at depth AD_FRAME_MAX_DEPTH + 1 */
+	ck_assert_ptr_null(ad_frame_first_blocked_on(root));
+	ck_assert_ptr_eq(ad_frame_first_blocked_on(root->children[0]), b);
+	ad_frame_destroy(root);
+}
+END_TEST
+
+START_TEST(find_task_by_id_skips_tasks_without_id)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_task *task;
+	ck_ok(ad_trace_add_task(t, &task)); /* block_on: no id, id field 0 */
+	task->kind = AD_TASK_KIND_BLOCK_ON;
+	ck_ok(ad_trace_add_task(t, &task));
+	task->has_id = true;
+	task->id = 0;
+	ck_ok(ad_trace_add_task(t, &task));
+	task->has_id = true;
+	task->id = 12;
+	ck_assert_ptr_eq(ad_trace_find_task(t, 0), &t->tasks[1]);
+	ck_assert_ptr_eq(ad_trace_find_task(t, 12), &t->tasks[2]);
+	ck_assert_ptr_null(ad_trace_find_task(t, 13));
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(names_are_the_schema_enums)
+{
+	ck_assert_str_eq(ad_task_kind_name(AD_TASK_KIND_TASK), "task");
+	ck_assert_str_eq(ad_task_kind_name(AD_TASK_KIND_BLOCK_ON), "block_on");
+	ck_assert_str_eq(ad_task_kind_name(AD_TASK_KIND_LOCAL), "local");
+	ck_assert_str_eq(ad_task_state_name(AD_TASK_IDLE), "idle");
+	ck_assert_str_eq(ad_task_state_name(AD_TASK_SCHEDULED), "scheduled");
+	ck_assert_str_eq(ad_task_state_name(AD_TASK_RUNNING), "running");
+	ck_assert_str_eq(ad_task_state_name(AD_TASK_COMPLETE), "complete");
+	ck_assert_str_eq(ad_task_state_name(AD_TASK_CANCELLED), "cancelled");
+	ck_assert_str_eq(ad_task_state_name(AD_TASK_STATE_UNKNOWN), "unknown");
+	ck_assert_str_eq(ad_frame_kind_name(AD_FRAME_ASYNC_FN), "async_fn");
+	ck_assert_str_eq(ad_frame_kind_name(AD_FRAME_ASYNC_BLOCK), "async_block");
+	ck_assert_str_eq(ad_frame_kind_name(AD_FRAME_ASYNC_CLOSURE), "async_closure");
+	ck_assert_str_eq(ad_frame_kind_name(AD_FRAME_FUTURE), "future");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_UNRESUMED), "unresumed");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_SUSPENDED), "suspended");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_COMPLETED), "completed");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_PANICKED), "panicked");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_PENDING), "pending");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_READY), "ready");
+	ck_assert_str_eq(ad_frame_state_name(AD_FRAME_UNKNOWN), "unknown");
+	const char *resources[] = { "timer", "task", "mutex", "rwlock", "semaphore", "notify",
+				    "oneshot", "mpsc", "io", "signal", "process", "other" };
+	for (int k = AD_RESOURCE_TIMER; k <= AD_RESOURCE_OTHER; k++)
+		ck_assert_str_eq(ad_resource_kind_name((enum ad_resource_kind)k), resources[k]);
+}
+END_TEST
+
+/* Destroying must not recurse on depth: a chain far deeper than any stack would
+ * hold as recursion (under ASan), plus wide trees with locals on many tasks.
+ * ASan's leak check (and valgrind) verify that everything is freed. */
+START_TEST(destroying_a_large_trace_frees_everything)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_runtime *rt;
+	ck_ok(ad_trace_add_runtime(t, "tokio", "multi_thread", 0x7000, &rt));
+	ck_ok(ad_trace_set_exe(t, "/bin/demo"));
+	struct ad_task *task;
+	for (unsigned i = 0; i < 10000; i++) {
+		ck_ok(ad_trace_add_task(t, &task));
+		task->has_id = true;
+		task->id = i + 1;
+		ck_ok(ad_task_set_thread(task, 100, "worker"));
+		ck_ok(ad_task_set_note(task, "task %u", i));
+		struct ad_frame *root = fn("demo::main", AD_FRAME_SUSPENDED);
+		ck_ok(ad_frame_set_location(root, "/src/main.rs", i, 1));
+		for (int k = 0; k < 4; k++) {
+			struct ad_frame *c = fn("demo::child", AD_FRAME_SUSPENDED);
+			struct ad_blocked_on *b;
+			ck_ok(ad_frame_block_on(c, AD_RESOURCE_IO, 0x10, &b));
+			ck_ok(ad_blocked_on_set_interest(b, "readable"));
+			ck_ok(ad_frame_add_local(c, fn("demo::local", AD_FRAME_UNRESUMED)));
+			ck_ok(ad_frame_add_child(root, c));
+		}
+		task->root = root;
+	}
+	ck_ok(ad_trace_add_task(t, &task));
+	struct ad_frame *deep = fn("demo::deep", AD_FRAME_SUSPENDED), *f = deep;
+	for (int i = 0; i < 200000; i++) {
+		struct ad_frame *c = fn("demo::deeper", AD_FRAME_SUSPENDED);
+		ck_ok(ad_frame_add_child(f, c));
+		f = c;
+	}
+	task->root = deep;
+	for (int i = 0; i < 1000; i++)
+		ck_ok(ad_trace_add_warning(t, "warning %d", i));
+	ck_assert_uint_eq(t->ntasks, 10001);
+	ck_assert_uint_eq(t->tasks[9999].root->nchildren, 4);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("trace");
+	TCase *tc = tcase_create("model");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, new_trace_is_empty);
+	tcase_add_test(tc, runtimes_get_their_index_as_id_and_copies_of_strings);
+	tcase_add_test(tc, new_tasks_are_blank_with_unknown_state);
+	tcase_add_test(tc, setters_copy_replace_and_clear_strings);
+	tcase_add_test(tc, warnings_are_formatted_and_cycles_copied);
+	tcase_add_test(tc, frame_names_default_to_each_other);
+	tcase_add_test(tc, children_and_locals_keep_their_order);
+	tcase_add_test(tc, adding_a_null_child_reports_oom_and_changes_nothing);
+	tcase_add_test(tc, locations_and_errors_are_copied_and_replaced);
+	tcase_add_test(tc, block_on_starts_with_unknown_fd_and_permits);
+	tcase_add_test(tc, descriptions_default_to_what_is_known);
+	tcase_add_test(tc, first_blocked_on_is_depth_first_and_ignores_locals);
+	tcase_add_test(tc, first_blocked_on_stops_at_the_depth_bound);
+	tcase_add_test(tc, find_task_by_id_skips_tasks_without_id);
+	tcase_add_test(tc, names_are_the_schema_enums);
+	tcase_add_test(tc, destroying_a_large_trace_frees_everything);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
