@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "wait_graph.h"
 
 #define DEFAULT_MAX_BINARIES 16
+#define MAX_INFOS 1024
 
 struct binary_key {
 	dev_t dev;
@@ -32,24 +34,36 @@ struct binary_key {
 	struct timespec mtime;
 };
 
+/* One opened binary. Captures hold a reference while they decode, so the
+ * cache may evict it meanwhile without pulling it from under them. */
+struct binary {
+	atomic_int refcount;
+	struct ad_debuginfo *di;
+	struct ad_tokio *tokio;       /* NULL when tokio_error is set */
+	struct ad_error *tokio_error; /* why this binary has no tokio we can read */
+};
+
 struct cache_entry {
 	struct binary_key key;
 	uint64_t last_used;
-	struct ad_debuginfo *di;
-	struct ad_tokio *tokio;      /* NULL when tokio_error is set */
-	struct ad_error *tokio_error;/* why this binary has no tokio we can read */
-	struct ad_binary_info info;  /* the cheap look, for process lists */
-	bool has_info;
+	struct binary *binary;
+};
+
+/* The cheap look at a binary, for process lists: many more of these than
+ * opened binaries, and none of them holds DWARF. */
+struct info_entry {
+	struct binary_key key;
+	uint64_t last_used;
+	struct ad_binary_info info;
 };
 
 struct ad_context {
 	pthread_mutex_t lock;
-	size_t max;
-	size_t n;
+	size_t max, n;
 	struct cache_entry *entries;
+	size_t ninfos;
+	struct info_entry *infos;
 	uint64_t clock;
-	/* Captures of one binary decode one at a time: the type cache and
-	 * libdw are shared (debuginfo has its own lock for those). */
 };
 
 struct ad_error *ad_context_create(const struct ad_context_options *options,
@@ -61,7 +75,10 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 	ctx->max = options && options->max_cached_binaries ? options->max_cached_binaries
 							   : DEFAULT_MAX_BINARIES;
 	ctx->entries = calloc(ctx->max, sizeof(*ctx->entries));
-	if (!ctx->entries) {
+	ctx->infos = calloc(MAX_INFOS, sizeof(*ctx->infos));
+	if (!ctx->entries || !ctx->infos) {
+		free(ctx->entries);
+		free(ctx->infos);
 		free(ctx);
 		return &ad_error_nomem;
 	}
@@ -70,13 +87,14 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 	return NULL;
 }
 
-static void entry_deinit(struct cache_entry *e)
+static void binary_unref(struct binary *b)
 {
-	ad_tokio_destroy(e->tokio);
-	ad_error_destroy(e->tokio_error);
-	ad_debuginfo_unref(e->di);
-	ad_binary_info_deinit(&e->info);
-	memset(e, 0, sizeof(*e));
+	if (!b || atomic_fetch_sub(&b->refcount, 1) != 1)
+		return;
+	ad_tokio_destroy(b->tokio);
+	ad_error_destroy(b->tokio_error);
+	ad_debuginfo_unref(b->di);
+	free(b);
 }
 
 void ad_context_destroy(struct ad_context *ctx)
@@ -84,8 +102,11 @@ void ad_context_destroy(struct ad_context *ctx)
 	if (!ctx)
 		return;
 	for (size_t i = 0; i < ctx->n; i++)
-		entry_deinit(&ctx->entries[i]);
+		binary_unref(ctx->entries[i].binary);
+	for (size_t i = 0; i < ctx->ninfos; i++)
+		ad_binary_info_deinit(&ctx->infos[i].info);
 	free(ctx->entries);
+	free(ctx->infos);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -122,8 +143,7 @@ static struct cache_entry *find_entry(struct ad_context *ctx, const struct binar
 	return NULL;
 }
 
-/* A free slot, evicting the least recently used binary when full. The
- * evicted debuginfo lives on while a capture still holds a reference. */
+/* A free slot, evicting the least recently used binary when full. */
 static struct cache_entry *new_entry(struct ad_context *ctx, const struct binary_key *key)
 {
 	struct cache_entry *e;
@@ -134,17 +154,36 @@ static struct cache_entry *new_entry(struct ad_context *ctx, const struct binary
 		for (size_t i = 1; i < ctx->n; i++)
 			if (ctx->entries[i].last_used < e->last_used)
 				e = &ctx->entries[i];
-		entry_deinit(e);
+		binary_unref(e->binary);
 	}
+	memset(e, 0, sizeof(*e));
 	e->key = *key;
 	e->last_used = ++ctx->clock;
 	return e;
 }
 
-/* Opens (or finds) the binary's debuginfo and its tokio layout; both are
- * returned with a reference the caller drops. */
-static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct ad_debuginfo **di_ret,
-				   struct ad_tokio **tokio_ret)
+static struct ad_error *open_binary(pid_t pid, const char *exe, struct binary **ret)
+{
+	struct binary *b = calloc(1, sizeof(*b));
+	if (!b)
+		return &ad_error_nomem;
+	atomic_init(&b->refcount, 1);
+	char *name = NULL;
+	ad_error_destroy(ad_proc_read_exe(pid, &name)); /* a name for messages only */
+	struct ad_error *err = ad_debuginfo_open_as(exe, name ? name : exe, &b->di);
+	free(name);
+	if (err) {
+		free(b);
+		return ad_error_wrap(err, "process %d", (int)pid);
+	}
+	b->tokio_error = ad_tokio_prepare(b->di, &b->tokio);
+	*ret = b;
+	return NULL;
+}
+
+/* The binary of `pid` with its debuginfo and tokio layout, opened once and
+ * returned with a reference the caller drops with binary_unref(). */
+static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct binary **ret)
 {
 	struct binary_key key;
 	char exe[64];
@@ -153,30 +192,24 @@ static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct ad_
 		return err;
 	pthread_mutex_lock(&ctx->lock);
 	struct cache_entry *e = find_entry(ctx, &key);
-	if (!e || !e->di) {
+	if (!e) {
 		/* Opening builds the index (up to a second for a large binary):
 		 * done under the lock so that one binary is indexed once. */
-		struct ad_debuginfo *di;
-		char *name = NULL;
-		ad_error_destroy(ad_proc_read_exe(pid, &name)); /* a name for messages only */
-		err = ad_debuginfo_open_as(exe, name ? name : exe, &di);
-		free(name);
-		if (err) {
+		struct binary *b;
+		if ((err = open_binary(pid, exe, &b))) {
 			pthread_mutex_unlock(&ctx->lock);
-			return ad_error_wrap(err, "process %d", (int)pid);
+			return err;
 		}
-		if (!e)
-			e = new_entry(ctx, &key);
-		e->di = di;
-		e->tokio_error = ad_tokio_prepare(di, &e->tokio);
+		e = new_entry(ctx, &key);
+		e->binary = b;
 	}
-	if (e->tokio_error) {
-		err = ad_error_create(e->tokio_error->code, "process %d: %s", (int)pid,
-				      e->tokio_error->message);
+	struct binary *b = e->binary;
+	if (b->tokio_error) {
+		err = ad_error_create(b->tokio_error->code, "process %d: %s", (int)pid,
+				      b->tokio_error->message);
 	} else {
-		ad_debuginfo_ref(e->di);
-		*di_ret = e->di;
-		*tokio_ret = e->tokio;
+		atomic_fetch_add(&b->refcount, 1);
+		*ret = b;
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	return err;
@@ -279,13 +312,13 @@ static struct ad_error *fill_header(struct ad_trace *t, const struct ad_snapshot
 struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 			    const struct ad_capture_options *options, struct ad_trace **ret)
 {
-	struct ad_debuginfo *di = NULL;
-	struct ad_tokio *tokio = NULL;
+	struct binary *b = NULL;
 	struct ad_snapshot *snap = NULL;
 	struct ad_trace *trace = NULL;
 	struct ad_error *err = ad_process_check(pid);
-	if (err || (err = binary_for(ctx, pid, &di, &tokio)))
+	if (err || (err = binary_for(ctx, pid, &b)))
 		return err;
+	struct ad_debuginfo *di = b->di;
 	struct ad_snapshot_options sopts = {
 		.max_bytes = options ? options->max_snapshot_bytes : 0,
 	};
@@ -304,7 +337,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 		.bias = load_bias(snap, di),
 		.trace = trace,
 		.locals = options && options->locals,
-		.tokio = tokio,
+		.tokio = b->tokio,
 	};
 	if ((err = ad_tokio_collect(&d)) || (err = collect_block_on(&d)) ||
 	    (err = ad_tokio_collect_local(&d)) ||
@@ -315,7 +348,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 out:
 	ad_trace_destroy(trace);
 	ad_snapshot_destroy(snap);
-	ad_debuginfo_unref(di);
+	binary_unref(b);
 	return err;
 }
 
@@ -391,6 +424,30 @@ static struct ad_error *copy_info(const struct ad_binary_info *from, struct ad_b
 	return NULL;
 }
 
+static struct info_entry *info_for(struct ad_context *ctx, const struct binary_key *key)
+{
+	for (size_t i = 0; i < ctx->ninfos; i++) {
+		struct info_entry *e = &ctx->infos[i];
+		if (same_key(&e->key, key)) {
+			e->last_used = ++ctx->clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static struct info_entry *new_info(struct ad_context *ctx)
+{
+	if (ctx->ninfos < MAX_INFOS)
+		return &ctx->infos[ctx->ninfos++];
+	struct info_entry *oldest = &ctx->infos[0];
+	for (size_t i = 1; i < ctx->ninfos; i++)
+		if (ctx->infos[i].last_used < oldest->last_used)
+			oldest = &ctx->infos[i];
+	ad_binary_info_deinit(&oldest->info);
+	return oldest;
+}
+
 struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad_binary_info *ret)
 {
 	struct binary_key key;
@@ -399,18 +456,18 @@ struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad
 	if (err)
 		return err;
 	pthread_mutex_lock(&ctx->lock);
-	struct cache_entry *e = find_entry(ctx, &key);
-	if (!e || !e->has_info) {
+	struct info_entry *e = info_for(ctx, &key);
+	if (!e) {
 		struct ad_binary_info info = { 0 };
 		if ((err = look_at_binary(exe, &info))) {
 			pthread_mutex_unlock(&ctx->lock);
 			ad_binary_info_deinit(&info);
 			return err;
 		}
-		if (!e)
-			e = new_entry(ctx, &key);
+		e = new_info(ctx);
+		e->key = key;
+		e->last_used = ++ctx->clock;
 		e->info = info;
-		e->has_info = true;
 	}
 	err = copy_info(&e->info, ret);
 	pthread_mutex_unlock(&ctx->lock);

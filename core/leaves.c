@@ -69,13 +69,15 @@ static bool timer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 		entry_off = 0;
 	if (!block(f, AD_RESOURCE_TIMER, v->address + entry_off, &b))
 		return true;
-	if (keep(member_uint(d, v, "tv_sec", &sec)) && keep(member_uint(d, v, "tv_nsec", &nsec))) {
+	/* Sleep → deadline: tokio Instant → std Instant → Timespec, a few
+	 * levels down whichever version nests it how. */
+	if (keep(member_uint_at(d, v, "tv_sec", 10, &sec)) &&
+	    keep(member_uint_at(d, v, "tv_nsec", 10, &nsec))) {
 		const struct timespec *now = &d->snap->monotonic;
 		b->has_deadline = true;
 		b->deadline_ns = (int64_t)sec * NSEC_PER_SEC + (int64_t)nsec;
 		b->time_left_ns = b->deadline_ns - ((int64_t)now->tv_sec * NSEC_PER_SEC + now->tv_nsec);
-		keep(ad_blocked_on_set_description(b, "timer 0x%" PRIx64 ", fires in %.0f s", b->address,
-						   (double)b->time_left_ns / NSEC_PER_SEC));
+		/* The model's default description says "fires in" or "overdue by". */
 	}
 	return true;
 }
