@@ -34,8 +34,14 @@ static struct ad_error *decode_maybe_done(struct ad_decode *d, const struct ad_v
 	 * the design shows "baz() completed at src/foo.rs:21". */
 	const struct ad_type *fut = NULL;
 	err = ad_type_first_param(d->di, v->type, &fut);
+	/* rustc < 1.67 wraps every async fn in GenFuture(env). */
+	for (int i = 0; !err && i < 2 && ad_type_is(fut, "core::future::from_generator::GenFuture") &&
+			ad_type_field(fut, "__0");
+	     i++)
+		err = ad_field_type(d->di, ad_type_field(fut, "__0"), &fut);
 	if (err) {
 		ad_error_destroy(err);
+		err = NULL;
 		fut = NULL;
 	}
 	struct ad_frame *f;

@@ -95,7 +95,8 @@ static struct ad_error *read_symbols(struct ad_debuginfo *di)
 			else if (s.type == STT_FUNC || s.type == STT_OBJECT)
 				di->symbols[di->nsymbols++] = s;
 		}
-		qsort(di->symbols, di->nsymbols, sizeof(*di->symbols), cmp_symbols);
+		if (di->nsymbols)
+			qsort(di->symbols, di->nsymbols, sizeof(*di->symbols), cmp_symbols);
 		break;
 	}
 	return NULL;
@@ -509,13 +510,15 @@ struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t addres
 			       di->path);
 }
 
-/* Rust emits a dead twin of each thread-local (type Storage<T, !>, DTPOFF 0):
- * the live one is the one an STT_TLS symbol of the same size defines. */
+/* Recent std emits a dead twin of each thread-local (type Storage<T, !>,
+ * DTPOFF 0): the live one is the one an STT_TLS symbol of the same size
+ * defines (…::__RUST_STD_INTERNAL_VAL; older std: …::__getit::__KEY). */
 static bool tls_symbol_matches(const struct ad_debuginfo *di, uint64_t dtpoff, uint64_t size)
 {
 	for (size_t i = 0; i < di->ntls_symbols; i++)
 		if (di->tls_symbols[i].address == dtpoff && di->tls_symbols[i].size == size &&
-		    strstr(di->tls_symbols[i].name, "__RUST_STD_INTERNAL_VAL"))
+		    (strstr(di->tls_symbols[i].name, "__RUST_STD_INTERNAL_VAL") ||
+		     strstr(di->tls_symbols[i].name, "__KEY")))
 			return true;
 	return false;
 }

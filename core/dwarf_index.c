@@ -229,9 +229,12 @@ struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di)
 	if (err)
 		return err;
 	/* CUs are visited in offset order, but be robust to odd producers. */
-	qsort(di->names, di->nnames, sizeof(*di->names), cmp_names);
-	qsort(di->funcs, di->nfuncs, sizeof(*di->funcs), cmp_funcs);
-	qsort(di->vars, di->nvars, sizeof(*di->vars), cmp_vars);
+	if (di->nnames)
+		qsort(di->names, di->nnames, sizeof(*di->names), cmp_names);
+	if (di->nfuncs)
+		qsort(di->funcs, di->nfuncs, sizeof(*di->funcs), cmp_funcs);
+	if (di->nvars)
+		qsort(di->vars, di->nvars, sizeof(*di->vars), cmp_vars);
 	di->has_types = di->types.len > 0;
 	return NULL;
 }

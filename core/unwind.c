@@ -456,7 +456,9 @@ static bool collect_functions(Dwarf_Die *parent, struct cu_functions *c, int dep
 		return true;
 	do {
 		int tag = dwarf_tag(&child);
-		if (tag == DW_TAG_namespace) {
+		/* Older rustc (1.63) defines methods inside their type's DIE. */
+		if (tag == DW_TAG_namespace || tag == DW_TAG_structure_type ||
+		    tag == DW_TAG_union_type || tag == DW_TAG_enumeration_type) {
 			if (!collect_functions(&child, c, depth + 1))
 				return false;
 			continue;
@@ -498,7 +500,8 @@ static struct cu_functions *cu_functions(struct ad_unwinder *u, Dwfl_Module *mod
 		free(c.ranges);
 		return NULL;
 	}
-	qsort(c.ranges, c.n, sizeof(*c.ranges), compare_ranges);
+	if (c.n)
+		qsort(c.ranges, c.n, sizeof(*c.ranges), compare_ranges);
 	u->cus[u->ncus] = c;
 	return &u->cus[u->ncus++];
 }

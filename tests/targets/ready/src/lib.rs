@@ -137,24 +137,28 @@ fn give_up(me: libc::pid_t, expected_arrivals: usize) -> ! {
 /// The threads of this process, but `me` and `ignored`, that are running or
 /// runnable, with their names.
 fn running_threads(me: libc::pid_t, ignored: &[libc::pid_t]) -> Vec<(libc::pid_t, String)> {
-    let Ok(entries) = fs::read_dir("/proc/self/task") else {
-        return vec![(0, "cannot read /proc/self/task".into())];
+    // No let-else here: the targets also build with rustc 1.63.
+    let entries = match fs::read_dir("/proc/self/task") {
+        Ok(entries) => entries,
+        Err(_) => return vec![(0, "cannot read /proc/self/task".into())],
     };
     let mut running = Vec::new();
     for entry in entries.flatten() {
-        let Some(tid) = entry
+        let tid = match entry
             .file_name()
             .to_str()
             .and_then(|s| s.parse::<libc::pid_t>().ok())
-        else {
-            continue;
+        {
+            Some(tid) => tid,
+            None => continue,
         };
         if tid == me || ignored.contains(&tid) {
             continue;
         }
         // A thread that exited meanwhile has no stat any more: it is not running.
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
+        let stat = match fs::read_to_string(entry.path().join("stat")) {
+            Ok(stat) => stat,
+            Err(_) => continue,
         };
         if let Some((name, 'R')) = parse_stat(&stat) {
             running.push((tid, name.to_string()));
