@@ -14,6 +14,9 @@
  *       my_program::foo() suspended at src/foo.rs:36
  *
  * Frames go from the innermost outwards: a frame's children come before it.
+ * A leaf future that an async fn or block awaits (Sleep, Notified, a
+ * JoinHandle…) is drawn on that frame's line as "[blocked on …]", as in the
+ * design; the JSON keeps it as a frame of its own.
  * A frame with several children (join!, select!, join_all) is drawn as an
  * upside-down git log graph. Branch 0 runs in the frame's own column, straight
  * down to the frame. Every further branch runs in the lane two columns to the
@@ -189,8 +192,33 @@ static void out_state(struct text *x, const json_t *f)
 	}
 }
 
+/* A leaf future (Sleep, Notified, a JoinHandle's task aside) awaited by an
+ * async fn/block is drawn on its parent's line, as the design does:
+ * "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]".
+ * The JSON keeps it as a frame of its own. */
+static const json_t *folded_leaf(const json_t *f)
+{
+	const char *kind = get_str(f, "kind");
+	const json_t *children = get(f, "children");
+	if (!kind || strncmp(kind, "async_", 6) != 0 || json_array_size(children) != 1 ||
+	    json_is_object(get(f, "blocked_on")))
+		return NULL;
+	const json_t *leaf = json_array_get(children, 0), *child;
+	const char *leaf_kind = get_str(leaf, "kind");
+	if (!leaf_kind || strcmp(leaf_kind, "future") != 0 || !json_is_object(get(leaf, "blocked_on")) ||
+	    json_array_size(get(leaf, "locals")) || get_str(leaf, "error") ||
+	    get_true(leaf, "truncated"))
+		return NULL;
+	/* A JoinHandle's only child is the awaited task, drawn below the line. */
+	size_t i;
+	json_array_foreach(get(leaf, "children"), i, child)
+		if (!is_task_link(child))
+			return NULL;
+	return leaf;
+}
+
 /* "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]" */
-static void frame_line(struct text *x, const char *prefix, const json_t *f)
+static void frame_line(struct text *x, const char *prefix, const json_t *f, const json_t *leaf)
 {
 	out(x, prefix);
 	if (get_true(f, "not_polled"))
@@ -207,7 +235,7 @@ static void frame_line(struct text *x, const char *prefix, const json_t *f)
 		out_location(x, macro);
 		out(x, ")");
 	}
-	const char *blocked = get_str(get(f, "blocked_on"), "description");
+	const char *blocked = get_str(get(leaf ? leaf : f, "blocked_on"), "description");
 	if (blocked) {
 		out(x, " [blocked on ");
 		out_clean(x, blocked);
@@ -249,7 +277,8 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 		return;
 	if (get_true(f, "truncated"))
 		line(x, prefix, "[deeper frames not shown]");
-	const json_t *children = get(f, "children"), *child;
+	const json_t *leaf = folded_leaf(f);
+	const json_t *children = leaf ? NULL : get(f, "children"), *child;
 	size_t i, nbranches = 0;
 	json_array_foreach(children, i, child)
 		nbranches += !is_task_link(child);
@@ -269,7 +298,7 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 	free(lane);
 	free(merge);
 
-	frame_line(x, prefix, f);
+	frame_line(x, prefix, f, leaf);
 
 	const json_t *locals = get(f, "locals"), *local;
 	char *local_prefix = json_array_size(locals) ? extend(x, prefix, "  ") : NULL;
@@ -278,7 +307,7 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 			write_subtree(x, local_prefix, local);
 	free(local_prefix);
 
-	json_array_foreach(children, i, child)
+	json_array_foreach(leaf ? get(leaf, "children") : children, i, child)
 		if (is_task_link(child))
 			write_link(x, prefix, child);
 }
