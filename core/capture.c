@@ -57,12 +57,23 @@ struct info_entry {
 	struct ad_binary_info info;
 };
 
+/* An unwinder (libdwfl with every module the process maps, CFI loaded) is
+ * expensive to build and belongs to one process: kept per pid, and taken
+ * out of the cache while a capture uses it (libdwfl is not thread-safe). */
+#define MAX_UNWINDERS 8
+struct unwinder_slot {
+	pid_t pid;
+	uint64_t last_used;
+	struct ad_unwinder *unwinder;
+};
+
 struct ad_context {
 	pthread_mutex_t lock;
 	size_t max, n;
 	struct cache_entry *entries;
 	size_t ninfos;
 	struct info_entry *infos;
+	struct unwinder_slot unwinders[MAX_UNWINDERS];
 	uint64_t clock;
 };
 
@@ -105,6 +116,8 @@ void ad_context_destroy(struct ad_context *ctx)
 		binary_unref(ctx->entries[i].binary);
 	for (size_t i = 0; i < ctx->ninfos; i++)
 		ad_binary_info_deinit(&ctx->infos[i].info);
+	for (size_t i = 0; i < MAX_UNWINDERS; i++)
+		ad_unwinder_destroy(ctx->unwinders[i].unwinder);
 	free(ctx->entries);
 	free(ctx->infos);
 	pthread_mutex_destroy(&ctx->lock);
@@ -244,11 +257,58 @@ static enum ad_task_state block_on_state(const struct ad_unwind *uw)
 	return AD_TASK_RUNNING;
 }
 
+/* The cached unwinder of this process if it still fits the snapshot, or a
+ * new one; the caller owns it until unwinder_put(). */
+static struct ad_error *unwinder_take(struct ad_context *ctx, const struct ad_snapshot *snap,
+				      struct ad_unwinder **ret)
+{
+	struct ad_unwinder *u = NULL, *stale = NULL;
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < MAX_UNWINDERS; i++) {
+		struct unwinder_slot *s = &ctx->unwinders[i];
+		if (s->unwinder && s->pid == snap->pid) {
+			if (ad_unwinder_matches(s->unwinder, snap))
+				u = s->unwinder;
+			else
+				stale = s->unwinder; /* pid reused or exec'ed */
+			s->unwinder = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	ad_unwinder_destroy(stale);
+	if (u) {
+		*ret = u;
+		return NULL;
+	}
+	return ad_unwinder_create(snap, ret);
+}
+
+static void unwinder_put(struct ad_context *ctx, pid_t pid, struct ad_unwinder *u)
+{
+	struct ad_unwinder *evicted = NULL;
+	pthread_mutex_lock(&ctx->lock);
+	struct unwinder_slot *slot = &ctx->unwinders[0];
+	for (size_t i = 0; i < MAX_UNWINDERS; i++) {
+		struct unwinder_slot *s = &ctx->unwinders[i];
+		if (!s->unwinder) {
+			slot = s;
+			break;
+		}
+		if (s->last_used < slot->last_used)
+			slot = s;
+	}
+	evicted = slot->unwinder;
+	*slot = (struct unwinder_slot){ pid, ++ctx->clock, u };
+	pthread_mutex_unlock(&ctx->lock);
+	ad_unwinder_destroy(evicted);
+}
+
 /* The block_on future of each thread that runs one: a task of its own. */
-static struct ad_error *collect_block_on(struct ad_decode *d)
+static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decode *d)
 {
 	struct ad_unwinder *u;
-	struct ad_error *err = ad_unwinder_create(d->snap, &u);
+	struct ad_error *err = unwinder_take(ctx, d->snap, &u);
 	if (err) {
 		struct ad_error *w = ad_trace_add_warning(d->trace,
 							  "block_on futures not searched: %s",
@@ -273,6 +333,9 @@ static struct ad_error *collect_block_on(struct ad_decode *d)
 			break;
 		task->kind = AD_TASK_KIND_BLOCK_ON;
 		task->state = block_on_state(uw);
+		if (d->thread_runtime && d->thread_runtime[i] >= 0)
+			task->runtime = (unsigned)d->thread_runtime[i];
+		d->current_runtime = task->runtime;
 		if ((err = ad_task_set_thread(task, th->tid, th->name)))
 			break;
 		struct ad_block_on bo;
@@ -291,7 +354,7 @@ static struct ad_error *collect_block_on(struct ad_decode *d)
 		}
 		ad_unwind_destroy(uw);
 	}
-	ad_unwinder_destroy(u);
+	unwinder_put(ctx, d->snap->pid, u);
 	return err;
 }
 
@@ -313,6 +376,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 			    const struct ad_capture_options *options, struct ad_trace **ret)
 {
 	struct binary *b = NULL;
+	int *thread_runtime = NULL;
 	struct ad_snapshot *snap = NULL;
 	struct ad_trace *trace = NULL;
 	struct ad_error *err = ad_process_check(pid);
@@ -330,7 +394,15 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	}
 	if ((err = fill_header(trace, snap, di)))
 		goto out;
+	thread_runtime = malloc((snap->nthreads ? snap->nthreads : 1) * sizeof(*thread_runtime));
+	if (!thread_runtime) {
+		err = &ad_error_nomem;
+		goto out;
+	}
+	for (size_t i = 0; i < snap->nthreads; i++)
+		thread_runtime[i] = -1;
 	struct ad_decode d = {
+		.thread_runtime = thread_runtime,
 		.di = di,
 		.snap = snap,
 		.reader = snap->reader,
@@ -339,13 +411,14 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 		.locals = options && options->locals,
 		.tokio = b->tokio,
 	};
-	if ((err = ad_tokio_collect(&d)) || (err = collect_block_on(&d)) ||
+	if ((err = ad_tokio_collect(&d)) || (err = collect_block_on(ctx, &d)) ||
 	    (err = ad_tokio_collect_local(&d)) ||
 	    (err = ad_wait_graph_cycles(trace)))
 		goto out;
 	*ret = trace;
 	trace = NULL;
 out:
+	free(thread_runtime);
 	ad_trace_destroy(trace);
 	ad_snapshot_destroy(snap);
 	binary_unref(b);

@@ -32,9 +32,14 @@ struct ad_decode {
 	bool locals;
 	size_t nodes;
 	struct ad_tokio *tokio;    /* tokio's layout, for tokio leaves; may be NULL */
+	/* The runtime whose task (or block_on) is being decoded, and per
+	 * snapshot thread the runtime its context holds (-1: none). */
+	unsigned current_runtime;
+	int *thread_runtime;
 	/* LocalSets met while decoding (their tasks are in no runtime's list). */
 	size_t nlocal_sets;
 	struct ad_value local_sets[64]; /* each LocalSet's LocalOwnedTasks */
+	unsigned local_set_runtime[64]; /* the runtime that drives it */
 };
 
 static inline struct ad_value ad_decode_value(const struct ad_decode *d, const struct ad_type *t,

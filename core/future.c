@@ -197,6 +197,20 @@ static struct ad_error *env_location(struct ad_decode *d, struct ad_frame *f,
 
 static bool is_future_like(struct ad_debuginfo *di, const struct ad_type *t);
 
+/* A future nobody polled yet: an async fn/block still Unresumed, or a
+ * combinator (join(bar, baz)) all of whose futures are. */
+static bool never_polled(const struct ad_frame *f)
+{
+	if (f->kind != AD_FRAME_FUTURE)
+		return f->state == AD_FRAME_UNRESUMED;
+	if (!f->nchildren || f->blocked_on)
+		return false;
+	for (size_t i = 0; i < f->nchildren; i++)
+		if (!never_polled(f->children[i]))
+			return false;
+	return true;
+}
+
 static struct ad_error *add_locals(struct ad_decode *d, struct ad_frame *f,
 				   const struct ad_value *variant, unsigned depth)
 {
@@ -213,6 +227,12 @@ static struct ad_error *add_locals(struct ad_decode *d, struct ad_frame *f,
 		struct ad_frame *local;
 		if ((err = ad_decode_future(d, ft, variant->address + field->offset, depth + 1, &local)))
 			return err;
+		if (!never_polled(local)) {
+			/* Moved from, borrowed by what is awaited, or done: a
+			 * field of the state, not a future waiting its turn. */
+			ad_frame_destroy(local);
+			continue;
+		}
 		local->not_polled = true;
 		if ((err = ad_frame_add_local(f, local)))
 			return err;
@@ -386,6 +406,16 @@ static struct ad_error *collect_field(struct ad_decode *d, struct ad_frame *f,
 {
 	struct ad_value followed = follow_borrowed_future(d, in);
 	const struct ad_value *field = &followed;
+	if (is_future_like(d->di, field->type) && ad_type_is(field->type, "core::option::Option")) {
+		/* An optional future that is None (hyper's unused accept
+		 * timeout) is nothing being awaited. */
+		struct ad_value some;
+		struct ad_error *none = ad_value_unwrap_option(field, &some);
+		bool absent = none && none->code == AD_ERROR_NOT_FOUND;
+		ad_error_destroy(none);
+		if (absent)
+			return NULL;
+	}
 	if (is_future_like(d->di, field->type)) {
 		struct ad_frame *child;
 		struct ad_error *err = ad_decode_future(d, field->type, field->address, depth + 1, &child);

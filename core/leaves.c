@@ -212,7 +212,11 @@ bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct
 	    !block(f, AD_RESOURCE_IO, pe.address, &b))
 		return false;
 	b->fd = fd;
-	describe_io(b, NULL);
+	/* A listener only ever waits to become readable: a connection to accept. */
+	const char *interest = strstr(pe.type->name, "Listener") ? "readable" : NULL;
+	if (interest)
+		keep(ad_blocked_on_set_interest(b, interest));
+	describe_io(b, interest);
 	return true;
 }
 

@@ -386,6 +386,7 @@ static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
 	task->kind = AD_TASK_KIND_TASK;
 	task->address = header;
 	task->runtime = w->runtime;
+	d->current_runtime = w->runtime;
 	task->state = task_state(state);
 	err = ad_tokio_task_id(d, header, &task->id);
 	task->has_id = !err;
@@ -527,13 +528,15 @@ struct ad_error *ad_tokio_collect(struct ad_decode *d)
 			ad_error_destroy(e); /* this thread runs no runtime */
 			continue;
 		}
-		bool seen = false;
-		for (size_t k = 0; k < nhandles; k++)
-			seen |= handles[k].address == handle.address;
-		if (!seen) {
+		size_t k = 0;
+		while (k < nhandles && handles[k].address != handle.address)
+			k++;
+		if (k == nhandles) {
 			flavors[nhandles] = flavor;
 			handles[nhandles++] = handle;
 		}
+		if (d->thread_runtime)
+			d->thread_runtime[i] = (int)k; /* runtimes are added in this order */
 	}
 	if (!nhandles) {
 		err = ad_error_create(AD_ERROR_NO_RUNTIME,
@@ -596,8 +599,10 @@ struct ad_error *ad_tokio_note_local_set(struct ad_decode *d, const struct ad_va
 	for (size_t i = 0; i < d->nlocal_sets; i++)
 		if (d->local_sets[i].address == owned.address)
 			return NULL;
-	if (d->nlocal_sets < sizeof(d->local_sets) / sizeof(d->local_sets[0]))
+	if (d->nlocal_sets < sizeof(d->local_sets) / sizeof(d->local_sets[0])) {
+		d->local_set_runtime[d->nlocal_sets] = d->current_runtime;
 		d->local_sets[d->nlocal_sets++] = owned;
+	}
 	return NULL;
 ignore:
 	if (err->code == AD_ERROR_NOMEM)
@@ -621,7 +626,7 @@ struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
 		if ((err = ad_read_u64(d->reader, owned->address + off, &head)))
 			return err;
 		size_t before = d->trace->ntasks;
-		struct list_walk w = { d, 0, NULL, 0, 0 };
+		struct list_walk w = { d, d->local_set_runtime[i], NULL, 0, 0 };
 		if ((err = walk_list(&w, head)))
 			return err;
 		for (size_t k = before; k < d->trace->ntasks; k++)

@@ -57,9 +57,9 @@ static bool flag_attr(Dwarf_Die *die, int attr)
 	return f;
 }
 
-/* DW_AT_discr_value is data1..8, udata, sdata or a block (128-bit values):
- * keep the low 64 bits; the caller masks to the tag's size. */
-static bool discr_value(Dwarf_Die *variant, uint64_t *ret)
+/* DW_AT_discr_value is data1..8, udata, sdata or a block (128-bit values,
+ * little-endian): low and high 64 bits; the caller masks to the tag's size. */
+static bool discr_value(Dwarf_Die *variant, uint64_t *ret, uint64_t *high_ret)
 {
 	Dwarf_Attribute a;
 	if (!dwarf_attr(variant, DW_AT_discr_value, &a))
@@ -67,11 +67,13 @@ static bool discr_value(Dwarf_Die *variant, uint64_t *ret)
 	Dwarf_Word w;
 	Dwarf_Sword sw;
 	Dwarf_Block b;
+	*high_ret = 0;
 	switch (dwarf_whatform(&a)) {
 	case DW_FORM_sdata:
 		if (dwarf_formsdata(&a, &sw) != 0)
 			return false;
 		*ret = (uint64_t)sw;
+		*high_ret = sw < 0 ? UINT64_MAX : 0;
 		return true;
 	case DW_FORM_block:
 	case DW_FORM_block1:
@@ -81,6 +83,8 @@ static bool discr_value(Dwarf_Die *variant, uint64_t *ret)
 			return false;
 		*ret = 0;
 		memcpy(ret, b.data, b.length < 8 ? b.length : 8);
+		if (b.length > 8)
+			memcpy(high_ret, b.data + 8, b.length < 16 ? b.length - 8 : 8);
 		return true;
 	default:
 		if (dwarf_formudata(&a, &w) != 0)
@@ -129,7 +133,7 @@ static void add_variant(struct builder *b, Dwarf_Die *variant)
 		.file = intern(b->di, dwarf_decl_file(&m)),
 		.line = line > 0 ? (unsigned)line : 0,
 	};
-	v->has_discr = discr_value(variant, &v->discr);
+	v->has_discr = discr_value(variant, &v->discr, &v->discr_high);
 }
 
 static void read_variant_part(struct builder *b, Dwarf_Die *part)
@@ -251,10 +255,16 @@ static struct ad_error *convert(struct ad_debuginfo *di, Dwarf_Die *die, struct 
 		t->is_signed = enc == DW_ATE_signed || enc == DW_ATE_signed_char;
 	}
 	read_children(b, die);
-	if (t->kind == AD_TYPE_CENUM && !t->size && t->target_die) {
+	if (t->kind == AD_TYPE_CENUM && t->target_die) {
+		/* The underlying integer says the size (when the enum does not)
+		 * and the signedness. */
 		Dwarf_Die under;
-		if (dwarf_offdie(di->dwarf, t->target_die, &under))
-			t->size = udata_attr(&under, DW_AT_byte_size, 0);
+		if (dwarf_offdie(di->dwarf, t->target_die, &under)) {
+			if (!t->size)
+				t->size = udata_attr(&under, DW_AT_byte_size, 0);
+			uint64_t enc = udata_attr(&under, DW_AT_encoding, 0);
+			t->is_signed = enc == DW_ATE_signed || enc == DW_ATE_signed_char;
+		}
 	}
 	t->fields = copy_array(di, b->fields, t->nfields, sizeof(*t->fields));
 	t->variants = copy_array(di, b->variants, t->nvariants, sizeof(*t->variants));
@@ -383,12 +393,21 @@ static uint64_t mask_to(uint64_t v, uint32_t size)
 
 const struct ad_variant *ad_type_variant_for(const struct ad_type *t, uint64_t discr)
 {
+	return ad_type_variant_for_wide(t, discr, 0);
+}
+
+const struct ad_variant *ad_type_variant_for_wide(const struct ad_type *t, uint64_t discr,
+						  uint64_t discr_high)
+{
 	const struct ad_variant *fallback = NULL;
+	uint32_t low_size = t->discr_size > 8 ? 8 : t->discr_size;
+	uint32_t high_size = t->discr_size > 8 ? t->discr_size - 8 : 0;
 	for (size_t i = 0; i < t->nvariants; i++) {
 		const struct ad_variant *v = &t->variants[i];
 		if (!v->has_discr)
 			fallback = v;
-		else if (mask_to(v->discr, t->discr_size) == mask_to(discr, t->discr_size))
+		else if (mask_to(v->discr, low_size) == mask_to(discr, low_size) &&
+			 (!high_size || mask_to(v->discr_high, high_size) == mask_to(discr_high, high_size)))
 			return v;
 	}
 	return fallback;

@@ -18,13 +18,37 @@ struct ad_error *ad_value_discr(const struct ad_value *v, uint64_t *ret)
 		*ret = 0;
 		return NULL;
 	}
-	struct ad_error *err = ad_read_uint(v->reader, v->address + t->discr_offset, t->discr_size, ret);
+	/* A 128-bit tag: its low half here, the high half read by the caller. */
+	size_t size = t->discr_size > 8 ? 8 : t->discr_size;
+	struct ad_error *err = ad_read_uint(v->reader, v->address + t->discr_offset, size, ret);
 	return err ? ad_error_wrap(err, "reading the discriminant of %s", t->name) : NULL;
 }
 
 /* An enum without a tag: every variant but one is uninhabited (it holds a
  * `!` or an empty enum, like hyper's ProtoServer::H2 without http2), and
  * rustc lays out only the inhabited one, which is as large as the enum. */
+/* `!`, or an enum without variants (core::convert::Infallible). */
+static bool is_uninhabited(const struct ad_type *t)
+{
+	return (t->kind == AD_TYPE_ENUM && t->nvariants == 0) ||
+	       (t->kind == AD_TYPE_CENUM && t->nenumerators == 0) ||
+	       (t->kind == AD_TYPE_BASE && strcmp(t->name, "!") == 0);
+}
+
+static struct ad_error *has_uninhabited_field(struct ad_debuginfo *di, const struct ad_type *t,
+					      bool *ret)
+{
+	*ret = false;
+	for (size_t i = 0; i < t->nfields && !*ret; i++) {
+		const struct ad_type *ft;
+		struct ad_error *err = ad_field_type(di, &t->fields[i], &ft);
+		if (err)
+			return err;
+		*ret = is_uninhabited(ft);
+	}
+	return NULL;
+}
+
 static struct ad_error *only_inhabited_variant(const struct ad_value *v,
 					       const struct ad_variant **ret)
 {
@@ -32,9 +56,14 @@ static struct ad_error *only_inhabited_variant(const struct ad_value *v,
 	uint64_t best_size = 0;
 	for (size_t i = 0; i < v->type->nvariants; i++) {
 		const struct ad_type *vt;
+		bool uninhabited;
 		struct ad_error *err = ad_variant_type(v->di, &v->type->variants[i], &vt);
+		if (!err)
+			err = has_uninhabited_field(v->di, vt, &uninhabited);
 		if (err)
 			return err;
+		if (uninhabited)
+			continue;
 		if (!best || vt->size > best_size) {
 			best = &v->type->variants[i];
 			best_size = vt->size;
@@ -52,10 +81,17 @@ struct ad_error *ad_value_variant(const struct ad_value *v, const struct ad_vari
 	if (err)
 		return err;
 	const struct ad_variant *var;
-	if (v->type->discr_size)
+	if (v->type->discr_size > 8) {
+		uint64_t high;
+		if ((err = ad_read_uint(v->reader, v->address + v->type->discr_offset + 8,
+					v->type->discr_size - 8, &high)))
+			return ad_error_wrap(err, "reading the discriminant of %s", v->type->name);
+		var = ad_type_variant_for_wide(v->type, discr, high);
+	} else if (v->type->discr_size) {
 		var = ad_type_variant_for(v->type, discr);
-	else if ((err = only_inhabited_variant(v, &var)))
+	} else if ((err = only_inhabited_variant(v, &var))) {
 		return err;
+	}
 	if (!var)
 		return ad_error_create(AD_ERROR_UNKNOWN_LAYOUT,
 				       "%s at 0x%" PRIx64 " has discriminant %" PRIu64
@@ -192,6 +228,7 @@ static bool is_transparent_wrapper(const struct ad_type *t)
 	static const char *const wrappers[] = {
 		"core::cell::UnsafeCell", "core::cell::Cell", "core::cell::RefCell",
 		"core::mem::maybe_uninit::MaybeUninit", "core::mem::manually_drop::ManuallyDrop",
+		"core::mem::maybe_dangling::MaybeDangling",
 		"core::cell::SyncUnsafeCell", "tokio::loom::std::unsafe_cell::UnsafeCell",
 		"tokio::util::cacheline::CachePadded", "crossbeam_utils::cache_padded::CachePadded",
 		"tokio::runtime::task::core::CoreStage",

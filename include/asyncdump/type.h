@@ -43,6 +43,7 @@ struct ad_variant {
 	const char *name;      /* the variant member's name ("0", "Some", …) */
 	bool has_discr;        /* false: the fallback (niche dataful variant) */
 	uint64_t discr;        /* low 64 bits of the discriminant value */
+	uint64_t discr_high;   /* high 64 bits (128-bit tags), else 0 */
 	uint64_t offset;       /* of the variant member (0 in rustc output) */
 	uint64_t type_die;     /* the variant's struct (Suspend0, Some, …) */
 	const char *file;      /* DW_AT_decl_file of the variant member, or NULL */
@@ -101,6 +102,9 @@ struct ad_error *ad_type_first_param(struct ad_debuginfo *di, const struct ad_ty
 const struct ad_field *ad_type_field(const struct ad_type *t, const char *name);
 /* The variant whose discriminant matches `discr`, else the fallback, else NULL. */
 const struct ad_variant *ad_type_variant_for(const struct ad_type *t, uint64_t discr);
+/* The same for tags wider than 64 bits (#[repr(u128)]). */
+const struct ad_variant *ad_type_variant_for_wide(const struct ad_type *t, uint64_t discr,
+						  uint64_t discr_high);
 /* The variant whose member name or struct name is `name`, or NULL. */
 const struct ad_variant *ad_type_variant_named(struct ad_debuginfo *di, const struct ad_type *t,
 					       const char *name);
