@@ -208,7 +208,7 @@ static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct bin
 	if (!e) {
 		/* Opening builds the index (up to a second for a large binary):
 		 * done under the lock so that one binary is indexed once. */
-		struct binary *b;
+		struct binary *b = NULL;
 		if ((err = open_binary(pid, exe, &b))) {
 			pthread_mutex_unlock(&ctx->lock);
 			return err;
@@ -382,6 +382,8 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	struct ad_error *err = ad_process_check(pid);
 	if (err || (err = binary_for(ctx, pid, &b)))
 		return err;
+	if (!b)
+		return ad_error_create(AD_ERROR_OTHER, "process %d: no binary (internal error)", (int)pid);
 	struct ad_debuginfo *di = b->di;
 	struct ad_snapshot_options sopts = {
 		.max_bytes = options ? options->max_snapshot_bytes : 0,

@@ -340,7 +340,7 @@ struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t
 static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *task,
 					   uint64_t header, uint64_t vtable)
 {
-	struct task_type *tt;
+	struct task_type *tt = NULL;
 	struct ad_error *err = task_type_of(d, vtable, &tt);
 	if (err)
 		return err;
@@ -511,8 +511,8 @@ struct ad_error *ad_tokio_collect(struct ad_decode *d)
 	}
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		const struct ad_thread *th = &snap->threads[i];
-		struct ad_value ctx, handle;
-		const char *flavor;
+		struct ad_value ctx = { 0 }, handle = { 0 };
+		const char *flavor = NULL;
 		threads[i].tid = th->tid;
 		threads[i].name = th->name;
 		struct ad_error *e = thread_context(d, th, &ctx);
