@@ -562,6 +562,92 @@ struct ad_error *ad_config_set(struct ad_config *c, const char *key, const char 
 	return k->set(&t, key, value);
 }
 
+static struct ad_error *thresholds_error(const char *section, uint64_t interval_ms,
+					 uint64_t stuck_ms)
+{
+	if (stuck_ms >= interval_ms)
+		return NULL;
+	return ad_error_create(AD_ERROR_CONFIG,
+			       "%s: stuck_threshold (%" PRIu64 "ms) is shorter than "
+			       "sample_interval (%" PRIu64 "ms); a hang could never be seen twice",
+			       section, stuck_ms, interval_ms);
+}
+
+struct ad_error *ad_config_set_hang(struct ad_config *c, const char *key, const char *value)
+{
+	const struct key_def *k = find_key(key);
+	if (!k || !(k->scopes & SCOPE_HANG)) {
+		char known[512];
+		return ad_error_create(AD_ERROR_CONFIG,
+				       "unknown hang-detection setting '%s'; known: %s", key,
+				       key_list(SCOPE_HANG, known, sizeof(known)));
+	}
+	if (!value[0])
+		return ad_error_create(AD_ERROR_CONFIG, "empty value for %s", key);
+	struct target t = { .config = c, .hang = &c->hang, .from_flag = true };
+	return k->set(&t, key, value);
+}
+
+static bool has_watch_named(const struct ad_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nwatches; i++)
+		if (strcmp(c->watches[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+struct ad_error *ad_config_add_watch(struct ad_config *c, const char *spec)
+{
+	static const char expected[] = "pid=PID, exe=GLOB or comm=GLOB";
+	const char *eq = strchr(spec, '=');
+	char selector[8];
+	if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= sizeof(selector))
+		return bad_value("watch", spec, expected);
+	memcpy(selector, spec, (size_t)(eq - spec));
+	selector[eq - spec] = '\0';
+	const struct key_def *k = find_key(selector);
+	if (!k || !k->selects_watch)
+		return bad_value("watch", spec, expected);
+
+	char name[32];
+	unsigned n = 1;
+	do
+		snprintf(name, sizeof(name), "flag-%u", n++);
+	while (has_watch_named(c, name));
+	char *copy = strdup(name);
+	if (!copy)
+		return &ad_error_nomem;
+	struct ad_error *err =
+		grow((void **)&c->watches, &c->nwatches, sizeof(*c->watches), "watches");
+	if (err) {
+		free(copy);
+		return err;
+	}
+	struct ad_watch *w = &c->watches[c->nwatches - 1];
+	w->name = copy;
+	struct target t = { .config = c, .hang = &w->hang, .watch = w, .from_flag = true };
+	if ((err = k->set(&t, selector, eq + 1))) {
+		free(w->name);
+		free(w->glob);
+		c->nwatches--;
+	}
+	return err;
+}
+
+struct ad_error *ad_config_check(const struct ad_config *c)
+{
+	struct ad_error *err =
+		thresholds_error("[hang]", c->hang.sample_interval_ms, c->hang.stuck_threshold_ms);
+	for (size_t i = 0; !err && i < c->nwatches; i++) {
+		const struct ad_watch *w = &c->watches[i];
+		char section[160];
+		snprintf(section, sizeof(section), "[watch %s]", w->name);
+		err = thresholds_error(section, ad_watch_sample_interval_ms(c, w),
+				       ad_watch_stuck_threshold_ms(c, w));
+	}
+	return err;
+}
+
 /* ---------------------------------------------------------------- the file */
 
 struct parser {
@@ -718,12 +804,8 @@ static struct ad_error *parse_assignment(struct parser *p, char *text)
 static struct ad_error *check_thresholds(const struct parser *p, const char *section,
 					 unsigned line, uint64_t interval_ms, uint64_t stuck_ms)
 {
-	if (stuck_ms >= interval_ms)
-		return NULL;
-	return ad_error_create(AD_ERROR_CONFIG,
-			       "%s:%u: %s: stuck_threshold (%" PRIu64 "ms) is shorter than "
-			       "sample_interval (%" PRIu64 "ms); a hang could never be seen twice",
-			       p->name, line, section, stuck_ms, interval_ms);
+	struct ad_error *err = thresholds_error(section, interval_ms, stuck_ms);
+	return err ? ad_error_wrap(err, "%s:%u", p->name, line) : NULL;
 }
 
 /* What can only be checked once the whole file is read. */

@@ -23,6 +23,7 @@
 #include "sampler.h"
 #include "server.h"
 #include "status.h"
+#include "watch.h"
 
 #ifndef AD_WEB_ROOT
 #define AD_WEB_ROOT "/usr/local/share/asyncdump/web"
@@ -57,11 +58,27 @@ static const char usage[] =
 	"                            (default 50/s, 0: unlimited; /healthz, /metrics exempt)\n"
 	"  --connection-timeout DUR  close idle connections after DUR (default 30s)\n"
 	"  --log-level LEVEL         error, warn, info (default) or debug\n"
+	"\n"
+	"Hang detection (also [hang] and [watch NAME] in the configuration file):\n"
+	"  --watch pid=PID|exe=GLOB|comm=GLOB\n"
+	"                            sample these processes periodically; repeatable.\n"
+	"                            An exe glob without '/' matches the file name;\n"
+	"                            processes that start later are picked up\n"
+	"  --sample-interval DUR     time between samples of a watched process\n"
+	"                            (default 10s)\n"
+	"  --stuck-threshold DUR     a task unchanged this long is stuck (default 60s)\n"
+	"  --expected-wait-fn GLOB   a function where waiting forever is normal\n"
+	"                            (e.g. '*::accept_loop'); repeatable\n"
+	"  --expected-wait-at FILE:LINE  the same by suspension point (FILE a glob,\n"
+	"                            LINE a number or *); repeatable\n"
+	"\n"
 	"  --version                 print the version and exit\n"
 	"  --help                    print this help and exit\n"
 	"\n"
 	"Endpoints: GET /healthz, /metrics, /pids, /pids/PID/tasks[?format=text&task=ID&\n"
-	"locals=1&max_age_ms=N], /pids/PID/tasks/ID, and / (the viewer).\n"
+	"locals=1&max_age_ms=N], /pids/PID/tasks/ID, and / (the viewer). /metrics has\n"
+	"the daemon's own metrics and, per watched process, stuck tasks, deadlocks\n"
+	"and sample times (Prometheus text format).\n"
 	"Systemd socket activation (LISTEN_FDS) replaces the configured listeners.\n"
 	"\n"
 	"Exit status: 0 after a clean stop, 1 when the server cannot start (address\n"
@@ -80,6 +97,11 @@ static const struct option long_options[] = {
 	{ "rate-limit", required_argument, NULL, 0 },
 	{ "connection-timeout", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
+	{ "watch", required_argument, NULL, 0 },
+	{ "sample-interval", required_argument, NULL, 0 },
+	{ "stuck-threshold", required_argument, NULL, 0 },
+	{ "expected-wait-fn", required_argument, NULL, 0 },
+	{ "expected-wait-at", required_argument, NULL, 0 },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -136,6 +158,16 @@ static struct ad_error *read_token(const char *path, char **ret, size_t *ret_len
 	return NULL;
 }
 
+static bool is_hang_flag(const char *key)
+{
+	static const char *const keys[] = { "sample_interval", "stuck_threshold",
+					    "expected_wait_fn", "expected_wait_at" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The file (explicit, or the default one when present), then the flags. */
 static struct ad_error *configure(const char *config_path, const struct flag *flags,
 				  size_t nflags, struct ad_config **ret)
@@ -156,11 +188,20 @@ static struct ad_error *configure(const char *config_path, const struct flag *fl
 		for (char *p = key; *p; p++)
 			if (*p == '-')
 				*p = '_';
-		err = ad_config_set(config, key, flags[i].value);
+		if (strcmp(key, "watch") == 0)
+			err = ad_config_add_watch(config, flags[i].value);
+		else if (is_hang_flag(key))
+			err = ad_config_set_hang(config, key, flags[i].value);
+		else
+			err = ad_config_set(config, key, flags[i].value);
 		if (err) {
 			ad_config_destroy(config);
 			return ad_error_wrap(err, "--%s", flags[i].name);
 		}
+	}
+	if ((err = ad_config_check(config))) {
+		ad_config_destroy(config);
+		return ad_error_wrap(err, "with the flags applied");
 	}
 	*ret = config;
 	return NULL;
@@ -184,13 +225,16 @@ static struct ad_error *app_init(struct app *app, const struct ad_config *config
 			strerror(errno));
 	if ((err = metrics_create(&app->metrics)) || (err = own_metrics_register(app->metrics)))
 		return err;
-	if ((err = ad_context_create(NULL, &app->ctx)))
+	if ((err = ad_context_create(NULL, &app->ctx)) ||
+	    (err = sampler_create(app->ctx, config->max_samples_in_flight, &app->sampler)))
 		return err;
-	return sampler_create(app->ctx, config->max_samples_in_flight, &app->sampler);
+	return watcher_create(config, app->sampler, app->metrics, &app->watcher);
 }
 
+/* After the server stopped: no request uses the sampler or the watcher. */
 static void app_deinit(struct app *app)
 {
+	watcher_destroy(app->watcher);
 	sampler_destroy(app->sampler);
 	ad_context_destroy(app->ctx);
 	metrics_destroy(app->metrics);
@@ -221,10 +265,13 @@ static int serve(const struct ad_config *config)
 	struct ad_error *err = app_init(&app, config);
 	if (!err)
 		err = server_start(config, &app, &server);
+	if (!err)
+		err = watcher_start(app.watcher);
 	if (err) {
 		int status = err->code == AD_ERROR_CONFIG ? EXIT_CONFIG : EXIT_INTERNAL;
 		log_msg(AD_LOG_ERROR, "cannot start: %s", err->message);
 		ad_error_destroy(err);
+		server_stop(server);
 		app_deinit(&app);
 		return status;
 	}

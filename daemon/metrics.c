@@ -3,11 +3,12 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SERIES_PER_FAMILY 1024 /* labels come from our code, but bound them anyway */
+#define MAX_SERIES_PER_FAMILY 4096 /* labels come from our code, but bound them anyway */
 
 struct series {
 	struct series *next;
@@ -40,6 +41,13 @@ struct metrics {
 	struct collector *collectors;
 };
 
+static void free_series(struct series *s)
+{
+	free(s->labels);
+	free(s->buckets);
+	free(s);
+}
+
 struct ad_error *metrics_create(struct metrics **ret)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
@@ -59,9 +67,7 @@ void metrics_destroy(struct metrics *m)
 		fn = f->next;
 		for (struct series *s = f->series, *sn; s; s = sn) {
 			sn = s->next;
-			free(s->labels);
-			free(s->buckets);
-			free(s);
+			free_series(s);
 		}
 		free(f->name);
 		free(f->help);
@@ -184,6 +190,47 @@ void metric_set(struct metric_family *f, const char *labels, double value)
 void metric_observe(struct metric_family *f, const char *labels, double value)
 {
 	update(f, labels, value, 2);
+}
+
+static bool belongs_to(const char *labels, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(labels, prefix, n) == 0 && (labels[n] == '\0' || labels[n] == ',');
+}
+
+/* Lock held. */
+static void remove_matching_locked(struct metric_family *f, const char *prefix)
+{
+	for (struct series **link = &f->series; *link;) {
+		struct series *s = *link;
+		if (!belongs_to(s->labels, prefix)) {
+			link = &s->next;
+			continue;
+		}
+		*link = s->next;
+		free_series(s);
+		f->nseries--;
+	}
+}
+
+void metric_remove_matching(struct metric_family *f, const char *prefix)
+{
+	pthread_mutex_lock(&f->registry->lock);
+	remove_matching_locked(f, prefix);
+	pthread_mutex_unlock(&f->registry->lock);
+}
+
+void metric_replace_matching(struct metric_family *f, const char *prefix, size_t n,
+			     const char *const *labels, const double *values)
+{
+	pthread_mutex_lock(&f->registry->lock);
+	remove_matching_locked(f, prefix);
+	for (size_t i = 0; i < n; i++) {
+		struct series *s = find_series(f, labels[i]);
+		if (s)
+			s->value = values[i];
+	}
+	pthread_mutex_unlock(&f->registry->lock);
 }
 
 void metrics_labels(char *buf, size_t size, ...)

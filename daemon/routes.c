@@ -266,7 +266,26 @@ static struct ad_error *check_owner(const struct client *client, pid_t pid)
 			       (int)pid, (unsigned)client->uid);
 }
 
-static enum MHD_Result render_tasks(struct MHD_Connection *c, struct request *r,
+/* Marks the task objects of a watched process that wait where its watch says
+ * waiting forever is normal. `tasks[i]` renders `only` when given, else the
+ * trace's task i (renderers keep the trace's order). */
+static void mark_expected_waits(struct app *app, const struct ad_trace *trace,
+				const struct ad_task *only, json_t *tasks)
+{
+	size_t i;
+	json_t *o;
+	if (!watcher_watches(app->watcher, trace->pid))
+		return;
+	json_array_foreach(tasks, i, o) {
+		const struct ad_task *task = only;
+		if (!task && i < trace->ntasks)
+			task = &trace->tasks[i];
+		if (task && watcher_expected_wait(app->watcher, trace->pid, task))
+			json_object_set_new(o, "expected_wait", json_true());
+	}
+}
+
+static enum MHD_Result render_tasks(struct app *app, struct MHD_Connection *c, struct request *r,
 				    const struct tasks_request *t, const struct ad_trace *trace)
 {
 	struct ad_render_options options = {
@@ -282,6 +301,9 @@ static enum MHD_Result render_tasks(struct MHD_Connection *c, struct request *r,
 		json_t *doc;
 		if ((err = ad_render_task_json(trace, task, &options, &doc)))
 			return respond_ad_error(c, r, err);
+		json_t *one = json_pack("[O]", doc);
+		mark_expected_waits(app, trace, task, one);
+		json_decref(one);
 		return respond_json(c, r, MHD_HTTP_OK, doc);
 	}
 	if (t->text) {
@@ -294,6 +316,8 @@ static enum MHD_Result render_tasks(struct MHD_Connection *c, struct request *r,
 	json_t *doc;
 	if ((err = ad_render_json(trace, &options, &doc)))
 		return respond_ad_error(c, r, err);
+	mark_expected_waits(app, trace, t->has_task ? ad_trace_find_task(trace, t->task) : NULL,
+			    json_object_get(doc, "tasks"));
 	return respond_json(c, r, MHD_HTTP_OK, doc);
 }
 
@@ -338,7 +362,7 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 	err = sampler_get(app->sampler, t.pid, t.locals, t.max_age_ms, &sampled);
 	if (err)
 		return respond_ad_error(c, r, err);
-	enum MHD_Result result = render_tasks(c, r, &t, sampled.trace);
+	enum MHD_Result result = render_tasks(app, c, r, &t, sampled.trace);
 	sampler_release(app->sampler, &sampled);
 	return result;
 }

@@ -5,7 +5,10 @@
  *   GET /metrics                     Prometheus text format 0.0.4
  *   GET /pids                        processes the client may inspect
  *   GET /pids/{pid}/tasks            the trace document (?format=text, ?task=ID,
- *                                    ?locals=1, ?max_age_ms=N)
+ *                                    ?locals=1, ?max_age_ms=N); for a watched
+ *                                    process its tasks carry unchanged_for_s,
+ *                                    and "expected_wait": true where waiting is
+ *                                    normal (hang detection, watch.h)
  *   GET /pids/{pid}/tasks/{id}       one task (?locals=1, ?max_age_ms=N)
  *   GET /, /FILE                     the web viewer (never needs a token: it
  *                                    holds no process data; its API calls do)
@@ -26,6 +29,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "sampler.h"
+#include "watch.h"
 
 #define MAX_URL_LENGTH 2048
 
@@ -34,6 +38,7 @@ struct app {
 	struct ad_context *ctx;
 	struct sampler *sampler;
 	struct metrics *metrics;
+	struct watcher *watcher; /* hang detection; NULL before it starts */
 	struct ratelimit ratelimit;
 	char *token;        /* NULL: no token required */
 	size_t token_len;

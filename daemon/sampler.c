@@ -31,6 +31,8 @@ struct sampler {
 	pthread_mutex_t lock;
 	pthread_cond_t finished; /* broadcast whenever a sample is done */
 	struct ad_context *ctx;
+	sampler_observer_fn observer;
+	void *observer_arg;
 	unsigned max_in_flight, in_flight;
 	size_t nslots;
 	struct slot *slots[MAX_SLOTS];
@@ -65,6 +67,12 @@ struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 	s->max_in_flight = max_in_flight ? max_in_flight : 1;
 	*ret = s;
 	return NULL;
+}
+
+void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg)
+{
+	s->observer = fn;
+	s->observer_arg = arg;
 }
 
 /* Lock held. */
@@ -194,6 +202,9 @@ static void take_sample(struct sampler *s, pid_t pid, struct sample *sample)
 	double duration_s =
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	log_sample(pid, sample->locals, sample, duration_s);
+	if (trace && !err && s->observer)
+		s->observer(s->observer_arg, pid, trace,
+			    (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec, duration_s);
 	pthread_mutex_lock(&s->lock);
 }
 

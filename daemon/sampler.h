@@ -32,8 +32,17 @@ struct sampled {
 	struct sample *handle; /* give back with sampler_release() */
 };
 
+/* Told of every successful sample this sampler takes, on the sampling thread,
+ * before any request sees the trace: hang detection fills in how long each
+ * task has been unchanged. `started_ns` is the CLOCK_MONOTONIC time the
+ * sample started, `duration_s` how long it took. */
+typedef void (*sampler_observer_fn)(void *arg, pid_t pid, struct ad_trace *trace,
+				    int64_t started_ns, double duration_s);
+
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 				struct sampler **ret);
+/* Call before the first sampler_get(). */
+void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
 /* Call once no request uses the sampler any more. */
 void sampler_destroy(struct sampler *s);
 

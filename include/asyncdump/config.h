@@ -35,10 +35,11 @@
  * no quotes and no trailing comments. Durations are an integer with an
  * optional unit: ms, s (the default), m, h. Globs are fnmatch(3) patterns.
  *
- * Command-line flags of asyncdumpd are the daemon keys with '-' for '_'
- * (--max-connections for max_connections) and go through ad_config_set(), the
- * same validation as the file; they override it. The first `listen` flag
- * replaces the file's listen addresses; further ones add to them.
+ * Command-line flags of asyncdumpd are the daemon and [hang] keys with '-' for
+ * '_' (--max-connections for max_connections) and go through ad_config_set()
+ * and ad_config_set_hang(), the same validation as the file; they override it.
+ * The first `listen` flag replaces the file's listen addresses; further ones
+ * add to them. `--watch SELECTOR=VALUE` adds a watch (ad_config_add_watch()).
  *
  * Errors are AD_ERROR_CONFIG with "FILE:LINE: what is wrong" (or
  * "--flag: what is wrong" from ad_config_set's caller); nothing is printed. */
@@ -73,7 +74,7 @@ enum ad_expected_wait_kind {
 /* A place where waiting forever is normal (an accept loop, an idle worker). */
 struct ad_expected_wait {
 	enum ad_expected_wait_kind kind;
-	char *pattern; /* function glob, or file glob */
+	char *pattern; /* function glob, or file glob (ad_expected_wait_matches()) */
 	unsigned line; /* LOCATION: the line, 0 = any line */
 };
 
@@ -94,7 +95,8 @@ struct ad_watch {
 	unsigned line;               /* of the [watch NAME] header */
 	enum ad_watch_selector selector;
 	pid_t pid;                   /* AD_WATCH_PID */
-	char *glob;                  /* AD_WATCH_EXE (path glob), AD_WATCH_COMM (name glob) */
+	char *glob;                  /* AD_WATCH_EXE: over the path, or over the file name
+				      * when the glob has no '/'; AD_WATCH_COMM: the comm */
 	struct ad_hang_settings hang;
 };
 
@@ -131,6 +133,16 @@ struct ad_error *ad_config_parse(const char *name, const char *text, struct ad_c
 /* Sets one daemon key from a flag, with the file's validation; `config` is
  * unchanged on error. The message names the key, not a file. */
 struct ad_error *ad_config_set(struct ad_config *config, const char *key, const char *value);
+/* Sets one [hang] key (sample_interval, stuck_threshold, expected_wait_fn,
+ * expected_wait_at) from a flag, as ad_config_set() does a daemon key: it
+ * overrides the file's [hang] value, and expected waits add to the file's. */
+struct ad_error *ad_config_set_hang(struct ad_config *config, const char *key, const char *value);
+/* Adds a watch from a flag: `spec` is pid=PID, exe=GLOB or comm=GLOB. It is
+ * named "flag-N" (the Nth such watch) and uses the [hang] settings. */
+struct ad_error *ad_config_add_watch(struct ad_config *config, const char *spec);
+/* What only the whole configuration can tell, checked again once the flags
+ * are applied: every watch's stuck_threshold is at least its sample_interval. */
+struct ad_error *ad_config_check(const struct ad_config *config);
 void ad_config_destroy(struct ad_config *config);
 
 /* Effective values for a watch (its own, else [hang]'s). */

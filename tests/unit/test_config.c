@@ -290,6 +290,76 @@ START_TEST(flags_validate_like_the_file)
 }
 END_TEST
 
+START_TEST(hang_flags_override_the_file)
+{
+	struct ad_config *c = parse_ok("[hang]\nsample_interval = 5s\nexpected_wait_fn = a::*\n");
+	ck_assert_ptr_null(ad_config_set_hang(c, "sample_interval", "200ms"));
+	ck_assert_uint_eq(c->hang.sample_interval_ms, 200);
+	ck_assert_ptr_null(ad_config_set_hang(c, "stuck_threshold", "1s"));
+	ck_assert_uint_eq(c->hang.stuck_threshold_ms, 1000);
+	/* expected waits add to the file's */
+	ck_assert_ptr_null(ad_config_set_hang(c, "expected_wait_at", "src/idle.rs:12"));
+	ck_assert_uint_eq(c->hang.nexpected, 2);
+	ck_assert_str_eq(c->hang.expected[0].pattern, "a::*");
+	ck_assert_int_eq(c->hang.expected[1].kind, AD_EXPECTED_WAIT_LOCATION);
+	ck_assert_str_eq(c->hang.expected[1].pattern, "src/idle.rs");
+	ck_assert_uint_eq(c->hang.expected[1].line, 12);
+	ck_assert_ptr_null(ad_config_check(c));
+
+	struct ad_error *err = ad_config_set_hang(c, "sample_interval", "50ms");
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err->message, "sample_interval = 50ms is out of range"), "%s",
+		      err->message);
+	ad_error_destroy(err);
+	ck_assert_uint_eq(c->hang.sample_interval_ms, 200); /* unchanged */
+	err = ad_config_set_hang(c, "listen", "127.0.0.1:1"); /* a daemon key */
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err->message, "unknown hang-detection setting 'listen'"), "%s",
+		      err->message);
+	ad_error_destroy(err);
+
+	/* Only the whole configuration tells a threshold below the interval. */
+	ck_assert_ptr_null(ad_config_set_hang(c, "sample_interval", "2s"));
+	err = ad_config_check(c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->code, AD_ERROR_CONFIG);
+	ck_assert_str_eq(err->message,
+			 "[hang]: stuck_threshold (1000ms) is shorter than sample_interval "
+			 "(2000ms); a hang could never be seen twice");
+	ad_error_destroy(err);
+	ad_config_destroy(c);
+}
+END_TEST
+
+START_TEST(watch_flags)
+{
+	struct ad_config *c = parse_ok("[watch flag-1]\npid = 5\n");
+	ck_assert_ptr_null(ad_config_add_watch(c, "exe=/usr/bin/api-*"));
+	ck_assert_ptr_null(ad_config_add_watch(c, "comm=worker"));
+	ck_assert_ptr_null(ad_config_add_watch(c, "pid=42"));
+	ck_assert_uint_eq(c->nwatches, 4);
+	ck_assert_str_eq(c->watches[1].name, "flag-2"); /* flag-1 is the file's */
+	ck_assert_int_eq(c->watches[1].selector, AD_WATCH_EXE);
+	ck_assert_str_eq(c->watches[1].glob, "/usr/bin/api-*");
+	ck_assert_str_eq(c->watches[2].name, "flag-3");
+	ck_assert_int_eq(c->watches[2].selector, AD_WATCH_COMM);
+	ck_assert_int_eq(c->watches[3].selector, AD_WATCH_PID);
+	ck_assert_int_eq(c->watches[3].pid, 42);
+	ck_assert_uint_eq(ad_watch_stuck_threshold_ms(c, &c->watches[3]), 60000);
+
+	static const char *const bad[] = { "exe", "exe=", "=x", "name=x", "pid=0", "pid=x",
+					   "listen=127.0.0.1:1", "sample_interval=1s" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ad_error *err = ad_config_add_watch(c, bad[i]);
+		ck_assert_msg(err != NULL, "'%s' was accepted", bad[i]);
+		ck_assert_int_eq(err->code, AD_ERROR_CONFIG);
+		ad_error_destroy(err);
+		ck_assert_uint_eq(c->nwatches, 4); /* unchanged */
+	}
+	ad_config_destroy(c);
+}
+END_TEST
+
 START_TEST(durations)
 {
 	uint64_t ms;
@@ -436,6 +506,8 @@ int main(void)
 	tcase_add_test(tc, line_numbers_count_every_line);
 	tcase_add_test(tc, flags_override_the_file);
 	tcase_add_test(tc, flags_validate_like_the_file);
+	tcase_add_test(tc, hang_flags_override_the_file);
+	tcase_add_test(tc, watch_flags);
 	tcase_add_test(tc, durations);
 	suite_add_tcase(s, tc);
 	TCase *files = tcase_create("files");
