@@ -303,7 +303,7 @@ static struct ad_error *set_rate_limit(const struct target *t, const char *key, 
 static struct ad_error *set_connection_timeout(const struct target *t, const char *key,
 					       const char *value)
 {
-	uint64_t ms;
+	uint64_t ms = 0;
 	struct ad_error *err = parse_duration_in(key, value, 1000, 3600000, &ms);
 	if (err)
 		return err;
@@ -343,7 +343,7 @@ static struct ad_error *set_log_level(const struct target *t, const char *key, c
 static struct ad_error *set_sample_interval(const struct target *t, const char *key,
 					    const char *value)
 {
-	uint64_t ms;
+	uint64_t ms = 0;
 	struct ad_error *err = parse_duration_in(key, value, 100, 86400000, &ms);
 	if (err)
 		return err;
@@ -355,7 +355,7 @@ static struct ad_error *set_sample_interval(const struct target *t, const char *
 static struct ad_error *set_stuck_threshold(const struct target *t, const char *key,
 					    const char *value)
 {
-	uint64_t ms;
+	uint64_t ms = 0;
 	struct ad_error *err = parse_duration_in(key, value, 1000, 7 * 86400000ULL, &ms);
 	if (err)
 		return err;
@@ -949,8 +949,8 @@ os_error:;
 
 struct ad_error *ad_config_load(const char *path, struct ad_config **ret)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	struct ad_error *err = read_config_file(path, &text, &len);
 	if (err)
 		return err;

@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		return fail(EXIT_USAGE, "unexpected argument '%s'; see --help", argv[optind]);
 
-	struct ad_config *config;
+	struct ad_config *config = NULL;
 	struct ad_error *err = configure(config_path, flags, nflags, &config);
 	if (err) {
 		int status = fail(status_exit(err->code), "%s", err->message);

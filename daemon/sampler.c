@@ -212,7 +212,7 @@ struct ad_error *sampler_get(struct sampler *s, pid_t pid, bool locals, uint64_t
 			     struct sampled *ret)
 {
 	struct ad_error *err;
-	struct slot *slot;
+	struct slot *slot = NULL;
 	pthread_mutex_lock(&s->lock);
 	err = find_slot(s, pid, &slot);
 	if (err)

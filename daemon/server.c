@@ -256,7 +256,7 @@ static struct ad_error *start_configured(struct server *s, const struct ad_confi
 {
 	bool tcp = config->listen_configured || !config->unix_path;
 	for (size_t i = 0; tcp && i < config->nlisten; i++) {
-		int fd;
+		int fd = -1;
 		struct ad_error *err = open_tcp(&config->listen[i], &fd);
 		if (err)
 			return err;
@@ -266,7 +266,7 @@ static struct ad_error *start_configured(struct server *s, const struct ad_confi
 			return err;
 	}
 	if (config->unix_path) {
-		int fd;
+		int fd = -1;
 		struct ad_error *err = open_unix(config->unix_path, &fd);
 		if (err)
 			return err;
