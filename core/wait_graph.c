@@ -78,54 +78,70 @@ static bool collect_edges(struct graph *g, size_t from, const struct ad_frame *r
 	return ok;
 }
 
-/* Tarjan's algorithm, recursive on the number of tasks in one chain of
- * waits: bounded by the task count, fine for the lists we read. */
-static void strongconnect(struct graph *g, size_t v)
+/* Tarjan's algorithm, iterative: a chain of tasks awaiting each other can
+ * be as long as the task list, too deep for the call stack. `work` holds
+ * (node, next edge) pairs; g->stack the nodes of components in progress. */
+struct frame_state {
+	size_t v, edge;
+};
+
+static void strongconnect(struct graph *g, size_t root, struct frame_state *work)
 {
-	struct node *nv = &g->nodes[v];
-	nv->index = nv->low = g->next_index++;
-	g->stack[g->sp++] = v;
-	nv->on_stack = true;
-	for (size_t i = 0; i < nv->nout; i++) {
-		size_t w = nv->out[i];
-		struct node *nw = &g->nodes[w];
-		if (nw->index < 0) {
-			strongconnect(g, w);
-			if (nw->low < nv->low)
-				nv->low = nw->low;
-		} else if (nw->on_stack && nw->index < nv->low) {
-			nv->low = nw->index;
+	size_t depth = 0;
+	work[depth++] = (struct frame_state){ root, 0 };
+	g->nodes[root].index = g->nodes[root].low = g->next_index++;
+	g->stack[g->sp++] = root;
+	g->nodes[root].on_stack = true;
+	while (depth) {
+		struct frame_state *fs = &work[depth - 1];
+		struct node *nv = &g->nodes[fs->v];
+		if (fs->edge < nv->nout) {
+			size_t w = nv->out[fs->edge++];
+			struct node *nw = &g->nodes[w];
+			if (nw->index < 0) {
+				nw->index = nw->low = g->next_index++;
+				g->stack[g->sp++] = w;
+				nw->on_stack = true;
+				work[depth++] = (struct frame_state){ w, 0 };
+			} else if (nw->on_stack && nw->index < nv->low) {
+				nv->low = nw->index;
+			}
+			continue;
 		}
-	}
-	if (nv->low == nv->index) {
-		size_t w;
-		do {
-			w = g->stack[--g->sp];
-			g->nodes[w].on_stack = false;
-			g->nodes[w].scc = g->nscc;
-		} while (w != v);
-		g->nscc++;
+		if (nv->low == nv->index) {
+			size_t w;
+			do {
+				w = g->stack[--g->sp];
+				g->nodes[w].on_stack = false;
+				g->nodes[w].scc = g->nscc;
+			} while (w != fs->v);
+			g->nscc++;
+		}
+		size_t done = fs->v;
+		depth--;
+		if (depth && g->nodes[done].low < g->nodes[work[depth - 1].v].low)
+			g->nodes[work[depth - 1].v].low = g->nodes[done].low;
 	}
 }
 
 /* From the smallest id of the component, follow edges inside it back to
  * the start (breadth first, so the cycle is a shortest one). */
-static struct ad_error *record_cycle(struct ad_trace *t, struct graph *g, size_t start)
+/* Scratch shared by every cycle search, reset after each: a search per
+ * cycle must not cost a pass over every task. */
+struct search {
+	size_t *prev, *queue;
+	uint64_t *ids;
+};
+
+static struct ad_error *record_cycle(struct ad_trace *t, struct graph *g, size_t start,
+				     struct search *s)
 {
 	long scc = g->nodes[start].scc;
-	size_t *prev = malloc(g->n * sizeof(*prev)), *queue = malloc(g->n * sizeof(*queue));
-	uint64_t *ids = malloc((g->n + 1) * sizeof(*ids));
-	struct ad_error *err = NULL;
-	if (!prev || !queue || !ids) {
-		err = &ad_error_nomem;
-		goto out;
-	}
-	for (size_t i = 0; i < g->n; i++)
-		prev[i] = (size_t)-1;
 	size_t qh = 0, qn = 0, end = (size_t)-1;
-	queue[qn++] = start;
+	struct ad_error *err = NULL;
+	s->queue[qn++] = start;
 	while (qh < qn && end == (size_t)-1) {
-		size_t v = queue[qh++];
+		size_t v = s->queue[qh++];
 		for (size_t i = 0; i < g->nodes[v].nout; i++) {
 			size_t w = g->nodes[v].out[i];
 			if (g->nodes[w].scc != scc)
@@ -134,30 +150,28 @@ static struct ad_error *record_cycle(struct ad_trace *t, struct graph *g, size_t
 				end = v;
 				break;
 			}
-			if (prev[w] == (size_t)-1) {
-				prev[w] = v;
-				queue[qn++] = w;
+			if (s->prev[w] == (size_t)-1) {
+				s->prev[w] = v;
+				s->queue[qn++] = w;
 			}
 		}
 	}
-	if (end == (size_t)-1)
-		goto out;
-	/* Walk back from `end` to `start`, then reverse. */
-	size_t n = 0;
-	for (size_t v = end; v != start; v = prev[v])
-		ids[n++] = g->nodes[v].id;
-	ids[n++] = g->nodes[start].id;
-	for (size_t i = 0; i < n / 2; i++) {
-		uint64_t tmp = ids[i];
-		ids[i] = ids[n - 1 - i];
-		ids[n - 1 - i] = tmp;
+	if (end != (size_t)-1) {
+		/* Walk back from `end` to `start`, then reverse. */
+		size_t n = 0;
+		for (size_t v = end; v != start; v = s->prev[v])
+			s->ids[n++] = g->nodes[v].id;
+		s->ids[n++] = g->nodes[start].id;
+		for (size_t i = 0; i < n / 2; i++) {
+			uint64_t tmp = s->ids[i];
+			s->ids[i] = s->ids[n - 1 - i];
+			s->ids[n - 1 - i] = tmp;
+		}
+		s->ids[n++] = g->nodes[start].id;
+		err = ad_trace_add_cycle(t, s->ids, n);
 	}
-	ids[n++] = g->nodes[start].id;
-	err = ad_trace_add_cycle(t, ids, n);
-out:
-	free(prev);
-	free(queue);
-	free(ids);
+	for (size_t i = 0; i < qn; i++)
+		s->prev[s->queue[i]] = (size_t)-1;
 	return err;
 }
 
@@ -192,25 +206,52 @@ struct ad_error *ad_wait_graph_cycles(struct ad_trace *t)
 			goto out;
 		}
 	}
-	for (size_t v = 0; v < g.n; v++)
-		if (g.nodes[v].index < 0)
-			strongconnect(&g, v);
-	/* One cycle per component that has one: size > 1, or a self-loop. */
-	for (long c = 0; c < g.nscc && !err; c++) {
-		size_t start = (size_t)-1, size = 0;
-		for (size_t v = 0; v < g.n; v++) {
-			if (g.nodes[v].scc != c)
-				continue;
-			size++;
-			if (start == (size_t)-1 || g.nodes[v].id < g.nodes[start].id)
-				start = v;
-		}
-		bool self = false;
-		for (size_t i = 0; size == 1 && i < g.nodes[start].nout; i++)
-			self |= g.nodes[start].out[i] == start;
-		if (size > 1 || self)
-			err = record_cycle(t, &g, start);
+	size_t nalloc = g.n ? g.n : 1;
+	struct frame_state *work = malloc(nalloc * sizeof(*work));
+	struct search search = {
+		.prev = malloc(nalloc * sizeof(size_t)),
+		.queue = malloc(nalloc * sizeof(size_t)),
+		.ids = malloc((nalloc + 1) * sizeof(uint64_t)),
+	};
+	if (!work || !search.prev || !search.queue || !search.ids) {
+		err = &ad_error_nomem;
+		goto out_search;
 	}
+	for (size_t v = 0; v < g.n; v++) {
+		search.prev[v] = (size_t)-1;
+		if (g.nodes[v].index < 0)
+			strongconnect(&g, v, work);
+	}
+	/* One cycle per component that has one: size > 1, or a self-loop.
+	 * Sizes and smallest ids in one pass: most tasks are components of
+	 * their own, so a pass per component would be quadratic. */
+	size_t *size = calloc(g.nscc ? (size_t)g.nscc : 1, sizeof(*size));
+	size_t *start = malloc((g.nscc ? (size_t)g.nscc : 1) * sizeof(*start));
+	if (!size || !start) {
+		free(size);
+		free(start);
+		err = &ad_error_nomem;
+		goto out_search;
+	}
+	for (size_t v = 0; v < g.n; v++) {
+		long c = g.nodes[v].scc;
+		if (!size[c]++ || g.nodes[v].id < g.nodes[start[c]].id)
+			start[c] = v;
+	}
+	for (long c = 0; c < g.nscc && !err; c++) {
+		bool self = false;
+		for (size_t i = 0; size[c] == 1 && i < g.nodes[start[c]].nout; i++)
+			self |= g.nodes[start[c]].out[i] == start[c];
+		if (size[c] > 1 || self)
+			err = record_cycle(t, &g, start[c], &search);
+	}
+	free(size);
+	free(start);
+out_search:
+	free(work);
+	free(search.prev);
+	free(search.queue);
+	free(search.ids);
 out:
 	for (size_t i = 0; i < g.n; i++)
 		free(g.nodes[i].out);
