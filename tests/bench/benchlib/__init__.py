@@ -1,0 +1,1 @@
+"""The benchmark behind ./dev bench (tests/bench/run)."""

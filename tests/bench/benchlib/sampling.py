@@ -1,0 +1,199 @@
+"""Sampling one benchtarget process: asyncdumpd (cold and warm), gdb and
+eu-stack, each with the pause the target's probe felt, in rounds whose order
+rotates so that no tool always runs first after a quiet spell."""
+import http.client
+import json
+import re
+import statistics
+import time
+
+from .perfprofile import profile_daemon
+from .probe import Probe
+from .procs import BenchError, Daemon, Target, monotonic_ns, run_timed
+
+TOOLS = ("asyncdump", "gdb", "eu-stack")
+TOOL_TIMEOUT_S = 900
+FRAMES = ("frame_one", "frame_two", "frame_three")
+# The marker of the line each frame is suspended at (tests/targets/README.md).
+FRAME_MARKERS = {"frame_one": "frame_one_awaits_frame_two",
+                 "frame_two": "frame_two_awaits_frame_three",
+                 "frame_three": "frame_three_awaits_sleep"}
+FULL_CHECK_MAX_BYTES = 32 << 20  # parse smaller documents whole; count names in larger
+
+
+def http_get(port, path, timeout=TOOL_TIMEOUT_S):
+    """One request on a new connection, as a client would: (seconds, status, body)."""
+    start = monotonic_ns()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    return (monotonic_ns() - start) / 1e9, response.status, body
+
+
+def marker_lines(source_path):
+    """NAME → line of every `// @mark NAME` in a target's source."""
+    marks = {}
+    with open(source_path) as f:
+        for number, line in enumerate(f, 1):
+            found = re.search(r"// @mark ([A-Za-z0-9_]+)\s*$", line)
+            if found:
+                marks[found.group(1)] = number
+    return marks
+
+
+def check_trace(body, tasks, marks):
+    """The trace of a benchtarget holds its `tasks` tasks, each frame_one →
+    frame_two → frame_three suspended at the marked lines; returns pause_us."""
+    pause = re.search(rb'"pause_us":\s*(\d+)', body)
+    if not pause:
+        raise BenchError(f"no pause_us in the trace: {body[:300]!r}")
+    for frame in FRAMES:
+        found = len(re.findall(rb'"name":\s*"benchtarget::' + frame.encode() + rb'"', body))
+        if found != tasks:
+            raise BenchError(f"the trace has {found} frames benchtarget::{frame}, "
+                             f"expected {tasks} (one per task)")
+    if len(body) <= FULL_CHECK_MAX_BYTES:
+        for task in json.loads(body)["tasks"]:
+            frame = task["root"]
+            if not frame or frame["name"] != "benchtarget::frame_one":
+                continue
+            for name in FRAMES:
+                line = marks[FRAME_MARKERS[name]]
+                if not frame or frame["name"] != "benchtarget::" + name or \
+                        (frame.get("location") or {}).get("line") != line:
+                    raise BenchError(f"task {task['id']}: expected benchtarget::{name} suspended "
+                                     f"at line {line}, got {json.dumps(frame)[:300]}")
+                frame = frame["children"][0] if frame["children"] else None
+    return int(pause.group(1))
+
+
+class TargetSession:
+    """One benchtarget process and the tools measured against it."""
+
+    def __init__(self, ctx, profile, tasks):
+        self.ctx = ctx
+        self.tasks = tasks
+        self.marks = marker_lines(ctx.source("benchtarget"))
+        log = ctx.work_file(f"benchtarget-{profile}-{tasks}.log")
+        self.target = Target([ctx.target_bin("benchtarget", profile), "--tasks", str(tasks)],
+                             ["TASKS", "PROBE_PORT", "PROBE_PERIOD_US", "PROBE_SCHED"], log)
+        if int(self.target.info["TASKS"]) != tasks:
+            raise BenchError(f"benchtarget reports TASKS {self.target.info['TASKS']}, "
+                             f"asked for {tasks}")
+        self.probe = Probe(int(self.target.info["PROBE_PORT"]))
+        self.threads = self.target.thread_count()
+
+    def close(self):
+        self.probe.close()
+        self.target.close()
+
+    def _felt(self, action):
+        """Runs action() between a probe reset and a read: (its result, max gap µs)."""
+        self.probe.reset()
+        result = action()
+        gap = self.probe.read()
+        if not self.target.alive():
+            raise BenchError(f"benchtarget ({self.tasks} tasks) died during a measurement")
+        return result, gap["max_gap_us"]
+
+    def sample(self, daemon):
+        (wall, status, body), felt = self._felt(
+            lambda: http_get(daemon.port, f"/pids/{self.target.pid}/tasks"))
+        if status != 200:
+            raise BenchError(f"asyncdumpd answered {status} for {self.tasks} tasks: {body[:500]!r}")
+        pause = check_trace(body, self.tasks, self.marks)
+        return {"wall_s": wall, "felt_us": felt, "pause_us": pause, "bytes": len(body)}
+
+    def measure_asyncdump(self):
+        """A fresh daemon: its first sample (cold: the debuginfo index is built),
+        then a warm one; the daemon's peak RSS and the warm sample's CPU time."""
+        daemon = Daemon(self.ctx.asyncdumpd, self.ctx.web_root, self.ctx.work_file("asyncdumpd.log"))
+        try:
+            cold = self.sample(daemon)
+            cpu_before = daemon.cpu_seconds()
+            warm = self.sample(daemon)
+            warm["cpu_s"] = daemon.cpu_seconds() - cpu_before
+            peak = daemon.peak_rss_kb()
+        finally:
+            daemon.close()
+        return {"cold": cold, "warm": warm, "peak_rss_kb": peak}
+
+    def _tool(self, argv, line_pattern, name):
+        (wall, status, out), felt = self._felt(lambda: run_timed(argv, TOOL_TIMEOUT_S))
+        shown = len(re.findall(line_pattern, out, re.M))
+        if status != 0 or shown != self.threads:
+            raise BenchError(f"{name} exited {status} and showed {shown} of {self.threads} "
+                             f"threads: {' '.join(argv)}")
+        return {"wall_s": wall, "felt_us": felt}
+
+    def measure_gdb(self):
+        return self._tool(["gdb", "-p", str(self.target.pid), "-batch", "-ex", "thread apply all bt"],
+                          rb"^Thread \d+ \(", "gdb")
+
+    def measure_eu_stack(self):
+        return self._tool(["eu-stack", "-p", str(self.target.pid)], rb"^TID \d+:", "eu-stack")
+
+    def measure_idle(self, seconds):
+        """The largest gap with nobody stopping the target: the noise floor."""
+        _, felt = self._felt(lambda: time.sleep(seconds))
+        return felt
+
+    def round(self, index):
+        measures = {"asyncdump": self.measure_asyncdump, "gdb": self.measure_gdb,
+                    "eu-stack": self.measure_eu_stack}
+        order = TOOLS[index % len(TOOLS):] + TOOLS[:index % len(TOOLS)]
+        result = {tool: measures[tool]() for tool in order}
+        result["idle_us"] = self.measure_idle(max(0.1, result["asyncdump"]["warm"]["wall_s"]))
+        return result
+
+
+def measure_target(ctx, profile, tasks, runs, perf_requests):
+    """The rounds on one benchtarget; perf_requests > 0 adds a profile of
+    asyncdumpd over that many warm samples."""
+    session = TargetSession(ctx, profile, tasks)
+    try:
+        rounds = []
+        for index in range(runs):
+            rounds.append(session.round(index))
+            ctx.progress(f"{profile} N={tasks} round {index + 1}/{runs}: "
+                         f"asyncdump felt {rounds[-1]['asyncdump']['warm']['felt_us']} µs, "
+                         f"gdb felt {rounds[-1]['gdb']['felt_us']} µs")
+        result = {"profile": profile, "tasks": tasks, "threads": session.threads,
+                  "probe_sched": session.target.info["PROBE_SCHED"],
+                  "probe_period_us": int(session.target.info["PROBE_PERIOD_US"]),
+                  "rounds": rounds}
+        if perf_requests:
+            expected_s = statistics.median(r["asyncdump"]["warm"]["wall_s"] for r in rounds)
+            result["perf"] = profile_daemon(session, perf_requests, expected_s,
+                                            ctx.work_file(f"perf-{profile}-{tasks}.data"))
+        return result
+    finally:
+        session.close()
+
+
+def measure_cold_demo(ctx, runs):
+    """The example program's release binary: first sample of a fresh asyncdumpd
+    (the debuginfo index included), and the CLI's wall time (always cold)."""
+    target = Target([ctx.target_bin("demo", "release")], [], ctx.work_file("demo.log"))
+    try:
+        results = []
+        for _ in range(runs):
+            daemon = Daemon(ctx.asyncdumpd, ctx.web_root, ctx.work_file("asyncdumpd.log"))
+            try:
+                wall, status, body = http_get(daemon.port, f"/pids/{target.pid}/tasks")
+            finally:
+                daemon.close()
+            if status != 200 or b'"demo::foo"' not in body:
+                raise BenchError(f"asyncdumpd answered {status} for demo without demo::foo: "
+                                 f"{body[:300]!r}")
+            cli_wall, cli_status, text = run_timed([ctx.asyncdump, str(target.pid)], TOOL_TIMEOUT_S)
+            if cli_status != 0 or b"demo::foo" not in text:
+                raise BenchError(f"asyncdump {target.pid} exited {cli_status} without demo::foo")
+            results.append({"daemon_first_s": wall, "cli_s": cli_wall})
+        return results
+    finally:
+        target.close()
