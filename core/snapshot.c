@@ -20,6 +20,8 @@
  * The copy buffer keeps every mapping at its own offset (MAP_NORESERVE), so
  * the parts never copied cost no memory. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -680,6 +682,32 @@ static struct ad_error *build_reader(struct plan *p, struct ad_snapshot *snap)
 
 /* ---- the API */
 
+/* While the target is stopped, the tracing thread must not be pre-empted:
+ * on a loaded machine that stretched a 0.5 ms pause to 10 ms. Run it at
+ * the lowest real-time priority for the pause when allowed (root,
+ * CAP_SYS_NICE, no RestrictRealtime=), as it was otherwise; the pause is
+ * bounded and does nothing but ptrace and bulk reads. */
+struct realtime {
+	bool raised;
+	int policy;
+	struct sched_param param;
+};
+
+static void enter_realtime(struct realtime *rt)
+{
+	struct sched_param fifo = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
+	rt->raised = pthread_getschedparam(pthread_self(), &rt->policy, &rt->param) == 0 &&
+		     rt->policy != SCHED_FIFO && rt->policy != SCHED_RR &&
+		     pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) == 0;
+}
+
+static void leave_realtime(struct realtime *rt)
+{
+	if (rt->raised)
+		pthread_setschedparam(pthread_self(), rt->policy, &rt->param);
+	rt->raised = false;
+}
+
 struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,
 				  struct ad_snapshot **ret)
 {
@@ -702,8 +730,11 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 	if (!err)
 		err = prepare(&p);
 	struct ad_stopped *stopped = NULL;
-	if (!err)
+	struct realtime rt = { 0 };
+	if (!err) {
+		enter_realtime(&rt);
 		err = ad_process_stop(pid, &stopped);
+	}
 	if (!err) {
 		clock_gettime(CLOCK_REALTIME, &snap->captured_at);
 		clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
@@ -714,6 +745,7 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 		else
 			ad_error_destroy(resume_err);
 	}
+	leave_realtime(&rt);
 	ad_vm_deinit(&vm);
 	if (!err) {
 		snap->copied_bytes = p.copied_bytes;
