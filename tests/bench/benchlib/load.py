@@ -1,7 +1,14 @@
 """The cost of sampling to a loaded service: benchserver under wrk on
-loopback, with asyncdumpd running in both arms and, in one, sampling it once a
-second. Runs alternate off/on, on/off, ... so that a drift in the machine's
-load hits both arms alike."""
+loopback, sampled once per second or not, in two arms:
+
+- watch: a second asyncdumpd samples the server on its own through its watch
+  list (--watch pid=PID --sample-interval 1s), as a fleet runs it: capture,
+  decode, progress tracking and Prometheus metrics, no JSON rendered;
+- http: a client asks the (always running) asyncdumpd for GET /pids/PID/tasks
+  every second, the whole JSON document each time.
+
+Each arm runs off/on pairs, alternating off/on, on/off, and the two arms'
+pairs interleave, so that a drift in the machine's load hits all alike."""
 import re
 import subprocess
 import threading
@@ -10,7 +17,12 @@ import time
 from .procs import BenchError, Daemon, Target, spawn, stop
 from .sampling import http_get
 
+ARMS = ("watch", "http")
 SAMPLE_PERIOD_S = 1.0
+# The daemon wants stuck_threshold >= sample_interval. Its default (60 s) is
+# longer than a watcher lives here: no idle task becomes "stuck" in a run.
+STUCK_THRESHOLD_S = 60
+WATCH_FIRST_SAMPLE_TIMEOUT_S = 60
 WRK_THREADS = 2
 WRK_CONNECTIONS = 32
 UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -71,15 +83,100 @@ class Sampler(threading.Thread):
             raise BenchError(f"sampling benchserver: {idle} of {self.idle_tasks} idle tasks in the trace")
 
 
+def watch_flags(pid):
+    return ["--watch", f"pid={pid}", "--sample-interval", f"{SAMPLE_PERIOD_S:g}s",
+            "--stuck-threshold", f"{STUCK_THRESHOLD_S}s", "--log-level", "info"]
+
+
+class Watcher:
+    """A second asyncdumpd that samples the server itself once per
+    SAMPLE_PERIOD_S through its watch list. Its first (cold) sample, which
+    builds the debuginfo index, is taken before the measured run starts. The
+    samples are read from its log (`sample pid=... pause_us=...` at info) and
+    checked against the pause histogram /metrics has for the pid."""
+
+    SAMPLE = re.compile(r"^\S+ \w+ sample pid=(\d+) locals=\d outcome=(\S+)"
+                        r"(?: pause_us=(\d+) tasks=(\d+))? duration_ms=([\d.]+)")
+
+    def __init__(self, ctx, pid, log_name, idle_tasks):
+        self.pid = pid
+        self.idle_tasks = idle_tasks
+        self.offset = 0
+        self.flags = watch_flags(pid)
+        self.daemon = Daemon(ctx.asyncdumpd, ctx.web_root, ctx.work_file(log_name), self.flags)
+        try:
+            self._wait_first_sample()
+        except BaseException:
+            self.daemon.close()
+            raise
+
+    def _wait_first_sample(self):
+        deadline = time.monotonic() + WATCH_FIRST_SAMPLE_TIMEOUT_S
+        while not self.new_samples():
+            if time.monotonic() > deadline or self.daemon.proc.poll() is not None:
+                raise BenchError(f"asyncdumpd {' '.join(self.flags)} took no sample of benchserver "
+                                 f"in {WATCH_FIRST_SAMPLE_TIMEOUT_S} s (log: {self.daemon.log_path})")
+            time.sleep(0.02)
+
+    def new_samples(self):
+        """The samples logged since the last call: [(pause_us, tasks, duration_s)]."""
+        with open(self.daemon.log_path, "rb") as f:
+            f.seek(self.offset)
+            text = f.read()
+        complete = text[:text.rfind(b"\n") + 1]  # a line being written waits for the next call
+        self.offset += len(complete)
+        samples = []
+        for line in complete.decode(errors="replace").splitlines():
+            found = self.SAMPLE.match(line)
+            if not found:
+                continue
+            pid, outcome, pause_us, tasks, duration_ms = found.groups()
+            if int(pid) != self.pid or outcome != "ok":
+                raise BenchError(f"asyncdumpd's watch list: {line}")
+            if int(tasks) < self.idle_tasks:
+                raise BenchError(f"asyncdumpd's watch list: {tasks} tasks, fewer than the server's "
+                                 f"{self.idle_tasks} idle ones: {line}")
+            samples.append((int(pause_us), int(tasks), float(duration_ms) / 1e3))
+        return samples
+
+    def pause_histogram(self):
+        """(count, sum in seconds) of asyncdump_target_pause_seconds for the pid."""
+        _, status, body = http_get(self.daemon.port, "/metrics")
+        text = body.decode(errors="replace")
+        if status != 200:
+            raise BenchError(f"asyncdumpd /metrics: status {status}: {text[:300]}")
+        found = {}
+        for name, value in re.findall(r'^asyncdump_target_pause_seconds_(count|sum)\{[^}]*\bpid="'
+                                      + str(self.pid) + r'"[^}]*\} (\S+)$', text, re.M):
+            found[name] = float(value)
+        if set(found) != {"count", "sum"}:
+            raise BenchError(f"asyncdumpd /metrics has no asyncdump_target_pause_seconds for pid {self.pid}")
+        errors = re.findall(r'^asyncdump_target_sample_errors_total\{[^}]*\bpid="' + str(self.pid)
+                            + r'"[^}]*\} (\S+)$', text, re.M)
+        if any(float(n) for n in errors):
+            raise BenchError(f"asyncdumpd's watch list failed to sample pid {self.pid}: see /metrics")
+        return found["count"], found["sum"]
+
+    def close(self):
+        self.daemon.close()
+
+
 def run_wrk(url, seconds):
     return spawn(["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", url],
                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def one_run(server, daemon, url, seconds, sampling, idle_tasks):
-    cpu_before = daemon.cpu_seconds()
+def one_run(server, daemon, url, seconds, sampling, idle_tasks, arm="http", watcher=None):
+    """One wrk run. Sampling in the http arm: a client thread of ours asks
+    `daemon`; in the watch arm: `watcher`, started by the caller."""
+    busy = watcher.daemon if watcher else daemon  # whose CPU time sampling costs
+    if watcher:
+        watcher.new_samples()  # those before the run
+        histogram_before = watcher.pause_histogram()
+    cpu_before = busy.cpu_seconds()
+    started = time.monotonic()
     wrk = run_wrk(url, seconds)
-    sampler = Sampler(daemon, server.pid, idle_tasks) if sampling else None
+    sampler = Sampler(daemon, server.pid, idle_tasks) if sampling and arm == "http" else None
     if sampler:
         sampler.start()
     try:
@@ -89,15 +186,37 @@ def one_run(server, daemon, url, seconds, sampling, idle_tasks):
             sampler.done.set()
             sampler.join()
         stop(wrk)
+    cpu_s = busy.cpu_seconds() - cpu_before
+    window_s = time.monotonic() - started
     if sampler and sampler.failure:
         raise sampler.failure
     if not server.alive():
         raise BenchError("benchserver died under load")
     result = parse_wrk(out.decode(errors="replace"))
-    result.update(sampling=sampling, seconds=seconds, daemon_cpu_s=daemon.cpu_seconds() - cpu_before,
+    result.update(arm=arm, sampling=sampling, seconds=seconds, daemon_cpu_s=cpu_s,
                   pauses_us=sampler.pauses_us if sampler else [],
                   sample_walls_s=sampler.walls_s if sampler else [])
+    if watcher:
+        histogram = watcher.pause_histogram()
+        samples = watcher.new_samples()
+        check_watch_samples(samples, histogram_before, histogram, window_s)
+        result.update(pauses_us=[pause for pause, _, _ in samples],
+                      sample_walls_s=[duration for _, _, duration in samples],
+                      metrics_samples=histogram[0] - histogram_before[0],
+                      metrics_pause_s=histogram[1] - histogram_before[1])
     return result
+
+
+def check_watch_samples(samples, before, after, window_s):
+    """About one sample per period over the run, each one in the pid's pause
+    histogram too (give or take the one being logged at either end)."""
+    expected = window_s / SAMPLE_PERIOD_S
+    if abs(len(samples) - expected) > 1.5:
+        raise BenchError(f"asyncdumpd's watch list took {len(samples)} samples in {window_s:.1f} s, "
+                         f"not one per {SAMPLE_PERIOD_S:g} s")
+    counted = after[0] - before[0]
+    if abs(counted - len(samples)) > 1:
+        raise BenchError(f"asyncdumpd logged {len(samples)} samples but /metrics counted {counted:.0f}")
 
 
 def measure_load(ctx, pairs, seconds, idle_tasks):
@@ -107,18 +226,29 @@ def measure_load(ctx, pairs, seconds, idle_tasks):
     try:
         daemon = Daemon(ctx.asyncdumpd, ctx.web_root, ctx.work_file("asyncdumpd-load.log"))
         url = f"http://127.0.0.1:{server.info['PORT']}/"
-        # Both arms warm: the debuginfo index built, the server's connections served once.
+        # Every arm warm: the debuginfo index built, the server's connections served once.
         http_get(daemon.port, f"/pids/{server.pid}/tasks")
         one_run(server, daemon, url, 2, False, idle_tasks)
         runs = []
         for pair in range(pairs):
-            for sampling in ((False, True) if pair % 2 == 0 else (True, False)):
-                runs.append(one_run(server, daemon, url, seconds, sampling, idle_tasks))
-                ctx.progress(f"load pair {pair + 1}/{pairs} sampling={'on' if sampling else 'off'}: "
-                             f"{runs[-1]['rps']:.0f} req/s, p99 {runs[-1]['p99_ms']:.2f} ms")
+            for index, arm in enumerate(ARMS):
+                order = (False, True) if (pair + index) % 2 == 0 else (True, False)
+                for sampling in order:
+                    watcher = None
+                    if arm == "watch" and sampling:
+                        watcher = Watcher(ctx, server.pid, f"asyncdumpd-watch-{pair + 1}.log", idle_tasks)
+                    try:
+                        runs.append(one_run(server, daemon, url, seconds, sampling, idle_tasks, arm, watcher))
+                    finally:
+                        if watcher:
+                            watcher.close()
+                    last = runs[-1]
+                    ctx.progress(f"load pair {pair + 1}/{pairs} {arm} sampling={'on' if sampling else 'off'}: "
+                                 f"{last['rps']:.0f} req/s, p99 {last['p99_ms']:.2f} ms"
+                                 + (f", {len(last['pauses_us'])} samples" if sampling else ""))
         return {"idle_tasks": idle_tasks, "threads": server.thread_count(), "seconds": seconds,
                 "wrk": f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{seconds}s --latency",
-                "runs": runs}
+                "watch_flags": " ".join(watch_flags("PID")), "runs": runs}
     finally:
         if daemon:
             daemon.close()

@@ -156,7 +156,8 @@ def measure(ctx, plan):
     ctx.progress("cold first sample of the example (demo, release)")
     results["demo"] = measure_cold_demo(ctx, plan["runs"])
     if plan["load"]:
-        ctx.progress(f"benchserver under wrk: {plan['load_pairs']} pairs of {plan['load_seconds']} s runs")
+        ctx.progress(f"benchserver under wrk: {plan['load_pairs']} pairs of {plan['load_seconds']} s runs "
+                     "per arm (watch list, GET /pids/PID/tasks)")
         results["load"] = measure_load(ctx, plan["load_pairs"], plan["load_seconds"], LOAD_IDLE_TASKS)
     return results
 

