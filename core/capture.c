@@ -429,27 +429,6 @@ out:
 
 /* ---- the cheap look: from the ELF file alone, no DWARF walk */
 
-static bool section_contains(Elf *elf, const char *section, const char *needle)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
-		    strcmp(name, section) != 0 || sh.sh_type == SHT_NOBITS)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		if (!data && (sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) == 1)
-			data = elf_getdata(scn, NULL);
-		if (data && data->d_buf && memmem(data->d_buf, data->d_size, needle, strlen(needle)))
-			return true;
-	}
-	return false;
-}
-
 static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *info)
 {
 	int fd = open(exe, O_RDONLY | O_CLOEXEC);
@@ -462,11 +441,11 @@ static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *i
 		reason = "not an ELF program";
 	} else {
 		info->is_rust = ad_elf_looks_like_rust(elf);
-		info->has_type_debuginfo = section_contains(elf, ".debug_str", "__awaitee") ||
-					   section_contains(elf, ".debug_str", "__state");
-		info->has_tokio = section_contains(elf, ".strtab", "tokio7runtime") ||
-				  section_contains(elf, ".debug_str", "tokio::runtime") ||
-				  section_contains(elf, ".debug_str", "OwnedTasks");
+		info->has_type_debuginfo = ad_elf_section_contains(elf, ".debug_str", "__awaitee") ||
+					   ad_elf_section_contains(elf, ".debug_str", "__state");
+		info->has_tokio = ad_elf_section_contains(elf, ".strtab", "tokio7runtime") ||
+				  ad_elf_section_contains(elf, ".debug_str", "tokio::runtime") ||
+				  ad_elf_section_contains(elf, ".debug_str", "OwnedTasks");
 		const void *id;
 		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
 		if (n > 0 && (info->build_id = malloc((size_t)n * 2 + 1)))

@@ -125,7 +125,9 @@ static struct ad_error *find_source_root(struct ad_debuginfo *di)
 	return NULL;
 }
 
-static bool section_has(Elf *elf, const char *section, const char *needle)
+/* Whether ELF section `section` holds the bytes `needle` (a compressed one
+ * is searched decompressed). */
+bool ad_elf_section_contains(Elf *elf, const char *section, const char *needle)
 {
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
@@ -136,10 +138,12 @@ static bool section_has(Elf *elf, const char *section, const char *needle)
 		const char *name;
 		Elf_Data *data;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) || strcmp(name, section) != 0 ||
-		    !(data = elf_getdata(scn, NULL)) || !data->d_buf)
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) || strcmp(name, section) != 0)
 			continue;
-		if (memmem(data->d_buf, data->d_size, needle, strlen(needle)))
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) != 1)
+			continue;
+		if ((data = elf_getdata(scn, NULL)) && data->d_buf &&
+		    memmem(data->d_buf, data->d_size, needle, strlen(needle)))
 			return true;
 	}
 	return false;
@@ -149,10 +153,10 @@ static bool section_has(Elf *elf, const char *section, const char *needle)
  * runtime's symbols. */
 bool ad_elf_looks_like_rust(Elf *elf)
 {
-	return section_has(elf, ".comment", "rustc version") ||
-	       section_has(elf, ".strtab", "rust_eh_personality") ||
-	       section_has(elf, ".dynstr", "rust_eh_personality") ||
-	       section_has(elf, ".strtab", "rust_begin_unwind");
+	return ad_elf_section_contains(elf, ".comment", "rustc version") ||
+	       ad_elf_section_contains(elf, ".strtab", "rust_eh_personality") ||
+	       ad_elf_section_contains(elf, ".dynstr", "rust_eh_personality") ||
+	       ad_elf_section_contains(elf, ".strtab", "rust_begin_unwind");
 }
 
 static struct ad_error *open_dwarf(struct ad_debuginfo *di)

@@ -82,6 +82,7 @@ struct ad_debuginfo {
 
 /* debuginfo.c: from the ELF alone (also for process lists). */
 bool ad_elf_looks_like_rust(Elf *elf);
+bool ad_elf_section_contains(Elf *elf, const char *section, const char *needle);
 
 /* dwarf_index.c */
 struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di);
