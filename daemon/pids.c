@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc.h" /* the library's /proc readers */
+
 #define MAX_PROCESSES 65536
 
 /* Reads the Uid: line of /proc/PID/status: real, effective, saved. */
@@ -51,19 +53,6 @@ struct ad_error *pid_owned_by(pid_t pid, uid_t uid, bool *ret)
 		return err;
 	*ret = uids[0] == uid && uids[1] == uid && uids[2] == uid;
 	return NULL;
-}
-
-static void read_comm(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	buf[0] = '\0';
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)size, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
 }
 
 /* The exe path, or false for kernel threads and processes we may not see. */
@@ -112,7 +101,7 @@ static json_t *string_or_null(const char *s)
 static struct ad_error *describe(struct ad_context *ctx, pid_t pid, uid_t uid, json_t **ret)
 {
 	char comm[64], exe[PATH_MAX];
-	read_comm(pid, comm, sizeof(comm));
+	ad_proc_read_comm(pid, 0, comm);
 	bool has_exe = read_exe(pid, exe, sizeof(exe));
 
 	/* An error (an unreadable exe, say) is a reason not to trace, not a failure. */

@@ -16,6 +16,7 @@
 #include "asyncdump/progress.h"
 #include "hang_metrics.h"
 #include "log.h"
+#include "proc.h" /* the library's /proc readers */
 
 #define MAX_PROCESSES 65536     /* /proc entries looked at per scan */
 #define MIN_RESCAN_MS 100
@@ -106,19 +107,6 @@ static bool read_start_time(pid_t pid, unsigned long long *ret)
 	return false;
 }
 
-static void read_comm(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	buf[0] = '\0';
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)size, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
 /* Exe and comm; false for a process that is gone, a zombie or a kernel
  * thread (no exe). */
 static bool read_identity(pid_t pid, struct proc_info *ret)
@@ -130,7 +118,7 @@ static bool read_identity(pid_t pid, struct proc_info *ret)
 		return false;
 	ret->exe[n] = '\0';
 	ret->pid = pid;
-	read_comm(pid, ret->comm, sizeof(ret->comm));
+	ad_proc_read_comm(pid, 0, ret->comm);
 	return true;
 }
 
