@@ -209,6 +209,7 @@ struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name
 	ad_strpool_init(&di->pool);
 	ad_strmap_init(&di->types);
 	ad_u64map_init(&di->type_cache);
+	ad_u64map_init(&di->line_cache);
 	di->fd = -1;
 	struct ad_error *err = NULL;
 	di->path = strdup(display_name ? display_name : path);
@@ -271,6 +272,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 	if (!di || atomic_fetch_sub(&di->refcount, 1) != 1)
 		return;
 	free_type_cache(di);
+	ad_u64map_deinit(&di->line_cache);
 	ad_strmap_deinit(&di->types);
 	free(di->names);
 	free(di->funcs);
@@ -577,26 +579,6 @@ struct ad_error *ad_debuginfo_find_tls(struct ad_debuginfo *di, const char *name
 			       name_contains, di->path);
 }
 
-struct ad_error *ad_debuginfo_line_at(struct ad_debuginfo *di, uint64_t pc, const char **file_ret,
-				      unsigned *line_ret)
-{
-	pthread_mutex_lock(&di->lock);
-	struct ad_error *err = NULL;
-	Dwarf_Die cu;
-	Dwarf_Line *line;
-	int lineno;
-	const char *file;
-	if (!dwarf_addrdie(di->dwarf, pc, &cu) || !(line = dwarf_getsrc_die(&cu, pc)) ||
-	    !(file = dwarf_linesrc(line, NULL, NULL)) || dwarf_lineno(line, &lineno) != 0)
-		err = ad_error_create(AD_ERROR_NOT_FOUND, "no line information for 0x%" PRIx64, pc);
-	else {
-		*file_ret = file;
-		*line_ret = (unsigned)lineno;
-	}
-	pthread_mutex_unlock(&di->lock);
-	return err;
-}
-
 static bool function_named(const struct ad_debuginfo *di, uint64_t die, const char *function)
 {
 	const char *name = ad_dwarf_index_name(di, die);
@@ -610,16 +592,10 @@ static bool path_ends_with(const char *path, const char *suffix)
 	return a >= b && strcmp(path + a - b, suffix) == 0 && (a == b || path[a - b - 1] == '/');
 }
 
-struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, const char *function,
-					    const char *file_suffix, unsigned after,
-					    unsigned before, unsigned *ret)
+static unsigned dominant_line_locked(struct ad_debuginfo *di, const char *function,
+				     const char *file_suffix, unsigned after, unsigned before,
+				     unsigned *counts)
 {
-	if (before <= after + 1 || before - after > 100000)
-		return ad_error_create(AD_ERROR_NOT_FOUND, "no line between %u and %u", after, before);
-	unsigned *counts = calloc(before - after, sizeof(*counts));
-	if (!counts)
-		return &ad_error_nomem;
-	pthread_mutex_lock(&di->lock);
 	for (size_t i = 0; i < di->nfuncs; i++) {
 		const struct ad_func_range *r = &di->funcs[i];
 		if (!function_named(di, r->die, function))
@@ -642,15 +618,37 @@ struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, const char 
 			counts[lineno - (int)after]++;
 		}
 	}
-	pthread_mutex_unlock(&di->lock);
 	unsigned best = 0;
 	for (unsigned l = 1; l < before - after; l++)
 		if (counts[l] > counts[best])
 			best = l;
-	free(counts);
-	if (!best)
+	return best ? after + best : 0;
+}
+
+struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, uint64_t key,
+					    const char *function, const char *file_suffix,
+					    unsigned after, unsigned before, unsigned *ret)
+{
+	if (before <= after + 1 || before - after > 100000)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "no line between %u and %u", after, before);
+	pthread_mutex_lock(&di->lock);
+	uintptr_t cached = (uintptr_t)ad_u64map_get(&di->line_cache, key);
+	unsigned line = cached ? (unsigned)(cached - 1) : 0;
+	if (!cached) {
+		unsigned *counts = calloc(before - after, sizeof(*counts));
+		if (!counts) {
+			pthread_mutex_unlock(&di->lock);
+			return &ad_error_nomem;
+		}
+		line = dominant_line_locked(di, function, file_suffix, after, before, counts);
+		free(counts);
+		/* A failed insert only costs a recomputation next time. */
+		ad_u64map_put(&di->line_cache, key, (void *)(uintptr_t)(line + 1));
+	}
+	pthread_mutex_unlock(&di->lock);
+	if (!line)
 		return ad_error_create(AD_ERROR_NOT_FOUND, "no line of %s in %s between %u and %u",
 				       file_suffix, function, after, before);
-	*ret = after + best;
+	*ret = line;
 	return NULL;
 }

@@ -78,6 +78,7 @@ struct ad_debuginfo {
 	size_t ntls_symbols;
 
 	struct ad_u64map type_cache; /* DIE → struct ad_type * */
+	struct ad_u64map line_cache; /* dominant-line key → line + 1 (1: none) */
 };
 
 /* debuginfo.c: from the ELF alone (also for process lists). */

@@ -173,7 +173,8 @@ static bool macro_call_line(struct ad_decode *d, const struct ad_type *env,
 	char *fn = resume_function_of_env(env->name);
 	if (!fn)
 		return false;
-	struct ad_error *err = ad_debuginfo_dominant_line(d->di, fn, user_file, after, before, ret);
+	struct ad_error *err = ad_debuginfo_dominant_line(d->di, var->type_die, fn, user_file, after,
+							  before, ret);
 	free(fn);
 	ad_error_destroy(err);
 	return !err;

@@ -39,6 +39,8 @@ struct ad_tokio {
 	struct ad_debuginfo *di;
 	uint64_t context_dtpoff;
 	const struct ad_type *context_storage;
+	const struct ad_type *context;    /* tokio::runtime::context::Context */
+	uint64_t context_offset;          /* of the Context inside its storage */
 	const struct ad_type *header;
 	uint64_t state_off, vtable_off;
 	uint64_t vt_poll_off, vt_trailer_off, vt_id_off;
@@ -125,6 +127,14 @@ struct ad_error *ad_tokio_prepare(struct ad_debuginfo *di, struct ad_tokio **ret
 				      ad_debuginfo_path(di));
 		goto fail;
 	}
+	if ((err = ad_debuginfo_find_type(di, TOKIO_CONTEXT, &tk->context)) ||
+	    (err = ad_find_typed_member(di, tk->context_storage, TOKIO_CONTEXT, 5,
+					&tk->context_offset))) {
+		/* Storage<Context, ()> (recent std) or fast::Key<Context> (older
+		 * std): the Context is somewhere inside whatever std wraps it in. */
+		err = layout_error(err, "runtime context and its thread-local storage");
+		goto fail;
+	}
 	if ((err = ad_debuginfo_find_type(di, TOKIO_TASK_HEADER, &tk->header)) ||
 	    (err = find_offset(di, tk->header, "state", &tk->state_off)) ||
 	    (err = prepare_vtable(tk)) || (err = prepare_trailer(tk))) {
@@ -178,7 +188,7 @@ static bool storage_is_alive(struct ad_decode *d, const struct ad_value *storage
 static struct ad_error *thread_context(struct ad_decode *d, const struct ad_thread *th,
 				       struct ad_value *ret)
 {
-	uint64_t address, off;
+	uint64_t address;
 	struct ad_error *err = ad_thread_local_address(d, th, d->tokio->context_dtpoff, &address);
 	if (err)
 		return err;
@@ -186,12 +196,7 @@ static struct ad_error *thread_context(struct ad_decode *d, const struct ad_thre
 	if (!storage_is_alive(d, &storage))
 		return ad_error_create(AD_ERROR_NOT_FOUND, "thread %d has no tokio context",
 				       (int)th->tid);
-	if ((err = ad_find_typed_member(d->di, storage.type, TOKIO_CONTEXT, 5, &off)))
-		return layout_error(err, "thread-local storage of CONTEXT");
-	const struct ad_type *ctx_type;
-	if ((err = ad_debuginfo_find_type(d->di, TOKIO_CONTEXT, &ctx_type)))
-		return layout_error(err, "runtime context");
-	*ret = ad_decode_value(d, ctx_type, address + off);
+	*ret = ad_decode_value(d, d->tokio->context, address + d->tokio->context_offset);
 	return NULL;
 }
 

@@ -80,19 +80,17 @@ struct ad_error *ad_debuginfo_find_tls(struct ad_debuginfo *di, const char *name
  * pointer (x86_64 variant II: negative), or AD_ERROR_NOT_FOUND without TLS. */
 struct ad_error *ad_debuginfo_static_tls_offset(struct ad_debuginfo *di, int64_t *ret);
 
-/* Source line of a pc (for macro-expanded awaits): file and line, or
- * AD_ERROR_NOT_FOUND. */
-struct ad_error *ad_debuginfo_line_at(struct ad_debuginfo *di, uint64_t pc,
-				      const char **file_ret, unsigned *line_ret);
-
 /* Inside the function named `function` (qualified; generic arguments may
  * follow in DWARF), the line of a file ending in `file_suffix` to which the
  * line table attributes the most code, among lines strictly between `after`
  * and `before`. rustc collapses code expanded from another crate's macro
  * (tokio::select!, join!) to the macro's call site in the line table, while
  * the suspension point's declaration points into the macro: this recovers
- * the call site. AD_ERROR_NOT_FOUND when no line qualifies. */
-struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, const char *function,
+ * the call site. AD_ERROR_NOT_FOUND when no line qualifies. The answer is
+ * kept per binary under `key` (non-zero, e.g. the variant's DIE), so the
+ * line table is read once per suspension point, not once per task. */
+struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, uint64_t key,
+					    const char *function,
 					    const char *file_suffix, unsigned after,
 					    unsigned before, unsigned *ret);
 
