@@ -401,16 +401,19 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 		   strncmp(url, "/pids/", 6) == 0;
 	if (!api)
 		return static_serve(c, r, app->web_root, url);
-	if (!l->is_unix && app->token && !authorized(app, c))
+	bool denied = !l->is_unix && app->token && !authorized(app, c);
+	/* A failed token costs a token of the rate limit too: otherwise the
+	 * limit would bound everything but guessing the token. */
+	if ((denied || strcmp(url, "/metrics") != 0) && !ratelimit_take(&app->ratelimit))
+		return respond_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+				     "more than %.0f requests per second (rate_limit); slow down",
+				     app->ratelimit.rate);
+	if (denied)
 		return respond_error(c, r, MHD_HTTP_FORBIDDEN, "permission_denied",
 				     "this daemon requires 'Authorization: Bearer TOKEN' with the "
 				     "token from its token file");
 	if (strcmp(url, "/metrics") == 0)
 		return handle_metrics(app, c, r);
-	if (!ratelimit_take(&app->ratelimit))
-		return respond_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
-				     "more than %.0f requests per second (rate_limit); slow down",
-				     app->ratelimit.rate);
 	if (strcmp(url, "/pids") == 0)
 		return handle_pids(app, c, r, &client);
 	return handle_tasks(app, c, r, &client, url + 6);

@@ -119,6 +119,16 @@ sleep 1.2
 assert_http 404 no_such_process "/pids/$dead/tasks"
 stop_daemon
 
+note "wrong tokens count against the rate limit (no guessing at full speed)"
+start_daemon --rate-limit 2/s --token-file "$HARNESS_TMP/token"
+urls=()
+for i in $(seq 12); do urls+=(-o /dev/null "$BASE/metrics?guess=$i"); done
+# one connection, twelve guesses, as a token-guessing client would send them
+codes=$(curl -s -H "Authorization: Bearer wrong" -w '%{http_code}\n' "${urls[@]}" | sort | uniq -c)
+assert_contains "$codes" " 403" "the first wrong tokens at 2/s"
+assert_contains "$codes" " 429" "12 quick wrong tokens at 2/s"
+stop_daemon
+
 note "the connection limit and the idle timeout"
 start_daemon --max-connections 2 --connection-timeout 1s
 port=${BASE##*:}
