@@ -99,6 +99,32 @@ void ad_proc_read_comm(pid_t pid, pid_t tid, char name[16])
 	name[strcspn(name, "\n")] = '\0';
 }
 
+bool ad_proc_read_start_time(pid_t pid, unsigned long long *ret)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ssize_t n = read_small_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return false;
+	/* The name before the fields may hold spaces and ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	p++;
+	for (int field = 3; field <= 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return false;
+		if (field == 22) {
+			*ret = strtoull(p, NULL, 10);
+			return true;
+		}
+		p += strcspn(p, " ");
+	}
+	return false;
+}
+
 struct ad_error *ad_proc_read_exe(pid_t pid, char **ret)
 {
 	char path[64], target[PATH_MAX];

@@ -13,6 +13,7 @@
 #include "own_metrics.h"
 #include "parse.h"
 #include "pids.h"
+#include "proc.h" /* the library's /proc readers */
 #include "respond.h"
 #include "static_files.h"
 
@@ -354,12 +355,19 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 		return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid_argument",
 				     "pid %d is asyncdumpd itself, which cannot trace itself",
 				     (int)t.pid);
+	/* The owner is checked on the process that started at start_time,
+	 * and the sample must be of that process (the sampler checks). */
+	unsigned long long start_time = 0, again = 0;
+	bool exists = ad_proc_read_start_time(t.pid, &start_time);
 	struct ad_error *err = check_owner(client, t.pid);
 	if (err)
 		return respond_ad_error(c, r, err);
+	if (exists && (!ad_proc_read_start_time(t.pid, &again) || again != start_time))
+		return respond_ad_error(c, r, ad_error_create(AD_ERROR_NO_PROCESS,
+			"process %d exited while the request was checked; try again", (int)t.pid));
 
 	struct sampled sampled;
-	err = sampler_get(app->sampler, t.pid, t.locals, t.max_age_ms, &sampled);
+	err = sampler_get(app->sampler, t.pid, start_time, t.locals, t.max_age_ms, &sampled);
 	if (err)
 		return respond_ad_error(c, r, err);
 	enum MHD_Result result = render_tasks(app, c, r, &t, sampled.trace);

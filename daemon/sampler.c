@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "own_metrics.h"
+#include "proc.h" /* the library's /proc readers */
 
 #define MAX_SLOTS 4096 /* pids with a sample running or kept */
 
@@ -22,6 +23,7 @@ struct sample {
 
 struct slot {
 	pid_t pid;
+	unsigned long long start_time; /* with pid, the process */
 	unsigned users;          /* requests looking at this slot */
 	struct sample *running;  /* a reference, or NULL */
 	struct sample *latest;   /* the last successful sample (a reference), or NULL */
@@ -118,10 +120,11 @@ static void sweep(struct sampler *s, uint64_t now)
 }
 
 /* Lock held. */
-static struct ad_error *find_slot(struct sampler *s, pid_t pid, struct slot **ret)
+static struct ad_error *find_slot(struct sampler *s, pid_t pid, unsigned long long start_time,
+				  struct slot **ret)
 {
 	for (size_t i = 0; i < s->nslots; i++) {
-		if (s->slots[i]->pid == pid) {
+		if (s->slots[i]->pid == pid && s->slots[i]->start_time == start_time) {
 			*ret = s->slots[i];
 			return NULL;
 		}
@@ -135,6 +138,7 @@ static struct ad_error *find_slot(struct sampler *s, pid_t pid, struct slot **re
 	if (!slot)
 		return &ad_error_nomem;
 	slot->pid = pid;
+	slot->start_time = start_time;
 	s->slots[s->nslots++] = slot;
 	*ret = slot;
 	return NULL;
@@ -183,8 +187,23 @@ static void log_sample(pid_t pid, bool locals, const struct sample *sample, doub
 	own_metrics_sample("ok", duration_s, sample->trace->pause_us, true);
 }
 
+/* A sample taken while `pid` still named the process that started at
+ * `start_time` before and after it is of that process: a pid is not reused
+ * while its process exists. */
+static struct ad_error *check_same_process(pid_t pid, unsigned long long start_time)
+{
+	unsigned long long now;
+	if (ad_proc_read_start_time(pid, &now) && now == start_time)
+		return NULL;
+	return ad_error_create(AD_ERROR_NO_PROCESS,
+			       "process %d exited during the sample%s", (int)pid,
+			       ad_proc_read_start_time(pid, &now) ?
+				       " and its pid now names another process" : "");
+}
+
 /* Takes the sample on this thread, with the lock released meanwhile. */
-static void take_sample(struct sampler *s, pid_t pid, struct sample *sample)
+static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_time,
+			struct sample *sample)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -194,6 +213,13 @@ static void take_sample(struct sampler *s, pid_t pid, struct sample *sample)
 	struct ad_capture_options options = { .locals = sample->locals };
 	struct ad_trace *trace = NULL;
 	struct ad_error *err = ad_capture(s->ctx, pid, &options, &trace);
+	if (!err) {
+		err = check_same_process(pid, start_time);
+		if (err) {
+			ad_trace_destroy(trace);
+			trace = NULL;
+		}
+	}
 	sample->trace = err ? NULL : trace;
 	sample->error = err;
 
@@ -208,13 +234,13 @@ static void take_sample(struct sampler *s, pid_t pid, struct sample *sample)
 	pthread_mutex_lock(&s->lock);
 }
 
-struct ad_error *sampler_get(struct sampler *s, pid_t pid, bool locals, uint64_t max_age_ms,
-			     struct sampled *ret)
+struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
+			     bool locals, uint64_t max_age_ms, struct sampled *ret)
 {
 	struct ad_error *err;
 	struct slot *slot = NULL;
 	pthread_mutex_lock(&s->lock);
-	err = find_slot(s, pid, &slot);
+	err = find_slot(s, pid, start_time, &slot);
 	if (err)
 		goto unlock;
 	slot->users++;
@@ -254,7 +280,7 @@ struct ad_error *sampler_get(struct sampler *s, pid_t pid, bool locals, uint64_t
 		mine->locals = locals;
 		slot->running = mine;
 		s->in_flight++;
-		take_sample(s, pid, mine);
+		take_sample(s, pid, start_time, mine);
 		s->in_flight--;
 		mine->done = true;
 		mine->done_ms = monotonic_ms();

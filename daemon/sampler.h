@@ -8,7 +8,8 @@
  * sampled in parallel, at most `max_in_flight` at once (AD_ERROR_OVERLOADED
  * beyond). Each sample runs entirely on the requesting thread: ptrace wants
  * the thread that attached to be the one that detaches. A successful sample
- * is kept for a while so that a request with max_age_ms can reuse it. */
+ * is kept for a while so that a request with max_age_ms can reuse it.
+ * Samples belong to a process, (pid, start time), never to a bare pid. */
 #ifndef ASYNCDUMP_DAEMON_SAMPLER_H
 #define ASYNCDUMP_DAEMON_SAMPLER_H
 
@@ -46,8 +47,13 @@ void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
 /* Call once no request uses the sampler any more. */
 void sampler_destroy(struct sampler *s);
 
-struct ad_error *sampler_get(struct sampler *s, pid_t pid, bool locals, uint64_t max_age_ms,
-			     struct sampled *ret);
+/* A sample of the process `pid` that started at `start_time`
+ * (ad_proc_read_start_time()): samples are kept and shared per process, not
+ * per pid, so a reused pid never gets another process's sample; and a sample
+ * whose pid was taken by another process meanwhile fails with
+ * AD_ERROR_NO_PROCESS. */
+struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
+			     bool locals, uint64_t max_age_ms, struct sampled *ret);
 void sampler_release(struct sampler *s, struct sampled *sampled);
 
 const char *sample_source_name(enum sample_source source);

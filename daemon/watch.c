@@ -78,35 +78,6 @@ static void wait_until(struct watcher *w, int64_t deadline_ns)
 
 /* ---------------------------------------------------------------- /proc */
 
-/* Field 22 of /proc/PID/stat; the name before it may hold spaces and ')'. */
-static bool read_start_time(pid_t pid, unsigned long long *ret)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return false;
-	p++;
-	for (int field = 3; field <= 22; field++) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			return false;
-		if (field == 22) {
-			*ret = strtoull(p, NULL, 10);
-			return true;
-		}
-		p += strcspn(p, " ");
-	}
-	return false;
-}
-
 /* Exe and comm; false for a process that is gone, a zombie or a kernel
  * thread (no exe). */
 static bool read_identity(pid_t pid, struct proc_info *ret)
@@ -124,7 +95,7 @@ static bool read_identity(pid_t pid, struct proc_info *ret)
 
 static bool read_proc_info(pid_t pid, struct proc_info *ret)
 {
-	return read_identity(pid, ret) && read_start_time(pid, &ret->start_time);
+	return read_identity(pid, ret) && ad_proc_read_start_time(pid, &ret->start_time);
 }
 
 /* An exe glob with a '/' is over the path, else over the file name. A
@@ -277,7 +248,7 @@ static void sample_once(struct target *t)
 		pthread_mutex_unlock(&w->lock);
 	}
 	struct sampled sampled;
-	struct ad_error *err = sampler_get(w->sampler, pid, false, 0, &sampled);
+	struct ad_error *err = sampler_get(w->sampler, pid, t->proc.start_time, false, 0, &sampled);
 	if (!err)
 		sampler_release(w->sampler, &sampled);
 	pthread_mutex_lock(&w->lock);
@@ -420,7 +391,7 @@ static void list_matches(const struct watcher *w, struct match *ret, size_t *ret
 		if (!read_identity((pid_t)pid, p))
 			continue;
 		const struct ad_watch *watch = glob_watch_of(w->config, p);
-		if (watch && read_start_time((pid_t)pid, &p->start_time))
+		if (watch && ad_proc_read_start_time((pid_t)pid, &p->start_time))
 			ret[n++].watch = watch;
 	}
 	closedir(d);
