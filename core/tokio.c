@@ -261,6 +261,7 @@ struct list_walk {
 	const struct thread_task *threads;
 	size_t nthreads;
 	size_t count;
+	struct ad_u64map visited; /* task headers met, over every shard */
 };
 
 static struct ad_error *task_type_of_locked(struct ad_decode *d, uint64_t vtable,
@@ -414,6 +415,16 @@ static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
 	struct ad_tokio *tk = d->tokio;
 	uint64_t h = head;
 	while (h) {
+		/* One corrupt link must not turn the walk into a loop over the
+		 * same tasks (or a silent stop): the first repeat ends it. */
+		if (ad_u64map_get(&w->visited, h))
+			return ad_trace_add_warning(d->trace,
+						    "runtime %u: the task list comes back to task "
+						    "0x%" PRIx64 " after %zu tasks (corrupt or cyclic "
+						    "list); tasks after it are not shown",
+						    w->runtime, h, w->count);
+		if (!ad_u64map_put(&w->visited, h, w))
+			return &ad_error_nomem;
 		if (w->count++ >= AD_MAX_TASKS)
 			return ad_trace_add_warning(d->trace,
 						    "runtime %u: stopped after %d tasks (corrupt or "
@@ -436,8 +447,6 @@ static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
 			ad_error_destroy(err);
 			return w_err;
 		}
-		if (h == head)
-			break;
 	}
 	return NULL;
 }
@@ -493,13 +502,14 @@ static struct ad_error *collect_runtime(struct ad_decode *d, const struct ad_val
 	size_t n;
 	if ((err = list_heads(d, &owned, heads, 4096, &n)))
 		return err;
-	struct list_walk w = { d, index, threads, nthreads, 0 };
+	struct list_walk w = { .d = d, .runtime = index, .threads = threads, .nthreads = nthreads };
+	ad_u64map_init(&w.visited);
 	size_t before = d->trace->ntasks;
-	for (size_t i = 0; i < n; i++)
-		if ((err = walk_list(&w, heads[i])))
-			return err;
+	for (size_t i = 0; i < n && !err; i++)
+		err = walk_list(&w, heads[i]);
+	ad_u64map_deinit(&w.visited);
 	d->trace->runtimes[index].ntasks = d->trace->ntasks - before;
-	return NULL;
+	return err;
 }
 
 struct ad_error *ad_tokio_collect(struct ad_decode *d)
@@ -631,8 +641,11 @@ struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
 		if ((err = ad_read_u64(d->reader, owned->address + off, &head)))
 			return err;
 		size_t before = d->trace->ntasks;
-		struct list_walk w = { d, d->local_set_runtime[i], NULL, 0, 0 };
-		if ((err = walk_list(&w, head)))
+		struct list_walk w = { .d = d, .runtime = d->local_set_runtime[i] };
+		ad_u64map_init(&w.visited);
+		err = walk_list(&w, head);
+		ad_u64map_deinit(&w.visited);
+		if (err)
 			return err;
 		for (size_t k = before; k < d->trace->ntasks; k++)
 			d->trace->tasks[k].kind = AD_TASK_KIND_LOCAL;
