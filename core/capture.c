@@ -190,6 +190,12 @@ static struct ad_error *open_binary(pid_t pid, const char *exe, struct binary **
 		return ad_error_wrap(err, "process %d", (int)pid);
 	}
 	b->tokio_error = ad_tokio_prepare(b->di, &b->tokio);
+	if (b->tokio_error && b->tokio_error->code != AD_ERROR_NOMEM &&
+	    ad_debuginfo_corruption(b->di)) {
+		/* Not "no tokio runtime": the DWARF that would say so is damaged. */
+		ad_error_destroy(b->tokio_error);
+		b->tokio_error = ad_debuginfo_corrupt_error(b->di, "the tokio runtime");
+	}
 	*ret = b;
 	return NULL;
 }
@@ -369,6 +375,10 @@ static struct ad_error *fill_header(struct ad_trace *t, const struct ad_snapshot
 	    (err = ad_trace_set_build_id(t, ad_debuginfo_build_id(di))) ||
 	    (err = ad_trace_set_source_root(t, ad_debuginfo_source_root(di))))
 		return err;
+	if (ad_debuginfo_corruption(di))
+		return ad_trace_add_warning(t, "the DWARF debuginfo of %s is partly corrupt (%s): "
+					    "what it describes may be missing or undecodable",
+					    ad_debuginfo_path(di), ad_debuginfo_corruption(di));
 	return NULL;
 }
 

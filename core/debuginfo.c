@@ -191,6 +191,28 @@ static void init_libelf(void)
 	elf_version(EV_CURRENT);
 }
 
+/* The file the DWARF came from: a separate debug file, or the program. */
+static const char *dwarf_file(const struct ad_debuginfo *di)
+{
+	const char *main_file = NULL, *debug_file = NULL;
+	if (di->module)
+		dwfl_module_info(di->module, NULL, NULL, NULL, NULL, NULL, &main_file, &debug_file);
+	return debug_file ? debug_file : di->path;
+}
+
+const char *ad_debuginfo_corruption(const struct ad_debuginfo *di)
+{
+	return di->corrupt;
+}
+
+struct ad_error *ad_debuginfo_corrupt_error(const struct ad_debuginfo *di, const char *missing)
+{
+	return ad_error_create(AD_ERROR_DWARF,
+			       "the DWARF debuginfo in %s is corrupt (%s), so %s cannot be "
+			       "read; reinstall the program or its debug file, or rebuild it",
+			       dwarf_file(di), di->corrupt ? di->corrupt : "malformed", missing);
+}
+
 struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret)
 {
 	return ad_debuginfo_open_as(path, path, ret);
@@ -234,6 +256,10 @@ struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name
 	read_program_headers(di);
 	if ((err = open_dwarf(di)) || (err = ad_dwarf_index_build(di)))
 		goto fail;
+	if (di->corrupt && (!di->is_rust || !di->has_types)) {
+		err = ad_debuginfo_corrupt_error(di, "its debuginfo");
+		goto fail;
+	}
 	if (!di->is_rust) {
 		err = ad_error_create(AD_ERROR_NOT_RUST,
 				      "%s is not a Rust program (no compilation unit from rustc in its "
@@ -291,6 +317,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 	free(di->path);
 	free(di->build_id);
 	free(di->source_root);
+	free(di->corrupt);
 	free(di);
 }
 

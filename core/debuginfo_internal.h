@@ -51,6 +51,9 @@ struct ad_debuginfo {
 	char *source_root;
 	bool is_rust;
 	bool has_types;
+	/* The first malformed entry the index walk met (NULL: none): a
+	 * truncated or corrupt file must not be taken for a missing type. */
+	char *corrupt;
 
 	Dwfl *dwfl;
 	Dwfl_Module *module;

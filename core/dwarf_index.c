@@ -4,6 +4,7 @@
  * Rust nests items in DW_TAG_namespace, so a qualified name is the chain of
  * enclosing namespace (and type) names joined with "::". */
 #include <dwarf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,26 @@ struct walk {
 	char qual[MAX_QUALIFIED];
 	struct ad_error *err;
 };
+
+/* Remembers the first malformed entry; the walk goes on with what it can
+ * read, and the caller decides what the damage means. */
+static void note_corrupt(struct walk *w, Dwarf_Off die, const char *what)
+{
+	if (w->di->corrupt)
+		return;
+	if (asprintf(&w->di->corrupt, "%s at DIE 0x%llx (libdw: %s)", what,
+		     (unsigned long long)die, dwarf_errmsg(-1)) < 0)
+		w->di->corrupt = NULL;
+}
+
+/* A DIE that has a name attribute whose string cannot be read. */
+static bool name_unreadable(struct walk *w, Dwarf_Die *die)
+{
+	if (!dwarf_hasattr(die, DW_AT_name))
+		return false;
+	note_corrupt(w, dwarf_dieoffset(die), "an unreadable name");
+	return true;
+}
 
 #define GROW(arr, n, cap)                                                              \
 	((n) < (cap) ? true                                                            \
@@ -111,9 +132,16 @@ static void walk_die(struct walk *w, Dwarf_Die *die, size_t qlen, int depth)
 	size_t len;
 	const char *interned = NULL;
 
+	if (tag == DW_TAG_invalid) {
+		note_corrupt(w, dwarf_dieoffset(die), "an entry with no valid abbreviation");
+		return;
+	}
+
 	switch (tag) {
 	case DW_TAG_namespace:
 		name = dwarf_diename(die);
+		if (!name && name_unreadable(w, die))
+			return;
 		if (!name || !(len = append_name(w, qlen, name)))
 			return;
 		walk_children(w, die, len, depth + 1);
@@ -127,6 +155,8 @@ static void walk_die(struct walk *w, Dwarf_Die *die, size_t qlen, int depth)
 	case DW_TAG_array_type:
 	case DW_TAG_subroutine_type:
 		name = dwarf_diename(die);
+		if (!name && name_unreadable(w, die))
+			return;
 		if (!name || !(len = append_name(w, qlen, name)))
 			return;
 		if (!add_name(w->di, dwarf_dieoffset(die), w->qual, len, &interned)) {
@@ -167,13 +197,20 @@ static void walk_die(struct walk *w, Dwarf_Die *die, size_t qlen, int depth)
 static void walk_children(struct walk *w, Dwarf_Die *parent, size_t qlen, int depth)
 {
 	Dwarf_Die child;
-	if (depth > MAX_NAME_DEPTH || dwarf_child(parent, &child) != 0)
+	if (depth > MAX_NAME_DEPTH)
+		return;
+	int r = dwarf_child(parent, &child);
+	if (r < 0)
+		note_corrupt(w, dwarf_dieoffset(parent), "unreadable children");
+	if (r != 0)
 		return;
 	do {
 		walk_die(w, &child, qlen, depth);
 		if (w->err)
 			return;
-	} while (dwarf_siblingof(&child, &child) == 0);
+	} while ((r = dwarf_siblingof(&child, &child)) == 0);
+	if (r < 0)
+		note_corrupt(w, dwarf_dieoffset(&child), "an unreadable sibling");
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -213,7 +250,8 @@ struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di)
 	w->di = di;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	while (dwarf_nextcu(di->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+	int r;
+	while ((r = dwarf_nextcu(di->dwarf, off, &next, &hsize, NULL, NULL, NULL)) == 0) {
 		Dwarf_Die cu;
 		if (dwarf_offdie(di->dwarf, off + hsize, &cu)) {
 			if (is_rust_cu(&cu))
@@ -221,9 +259,13 @@ struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di)
 			walk_children(w, &cu, 0, 0);
 			if (w->err)
 				break;
+		} else {
+			note_corrupt(w, off + hsize, "an unreadable compilation unit");
 		}
 		off = next;
 	}
+	if (r < 0 && !w->err)
+		note_corrupt(w, off, "an unreadable compilation unit header");
 	struct ad_error *err = w->err;
 	free(w);
 	if (err)

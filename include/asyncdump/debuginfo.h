@@ -35,6 +35,13 @@ void ad_debuginfo_ref(struct ad_debuginfo *di);
 void ad_debuginfo_unref(struct ad_debuginfo *di);
 
 const char *ad_debuginfo_path(const struct ad_debuginfo *di);
+/* What was malformed in the DWARF (the first entry found), or NULL when it
+ * all read cleanly. Opening succeeds with some damage, as long as it is a
+ * Rust program with types; what is then missing is reported as corruption
+ * with ad_debuginfo_corrupt_error(), naming the file the DWARF came from,
+ * rather than as absent from the program. */
+const char *ad_debuginfo_corruption(const struct ad_debuginfo *di);
+struct ad_error *ad_debuginfo_corrupt_error(const struct ad_debuginfo *di, const char *missing);
 const char *ad_debuginfo_build_id(const struct ad_debuginfo *di); /* hex or NULL */
 bool ad_debuginfo_is_rust(const struct ad_debuginfo *di);
 /* The directory most of the program's own (non-registry, non-std) sources
