@@ -12,6 +12,7 @@
 #include "log.h"
 #include "own_metrics.h"
 #include "parse.h"
+#include "peer_access.h"
 #include "pids.h"
 #include "proc.h" /* the library's /proc readers */
 #include "respond.h"
@@ -21,6 +22,7 @@
 struct client {
 	bool known_uid;
 	uid_t uid;
+	struct peer_creds creds; /* unix socket: who connected */
 };
 
 /* ---------------------------------------------------------------- request state */
@@ -73,12 +75,10 @@ static bool identify(const struct listener *l, struct MHD_Connection *c, struct 
 		return true;
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (!info || getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+	if (!info || !peer_creds_of(info->connect_fd, &ret->creds))
 		return false;
 	ret->known_uid = true;
-	ret->uid = cred.uid;
+	ret->uid = ret->creds.uid;
 	return true;
 }
 
@@ -250,7 +250,8 @@ static enum MHD_Result parse_tasks_query(struct MHD_Connection *c, struct reques
 	return MHD_YES;
 }
 
-/* Over the unix socket, a user other than root may only sample its own. */
+/* Over the unix socket, a user other than root may only sample what the
+ * kernel would let it trace itself. */
 static struct ad_error *check_owner(const struct client *client, pid_t pid)
 {
 	if (!client->known_uid || client->uid == 0)
@@ -259,12 +260,12 @@ static struct ad_error *check_owner(const struct client *client, pid_t pid)
 	struct ad_error *err = pid_owned_by(pid, client->uid, &owned);
 	if (err)
 		return err;
-	if (owned)
-		return NULL;
-	return ad_error_create(AD_ERROR_PERMISSION,
-			       "process %d belongs to another user: over the unix socket, uid %u "
-			       "may only inspect its own processes",
-			       (int)pid, (unsigned)client->uid);
+	if (!owned) /* said plainly; the kernel would refuse it too */
+		return ad_error_create(AD_ERROR_PERMISSION,
+				       "process %d belongs to another user: over the unix socket, "
+				       "uid %u may only inspect its own processes",
+				       (int)pid, (unsigned)client->uid);
+	return peer_may_read(&client->creds, pid);
 }
 
 /* Marks the task objects of a watched process that wait where its watch says

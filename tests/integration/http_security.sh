@@ -92,6 +92,32 @@ assert_eq 422 "$HTTP_STATUS" "nobody samples its own sleep (not Rust)"
 assert_running "$demo" "demo after the unix clients"
 grep -q "TracerPid:	0" "/proc/$demo/status" || fail "demo is traced"
 
+note "the unix socket: the kernel's rule, not a uid comparison (issue 15, finding 2)"
+# nobody's own process that the kernel forbids nobody to trace: a setgid
+# copy of the demo (group root, which nobody lacks) is not dumpable.
+cp "$(target_bin demo debug)" "$sockdir/demo-setgid"
+chgrp 0 "$sockdir/demo-setgid"
+chmod 2755 "$sockdir/demo-setgid"
+setpriv --reuid="$nobody" --regid="$nobody" --clear-groups "$sockdir/demo-setgid" \
+	>"$HARNESS_TMP/setgid.out" 2>"$HARNESS_TMP/setgid.err" </dev/null &
+setgid_demo=$!
+HARNESS_PIDS+=("$setgid_demo")
+deadline=$((SECONDS + 30))
+until grep -q '^READY ' "$HARNESS_TMP/setgid.out"; do
+	check_alive "$setgid_demo" || fail "the setgid demo exited: $(cat "$HARNESS_TMP/setgid.err")"
+	[ "$SECONDS" -lt "$deadline" ] || fail "the setgid demo is not READY in 30 s"
+	sleep 0.05
+done
+assert_eq "$nobody" "$(awk '/^Uid:/ { print $2 }' "/proc/$setgid_demo/status")" "the setgid demo runs as nobody"
+status=0
+setpriv --reuid="$nobody" --regid="$nobody" --clear-groups "$ASYNCDUMP" "$setgid_demo" >/dev/null 2>&1 || status=$?
+[ "$status" != 0 ] || fail "nobody's own CLI may trace the setgid demo: the kernel's rule changed?"
+unix_get --as "$nobody" "/pids/$setgid_demo/tasks"
+assert_eq 403 "$HTTP_STATUS" "nobody samples its non-dumpable setgid demo through the daemon"
+assert_contains "$HTTP_BODY" "the kernel does not let uid $nobody read process $setgid_demo" "the message says why"
+unix_get "/pids/$setgid_demo/tasks"
+assert_eq 200 "$HTTP_STATUS" "root samples the setgid demo"
+
 stop_daemon
 [ -e "$sock" ] && fail "the unix socket $sock is left behind after the stop"
 
