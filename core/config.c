@@ -27,6 +27,7 @@
 #define DEFAULT_MAX_SAMPLES_IN_FLIGHT 8
 #define DEFAULT_RATE_LIMIT 50
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000
 #define DEFAULT_SAMPLE_INTERVAL_MS 10000
 #define DEFAULT_STUCK_THRESHOLD_MS 60000
 
@@ -313,6 +314,17 @@ static struct ad_error *set_connection_timeout(const struct target *t, const cha
 	return NULL;
 }
 
+static struct ad_error *set_request_timeout(const struct target *t, const char *key,
+					    const char *value)
+{
+	uint64_t ms = 0;
+	struct ad_error *err = parse_duration_in(key, value, 100, 600000, &ms);
+	if (err)
+		return err;
+	t->config->request_timeout_ms = (unsigned)ms;
+	return NULL;
+}
+
 static const char *const log_level_names[] = {
 	[AD_LOG_ERROR] = "error",
 	[AD_LOG_WARN] = "warn",
@@ -447,6 +459,7 @@ static const struct key_def keys[] = {
 	{ "max_samples_in_flight", SCOPE_DAEMON, false, false, set_max_samples_in_flight },
 	{ "rate_limit", SCOPE_DAEMON, false, false, set_rate_limit },
 	{ "connection_timeout", SCOPE_DAEMON, false, false, set_connection_timeout },
+	{ "request_timeout", SCOPE_DAEMON, false, false, set_request_timeout },
 	{ "log_level", SCOPE_DAEMON, false, false, set_log_level },
 	{ "sample_interval", SCOPE_HANG | SCOPE_WATCH, false, false, set_sample_interval },
 	{ "stuck_threshold", SCOPE_HANG | SCOPE_WATCH, false, false, set_stuck_threshold },
@@ -519,6 +532,7 @@ struct ad_error *ad_config_create(struct ad_config **ret)
 	c->max_samples_in_flight = DEFAULT_MAX_SAMPLES_IN_FLIGHT;
 	c->rate_limit = DEFAULT_RATE_LIMIT;
 	c->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
+	c->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
 	c->log_level = AD_LOG_INFO;
 	c->hang.has_sample_interval = true;
 	c->hang.sample_interval_ms = DEFAULT_SAMPLE_INTERVAL_MS;

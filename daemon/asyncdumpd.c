@@ -52,11 +52,15 @@ static const char usage[] =
 	"                            content) on every TCP request except /healthz and the\n"
 	"                            viewer's static files\n"
 	"  --max-connections N       connections per listener (default 128)\n"
-	"  --max-connections-per-ip N  per client address (default 64, 0: no limit)\n"
+	"  --max-connections-per-ip N  per client: its address over TCP, its user on the\n"
+	"                            unix socket (root exempt); more are answered 503\n"
+	"                            (default 64, 0: no limit)\n"
 	"  --max-samples-in-flight N processes sampled at once; more answer 503 (default 8)\n"
 	"  --rate-limit N/s          API requests per second, bursts of N; more answer 429\n"
 	"                            (default 50/s, 0: unlimited; /healthz, /metrics exempt)\n"
 	"  --connection-timeout DUR  close idle connections after DUR (default 30s)\n"
+	"  --request-timeout DUR     close a connection whose request head (line and\n"
+	"                            headers) took longer than DUR to arrive (default 10s)\n"
 	"  --log-level LEVEL         error, warn, info (default) or debug\n"
 	"\n"
 	"Hang detection (also [hang] and [watch NAME] in the configuration file):\n"
@@ -96,6 +100,7 @@ static const struct option long_options[] = {
 	{ "max-samples-in-flight", required_argument, NULL, 0 },
 	{ "rate-limit", required_argument, NULL, 0 },
 	{ "connection-timeout", required_argument, NULL, 0 },
+	{ "request-timeout", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
 	{ "watch", required_argument, NULL, 0 },
 	{ "sample-interval", required_argument, NULL, 0 },

@@ -11,6 +11,7 @@
 #include "asyncdump/render.h"
 #include "log.h"
 #include "own_metrics.h"
+#include "admission.h"
 #include "parse.h"
 #include "peer_access.h"
 #include "pids.h"
@@ -44,6 +45,7 @@ void routes_request_end(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct listener *l = cls;
 	struct request *r = *req_cls;
+	admission_response_done(c);
 	if (!r)
 		return;
 	struct timespec now;
@@ -385,6 +387,7 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 	struct listener *l = cls;
 	struct app *app = l->app;
 	struct request *r = *req_cls;
+	admission_head_received(c);
 	if (!r)
 		return MHD_NO;
 	if (r->status) { /* answered already; ignore any body */

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "log.h"
 
 #define MAX_LISTENERS 64
@@ -26,6 +27,7 @@ struct server {
 	struct listener listeners[MAX_LISTENERS];
 	struct MHD_Daemon *daemons[MAX_LISTENERS];
 	char *unix_path; /* ours to remove at exit */
+	struct admission *admission; /* per-client limits, request deadline */
 };
 
 /* ---------------------------------------------------------------- sockets */
@@ -216,8 +218,8 @@ static struct ad_error *start_daemon(struct server *s, const struct ad_config *c
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch every message */
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		is_unix ? 0u : (unsigned)config->max_connections_per_ip,
+		/* per client: admission.c, which answers 503 instead of refusing */
+		MHD_OPTION_NOTIFY_CONNECTION, admission_notify, s->admission,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_URI_LOG_CALLBACK, routes_request_begin, l,
@@ -290,8 +292,14 @@ struct ad_error *server_start(const struct ad_config *config, struct app *app,
 	if (!s)
 		return &ad_error_nomem;
 	int activated = listen_fds_from_systemd();
-	struct ad_error *err = activated ? start_activated(s, config, app, activated)
-					 : start_configured(s, config, app);
+	struct ad_error *err = admission_create(config->max_connections_per_ip,
+						config->request_timeout_ms, &s->admission);
+	if (err) {
+		free(s);
+		return err;
+	}
+	err = activated ? start_activated(s, config, app, activated)
+			: start_configured(s, config, app);
 	if (err) {
 		server_stop(s);
 		return err;
@@ -314,6 +322,7 @@ void server_stop(struct server *s)
 		unlink(s->unix_path);
 	for (size_t i = 0; i < s->n; i++)
 		MHD_stop_daemon(s->daemons[i]);
+	admission_destroy(s->admission);
 	free(s->unix_path);
 	free(s);
 }

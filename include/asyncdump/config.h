@@ -14,6 +14,7 @@
  *     max_samples_in_flight = 8
  *     rate_limit = 50/s
  *     connection_timeout = 30s
+ *     request_timeout = 10s
  *     log_level = info
  *
  *     [hang]                           # defaults for every watched target
@@ -109,10 +110,11 @@ struct ad_config {
 	char *token_file;            /* NULL: no token */
 	char *web_root;              /* NULL: the built-in default */
 	unsigned max_connections;
-	unsigned max_connections_per_ip; /* 0: no per-IP limit */
+	unsigned max_connections_per_ip; /* per address (TCP) or uid (unix, not root); 0: none */
 	unsigned max_samples_in_flight;
 	unsigned rate_limit;         /* requests per second, 0: unlimited */
 	unsigned connection_timeout_s;
+	unsigned request_timeout_ms;  /* a request's head must arrive within this */
 	enum ad_log_level log_level;
 
 	/* hang detection: [hang] with its defaults filled in, then the watches */

@@ -155,6 +155,90 @@ assert_contains "$codes" " 403" "the first wrong tokens at 2/s"
 assert_contains "$codes" " 429" "12 quick wrong tokens at 2/s"
 stop_daemon
 
+note "slow and greedy clients (issue 15, finding 4)"
+# greedy.py ADDRESS N MODE: N connections from one client that trickle a
+# header line every 0.3 s (MODE trickle) or send nothing (MODE idle), then
+# one more complete request while they are held, then (trickle) waits for
+# the daemon to cut them. Prints what happened as JSON.
+cat >"$sockdir/greedy.py" <<'PY'
+import json, socket, sys, time
+address, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def connect():
+    if address.startswith("/"):
+        s = socket.socket(socket.AF_UNIX); s.connect(address)
+    else:
+        host, port = address.rsplit(":", 1); s = socket.create_connection((host, int(port)))
+    return s
+def status_of(s, timeout):
+    s.settimeout(timeout)
+    try:
+        data = s.recv(200)
+    except (socket.timeout, OSError):
+        return None
+    return data.split(b" ")[1].decode() if data.startswith(b"HTTP/1.1 ") else ("closed" if not data else "?")
+held = [connect() for _ in range(n)]
+refused = 0
+for s in held:
+    s.setblocking(False)
+    try:
+        if s.recv(200).startswith(b"HTTP/1.1 503"):
+            refused += 1
+    except BlockingIOError:
+        pass
+    s.setblocking(True)
+    if mode == "trickle":
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+extra = connect()
+extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+out = {"extra": status_of(extra, 5), "refused_at_once": refused}
+if mode == "trickle":
+    start, cut = time.monotonic(), set()
+    while len(cut) < n and time.monotonic() - start < 8:
+        for i, s in enumerate(held):
+            if i in cut: continue
+            try:
+                s.sendall(b"X-Slow: 1\r\n")
+                s.settimeout(0.01)
+                if s.recv(200) == b"": cut.add(i)
+            except socket.timeout:
+                pass
+            except OSError:
+                cut.add(i)
+        time.sleep(0.3)
+    out["cut"] = len(cut)
+    out["cut_after_s"] = round(time.monotonic() - start, 1)
+print(json.dumps(out), flush=True)
+if mode == "idle":
+    time.sleep(4)  # still holding them while the caller tries another client
+PY
+start_daemon --max-connections-per-ip 4 --request-timeout 1500ms
+result=$(python3 "$sockdir/greedy.py" "${BASE#http://}" 4 trickle)
+note "4 trickling connections from one address: $result"
+assert_eq 503 "$(json_get 'd["extra"]' <<<"$result")" "a fifth connection from that address is answered 503 at once"
+assert_eq 4 "$(json_get 'd["cut"]' <<<"$result")" "the trickling connections are cut by the request timeout"
+assert_http 200 - /healthz
+stop_daemon
+
+start_daemon --unix "$sock"
+setpriv --reuid="$nobody" --regid="$nobody" --clear-groups /usr/bin/python3 "$sockdir/greedy.py" "$sock" 130 idle \
+	>"$HARNESS_TMP/greedy.out" &
+greedy=$!
+HARNESS_PIDS+=("$greedy")
+deadline=$((SECONDS + 30))
+until [ -s "$HARNESS_TMP/greedy.out" ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "nobody's 130 connections did not get an answer in 30 s"
+	sleep 0.1
+done
+result=$(cat "$HARNESS_TMP/greedy.out")
+note "nobody holds 130 connections to the unix socket: $result"
+assert_eq 503 "$(json_get 'd["extra"]' <<<"$result")" "nobody's connections beyond its share are answered 503"
+unix_get /healthz
+assert_eq 200 "$HTTP_STATUS" "root is served while nobody holds its connections"
+unix_get /pids
+assert_eq 200 "$HTTP_STATUS" "root's /pids while nobody holds its connections"
+wait "$greedy"
+stop_daemon
+
 note "the connection limit and the idle timeout"
 start_daemon --max-connections 2 --connection-timeout 1s
 port=${BASE##*:}

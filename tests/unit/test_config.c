@@ -76,6 +76,7 @@ static const char full_file[] =
 	"max_samples_in_flight = 3\n"
 	"rate_limit = 7/s\n"
 	"connection_timeout = 2m\n"
+	"request_timeout = 1500ms\n"
 	"log_level = debug\n"
 	"; another comment style\n"
 	"[hang]\n"
@@ -116,6 +117,7 @@ START_TEST(full_file_is_understood)
 	ck_assert_uint_eq(c->max_samples_in_flight, 3);
 	ck_assert_uint_eq(c->rate_limit, 7);
 	ck_assert_uint_eq(c->connection_timeout_s, 120);
+	ck_assert_uint_eq(c->request_timeout_ms, 1500);
 	ck_assert_int_eq(c->log_level, AD_LOG_DEBUG);
 
 	ck_assert_uint_eq(c->hang.sample_interval_ms, 500);
@@ -130,7 +132,7 @@ START_TEST(full_file_is_understood)
 	ck_assert_uint_eq(c->nwatches, 3);
 	const struct ad_watch *api = &c->watches[0], *db = &c->watches[1], *byname = &c->watches[2];
 	ck_assert_str_eq(api->name, "api");
-	ck_assert_uint_eq(api->line, 21);
+	ck_assert_uint_eq(api->line, 22);
 	ck_assert_int_eq(api->selector, AD_WATCH_EXE);
 	ck_assert_str_eq(api->glob, "/usr/local/bin/api-*");
 	ck_assert_uint_eq(ad_watch_stuck_threshold_ms(c, api), 120000);
@@ -190,6 +192,7 @@ START_TEST(bad_values)
 	parse_fails("log_level = verbose\n", "t.conf:1: ", "error, warn, info, debug");
 	parse_fails("connection_timeout = 1500ms\n", "t.conf:1: ", "whole seconds");
 	parse_fails("connection_timeout = 10d\n", "t.conf:1: ", "bad duration '10d'");
+	parse_fails("request_timeout = 50ms\n", "t.conf:1: ", "request_timeout");
 	parse_fails("log_level =\n", "t.conf:1: ", "empty value for log_level");
 	parse_fails("[hang]\nsample_interval = 10ms\n", "t.conf:2: ", "out of range");
 	parse_fails("[watch a]\npid = 0\n", "t.conf:2: ", "bad value '0' for pid");
