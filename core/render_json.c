@@ -28,6 +28,7 @@ struct render {
 	bool oom;
 	size_t max_linked_frames;
 	size_t linked_frames;     /* frames reserved under task links so far */
+	unsigned max_nesting;     /* task links expanded inside task links */
 	bool warned_budget;
 	/* Of the task being rendered: */
 	const struct ad_task *top;
@@ -164,9 +165,9 @@ static void warn_nesting(struct render *r)
 	r->warned_nesting = true;
 	char who[64];
 	name_task(r->top, who, sizeof(who));
-	warn(r, "%s awaits a chain of more than %d tasks; the tasks further down are not "
+	warn(r, "%s awaits a chain of more than %u tasks; the tasks further down are not "
 		"expanded (marked \"truncated\"); render them on their own with ?task=ID",
-	     who, AD_RENDER_MAX_TASK_NESTING);
+	     who, r->max_nesting);
 }
 
 static void warn_budget(struct render *r)
@@ -226,7 +227,12 @@ static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
 		.max_linked_frames = options && options->max_linked_frames
 					     ? options->max_linked_frames
 					     : AD_RENDER_MAX_LINKED_FRAMES,
+		.max_nesting = options && options->max_task_nesting
+				       ? options->max_task_nesting
+				       : AD_RENDER_JSON_TASK_NESTING,
 	};
+	if (r->max_nesting > AD_RENDER_MAX_TASK_NESTING)
+		r->max_nesting = AD_RENDER_MAX_TASK_NESTING;
 	return build_index(r) ? NULL : nomem(t);
 }
 
@@ -325,8 +331,10 @@ static json_t *cycle_json(struct render *r, size_t from, uint64_t id)
 /* Whether B's tree may be shown under a link at `depth`; if not, says why. */
 static bool may_expand(struct render *r, const struct ad_task *b, unsigned depth)
 {
-	if (r->nlinks >= AD_RENDER_MAX_TASK_NESTING) {
-		warn_nesting(r);
+	if (r->nlinks >= r->max_nesting) {
+		/* By design in JSON (one level): only a deeper cut is news. */
+		if (r->max_nesting > AD_RENDER_JSON_TASK_NESTING)
+			warn_nesting(r);
 		return false;
 	}
 	if (b->root && depth >= AD_RENDER_MAX_DEPTH) {

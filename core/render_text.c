@@ -452,7 +452,10 @@ struct ad_error *ad_render_text(const struct ad_trace *t, const struct ad_render
 				char **ret)
 {
 	json_t *doc;
-	struct ad_error *err = ad_render_json(t, options, &doc);
+	struct ad_render_options nested = options ? *options : (struct ad_render_options){ 0 };
+	if (!nested.max_task_nesting)
+		nested.max_task_nesting = AD_RENDER_MAX_TASK_NESTING; /* the design nests */
+	struct ad_error *err = ad_render_json(t, &nested, &doc);
 	if (err)
 		return err;
 	struct text x = { .source_root = t->source_root };

@@ -31,7 +31,12 @@
 /* Nesting of frames, counting task links as one level: deeper frames are cut.
  * Keeps the JSON under 2 * 256 + 8 levels (jansson parses 2048, Python's json 1000). */
 #define AD_RENDER_MAX_DEPTH AD_FRAME_MAX_DEPTH
-/* Task links inside task links (A awaits B awaits C ...). */
+/* Task links inside task links (A awaits B awaits C ...) that are expanded:
+ * the JSON document inlines one level (an awaited task's tree under the
+ * awaiting frame; task links inside it are by id, the task being in "tasks"
+ * anyway), so that a chain of N tasks costs O(N), not O(N^2); the text format,
+ * read by people, nests up to AD_RENDER_MAX_TASK_NESTING as the design shows. */
+#define AD_RENDER_JSON_TASK_NESTING 1
 #define AD_RENDER_MAX_TASK_NESTING 16
 /* Frames shown again under task links, per document: beyond, links are cut
  * (each task is still shown on its own, and with ?task=ID). */
@@ -42,6 +47,8 @@ struct ad_render_options {
 	bool has_task;     /* only this task (with its subtree) */
 	uint64_t task;
 	size_t max_linked_frames; /* 0: AD_RENDER_MAX_LINKED_FRAMES */
+	unsigned max_task_nesting; /* 0: AD_RENDER_JSON_TASK_NESTING (JSON), the
+				    * text format's own bound (text) */
 };
 
 /* The whole document; AD_ERROR_NOT_FOUND when options->has_task names no task. */

@@ -657,10 +657,14 @@ START_TEST(awaited_task_tree_is_the_subtree_in_json)
 	assert_absent(link, "truncated");
 	ck_assert_str_eq(str_at(link, "root/name"), "my_program::spawner");
 
+	/* One level is inlined: task 12, awaited by 7, is a link by id here
+	 * and has its tree in "tasks". */
 	json_t *inner = at(link, "root/children/0/children/0");
 	ck_assert_int_eq(int_at(inner, "task_id"), 12);
-	ck_assert_str_eq(str_at(inner, "root/name"), "my_program::worker");
-	json_t *timer = at(inner, "root/children/0/blocked_on");
+	ck_assert(json_is_true(at(inner, "truncated")));
+	assert_absent(inner, "root");
+	ck_assert_str_eq(str_at(doc, "tasks/2/root/name"), "my_program::worker");
+	json_t *timer = at(doc, "tasks/2/root/children/0/blocked_on");
 	ck_assert_str_eq(str_at(timer, "kind"), "timer");
 	ck_assert_int_eq(int_at(timer, "deadline_ns"), 5000000000000);
 	ck_assert(json_real_value(at(timer, "time_left_s")) == 3599.5);
@@ -1011,10 +1015,50 @@ START_TEST(deep_tree_is_cut_at_the_depth_limit)
 }
 END_TEST
 
+/* Counts the task links in `v` that inline their task's tree. */
+static size_t expanded_links(json_t *v)
+{
+	size_t n = 0, i;
+	const char *key;
+	json_t *x;
+	if (json_is_object(v)) {
+		json_t *root = json_object_get(v, "root");
+		n += json_is_string(json_object_get(v, "kind")) &&
+		     strcmp(json_string_value(json_object_get(v, "kind")), "task") == 0 &&
+		     json_is_object(json_object_get(v, "task_id") ? root : NULL);
+		json_object_foreach(v, key, x)
+			n += expanded_links(x);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			n += expanded_links(x);
+	}
+	return n;
+}
+
+/* Issue 15: a chain of tasks each awaiting the next re-embedded the chain
+ * below every task (16 levels each); the JSON now inlines one level. */
+START_TEST(json_inlines_one_level_of_awaited_tasks)
+{
+	struct ad_trace *t = task_chain(300);
+	json_t *doc = render_json(t, NULL);
+	ck_assert_uint_eq(expanded_links(doc), 299);
+	json_t *link = at(doc, "tasks/0/root/children/0/children/0");
+	ck_assert_int_eq(int_at(link, "task_id"), 2);
+	json_t *next = at(link, "root/children/0/children/0");
+	ck_assert_int_eq(int_at(next, "task_id"), 3);
+	ck_assert(json_is_true(at(next, "truncated")));
+	assert_absent(next, "root");
+	ck_assert_uint_eq(size_at(doc, "warnings"), 0);
+	json_decref(doc);
+	ad_trace_destroy(t);
+}
+END_TEST
+
 START_TEST(long_chain_of_awaited_tasks_is_cut)
 {
 	struct ad_trace *t = task_chain(20);
-	struct ad_render_options only1 = { .has_task = true, .task = 1 };
+	struct ad_render_options only1 = { .has_task = true, .task = 1,
+					   .max_task_nesting = AD_RENDER_MAX_TASK_NESTING };
 	json_t *doc = render_json(t, &only1);
 	json_t *f = at(doc, "tasks/0/root");
 	for (int id = 2; id <= 1 + AD_RENDER_MAX_TASK_NESTING; id++) {
@@ -1337,6 +1381,7 @@ int main(void)
 	tc = tcase_create("bounds");
 	tcase_add_test(tc, deep_tree_is_cut_at_the_depth_limit);
 	tcase_add_test(tc, long_chain_of_awaited_tasks_is_cut);
+	tcase_add_test(tc, json_inlines_one_level_of_awaited_tasks);
 	tcase_add_test(tc, fan_in_on_one_task_is_bounded);
 	tcase_add_test(tc, json_oom_at_every_allocation_is_an_error);
 	suite_add_tcase(s, tc);
