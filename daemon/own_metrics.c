@@ -4,8 +4,8 @@
 
 #include "own_metrics.h"
 
-static struct metric_family *requests, *samples, *reuses, *sample_seconds, *pause_seconds,
-	*in_flight;
+static struct metric_family *requests, *samples, *reuses, *renders, *sample_seconds,
+	*pause_seconds, *in_flight;
 
 struct ad_error *own_metrics_register(struct metrics *m)
 {
@@ -24,6 +24,11 @@ struct ad_error *own_metrics_register(struct metrics *m)
 				      "Requests served by another request's sample (shared: "
 				      "the one running; cached: one within max_age_ms).",
 				      METRIC_COUNTER, NULL, 0, &reuses)) ||
+	    (err = metrics_add_family(m, "asyncdumpd_renders_total",
+				      "Whole documents answered, by whether they were rendered "
+				      "for the request (reused=\"false\") or another request's "
+				      "rendering of the same sample was sent (reused=\"true\").",
+				      METRIC_COUNTER, NULL, 0, &renders)) ||
 	    (err = metrics_add_family(m, "asyncdumpd_sample_duration_seconds",
 				      "Time to take and decode a sample.", METRIC_HISTOGRAM,
 				      duration_buckets,
@@ -71,6 +76,16 @@ void own_metrics_reuse(const char *how)
 	char labels[64];
 	metrics_labels(labels, sizeof(labels), "how", how, (const char *)NULL);
 	metric_add(reuses, labels, 1);
+}
+
+void own_metrics_render(bool reused)
+{
+	if (!renders)
+		return;
+	char labels[64];
+	metrics_labels(labels, sizeof(labels), "reused", reused ? "true" : "false",
+		       (const char *)NULL);
+	metric_add(renders, labels, 1);
 }
 
 void own_metrics_in_flight(int delta)

@@ -15,6 +15,8 @@ void own_metrics_request(unsigned http_status);
 void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_us, bool ok);
 /* A request served without a sample of its own: "shared" or "cached". */
 void own_metrics_reuse(const char *how);
+/* A whole document answered: rendered for it, or another's rendering. */
+void own_metrics_render(bool reused);
 void own_metrics_in_flight(int delta);
 
 #endif

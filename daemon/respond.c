@@ -2,6 +2,7 @@
 #include "respond.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,18 @@ enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, unsign
 			     const char *content_type, char *body, size_t len)
 {
 	return send_response(c, r, status, buffer_response(body, len), content_type, "no-store");
+}
+
+enum MHD_Result respond_borrowed(struct MHD_Connection *c, struct request *r, unsigned status,
+				 const char *content_type, const char *body, size_t len,
+				 void (*release)(void *cls), void *cls)
+{
+	/* MHD only reads the buffer; its API is not const-qualified. */
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		len, (void *)(uintptr_t)body, release, cls);
+	if (!resp)
+		release(cls);
+	return send_response(c, r, status, resp, content_type, "no-store");
 }
 
 enum MHD_Result respond_json(struct MHD_Connection *c, struct request *r, unsigned status,

@@ -26,6 +26,11 @@ enum MHD_Result respond_json(struct MHD_Connection *c, struct request *r, unsign
 /* `body` is malloc'ed and taken over. */
 enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, unsigned status,
 			     const char *content_type, char *body, size_t len);
+/* A body owned by someone else, valid until release(cls) is called, which
+ * happens once the response is sent or dropped (also on failure here). */
+enum MHD_Result respond_borrowed(struct MHD_Connection *c, struct request *r, unsigned status,
+				 const char *content_type, const char *body, size_t len,
+				 void (*release)(void *cls), void *cls);
 /* An open regular file, taken over. */
 enum MHD_Result respond_file(struct MHD_Connection *c, struct request *r, int fd, size_t size,
 			     const char *content_type, const char *cache_control);

@@ -289,6 +289,75 @@ static void mark_expected_waits(struct app *app, const struct ad_trace *trace,
 	}
 }
 
+/* A JSON body with its newline, from `doc` (consumed). */
+static struct ad_error *dump_json(json_t *doc, char **body, size_t *len)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	size_t n = text ? strlen(text) : 0;
+	char *with_newline = text ? realloc(text, n + 2) : NULL;
+	if (!with_newline) {
+		free(text);
+		return &ad_error_nomem;
+	}
+	with_newline[n++] = '\n';
+	with_newline[n] = '\0';
+	*body = with_newline;
+	*len = n;
+	return NULL;
+}
+
+struct whole_document {
+	struct app *app;
+	bool text;
+	bool locals;
+};
+
+/* The whole document of a sample, as every request for it gets it. */
+static struct ad_error *render_whole(void *arg, const struct ad_trace *trace, char **body,
+				     size_t *len)
+{
+	const struct whole_document *w = arg;
+	struct ad_render_options options = { .locals = w->locals };
+	struct ad_error *err;
+	if (w->text) {
+		if ((err = ad_render_text(trace, &options, body)))
+			return err;
+		*len = strlen(*body);
+		return NULL;
+	}
+	json_t *doc;
+	if ((err = ad_render_json(trace, &options, &doc)))
+		return err;
+	mark_expected_waits(w->app, trace, NULL, json_object_get(doc, "tasks"));
+	return dump_json(doc, body, len);
+}
+
+/* Requests for one sample's whole document share one rendering of it (a
+ * large target's document is hundreds of megabytes); the response keeps the
+ * sample, and so the rendering, until it is sent. */
+static enum MHD_Result respond_whole(struct app *app, struct MHD_Connection *c,
+				     struct request *r, const struct tasks_request *t,
+				     struct sampled *sampled)
+{
+	struct whole_document w = { app, t->text, t->locals };
+	const char *body;
+	size_t len;
+	bool reused;
+	unsigned kind = (t->text ? 2u : 0u) + (t->locals ? 1u : 0u);
+	struct ad_error *err = sampler_rendered(app->sampler, sampled, kind, render_whole, &w,
+						&body, &len, &reused);
+	if (err)
+		return respond_ad_error(c, r, err);
+	own_metrics_render(reused);
+	struct sampler_handle *h = sampler_hand_over(app->sampler, sampled);
+	if (!h)
+		return MHD_NO;
+	return respond_borrowed(c, r, MHD_HTTP_OK,
+				t->text ? "text/plain; charset=utf-8" : "application/json", body, len,
+				sampler_release_handle, h);
+}
+
 static enum MHD_Result render_tasks(struct app *app, struct MHD_Connection *c, struct request *r,
 				    const struct tasks_request *t, const struct ad_trace *trace)
 {
@@ -373,8 +442,9 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 	err = sampler_get(app->sampler, t.pid, start_time, t.locals, t.max_age_ms, &sampled);
 	if (err)
 		return respond_ad_error(c, r, err);
-	enum MHD_Result result = render_tasks(app, c, r, &t, sampled.trace);
-	sampler_release(app->sampler, &sampled);
+	enum MHD_Result result = t.has_task ? render_tasks(app, c, r, &t, sampled.trace)
+					    : respond_whole(app, c, r, &t, &sampled);
+	sampler_release(app->sampler, &sampled); /* nothing when handed over */
 	return result;
 }
 

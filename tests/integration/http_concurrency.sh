@@ -66,6 +66,21 @@ assert_running "$demo3" "demo 3 after the 503s"
 stop_daemon
 
 note "SIGTERM during a load"
+note "concurrent requests for one sample share one rendering (issue 15, finding 5)"
+start_target counts release --tasks 3000
+big=$TARGET_PID
+start_daemon --rate-limit 0
+args=()
+for _ in 1 2 3 4 5 6; do args+=(-o /dev/null "$BASE/pids/$big/tasks?max_age_ms=60000"); done
+codes=$(curl -s --max-time 120 --parallel --parallel-immediate -w '%{http_code}\n' "${args[@]}" | sort | uniq -c)
+assert_contains "$codes" "6 200" "six concurrent requests for a 3,000-task target"
+http_get /metrics
+rendered=$(grep -E '^asyncdumpd_renders_total\{reused="false"\}' <<<"$HTTP_BODY" | awk '{ print $2 }')
+reused=$(grep -E '^asyncdumpd_renders_total\{reused="true"\}' <<<"$HTTP_BODY" | awk '{ print $2 }')
+assert_eq 1 "$rendered" "renderings of the shared sample"
+assert_eq 5 "$reused" "responses that sent the shared rendering"
+stop_daemon
+
 start_daemon --rate-limit 0
 load 60 20 >"$HARNESS_TMP/codes" 2>/dev/null &
 loader=$!
