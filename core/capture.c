@@ -395,9 +395,13 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	if (!b)
 		return ad_error_create(AD_ERROR_OTHER, "process %d: no binary (internal error)", (int)pid);
 	struct ad_debuginfo *di = b->di;
-	struct ad_snapshot_options sopts = {
-		.max_bytes = options ? options->max_snapshot_bytes : 0,
-	};
+	struct ad_snapshot_options sopts = { 0 };
+	if (options) {
+		sopts.max_bytes = options->max_snapshot_bytes;
+		sopts.admit_memory = options->admit_memory;
+		sopts.release_memory = options->release_memory;
+		sopts.memory_arg = options->memory_arg;
+	}
 	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
 		goto out;
 	if (!(trace = ad_trace_create())) {

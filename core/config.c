@@ -28,6 +28,7 @@
 #define DEFAULT_RATE_LIMIT 50
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000
+#define DEFAULT_SAMPLE_MEMORY ((uint64_t)4 << 30)
 #define DEFAULT_SAMPLE_INTERVAL_MS 10000
 #define DEFAULT_STUCK_THRESHOLD_MS 60000
 
@@ -314,6 +315,31 @@ static struct ad_error *set_connection_timeout(const struct target *t, const cha
 	return NULL;
 }
 
+/* A size: a whole number with B, KiB, MiB, GiB or TiB (or none: bytes). */
+static struct ad_error *set_sample_memory(const struct target *t, const char *key,
+					  const char *value)
+{
+	static const struct { const char *unit; unsigned shift; } units[] = {
+		{ "", 0 }, { "B", 0 }, { "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+	};
+	char number[32];
+	size_t digits = strspn(value, "0123456789");
+	if (digits == 0 || digits >= sizeof(number))
+		return bad_value(key, value, "a size, as 4GiB or 512MiB (0: no bound)");
+	memcpy(number, value, digits);
+	number[digits] = '\0';
+	unsigned long long n;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(value + digits, units[i].unit) != 0)
+			continue;
+		if (!parse_number(number, 0, (1ULL << (62 - units[i].shift)), &n))
+			break;
+		t->config->sample_memory = (uint64_t)n << units[i].shift;
+		return NULL;
+	}
+	return bad_value(key, value, "a size, as 4GiB or 512MiB (0: no bound)");
+}
+
 static struct ad_error *set_request_timeout(const struct target *t, const char *key,
 					    const char *value)
 {
@@ -457,6 +483,7 @@ static const struct key_def keys[] = {
 	{ "max_connections", SCOPE_DAEMON, false, false, set_max_connections },
 	{ "max_connections_per_ip", SCOPE_DAEMON, false, false, set_max_connections_per_ip },
 	{ "max_samples_in_flight", SCOPE_DAEMON, false, false, set_max_samples_in_flight },
+	{ "sample_memory", SCOPE_DAEMON, false, false, set_sample_memory },
 	{ "rate_limit", SCOPE_DAEMON, false, false, set_rate_limit },
 	{ "connection_timeout", SCOPE_DAEMON, false, false, set_connection_timeout },
 	{ "request_timeout", SCOPE_DAEMON, false, false, set_request_timeout },
@@ -530,6 +557,7 @@ struct ad_error *ad_config_create(struct ad_config **ret)
 	c->max_connections = DEFAULT_MAX_CONNECTIONS;
 	c->max_connections_per_ip = DEFAULT_MAX_CONNECTIONS_PER_IP;
 	c->max_samples_in_flight = DEFAULT_MAX_SAMPLES_IN_FLIGHT;
+	c->sample_memory = DEFAULT_SAMPLE_MEMORY;
 	c->rate_limit = DEFAULT_RATE_LIMIT;
 	c->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
 	c->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;

@@ -708,6 +708,24 @@ static void leave_realtime(struct realtime *rt)
 	rt->raised = false;
 }
 
+/* Asks the caller's budget for the planned copy and a quarter more; the
+ * copy is then held to what was admitted. */
+static struct ad_error *admit(struct plan *p, const struct ad_snapshot_options *options,
+			      struct ad_snapshot *snap)
+{
+	uint64_t want = p->copied_bytes + p->copied_bytes / 4 + ((uint64_t)1 << 20);
+	if (want > p->max_bytes)
+		want = p->max_bytes;
+	struct ad_error *err = options->admit_memory(options->memory_arg, want);
+	if (err)
+		return err;
+	snap->admitted_bytes = want;
+	snap->release_memory = options->release_memory;
+	snap->memory_arg = options->memory_arg;
+	p->max_bytes = want;
+	return NULL;
+}
+
 struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,
 				  struct ad_snapshot **ret)
 {
@@ -729,6 +747,8 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 		err = ad_proc_read_exe(pid, &snap->exe);
 	if (!err)
 		err = prepare(&p);
+	if (!err && options && options->admit_memory)
+		err = admit(&p, options, snap);
 	struct ad_stopped *stopped = NULL;
 	struct realtime rt = { 0 };
 	if (!err) {
@@ -773,6 +793,8 @@ void ad_snapshot_destroy(struct ad_snapshot *snap)
 	ad_mappings_free(snap->mappings, snap->nmappings);
 	free(snap->threads);
 	free(snap->exe);
+	if (snap->admitted_bytes && snap->release_memory)
+		snap->release_memory(snap->memory_arg, snap->admitted_bytes);
 	free(snap);
 }
 

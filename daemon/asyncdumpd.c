@@ -56,6 +56,8 @@ static const char usage[] =
 	"                            unix socket (root exempt); more are answered 503\n"
 	"                            (default 64, 0: no limit)\n"
 	"  --max-samples-in-flight N processes sampled at once; more answer 503 (default 8)\n"
+	"  --sample-memory SIZE      snapshot memory of all samples in flight together;\n"
+	"                            a sample that does not fit answers 503 (default 4GiB)\n"
 	"  --rate-limit N/s          API requests per second, bursts of N; more answer 429\n"
 	"                            (default 50/s, 0: unlimited; /healthz, /metrics exempt)\n"
 	"  --connection-timeout DUR  close idle connections after DUR (default 30s)\n"
@@ -98,6 +100,7 @@ static const struct option long_options[] = {
 	{ "max-connections", required_argument, NULL, 0 },
 	{ "max-connections-per-ip", required_argument, NULL, 0 },
 	{ "max-samples-in-flight", required_argument, NULL, 0 },
+	{ "sample-memory", required_argument, NULL, 0 },
 	{ "rate-limit", required_argument, NULL, 0 },
 	{ "connection-timeout", required_argument, NULL, 0 },
 	{ "request-timeout", required_argument, NULL, 0 },
@@ -231,7 +234,8 @@ static struct ad_error *app_init(struct app *app, const struct ad_config *config
 	if ((err = metrics_create(&app->metrics)) || (err = own_metrics_register(app->metrics)))
 		return err;
 	if ((err = ad_context_create(NULL, &app->ctx)) ||
-	    (err = sampler_create(app->ctx, config->max_samples_in_flight, &app->sampler)))
+	    (err = sampler_create(app->ctx, config->max_samples_in_flight, config->sample_memory,
+				  &app->sampler)))
 		return err;
 	return watcher_create(config, app->sampler, app->metrics, &app->watcher);
 }

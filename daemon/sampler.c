@@ -45,6 +45,9 @@ struct sampler {
 	sampler_observer_fn observer;
 	void *observer_arg;
 	unsigned max_in_flight, in_flight;
+	/* Snapshot memory admitted for samples in flight, against the budget. */
+	pthread_mutex_t memory_lock;
+	uint64_t memory_budget, memory_in_use;
 	size_t nslots;
 	struct slot *slots[MAX_SLOTS];
 };
@@ -67,12 +70,14 @@ const char *sample_source_name(enum sample_source source)
 }
 
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
-				struct sampler **ret)
+				uint64_t memory_budget, struct sampler **ret)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &ad_error_nomem;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->memory_lock, NULL);
+	s->memory_budget = memory_budget;
 	pthread_cond_init(&s->finished, NULL);
 	s->ctx = ctx;
 	s->max_in_flight = max_in_flight ? max_in_flight : 1;
@@ -109,6 +114,7 @@ void sampler_destroy(struct sampler *s)
 	}
 	pthread_cond_destroy(&s->finished);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->memory_lock);
 	free(s);
 }
 
@@ -213,6 +219,47 @@ static struct ad_error *check_same_process(pid_t pid, unsigned long long start_t
 				       " and its pid now names another process" : "");
 }
 
+static double mib(uint64_t bytes)
+{
+	return (double)bytes / (1 << 20);
+}
+
+/* Snapshots of samples in flight share the budget (sample_memory): a sample
+ * that does not fit beside the others is refused before anything stops. */
+static struct ad_error *admit_memory(void *arg, uint64_t bytes)
+{
+	struct sampler *s = arg;
+	if (!s->memory_budget)
+		return NULL;
+	if (bytes > s->memory_budget)
+		return ad_error_create(AD_ERROR_TOO_LARGE,
+				       "the snapshot needs %.1f MiB, more than the whole memory budget "
+				       "for samples (sample_memory, %.1f MiB); raise it to sample this "
+				       "process", mib(bytes), mib(s->memory_budget));
+	pthread_mutex_lock(&s->memory_lock);
+	bool fits = s->memory_in_use + bytes <= s->memory_budget;
+	uint64_t in_use = s->memory_in_use;
+	if (fits)
+		s->memory_in_use += bytes;
+	pthread_mutex_unlock(&s->memory_lock);
+	if (fits)
+		return NULL;
+	return ad_error_create(AD_ERROR_OVERLOADED,
+			       "samples in flight hold %.1f MiB of the %.1f MiB memory budget "
+			       "(sample_memory) and this one needs %.1f MiB; try again in a moment",
+			       mib(in_use), mib(s->memory_budget), mib(bytes));
+}
+
+static void release_memory(void *arg, uint64_t bytes)
+{
+	struct sampler *s = arg;
+	if (!s->memory_budget)
+		return;
+	pthread_mutex_lock(&s->memory_lock);
+	s->memory_in_use -= bytes < s->memory_in_use ? bytes : s->memory_in_use;
+	pthread_mutex_unlock(&s->memory_lock);
+}
+
 /* Takes the sample on this thread, with the lock released meanwhile. */
 static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_time,
 			struct sample *sample)
@@ -222,7 +269,12 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 	pthread_mutex_unlock(&s->lock);
 	own_metrics_in_flight(1);
 
-	struct ad_capture_options options = { .locals = sample->locals };
+	struct ad_capture_options options = {
+		.locals = sample->locals,
+		.admit_memory = admit_memory,
+		.release_memory = release_memory,
+		.memory_arg = s,
+	};
 	struct ad_trace *trace = NULL;
 	struct ad_error *err = ad_capture(s->ctx, pid, &options, &trace);
 	if (!err) {

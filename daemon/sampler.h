@@ -40,8 +40,11 @@ struct sampled {
 typedef void (*sampler_observer_fn)(void *arg, pid_t pid, struct ad_trace *trace,
 				    int64_t started_ns, double duration_s);
 
+/* `memory_budget`: bytes of snapshot memory all samples in flight may hold
+ * together (0: no budget); a sample that does not fit gets
+ * AD_ERROR_OVERLOADED (503) before its target is stopped. */
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
-				struct sampler **ret);
+				uint64_t memory_budget, struct sampler **ret);
 /* Call before the first sampler_get(). */
 void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
 /* Call once no request uses the sampler any more. */

@@ -30,6 +30,10 @@ void ad_context_destroy(struct ad_context *ctx);
 struct ad_capture_options {
 	bool locals;            /* also decode not-yet-polled futures */
 	uint64_t max_snapshot_bytes; /* 0: default */
+	/* Optional memory admission of the snapshot (see ad_snapshot_options). */
+	struct ad_error *(*admit_memory)(void *arg, uint64_t bytes);
+	void (*release_memory)(void *arg, uint64_t bytes);
+	void *memory_arg;
 };
 
 /* Samples `pid` and decodes every task of every runtime into a trace. */

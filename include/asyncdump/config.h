@@ -12,6 +12,7 @@
  *     max_connections = 128
  *     max_connections_per_ip = 64
  *     max_samples_in_flight = 8
+ *     sample_memory = 4GiB
  *     rate_limit = 50/s
  *     connection_timeout = 30s
  *     request_timeout = 10s
@@ -112,6 +113,7 @@ struct ad_config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip; /* per address (TCP) or uid (unix, not root); 0: none */
 	unsigned max_samples_in_flight;
+	uint64_t sample_memory;      /* snapshot bytes of all samples in flight; 0: no bound */
 	unsigned rate_limit;         /* requests per second, 0: unlimited */
 	unsigned connection_timeout_s;
 	unsigned request_timeout_ms;  /* a request's head must arrive within this */

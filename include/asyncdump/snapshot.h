@@ -24,6 +24,15 @@ struct ad_snapshot_options {
 	 * (before anything is stopped when /proc/PID/maps already says so).
 	 * 0 means the default (4 GiB). */
 	uint64_t max_bytes;
+	/* Optional: admits the copy's memory before the target is stopped,
+	 * given the bytes planned plus a quarter for what grows before the
+	 * stop. An error refuses the sample (nothing is stopped); the copy then
+	 * never exceeds what was admitted, which is given back to
+	 * release_memory when the snapshot is destroyed. For a budget shared by
+	 * samples taken at the same time. */
+	struct ad_error *(*admit_memory)(void *arg, uint64_t bytes);
+	void (*release_memory)(void *arg, uint64_t bytes);
+	void *memory_arg;
 };
 
 /* One mapping of /proc/PID/maps. */
@@ -34,6 +43,11 @@ struct ad_mapping {
 };
 
 struct ad_snapshot {
+	/* Memory admitted through ad_snapshot_options (0: none), given back by
+	 * ad_snapshot_destroy(). */
+	uint64_t admitted_bytes;
+	void (*release_memory)(void *arg, uint64_t bytes);
+	void *memory_arg;
 	pid_t pid;
 	char *exe;                   /* /proc/PID/exe target */
 	struct timespec captured_at; /* CLOCK_REALTIME at the stop */

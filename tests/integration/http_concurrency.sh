@@ -81,6 +81,26 @@ assert_eq 1 "$rendered" "renderings of the shared sample"
 assert_eq 5 "$reused" "responses that sent the shared rendering"
 stop_daemon
 
+note "a memory budget for samples in flight (issue 15, finding 5)"
+start_target counts release --tasks 3000
+big2=$TARGET_PID
+start_daemon --rate-limit 0 --sample-memory 1MiB
+assert_http 422 too_large "/pids/$big/tasks"
+assert_contains "$HTTP_BODY" "more than the whole memory budget for samples (sample_memory, 1.0 MiB)" "the message says why"
+need=$(sed -n 's/.*the snapshot needs \([0-9]*\)\.[0-9] MiB.*/\1/p' <<<"$HTTP_BODY")
+[ -n "$need" ] || fail "no size in: $HTTP_BODY"
+stop_daemon
+# room for one snapshot of this size, not two: the second of two samples
+# taken together waits its turn with a 503, before its target is stopped
+start_daemon --rate-limit 0 --sample-memory "$((need + need / 2 + 1))MiB"
+codes=$(curl -s --max-time 120 --parallel --parallel-immediate -w '%{http_code}\n' \
+	-o /dev/null "$BASE/pids/$big/tasks?locals=1" -o /dev/null "$BASE/pids/$big2/tasks?locals=1" | sort | tr '\n' ' ')
+assert_eq "200 503 " "$codes" "two samples that do not fit the budget together"
+assert_http 200 - "/pids/$big2/tasks"
+stop_daemon
+assert_running "$big" "a target after the budget tests"
+assert_running "$big2" "the other target after the budget tests"
+
 start_daemon --rate-limit 0
 load 60 20 >"$HARNESS_TMP/codes" 2>/dev/null &
 loader=$!

@@ -77,6 +77,7 @@ static const char full_file[] =
 	"rate_limit = 7/s\n"
 	"connection_timeout = 2m\n"
 	"request_timeout = 1500ms\n"
+	"sample_memory = 512MiB\n"
 	"log_level = debug\n"
 	"; another comment style\n"
 	"[hang]\n"
@@ -118,6 +119,7 @@ START_TEST(full_file_is_understood)
 	ck_assert_uint_eq(c->rate_limit, 7);
 	ck_assert_uint_eq(c->connection_timeout_s, 120);
 	ck_assert_uint_eq(c->request_timeout_ms, 1500);
+	ck_assert_uint_eq(c->sample_memory, (uint64_t)512 << 20);
 	ck_assert_int_eq(c->log_level, AD_LOG_DEBUG);
 
 	ck_assert_uint_eq(c->hang.sample_interval_ms, 500);
@@ -132,7 +134,7 @@ START_TEST(full_file_is_understood)
 	ck_assert_uint_eq(c->nwatches, 3);
 	const struct ad_watch *api = &c->watches[0], *db = &c->watches[1], *byname = &c->watches[2];
 	ck_assert_str_eq(api->name, "api");
-	ck_assert_uint_eq(api->line, 22);
+	ck_assert_uint_eq(api->line, 23);
 	ck_assert_int_eq(api->selector, AD_WATCH_EXE);
 	ck_assert_str_eq(api->glob, "/usr/local/bin/api-*");
 	ck_assert_uint_eq(ad_watch_stuck_threshold_ms(c, api), 120000);
@@ -193,6 +195,8 @@ START_TEST(bad_values)
 	parse_fails("connection_timeout = 1500ms\n", "t.conf:1: ", "whole seconds");
 	parse_fails("connection_timeout = 10d\n", "t.conf:1: ", "bad duration '10d'");
 	parse_fails("request_timeout = 50ms\n", "t.conf:1: ", "request_timeout");
+	parse_fails("sample_memory = 4GB\n", "t.conf:1: ", "a size, as 4GiB");
+	parse_fails("sample_memory = GiB\n", "t.conf:1: ", "a size, as 4GiB");
 	parse_fails("log_level =\n", "t.conf:1: ", "empty value for log_level");
 	parse_fails("[hang]\nsample_interval = 10ms\n", "t.conf:2: ", "out of range");
 	parse_fails("[watch a]\npid = 0\n", "t.conf:2: ", "bad value '0' for pid");

@@ -309,6 +309,59 @@ START_TEST(snapshot_over_the_limit_is_refused)
 }
 END_TEST
 
+/* A memory budget shared by samples: asked before the stop, given back
+ * when the snapshot is destroyed, and a refusal stops nothing. */
+struct budget {
+	uint64_t left, admitted, released;
+	unsigned asks;
+};
+
+static struct ad_error *admit_from(void *arg, uint64_t bytes)
+{
+	struct budget *b = arg;
+	b->asks++;
+	if (bytes > b->left)
+		return ad_error_create(AD_ERROR_OVERLOADED, "budget: %llu bytes left",
+				       (unsigned long long)b->left);
+	b->left -= bytes;
+	b->admitted += bytes;
+	return NULL;
+}
+
+static void release_to(void *arg, uint64_t bytes)
+{
+	struct budget *b = arg;
+	b->left += bytes;
+	b->released += bytes;
+}
+
+START_TEST(snapshot_memory_is_admitted_and_given_back)
+{
+	struct target t;
+	start_target(&t);
+	struct budget b = { .left = (uint64_t)1 << 40 };
+	struct ad_snapshot_options o = { .admit_memory = admit_from, .release_memory = release_to,
+					 .memory_arg = &b };
+	struct ad_snapshot *snap;
+	assert_ok(ad_snapshot_take(t.pid, &o, &snap));
+	ck_assert_uint_eq(b.asks, 1);
+	ck_assert_uint_ge(b.admitted, snap->copied_bytes); /* the copy fits what was admitted */
+	ck_assert_uint_eq(b.released, 0);
+	ad_snapshot_destroy(snap);
+	ck_assert_uint_eq(b.released, b.admitted);
+
+	/* A budget too small for it: refused before anything is stopped. */
+	struct budget small = { .left = 4096 };
+	o.memory_arg = &small;
+	assert_code(ad_snapshot_take(t.pid, &o, &snap), AD_ERROR_OVERLOADED, "budget");
+	ck_assert_uint_eq(small.asks, 1);
+	ck_assert_uint_eq(small.released, 0);
+	ck_assert_int_ne(thread_state(t.pid, 0), 't');
+	set_value(&t, 0x4444); /* still running */
+	stop_target(&t);
+}
+END_TEST
+
 /* ---- stop / resume */
 
 static bool blocked_now(int sig)
@@ -470,6 +523,7 @@ int main(void)
 	tcase_add_test(snap, snapshot_faults_on_unreadable_pages_only);
 	tcase_add_test(snap, snapshot_records_threads_exe_and_times);
 	tcase_add_test(snap, snapshot_over_the_limit_is_refused);
+	tcase_add_test(snap, snapshot_memory_is_admitted_and_given_back);
 	tcase_set_timeout(snap, 30);
 	suite_add_tcase(s, snap);
 	TCase *stop = tcase_create("stop");
