@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "u64map.h"
 
 #define MAX_LIST 100000
 
@@ -109,7 +110,19 @@ static struct ad_error *decode_futures_unordered(struct ad_decode *d, const stru
 				err = ad_type_target(d->di, pt, &task_type);
 		}
 	}
+	/* A corrupt link must not repeat the same futures up to the bounds. */
+	struct ad_u64map seen;
+	ad_u64map_init(&seen);
 	for (size_t n = 0; !err && task && task_type && n < MAX_LIST && f->nchildren < AD_MAX_CHILDREN; n++) {
+		if (ad_u64map_get(&seen, task)) {
+			err = ad_error_create(AD_ERROR_FAULT, "it comes back to 0x%" PRIx64
+					      " after %zu futures (corrupt list)", task, n);
+			break;
+		}
+		if (!ad_u64map_put(&seen, task, f)) {
+			err = &ad_error_nomem;
+			break;
+		}
 		struct ad_value t = ad_decode_value(d, task_type, task), fut, next;
 		uint64_t off;
 		const struct ad_type *nt;
@@ -130,6 +143,7 @@ static struct ad_error *decode_futures_unordered(struct ad_decode *d, const stru
 		    (err = ad_read_u64(d->reader, next.address + off, &task)))
 			break;
 	}
+	ad_u64map_deinit(&seen);
 	if (err && err->code == AD_ERROR_NOMEM) {
 		ad_frame_destroy(f);
 		return err;
