@@ -27,7 +27,12 @@ static struct ad_error *decode_maybe_done(struct ad_decode *d, const struct ad_v
 		return err;
 	ad_type_base_name(variant.type->name, name, sizeof(name));
 	if (strcmp(name, "Future") == 0) {
-		if ((err = ad_value_member(&variant, "__0", &inner)))
+		/* Future(F): futures' MaybeDone/TryMaybeDone, tokio's up to 1.3x;
+		 * Future { future: F }: tokio's pin-project-lite enum since.
+		 * checked: tokio 1.24.2 (__0), 1.43.1 and 1.53.2 (future);
+		 * futures 0.3.21, 0.3.31, 0.3.34 (__0). */
+		const char *field = ad_type_field(variant.type, "future") ? "future" : "__0";
+		if ((err = ad_value_member(&variant, field, &inner)))
 			return err;
 		return ad_decode_future(d, inner.type, inner.address, depth + 1, ret);
 	}

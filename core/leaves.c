@@ -65,7 +65,10 @@ static bool timer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 	struct ad_blocked_on *b;
 	uint64_t entry_off = 0, sec, nsec;
 	const struct ad_type *et;
-	if (!keep(ad_find_member(d->di, v->type, "entry", 2, &entry_off, &et)))
+	/* The timer: Sleep.entry, a TimerEntry (tokio 1.24.2, 1.43.1), or
+	 * Sleep.timer, an Option<Timer> registered on first poll (1.53.2). */
+	if (!keep(ad_find_member(d->di, v->type, "entry", 2, &entry_off, &et)) &&
+	    !keep(ad_find_member(d->di, v->type, "timer", 1, &entry_off, &et)))
 		entry_off = 0;
 	if (!block(f, AD_RESOURCE_TIMER, v->address + entry_off, &b))
 		return true;

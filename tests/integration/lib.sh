@@ -13,7 +13,9 @@
 #
 # Environment (exported by `make check`; defaults for running a test by
 # hand): top_srcdir, top_builddir, TARGETS_DIR (the cargo target dir holding
-# debug/ and release/).
+# debug/ and release/); the tokio matrix: TOKIO_SUITES (the Debian suites
+# whose crates the targets are built against, "bookworm trixie sid") and
+# TARGETS_DIR_<suite> (each one's cargo target dir; see use_suite).
 #
 # Exit statuses follow the Automake test driver: 0 pass, 1 fail, 99 hard
 # error. Works with and without set -euo pipefail. fail may be called from anywhere, also from inside $(...) or a
@@ -28,6 +30,11 @@ fi
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
 : "${TARGETS_DIR:=$top_builddir/tests/targets/target}"
+: "${TOKIO_SUITES:=bookworm trixie sid}"
+: "${TARGETS_DIR_bookworm:=$TARGETS_DIR}"
+SUITE=bookworm
+SUITE_VERSIONS=
+SUITE_LABEL=bookworm
 
 # Seconds start_target waits for READY (targets give up by themselves after 20).
 : "${HARNESS_READY_TIMEOUT:=30}"
@@ -131,6 +138,63 @@ target_bin() {
 	[ -x "$bin" ] || fail "target_bin: no target '$name' at $bin; 'make check' builds the targets" \
 		"(or: cd tests/targets && CARGO_TARGET_DIR=$TARGETS_DIR cargo build --offline [--release])"
 	printf '%s\n' "$bin"
+}
+
+# use_suite SUITE: makes target_bin and start_target use the targets built
+# against Debian SUITE's crates (one of TOKIO_SUITES): TARGETS_DIR becomes
+# TARGETS_DIR_<SUITE> (default: bookworm's TARGETS_DIR with -SUITE appended,
+# as Makefile.am builds them). Sets SUITE, SUITE_VERSIONS ("tokio 1.43.1
+# futures 0.3.31 hyper 0.14.32 1.5.2", from the suite's Cargo.lock) and
+# SUITE_LABEL ("trixie, tokio 1.43.1"), exports TRACE_SUITE=$SUITE_LABEL
+# (tracecheck.py names it in every check) and notes the versions in the log.
+# A suite that was not built fails the test: it is never skipped. Call it
+# directly, not in $(...): it sets variables.
+use_suite() {
+	local suite=$1 var dir lock tokio
+	[[ $suite =~ ^[a-z][a-z0-9]*$ ]] || fail "use_suite: bad suite name '$suite'"
+	var="TARGETS_DIR_$suite"
+	dir=${!var:-$TARGETS_DIR_bookworm-$suite}
+	if [ "$suite" = bookworm ]; then
+		lock=$top_srcdir/tests/targets/Cargo.lock
+	else
+		# matrix.sh's copy of the workspace, with the lock it resolved.
+		lock=$dir/workspace/Cargo.lock
+	fi
+	[ -d "$dir" ] && [ -f "$lock" ] ||
+		fail "use_suite: the targets were not built against $suite's crates (no $lock):" \
+			"./dev check fetches them and 'make check' builds them (tests/targets/matrix.sh)"
+	SUITE_VERSIONS=$("$top_srcdir/tests/targets/lock-versions.sh" "$lock") ||
+		fail "use_suite: cannot read the versions of $suite's $lock"
+	tokio=$(printf '%s\n' "$SUITE_VERSIONS" | awk '{ for (i = 1; i < NF; i++) if ($i == "tokio") print $(i + 1) }')
+	[ -n "$tokio" ] || fail "use_suite: $suite's $lock has no tokio"
+	# shellcheck disable=SC2034 # for the tests that source this file
+	SUITE=$suite TARGETS_DIR=$dir
+	SUITE_LABEL="$suite, tokio $tokio"
+	TRACE_SUITE=$SUITE_LABEL
+	export TRACE_SUITE
+	note "suite $suite: $SUITE_VERSIONS (targets in $dir)"
+}
+
+# matrix_runs: prints SUITE/PROFILE for every suite of TOKIO_SUITES and both
+# profiles (bookworm/debug bookworm/release trixie/debug ...). A test loops:
+#   for run in $(matrix_runs); do
+#   	use_suite "${run%/*}"; profile=${run#*/}
+matrix_runs() {
+	local suite
+	for suite in $TOKIO_SUITES; do
+		printf '%s/debug %s/release\n' "$suite" "$suite"
+	done
+}
+
+# suite_has CRATE MAJOR: true if the current suite's lock resolved a
+# version MAJOR.* of CRATE (one of those lock-versions.sh prints), e.g.
+# `suite_has hyper 0` (a predicate, prints nothing).
+suite_has() {
+	printf '%s\n' "$SUITE_VERSIONS" | awk -v crate="$1" -v major="$2" '
+		{ for (i = 1; i <= NF; i++) if ($i == crate) { in_crate = 1; continue }
+			  else if ($i !~ /^[0-9]/) in_crate = 0
+			  else if (in_crate && index($i, major ".") == 1) found = 1 }
+		END { exit !found }'
 }
 
 # target_src NAME: prints the source directory of target NAME (tests/targets/NAME/src).

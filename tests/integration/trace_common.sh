@@ -43,7 +43,7 @@ CHECKS_FAILED=0
 # ARGS (sys.argv[1:]) and tracecheck importable. A failure is remembered, not
 # fatal, so that one run reports every profile: end with finish_checks.
 run_checks() {
-	local what=$1
+	local what="$1 [$SUITE_LABEL]"
 	shift
 	# No __pycache__ in the source tree (read-only under distcheck).
 	if ! PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$top_srcdir/tests/integration${PYTHONPATH:+:$PYTHONPATH}" \

@@ -14,7 +14,8 @@ harness_init
 # Task counts that are not multiples of 3, so that the fns' shares differ.
 variants=("--tasks 7 --flavor multi_thread" "--tasks 5 --flavor current_thread" "--tasks 4 --two-runtimes")
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	pids=()
 	outs=()
 	for i in "${!variants[@]}"; do

@@ -3,7 +3,7 @@
 # (SHF_COMPRESSED, zlib) and a stripped binary whose DWARF sits in a
 # separate file named by .gnu_debuglink. Each copy of the design example
 # must trace like the original: foo at its marked line, awaiting sleep at
-# its marked line, on a timer.
+# its marked line, on a timer. For every suite of the tokio matrix.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -12,8 +12,10 @@ harness_init
 src=$(target_src demo)/main.rs
 foo_line=$(marker_line "$src" foo_point1_awaits_sleep)
 sleep_line=$(marker_line "$src" sleep_awaits_timer)
+for suite in $TOKIO_SUITES; do
+use_suite "$suite"
 orig=$(target_bin demo release)
-dir="$HARNESS_TMP/forms"
+dir="$HARNESS_TMP/forms-$suite"
 mkdir -p "$dir/compressed" "$dir/debuglinked"
 
 objcopy --compress-debug-sections=zlib "$orig" "$dir/compressed/demo"
@@ -29,7 +31,7 @@ for form in compressed debuglinked; do
 	ln -sf "../demo" "$dir/$form/release/demo"
 	TARGETS_DIR="$dir/$form" start_target demo release 1
 	json=$("$top_builddir/asyncdump" --json "$TARGET_PID") ||
-		fail "asyncdump failed on the $form copy of the demo"
+		fail "asyncdump failed on the $form copy of the demo ($SUITE_LABEL)"
 	chain=$(printf '%s' "$json" | python3 -c '
 import json, os, sys
 d = json.load(sys.stdin)
@@ -42,7 +44,8 @@ while f:
         out.append(f["blocked_on"]["kind"])
     f = f["children"][0] if f["children"] else None
 print(" ".join(out))')
-	assert_eq "demo::foo:$foo_line demo::sleep:$sleep_line timer" "$chain" "the $form copy's task foo"
-	assert_alive "$TARGET_PID" "the $form copy"
+	assert_eq "demo::foo:$foo_line demo::sleep:$sleep_line timer" "$chain" "the $form copy's task foo ($SUITE_LABEL)"
+	assert_alive "$TARGET_PID" "the $form copy ($SUITE_LABEL)"
+done
 done
 echo "compressed and debuglinked debuginfo trace like the original"

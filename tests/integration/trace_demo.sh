@@ -13,7 +13,8 @@
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	pids=()
 	for point in 1 2 3; do
 		start_target demo "$profile" "$point"

@@ -13,7 +13,8 @@
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	start_target shapes "$profile"
 	sample "$TARGET_PID" "shapes.$profile"
 	run_checks "shapes ($profile)" "$profile" "$(target_src shapes)" "$HARNESS_TMP/shapes.$profile" \

@@ -9,7 +9,8 @@
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	start_target busy "$profile"
 	sample "$TARGET_PID" "busy.$profile"
 	run_checks "busy ($profile)" "$profile" "$(target_src busy)" "$HARNESS_TMP/busy.$profile" \

@@ -11,7 +11,8 @@
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	start_target sync "$profile"
 	sample "$TARGET_PID" "sync.$profile"
 	run_checks "sync ($profile)" "$profile" "$(target_src sync)" "$HARNESS_TMP/sync.$profile" \

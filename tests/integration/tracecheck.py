@@ -193,7 +193,10 @@ class Check:
     """Collects failures, so that one run reports every wrong frame at once."""
 
     def __init__(self, what):
-        self.what = what
+        # The tokio matrix: the suite the target was built against, and its
+        # tokio (lib.sh's use_suite), in every check's name.
+        suite = os.environ.get("TRACE_SUITE")
+        self.what = "%s [%s]" % (what, suite) if suite else what
         self.failures = []
         self.checks = 0
 
@@ -333,7 +336,7 @@ def macro_errors(frame, macro_file, src):
     macro_location the macro's source in tokio."""
     errors = []
     loc = frame.get("location") or {}
-    if (loc.get("file") or "").startswith(REGISTRY):
+    if REGISTRY in (loc.get("file") or ""):  # installed, or another suite's copy
         errors.append("%s: location points into the registry: %r" % (frame["name"], loc))
     mloc = frame.get("macro_location")
     if not mloc:
