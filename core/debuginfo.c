@@ -208,6 +208,7 @@ struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name
 	pthread_mutex_init(&di->lock, NULL);
 	ad_strpool_init(&di->pool);
 	ad_strmap_init(&di->types);
+	ad_strmap_init(&di->future_impls);
 	ad_u64map_init(&di->type_cache);
 	ad_u64map_init(&di->line_cache);
 	di->fd = -1;
@@ -274,6 +275,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 	free_type_cache(di);
 	ad_u64map_deinit(&di->line_cache);
 	ad_strmap_deinit(&di->types);
+	ad_strmap_deinit(&di->future_impls);
 	free(di->names);
 	free(di->funcs);
 	free(di->vars);
@@ -327,6 +329,23 @@ struct ad_error *ad_debuginfo_find_type(struct ad_debuginfo *di, const char *nam
 		return ad_error_create(AD_ERROR_NOT_FOUND, "type %s is not in the debuginfo of %s",
 				       name, di->path);
 	return ad_type_from_die(di, die, ret);
+}
+
+size_t ad_debuginfo_future_impl_count(const struct ad_debuginfo *di)
+{
+	return di->future_impls.len;
+}
+
+bool ad_debuginfo_implements_future(const struct ad_debuginfo *di, const char *type_name)
+{
+	char path[1024];
+	size_t n = strcspn(type_name, "<");
+	if (n >= sizeof(path))
+		return false;
+	memcpy(path, type_name, n);
+	path[n] = '\0';
+	uint64_t unused;
+	return ad_strmap_get(&di->future_impls, path, &unused);
 }
 
 bool ad_debuginfo_has_type_prefix(struct ad_debuginfo *di, const char *prefix)

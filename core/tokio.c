@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "fault.h"
 #include "u64map.h"
 
 #define TOKIO_TASK_HEADER "tokio::runtime::task::core::Header"
@@ -346,8 +347,8 @@ static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *
 					   uint64_t header, uint64_t vtable)
 {
 	struct task_type *tt = NULL;
-	struct ad_error *err = task_type_of(d, vtable, &tt);
-	if (err)
+	struct ad_error *err = AD_FAULT("task", "a tokio task's future");
+	if (err || (err = task_type_of(d, vtable, &tt)))
 		return err;
 	struct ad_value stage = ad_decode_value(d, tt->stage, header + tt->stage_offset), running;
 	if ((err = ad_value_strip_wrappers(&stage, &stage)))
