@@ -628,8 +628,20 @@ struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
 		const struct ad_type *t;
 		struct ad_error *err = ad_find_member(d->di, owned->type, "head", 6, &off, &t);
 		if (err)
-			return layout_error(err, "LocalSet task list");
-		if ((err = ad_read_u64(d->reader, owned->address + off, &head)))
+			err = layout_error(err, "LocalSet task list");
+		else
+			err = ad_read_u64(d->reader, owned->address + off, &head);
+		if (err && err->code != AD_ERROR_NOMEM) {
+			/* One LocalSet's list: the rest of the document stands. */
+			struct ad_error *w = ad_trace_add_warning(
+				d->trace, "the tasks of a LocalSet at 0x%" PRIx64 " could not be read: %s",
+				owned->address, err->message);
+			ad_error_destroy(err);
+			if (w)
+				return w;
+			continue;
+		}
+		if (err)
 			return err;
 		size_t before = d->trace->ntasks;
 		struct list_walk w = { d, d->local_set_runtime[i], NULL, 0, 0 };

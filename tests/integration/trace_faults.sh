@@ -39,12 +39,15 @@ for profile in debug release; do
 				[ "$status" = 0 ] ||
 					fail "$name ($profile), ASYNCDUMP_FAULT=$spec: exit status $status: $(head -c 2000 "$out.err")"
 			done
-			# The text renderer takes the same broken frames.
+			# The text renderer takes broken frames (member) and roots (task).
+			case $step in member | task) ;; *) continue;; esac
 			status=0
 			ASYNCDUMP_FAULT=$step timeout 60 "$ASYNCDUMP" "$TARGET_PID" >"$base.fault-$step.txt" \
 				2>"$base.fault-$step.txt.err" || status=$?
 			[ "$status" = 0 ] ||
 				fail "$name ($profile), ASYNCDUMP_FAULT=$step, text: exit status $status: $(head -c 2000 "$base.fault-$step.txt.err")"
+			grep -q "injected fault: $step" "$base.fault-$step.txt" ||
+				fail "$name ($profile), ASYNCDUMP_FAULT=$step, text: no line names the fault"
 		done
 		assert_running "$TARGET_PID" "$name ($profile) after the faulted samples"
 		run_checks "$name ($profile)" "$top_srcdir/docs/trace.schema.json" "$base" "${steps[@]}" <<'PY'

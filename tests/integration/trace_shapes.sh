@@ -11,7 +11,9 @@
 # select!/join!/try_join! of tokio and futures at the user's line (the
 # macro's first line) in a loop, under #[tracing::instrument], in nested
 # blocks, biased, with an else, and every branch of a select!/join! over a
-# hand-written future, a Sleep, a JoinHandle and a boxed dyn Future.
+# hand-written future, a Sleep, a JoinHandle and a boxed dyn Future. Issue
+# 14: no walk into shared state that is no future (broadcast's waiter list,
+# channel ends held by a hand-written future).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
@@ -131,7 +133,7 @@ for t in tasks:
     c.eq("idle", t["state"], "task %s (%s): state" % (t["id"], t["root"] and t["root"]["name"]))
 found = {}
 for fn in list(SPECS) + ["awaits_other_task", "awaits_own_handle", "select_mixed", "join_mixed",
-                         "mixed_child", "join_mixed_child"]:
+                         "mixed_child", "join_mixed_child", "holds_values"]:
     found[fn] = c.one_task(doc, "shapes::" + fn)
 for fn, spec in SPECS.items():
     c.check_tree(found[fn], spec, src, "task " + fn)
@@ -156,6 +158,44 @@ for fn, macro, child_fn, boxed_fn in (("select_mixed", "select.rs", "mixed_child
                 {"chain": [], "leaf": {"kind": "task", "task_id": child["id"]},
                  "link": {"task_id": child["id"], "root": simple(child_fn, child_fn + "_awaits_sleep", tc.TIMER)}},
                 simple(boxed_fn, boxed_fn + "_awaits_sleep", tc.TIMER)]}, src, "task " + fn)
+
+# A walk that cannot run away (issue 14): no value that is no future (channel
+# ends, a watch version, tokio's broadcast waiter list) is a frame.
+NOT_FUTURES = re.compile(r"tokio::sync::(broadcast::(Waiter|Receiver|Sender)|watch::|oneshot::Sender)")
+
+
+def all_frames(frame):
+    out, stack = [], [frame]
+    while stack:
+        f = stack.pop()
+        out.append(f)
+        stack += [ch for ch in f.get("children", []) if ch.get("kind") != "task"] + f.get("locals", [])
+    return out
+
+
+waiters = c.tasks_by_root(doc, "shapes::broadcast_waiter")
+c.eq(3, len(waiters), "broadcast_waiter tasks")
+for t in waiters:
+    frames = all_frames(t["root"])
+    # broadcast_waiter → Receiver::recv (an async fn up to tokio 1.2x) → Recv.
+    c.true(len(frames) <= 3 and not [f for f in frames if NOT_FUTURES.search(f["type"])],
+           "broadcast_waiter (task %s): the walk stops at the Recv future: %r" % (
+               t["id"], [f["type"][:80] for f in frames][:10]))
+    root = t["root"]
+    c.eq(("shapes::broadcast_waiter", src.where("broadcast_waiter_awaits_recv")),
+         (root["name"], src.show_location(root.get("location"))), "broadcast_waiter's frame")
+    # What the leaf says is leaves.c's; here: one Recv future, the leaf.
+    recv = [f for f in frames if f["type"].startswith("tokio::sync::broadcast::Recv<")]
+    c.true(len(recv) == 1 and recv[0].get("blocked_on") and not recv[0]["children"],
+           "broadcast_waiter awaits one Recv, a leaf: %r" % [(f["type"][:80], f.get("blocked_on")) for f in frames])
+holder = found.get("holds_values")
+if holder:
+    c.check_tree(holder, {"chain": [s("holds_values", "holds_values_awaits_holder")], "leaf": tc.TIMER},
+                 src, "task holds_values")
+    frames = all_frames(holder["root"])
+    c.true(not [f for f in frames if NOT_FUTURES.search(f["type"])] and
+           [f["name"] for f in frames if f["kind"] == "future"] == ["shapes::Holder", "tokio::time::sleep::Sleep"],
+           "holds_values: the Holder's frames are itself and its Sleep: %r" % [f["type"][:80] for f in frames])
 
 own = found["awaits_own_handle"]
 if own:

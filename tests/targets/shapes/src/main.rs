@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{broadcast, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tracing_futures::Instrument;
 
@@ -390,10 +390,50 @@ async fn join_mixed() {
     let _ = tokio::join!(Forever { polls: 0 }, tokio::time::sleep(AN_HOUR), child, boxed); // @mark join_mixed_awaits_join
 }
 
+// ---- a walk that cannot run away (issue 14): futures beside shared state
+// that is no future (channel ends, tokio's intrusive waiter lists).
+
+async fn broadcast_waiter(mut rx: broadcast::Receiver<u32>) {
+    ready::arrive();
+    let _ = rx.recv().await; // @mark broadcast_waiter_awaits_recv
+}
+
+/// A hand-written future holding values that are no futures, and the one
+/// future it polls.
+struct Holder {
+    _broadcast: broadcast::Sender<u32>,
+    _watch: watch::Sender<u32>,
+    _watch_rx: watch::Receiver<u32>,
+    _oneshot: Option<oneshot::Sender<()>>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Future for Holder {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.sleep.as_mut().poll(cx)
+    }
+}
+
+async fn holds_values(broadcast: broadcast::Sender<u32>) {
+    let (watch_tx, watch_rx) = watch::channel(0);
+    let (oneshot_tx, _) = oneshot::channel();
+    let holder = Holder {
+        _broadcast: broadcast,
+        _watch: watch_tx,
+        _watch_rx: watch_rx,
+        _oneshot: Some(oneshot_tx),
+        sleep: Box::pin(tokio::time::sleep(AN_HOUR)),
+    };
+    ready::arrive();
+    holder.await; // @mark holds_values_awaits_holder
+}
+
 /// Spawns one task per shape; returns how many tasks there are in all (each
 /// arrives once).
 fn spawn_shapes() -> usize {
     let notify = Arc::new(Notify::new());
+    let (broadcast_tx, _) = broadcast::channel(4);
     let shapes = [
         tokio::spawn(boxed_recursion()),
         tokio::spawn(async_trait_method()),
@@ -417,6 +457,10 @@ fn spawn_shapes() -> usize {
         tokio::spawn(try_join_macro(notify.clone())),
         tokio::spawn(select_mixed()),
         tokio::spawn(join_mixed()),
+        tokio::spawn(broadcast_waiter(broadcast_tx.subscribe())),
+        tokio::spawn(broadcast_waiter(broadcast_tx.subscribe())),
+        tokio::spawn(broadcast_waiter(broadcast_tx.subscribe())),
+        tokio::spawn(holds_values(broadcast_tx)),
     ];
     let (handle_tx, handle_rx) = oneshot::channel();
     let own = tokio::spawn(awaits_own_handle(handle_rx));
