@@ -21,6 +21,7 @@
 #include "block_on.h"
 #include "debuginfo_internal.h"
 #include "decode.h"
+#include "fault.h"
 #include "proc.h"
 #include "unwind.h"
 #include "wait_graph.h"
@@ -349,7 +350,9 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 		if (!e) {
 			const struct ad_type *t;
 			task->address = bo.address;
-			e = ad_debuginfo_find_type(d->di, bo.type_name, &t);
+			e = AD_FAULT("task", bo.type_name);
+			if (!e)
+				e = ad_debuginfo_find_type(d->di, bo.type_name, &t);
 			if (!e)
 				err = ad_decode_future(d, t, bo.address, 0, &task->root);
 			ad_block_on_deinit(&bo);
@@ -417,6 +420,11 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	}
 	for (size_t i = 0; i < snap->nthreads; i++)
 		thread_runtime[i] = -1;
+#ifdef AD_FAULT_INJECTION
+	struct ad_reader faulty;
+	ad_fault_reset();
+	ad_fault_reader(snap->reader, &faulty);
+#endif
 	struct ad_decode d = {
 		.thread_runtime = thread_runtime,
 		.di = di,
@@ -427,9 +435,13 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 		.locals = options && options->locals,
 		.tokio = b->tokio,
 	};
-	if ((err = ad_tokio_collect(&d)) || (err = collect_block_on(ctx, &d)) ||
-	    (err = ad_tokio_collect_local(&d)) ||
-	    (err = ad_wait_graph_cycles(trace)))
+#ifdef AD_FAULT_INJECTION
+	d.reader = &faulty; /* decoding reads the snapshot through the hook */
+#endif
+	if (!(err = ad_tokio_collect(&d)) && !(err = collect_block_on(ctx, &d)))
+		err = ad_tokio_collect_local(&d);
+	ad_u64map_deinit(&d.visited);
+	if (err || (err = ad_wait_graph_cycles(trace)))
 		goto out;
 	*ret = trace;
 	trace = NULL;

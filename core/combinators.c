@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "fault.h"
 #include "u64map.h"
 
 #define MAX_LIST 100000
@@ -33,7 +34,7 @@ static struct ad_error *decode_maybe_done(struct ad_decode *d, const struct ad_v
 		 * futures 0.3.21, 0.3.31, 0.3.34 (__0). */
 		const char *field = ad_type_field(variant.type, "future") ? "future" : "__0";
 		if ((err = ad_value_member(&variant, field, &inner)))
-			return err;
+			return ad_error_wrap(err, "a MaybeDone branch");
 		return ad_decode_future(d, inner.type, inner.address, depth + 1, ret);
 	}
 	/* Done or Gone: the branch finished. Name it by its future type, as
@@ -213,6 +214,15 @@ static struct ad_error *decode_poll_fn(struct ad_decode *d, const struct ad_valu
 	*ret = f;
 	return NULL;
 fail:
+	if (err->code != AD_ERROR_NOMEM) {
+		/* The branches read so far stand; the frame says why no more. */
+		struct ad_error *set = ad_frame_set_error(f, "%s", err->message);
+		ad_error_destroy(err);
+		if (!(err = set)) {
+			*ret = f;
+			return NULL;
+		}
+	}
 	ad_frame_destroy(f);
 	return err;
 }
@@ -222,20 +232,26 @@ struct ad_error *ad_decode_combinator(struct ad_decode *d, const struct ad_value
 {
 	*ret = NULL;
 	const struct ad_type *t = v->type;
+	struct ad_error *(*decode)(struct ad_decode *, const struct ad_value *, unsigned,
+				   struct ad_frame **) = NULL;
 	if ((ad_type_is(t, "futures_util::future::maybe_done::MaybeDone") ||
 	     ad_type_is(t, "futures_util::future::try_maybe_done::TryMaybeDone") ||
 	     ad_type_is(t, "tokio::future::maybe_done::MaybeDone")) &&
 	    t->kind == AD_TYPE_ENUM)
-		return decode_maybe_done(d, v, depth, ret);
-	if (ad_type_is(t, "tokio::task::local::RunUntil") || ad_type_is(t, "tokio::task::local::LocalSet"))
+		decode = decode_maybe_done;
+	else if (ad_type_is(t, "tokio::task::local::RunUntil") ||
+		 ad_type_is(t, "tokio::task::local::LocalSet"))
 		return ad_tokio_note_local_set(d, v); /* then walked as any future */
-	if (ad_type_is(t, "futures_util::stream::futures_unordered::FuturesUnordered"))
-		return decode_futures_unordered(d, v, depth, ret);
-	if (ad_type_is(t, "tokio::future::poll_fn::PollFn") ||
-	    ad_type_is(t, "futures_util::future::poll_fn::PollFn") ||
-	    ad_type_is(t, "core::future::poll_fn::PollFn"))
-		return decode_poll_fn(d, v, depth, ret);
-	return NULL;
+	else if (ad_type_is(t, "futures_util::stream::futures_unordered::FuturesUnordered"))
+		decode = decode_futures_unordered;
+	else if (ad_type_is(t, "tokio::future::poll_fn::PollFn") ||
+		 ad_type_is(t, "futures_util::future::poll_fn::PollFn") ||
+		 ad_type_is(t, "core::future::poll_fn::PollFn"))
+		decode = decode_poll_fn;
+	if (!decode)
+		return NULL;
+	struct ad_error *err = AD_FAULT("combinator", t->name);
+	return err ? err : decode(d, v, depth, ret);
 }
 
 /* Box<[F]> / Pin<Box<[F]>> ({data_ptr, length}) and Vec<F> ({buf, len}). */

@@ -230,6 +230,7 @@ struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name
 	pthread_mutex_init(&di->lock, NULL);
 	ad_strpool_init(&di->pool);
 	ad_strmap_init(&di->types);
+	ad_strmap_init(&di->future_impls);
 	ad_u64map_init(&di->type_cache);
 	ad_u64map_init(&di->line_cache);
 	di->fd = -1;
@@ -300,6 +301,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 	free_type_cache(di);
 	ad_u64map_deinit(&di->line_cache);
 	ad_strmap_deinit(&di->types);
+	ad_strmap_deinit(&di->future_impls);
 	free(di->names);
 	free(di->funcs);
 	free(di->vars);
@@ -354,6 +356,23 @@ struct ad_error *ad_debuginfo_find_type(struct ad_debuginfo *di, const char *nam
 		return ad_error_create(AD_ERROR_NOT_FOUND, "type %s is not in the debuginfo of %s",
 				       name, di->path);
 	return ad_type_from_die(di, die, ret);
+}
+
+size_t ad_debuginfo_future_impl_count(const struct ad_debuginfo *di)
+{
+	return di->future_impls.len;
+}
+
+bool ad_debuginfo_implements_future(const struct ad_debuginfo *di, const char *type_name)
+{
+	char path[1024];
+	size_t n = strcspn(type_name, "<");
+	if (n >= sizeof(path))
+		return false;
+	memcpy(path, type_name, n);
+	path[n] = '\0';
+	uint64_t unused;
+	return ad_strmap_get(&di->future_impls, path, &unused);
 }
 
 bool ad_debuginfo_has_type_prefix(struct ad_debuginfo *di, const char *prefix)
@@ -619,31 +638,74 @@ static bool path_ends_with(const char *path, const char *suffix)
 	return a >= b && strcmp(path + a - b, suffix) == 0 && (a == b || path[a - b - 1] == '/');
 }
 
+/* Counts the rows of the line table in [low, high) on a line of file_suffix
+ * strictly between after and before. */
+static void count_lines(struct ad_debuginfo *di, uint64_t low, uint64_t high,
+			const char *file_suffix, unsigned after, unsigned before, unsigned *counts)
+{
+	Dwarf_Die cu;
+	Dwarf_Lines *lines;
+	size_t n;
+	if (!dwarf_addrdie(di->dwarf, low, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		Dwarf_Line *line = dwarf_onesrcline(lines, k);
+		Dwarf_Addr addr;
+		int lineno;
+		const char *file;
+		if (!line || dwarf_lineaddr(line, &addr) != 0 || addr < low || addr >= high ||
+		    dwarf_lineno(line, &lineno) != 0 || lineno <= (int)after || lineno >= (int)before ||
+		    !(file = dwarf_linesrc(line, NULL, NULL)) || !path_ends_with(file, file_suffix))
+			continue;
+		counts[lineno - (int)after]++;
+	}
+}
+
+/* The inlined copies of the function whose abstract DIE is `origin`, in
+ * the DIEs under `die` (its compilation unit: rustc inlines a crate's
+ * own non-generic code within the unit that defines it). */
+static void count_inlined(struct ad_debuginfo *di, Dwarf_Die *die, uint64_t origin, int depth,
+			  const char *file_suffix, unsigned after, unsigned before, unsigned *counts)
+{
+	Dwarf_Die child;
+	if (depth > 64 || dwarf_child(die, &child) != 0)
+		return;
+	do {
+		Dwarf_Attribute a;
+		Dwarf_Die o;
+		if (dwarf_tag(&child) == DW_TAG_inlined_subroutine &&
+		    dwarf_attr(&child, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &o) &&
+		    dwarf_dieoffset(&o) == origin) {
+			Dwarf_Addr base, low, high;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&child, off, &base, &low, &high)) > 0)
+				count_lines(di, low, high, file_suffix, after, before, counts);
+		}
+		count_inlined(di, &child, origin, depth + 1, file_suffix, after, before, counts);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
 static unsigned dominant_line_locked(struct ad_debuginfo *di, const char *function,
 				     const char *file_suffix, unsigned after, unsigned before,
 				     unsigned *counts)
 {
+	bool out_of_line = false;
 	for (size_t i = 0; i < di->nfuncs; i++) {
 		const struct ad_func_range *r = &di->funcs[i];
 		if (!function_named(di, r->die, function))
 			continue;
-		Dwarf_Die cu;
-		Dwarf_Lines *lines;
-		size_t n;
-		if (!dwarf_addrdie(di->dwarf, r->low, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
+		out_of_line = true;
+		count_lines(di, r->low, r->high, file_suffix, after, before, counts);
+	}
+	/* Optimised builds inline small resume functions (the body of an
+	 * #[instrument]ed fn) into their caller: count in the copies. */
+	for (size_t i = 0; !out_of_line && i < di->nnames; i++) {
+		Dwarf_Die fn, cu;
+		if (!function_named(di, di->names[i].die, function) ||
+		    !dwarf_offdie(di->dwarf, di->names[i].die, &fn) || dwarf_tag(&fn) != DW_TAG_subprogram ||
+		    !dwarf_diecu(&fn, &cu, NULL, NULL))
 			continue;
-		for (size_t k = 0; k < n; k++) {
-			Dwarf_Line *line = dwarf_onesrcline(lines, k);
-			Dwarf_Addr addr;
-			int lineno;
-			const char *file;
-			if (!line || dwarf_lineaddr(line, &addr) != 0 || addr < r->low || addr >= r->high ||
-			    dwarf_lineno(line, &lineno) != 0 || lineno <= (int)after ||
-			    lineno >= (int)before || !(file = dwarf_linesrc(line, NULL, NULL)) ||
-			    !path_ends_with(file, file_suffix))
-				continue;
-			counts[lineno - (int)after]++;
-		}
+		count_inlined(di, &cu, di->names[i].die, 0, file_suffix, after, before, counts);
 	}
 	unsigned best = 0;
 	for (unsigned l = 1; l < before - after; l++)

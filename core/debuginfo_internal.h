@@ -80,6 +80,9 @@ struct ad_debuginfo {
 	struct ad_symbol *tls_symbols;
 	size_t ntls_symbols;
 
+	/* Paths (no generic arguments) of the types with a `<T as Future>
+	 * ::poll` or `<T as Stream>::poll_next` in the debuginfo. */
+	struct ad_strmap future_impls;
 	struct ad_u64map type_cache; /* DIE → struct ad_type * */
 	struct ad_u64map line_cache; /* dominant-line key → line + 1 (1: none) */
 };

@@ -13,6 +13,7 @@
 #include "asyncdump/trace.h"
 #include "asyncdump/type.h"
 #include "asyncdump/value.h"
+#include "u64map.h"
 
 /* Bounds on walks over untrusted memory. */
 #define AD_MAX_FUTURE_DEPTH 128     /* nested futures in one task */
@@ -20,6 +21,7 @@
 #define AD_MAX_CHILDREN 4096        /* children of one frame (join_all, FuturesUnordered) */
 #define AD_MAX_TASKS 1000000        /* tasks in one runtime's lists */
 #define AD_MAX_NODES 4000000        /* frames in one trace */
+#define AD_MAX_TASK_NODES 100000    /* frames in one task's tree */
 
 struct ad_tokio;
 
@@ -31,6 +33,11 @@ struct ad_decode {
 	struct ad_trace *trace;
 	bool locals;
 	size_t nodes;
+	/* Per task (reset at each root): the futures decoded so far, by
+	 * address and type, so that the generic walk shows none twice and
+	 * never runs in a circle; and their count. */
+	struct ad_u64map visited;
+	size_t task_nodes;
 	struct ad_tokio *tokio;    /* tokio's layout, for tokio leaves; may be NULL */
 	/* The runtime whose task (or block_on) is being decoded, and per
 	 * snapshot thread the runtime its context holds (-1: none). */

@@ -111,6 +111,87 @@ static void index_variable(struct walk *w, Dwarf_Die *die, const char *qual)
 	}
 }
 
+/* One component of a legacy-mangled Rust path ("_$LT$a..b$u20$as$u20$c$GT$")
+ * back to source form ("<a::b as c>"); false when it does not fit. */
+static bool demangle_component(const char *in, size_t n, char *out, size_t cap)
+{
+	static const struct { const char *code; char c; } escapes[] = {
+		{ "$LT$", '<' }, { "$GT$", '>' }, { "$RF$", '&' }, { "$BP$", '*' },
+		{ "$C$", ',' },  { "$SP$", '@' }, { "$LP$", '(' }, { "$RP$", ')' },
+	};
+	size_t o = 0, i = 0;
+	if (n >= 2 && in[0] == '_' && in[1] == '$')
+		i = 1;
+	while (i < n) {
+		if (o + 3 > cap)
+			return false;
+		if (in[i] == '.' && i + 1 < n && in[i + 1] == '.') {
+			out[o++] = ':';
+			out[o++] = ':';
+			i += 2;
+			continue;
+		}
+		if (in[i] != '$') {
+			out[o++] = in[i++];
+			continue;
+		}
+		bool known = false;
+		for (size_t k = 0; k < sizeof(escapes) / sizeof(escapes[0]) && !known; k++) {
+			size_t len = strlen(escapes[k].code);
+			if (i + len <= n && strncmp(in + i, escapes[k].code, len) == 0) {
+				out[o++] = escapes[k].c;
+				i += len;
+				known = true;
+			}
+		}
+		if (!known && i + 5 <= n && in[i + 1] == 'u' && in[i + 4] == '$') {
+			char hex[3] = { in[i + 2], in[i + 3], 0 };
+			out[o++] = (char)strtoul(hex, NULL, 16);
+			i += 5;
+			known = true;
+		}
+		if (!known)
+			return false;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* `<T as core::future::future::Future>::poll` ("poll<…>" when generic) or
+ * `<T as futures_core::stream::Stream>::poll_next`, inlined or not: T's
+ * path (generic arguments aside) is a type the program polls. Read from
+ * the linkage name: DWARF nests an impl's items in "{impl#N}", which does
+ * not say for which type. */
+static void index_polled_type(struct walk *w, Dwarf_Die *die)
+{
+	static const struct { const char *as_trait, *method; } traits[] = {
+		{ " as core::future::future::Future>", "4poll17h" },
+		{ " as futures_core::stream::Stream>", "9poll_next17h" },
+	};
+	Dwarf_Attribute a;
+	const char *link = dwarf_formstring(dwarf_attr(die, DW_AT_linkage_name, &a));
+	if (!link || strncmp(link, "_ZN", 3) != 0)
+		return;
+	char *end;
+	unsigned long n = strtoul(link + 3, &end, 10);
+	char impl[MAX_QUALIFIED];
+	if (!n || n > strlen(end) || !demangle_component(end, n, impl, sizeof(impl)) || impl[0] != '<')
+		return;
+	/* Blanket impls (&mut F, Pin<P>) say nothing about a type. */
+	if (!(impl[1] == '_' || (impl[1] >= 'a' && impl[1] <= 'z') || (impl[1] >= 'A' && impl[1] <= 'Z')))
+		return;
+	for (size_t k = 0; k < sizeof(traits) / sizeof(traits[0]); k++) {
+		const char *as = strstr(impl, traits[k].as_trait);
+		if (!as || as[strlen(traits[k].as_trait)] != '\0' ||
+		    strncmp(end + n, traits[k].method, strlen(traits[k].method)) != 0)
+			continue;
+		const char *path = ad_strpool_add(&w->di->pool, impl + 1, strcspn(impl + 1, "< "));
+		if (!path || !ad_strmap_insert_new(&w->di->future_impls, path, 1))
+			w->err = &ad_error_nomem;
+		return;
+	}
+}
+
 static void walk_children(struct walk *w, Dwarf_Die *parent, size_t qlen, int depth);
 
 static size_t append_name(struct walk *w, size_t qlen, const char *name)
@@ -179,6 +260,8 @@ static void walk_die(struct walk *w, Dwarf_Die *die, size_t qlen, int depth)
 			return;
 		}
 		index_function(w, die);
+		if (name && strncmp(name, "poll", 4) == 0)
+			index_polled_type(w, die);
 		break;
 	case DW_TAG_variable:
 		name = dwarf_diename(die);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "fault.h"
 
 static struct ad_frame *error_frame(const struct ad_type *t, uint64_t address, struct ad_error *why)
 {
@@ -26,6 +27,17 @@ static struct ad_frame *error_frame(const struct ad_type *t, uint64_t address, s
 	}
 	ad_error_destroy(why);
 	return f;
+}
+
+/* A decode error below the task root becomes the frame's `error`, with
+ * what was decoded before it: only lack of memory goes further up. */
+static struct ad_error *degrade(struct ad_frame *f, struct ad_error *err)
+{
+	if (!err || err->code == AD_ERROR_NOMEM)
+		return err;
+	struct ad_error *set = ad_frame_set_error(f, "%s", err->message);
+	ad_error_destroy(err);
+	return set;
 }
 
 /* ---- coroutine envs */
@@ -170,6 +182,12 @@ static bool macro_call_line(struct ad_decode *d, const struct ad_type *env,
 			before = o->line;
 		}
 	}
+	if (before <= after + 1) {
+		/* A block that a macro made (#[tracing::instrument]'s body) has
+		 * its header and its end on the attribute's line: only the
+		 * resume function's own lines bound it. */
+		before = after + 65536;
+	}
 	char *fn = resume_function_of_env(env->name);
 	if (!fn)
 		return false;
@@ -274,25 +292,28 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 	}
 	struct ad_value variant, awaitee;
 	const struct ad_variant *var;
-	struct ad_error *err = ad_value_variant(v, &var, &variant);
-	if (err) {
-		ad_frame_set_error(f, "%s", err->message);
-		ad_error_destroy(err);
-		goto out;
-	}
+	struct ad_error *err = AD_FAULT("env", v->type->name);
+	if (err || (err = ad_value_variant(v, &var, &variant)))
+		goto undecodable;
 	f->state = env_state(variant.type);
 	if ((err = env_location(d, f, v->type, var)))
-		goto fail;
+		goto undecodable;
 	if (f->state == AD_FRAME_SUSPENDED && ad_type_field(variant.type, "__awaitee")) {
 		struct ad_frame *child;
-		if ((err = ad_value_member(&variant, "__awaitee", &awaitee)) ||
-		    (err = ad_decode_future(d, awaitee.type, awaitee.address, depth + 1, &child)))
+		if ((err = ad_value_member(&variant, "__awaitee", &awaitee)))
+			goto undecodable;
+		if ((err = ad_decode_future(d, awaitee.type, awaitee.address, depth + 1, &child)))
 			goto fail;
 		refine_leaf_kind(name, child);
 		if ((err = ad_frame_add_child(f, child)))
 			goto fail;
 	}
 	if (d->locals && (err = add_locals(d, f, &variant, depth)))
+		goto undecodable;
+	goto out;
+undecodable:
+	/* The frame stands with what was read before the failure. */
+	if ((err = degrade(f, err)))
 		goto fail;
 out:
 	free(name);
@@ -304,7 +325,12 @@ fail:
 	return err;
 }
 
-/* ---- what counts as a future, for walks over hand-written futures */
+/* ---- what counts as a future, for walks over hand-written futures
+ *
+ * The program says: a type is a future when the program has a
+ * `<T as Future>::poll` for it (debuginfo.c indexes them per binary).
+ * The name prefixes below are only for a binary where none could be read
+ * (symbols not in rustc's default legacy mangling). */
 
 static bool name_has_prefix(const char *name, const char *const *prefixes, size_t n)
 {
@@ -348,15 +374,35 @@ static struct ad_error *option_payload_type(struct ad_debuginfo *di, const struc
 	return ad_field_type(di, f, ret);
 }
 
+static bool implements_future(struct ad_debuginfo *di, const struct ad_type *t)
+{
+	if (ad_debuginfo_future_impl_count(di))
+		return ad_debuginfo_implements_future(di, t->name);
+	if (name_has_prefix(t->name, future_prefixes,
+			    sizeof(future_prefixes) / sizeof(future_prefixes[0])))
+		return !ad_type_is(t, "tokio::sync::mpsc::bounded::Sender") &&
+		       !strstr(t->name, "Semaphore<") && !ad_type_is(t, "tokio::sync::notify::Notify");
+	return false;
+}
+
+static bool is_wrapper(const struct ad_type *t)
+{
+	return t->kind == AD_TYPE_POINTER || ad_type_is(t, "core::pin::Pin") ||
+	       ad_type_is(t, "alloc::boxed::Box") || ad_type_is(t, "core::option::Option");
+}
+
 static bool is_future_like(struct ad_debuginfo *di, const struct ad_type *t)
 {
 	for (int i = 0; i < 6; i++) {
 		if (ad_is_coroutine_env(t) || is_boxed_dyn_future(t))
 			return true;
-		if (name_has_prefix(t->name, future_prefixes,
-				    sizeof(future_prefixes) / sizeof(future_prefixes[0])))
-			return !ad_type_is(t, "tokio::sync::mpsc::bounded::Sender") &&
-			       !strstr(t->name, "Semaphore<") && !ad_type_is(t, "tokio::sync::notify::Notify");
+		if (!is_wrapper(t))
+			return implements_future(di, t);
+		/* Nothing polls a future through a shared reference (there is
+		 * no Future for &F): RunUntil's &LocalSet is the executor. */
+		if (t->kind == AD_TYPE_POINTER && t->name && t->name[0] == '&' &&
+		    strncmp(t->name, "&mut ", 5) != 0)
+			return false;
 		/* Pin<Box<F>>, Box<F> (a pointer in DWARF), &mut F, Option<F>:
 		 * look at what they hold. */
 		const struct ad_type *inner = NULL;
@@ -384,6 +430,26 @@ bool ad_is_future_like(struct ad_debuginfo *di, const struct ad_type *t)
 
 /* ---- the generic walk: futures inside a hand-written future */
 
+/* A future at an address: the same bytes seen as another type (a Map and
+ * the future it starts with) are another future. Never 0. */
+static uint64_t visit_key(const struct ad_value *v)
+{
+	uint64_t h = 14695981039346656037ull ^ v->address;
+	for (const char *p = v->type->name; p && *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static bool visited(const struct ad_decode *d, const struct ad_value *v)
+{
+	return ad_u64map_get(&d->visited, visit_key(v)) != NULL;
+}
+
+static struct ad_error *mark_visited(struct ad_decode *d, const struct ad_value *v)
+{
+	return ad_u64map_put(&d->visited, visit_key(v), (void *)1) ? NULL : &ad_error_nomem;
+}
+
 static struct ad_error *collect_child_futures(struct ad_decode *d, struct ad_frame *f,
 					      const struct ad_value *v, unsigned depth, int level);
 
@@ -391,12 +457,11 @@ static struct ad_error *collect_child_futures(struct ad_decode *d, struct ad_fra
  * Read<'_, R>): the pointee, when it is future-like; else *v unchanged. */
 static struct ad_value follow_borrowed_future(struct ad_decode *d, const struct ad_value *v)
 {
-	const struct ad_type *target;
 	struct ad_value pointee;
-	if (v->type->kind != AD_TYPE_POINTER || !v->type->target_die)
+	if (v->type->kind != AD_TYPE_POINTER || !v->type->target_die || !is_future_like(d->di, v->type))
 		return *v;
-	struct ad_error *err = ad_type_target(d->di, v->type, &target);
-	if (!err && is_future_like(d->di, target) && !(err = ad_value_deref(v, &pointee)))
+	struct ad_error *err = ad_value_deref(v, &pointee);
+	if (!err)
 		return pointee;
 	ad_error_destroy(err);
 	return *v;
@@ -418,6 +483,10 @@ static struct ad_error *collect_field(struct ad_decode *d, struct ad_frame *f,
 			return NULL;
 	}
 	if (is_future_like(d->di, field->type)) {
+		/* Already in this task's tree (shared, or a way back up): shown
+		 * once, and the walk cannot go round. */
+		if (visited(d, field))
+			return NULL;
 		struct ad_frame *child;
 		struct ad_error *err = ad_decode_future(d, field->type, field->address, depth + 1, &child);
 		return err ? err : ad_frame_add_child(f, child);
@@ -463,19 +532,31 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 {
 	struct ad_error *err;
 	*ret = NULL;
-	if ((err = ad_decode_combinator(d, v, depth, ret)) || *ret)
+	if ((err = ad_decode_combinator(d, v, depth, ret)) && err->code != AD_ERROR_NOMEM) {
+		*ret = error_frame(v->type, v->address, err);
+		return *ret ? NULL : &ad_error_nomem;
+	}
+	if (err || *ret)
 		return err;
 	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;
 	if (ad_decode_leaf(d, v, f)) {
+		if ((err = AD_FAULT("leaf", v->type->name))) {
+			ad_frame_destroy(f);
+			f = error_frame(v->type, v->address, err);
+		}
 		*ret = f;
-		return NULL;
+		return f ? NULL : &ad_error_nomem;
 	}
-	if ((err = collect_child_futures(d, f, v, depth, 0))) {
+	if ((err = degrade(f, collect_child_futures(d, f, v, depth, 0)))) {
 		ad_frame_destroy(f);
 		return err;
+	}
+	if (f->error) {
+		*ret = f;
+		return NULL;
 	}
 	if (!f->nchildren && ad_decode_io_fallback(d, v, f)) {
 		*ret = f;
@@ -542,23 +623,27 @@ static struct ad_error *unwrap_once(struct ad_decode *d, const struct ad_value *
 	return NULL;
 }
 
-struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *type,
-				  uint64_t address, unsigned depth, struct ad_frame **ret)
+static struct ad_error *decode_future(struct ad_decode *d, const struct ad_type *type,
+				      uint64_t address, unsigned depth, struct ad_frame **ret)
 {
 	struct ad_value v = ad_decode_value(d, type, address);
 	struct ad_error *err;
-	if (depth > AD_MAX_FUTURE_DEPTH || d->nodes >= AD_MAX_NODES) {
+	if (depth > AD_MAX_FUTURE_DEPTH || d->nodes >= AD_MAX_NODES ||
+	    d->task_nodes >= AD_MAX_TASK_NODES) {
 		err = ad_error_create(AD_ERROR_TOO_LARGE,
-				      "not decoded further: deeper than %d futures or more than %d "
-				      "frames in the trace",
-				      AD_MAX_FUTURE_DEPTH, AD_MAX_NODES);
+				      "not decoded further: deeper than %d futures, or more than %d "
+				      "frames in the task or %d in the trace",
+				      AD_MAX_FUTURE_DEPTH, AD_MAX_TASK_NODES, AD_MAX_NODES);
 		*ret = error_frame(type, address, err);
 		return *ret ? NULL : &ad_error_nomem;
 	}
 	d->nodes++;
+	d->task_nodes++;
 	for (int i = 0; i < 16; i++) {
 		bool stepped;
 		struct ad_value next;
+		if ((err = mark_visited(d, &v)))
+			return err;
 		if ((err = unwrap_once(d, &v, &next, &stepped))) {
 			if (err->code == AD_ERROR_NOMEM)
 				return err;
@@ -580,4 +665,24 @@ struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *typ
 	if (ad_is_coroutine_env(v.type))
 		return decode_env(d, &v, depth, ret);
 	return decode_generic(d, &v, depth, ret);
+}
+
+struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *type,
+				  uint64_t address, unsigned depth, struct ad_frame **ret)
+{
+	if (depth == 0) {
+		/* A task's root: a new tree. */
+		ad_u64map_deinit(&d->visited);
+		d->task_nodes = 0;
+	}
+	AD_FAULT_WALK(+1);
+	struct ad_error *err = decode_future(d, type, address, depth, ret);
+	AD_FAULT_WALK(-1);
+	if (err && err->code != AD_ERROR_NOMEM) {
+		/* The decoders above give their frame the error where they
+		 * can; this keeps any they did not from leaving the frame. */
+		*ret = error_frame(type, address, err);
+		return *ret ? NULL : &ad_error_nomem;
+	}
+	return err;
 }

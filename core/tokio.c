@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "fault.h"
 #include "u64map.h"
 
 #define TOKIO_TASK_HEADER "tokio::runtime::task::core::Header"
@@ -365,8 +366,8 @@ static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *
 					   uint64_t header, uint64_t vtable)
 {
 	struct task_type *tt = NULL;
-	struct ad_error *err = task_type_of(d, vtable, &tt);
-	if (err)
+	struct ad_error *err = AD_FAULT("task", "a tokio task's future");
+	if (err || (err = task_type_of(d, vtable, &tt)))
 		return err;
 	struct ad_value stage = ad_decode_value(d, tt->stage, header + tt->stage_offset), running;
 	if ((err = ad_value_strip_wrappers(&stage, &stage)))
@@ -656,8 +657,20 @@ struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
 		const struct ad_type *t;
 		struct ad_error *err = ad_find_member(d->di, owned->type, "head", 6, &off, &t);
 		if (err)
-			return layout_error(err, "LocalSet task list");
-		if ((err = ad_read_u64(d->reader, owned->address + off, &head)))
+			err = layout_error(err, "LocalSet task list");
+		else
+			err = ad_read_u64(d->reader, owned->address + off, &head);
+		if (err && err->code != AD_ERROR_NOMEM) {
+			/* One LocalSet's list: the rest of the document stands. */
+			struct ad_error *w = ad_trace_add_warning(
+				d->trace, "the tasks of a LocalSet at 0x%" PRIx64 " could not be read: %s",
+				owned->address, err->message);
+			ad_error_destroy(err);
+			if (w)
+				return w;
+			continue;
+		}
+		if (err)
 			return err;
 		size_t before = d->trace->ntasks;
 		struct list_walk w = { .d = d, .runtime = d->local_set_runtime[i] };

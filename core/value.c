@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "asyncdump/value.h"
+#include "fault.h"
 
 static struct ad_value at(const struct ad_value *v, const struct ad_type *t, uint64_t address)
 {
@@ -110,6 +111,9 @@ struct ad_error *ad_value_member(const struct ad_value *v, const char *name, str
 {
 	const struct ad_type *t = v->type;
 	const struct ad_field *f = ad_type_field(t, name);
+	struct ad_error *fault = AD_FAULT("member", name);
+	if (fault)
+		return fault;
 	if (f) {
 		const struct ad_type *ft;
 		struct ad_error *err = ad_field_type(v->di, f, &ft);

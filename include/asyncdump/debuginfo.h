@@ -57,6 +57,13 @@ struct ad_error *ad_debuginfo_find_type(struct ad_debuginfo *di, const char *nam
 					const struct ad_type **ret);
 /* Every type whose qualified name starts with `prefix`, for version probing. */
 bool ad_debuginfo_has_type_prefix(struct ad_debuginfo *di, const char *prefix);
+/* Whether the program polls the type (its path, generic arguments aside)
+ * as a future or a stream: it has a `<T as core::future::future::Future>
+ * ::poll` or `<T as futures_core::stream::Stream>::poll_next` instance, out
+ * of line or inlined, in its debuginfo (legacy symbol mangling, rustc's
+ * default). The count is 0 when none could be read. */
+bool ad_debuginfo_implements_future(const struct ad_debuginfo *di, const char *type_name);
+size_t ad_debuginfo_future_impl_count(const struct ad_debuginfo *di);
 
 /* The function whose code contains `pc`: its qualified name and, for
  * generic functions, the type of template parameter `param` (NULL when

@@ -23,9 +23,9 @@ A spec (see check_tree) describes a frame subtree:
 FRAME is (name, state, marker) or (name, state, marker, macro_file), where
 marker is a marker's name or a location from Source.header_line; name is a
 string or a compiled regular expression (fullmatch); macro_file (e.g.
-"select.rs") says the await comes from a tokio macro: the frame then has a
-macro_location in that file of tokio's, and its location stays in the
-target's source.
+"select.rs") says the await comes from a tokio (or futures) macro: the frame
+then has a macro_location in that file of tokio's (futures'), and its
+location stays in the target's source.
 
 Non-async frames (combinators, leaves such as tokio's Sleep) and async frames
 of other crates (tokio's Mutex::lock...) may sit anywhere on the path: only
@@ -332,8 +332,8 @@ def frame_errors(frame, expected, src):
 
 
 def macro_errors(frame, macro_file, src):
-    """A frame suspended in a tokio macro: its location is the user's line, its
-    macro_location the macro's source in tokio."""
+    """A frame suspended in a tokio or futures macro: its location is the user's
+    line, its macro_location the macro's source in tokio or futures."""
     errors = []
     loc = frame.get("location") or {}
     if REGISTRY in (loc.get("file") or ""):  # installed, or another suite's copy
@@ -341,8 +341,9 @@ def macro_errors(frame, macro_file, src):
     mloc = frame.get("macro_location")
     if not mloc:
         errors.append("%s: no macro_location (expected one in tokio's %s)" % (frame["name"], macro_file))
-    elif not (mloc.get("file") or "").endswith("/" + macro_file) or "tokio" not in mloc["file"]:
-        errors.append("%s: macro_location %r is not in tokio's %s" % (frame["name"], mloc, macro_file))
+    elif not (mloc.get("file") or "").endswith("/" + macro_file) or not (
+            "tokio" in mloc["file"] or "futures" in mloc["file"]):
+        errors.append("%s: macro_location %r is not in tokio's or futures' %s" % (frame["name"], mloc, macro_file))
     return errors
 
 
