@@ -2,8 +2,9 @@
 # Issue 13: the future a thread passed to block_on (tests/targets/mains), in
 # both profiles: Handle::block_on, LocalSet::block_on, LocalSet::run_until
 # awaited by Runtime::block_on's future, futures::executor::block_on, and
-# Runtime::block_on (multi_thread and current_thread) in a frame that holds
-# a second future of the same type parked at another line. Each block_on
+# Runtime::block_on (multi_thread and current_thread) and futures'
+# block_on in a frame that holds a second future of the same type parked at
+# another line. Each block_on
 # task's chain of frames and lines comes from the source's markers; a
 # release build, where DWARF often gives the pinned future no location,
 # must show the same trees (found by searching the pinning frame), and the
@@ -13,7 +14,7 @@
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-modes=(handle local_set run_until futures twin_multi twin_current)
+modes=(handle local_set run_until futures twin_multi twin_current twin_futures)
 
 for profile in debug release; do
 	pids=()
@@ -46,6 +47,7 @@ SPECS = {
                 "leaf": "notify"},
     "twin_multi": TWIN,
     "twin_current": TWIN,
+    "twin_futures": TWIN,
 }
 failed = False
 for mode, pid in zip(modes, pids):

@@ -1,7 +1,7 @@
 //! The future a thread passes to a `block_on`, parked at a known line, for
 //! each kind of block_on; one kind per run:
 //!
-//!   mains handle|local_set|run_until|futures|twin_multi|twin_current
+//!   mains handle|local_set|run_until|futures|twin_multi|twin_current|twin_futures
 //!
 //! - `handle`: `Handle::block_on(handle_main())` on the main thread of a
 //!   multi_thread runtime.
@@ -13,7 +13,9 @@
 //!   frame: `twin(Role::Held)`, pinned in main and polled once by hand, parked
 //!   at one line; `twin(Role::BlockOn)`, passed to `Runtime::block_on` (a
 //!   multi_thread or a current_thread runtime), parked at another. Reporting
-//!   the held one as the block_on future is wrong.
+//!   the held one as the block_on future is wrong. `twin_futures`: the same
+//!   with `futures::executor::block_on`, which inlines into main in a
+//!   release build: both twins are then in the one frame searched.
 //!
 //! Every block_on future waits on an hour's timer under one frame of this
 //! file (run_until's through the LocalSet, in `run_until_inner`), except
@@ -114,6 +116,22 @@ fn twin_main(multi_thread: bool) {
     println!("{tag}");
 }
 
+/// Both twins in the frame of main, which futures' block_on inlines into;
+/// the runtime's worker drives their timers.
+fn twin_futures_main() {
+    let rt = runtime(true);
+    let _context = rt.enter();
+    let held = twin(Role::Held, 1);
+    tokio::pin!(held);
+    poll_once(held.as_mut());
+    ready::announce_when_parked(1);
+    let tag = futures::executor::block_on(twin(Role::BlockOn, 2));
+    // The held twin lives in main's frame until here (its timer entry is
+    // linked into the runtime's wheel, so it stays in memory).
+    drop(held);
+    println!("{tag}");
+}
+
 fn main() -> ExitCode {
     let mode = std::env::args().nth(1).unwrap_or_default();
     match mode.as_str() {
@@ -141,8 +159,11 @@ fn main() -> ExitCode {
         }
         "twin_multi" => twin_main(true),
         "twin_current" => twin_main(false),
+        "twin_futures" => twin_futures_main(),
         _ => {
-            eprintln!("usage: mains handle|local_set|run_until|futures|twin_multi|twin_current");
+            eprintln!(
+                "usage: mains handle|local_set|run_until|futures|twin_multi|twin_current|twin_futures"
+            );
             return ExitCode::from(2);
         }
     }
