@@ -367,6 +367,45 @@ static void collect_exclusions(const struct ad_unwind *uw, size_t index, Dwarf_D
 	}
 }
 
+static void hint(struct ad_block_on *b, uint64_t address)
+{
+	for (size_t i = 0; i < b->nhinted; i++)
+		if (b->hinted[i] == address)
+			return;
+	if (b->nhinted < sizeof(b->hinted) / sizeof(b->hinted[0]))
+		b->hinted[b->nhinted++] = address;
+}
+
+/* The places the pinned variable (F, or a pointer to it) has at the other
+ * pcs of the pinning function, from its location list. */
+static void collect_hints(const struct ad_unwind_frame *frame, const char *variable,
+			  Dwarf_Die *f, const struct ad_reader *reader, struct ad_block_on *b)
+{
+	for (size_t i = 0; i < frame->nscopes; i++) {
+		Dwarf_Die scope = frame->scopes[i], child;
+		if (dwarf_child(&scope, &child) != 0)
+			continue;
+		do {
+			const char *name = dwarf_diename(&child);
+			struct candidate c;
+			if (dwarf_tag(&child) != DW_TAG_variable || !name ||
+			    strcmp(name, variable) != 0 || !classify(&child, f, true, &c))
+				continue;
+			uint64_t slots[8];
+			size_t n = ad_unwind_variable_stack_slots(frame, &child, reader, slots, 8);
+			for (size_t k = 0; k < n; k++) {
+				uint64_t address = slots[k];
+				struct ad_error *err = NULL;
+				if (c.holds == HOLDS_POINTER)
+					err = ad_read(reader, slots[k], &address, sizeof(address));
+				if (!err)
+					hint(b, address);
+				ad_error_destroy(err);
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+}
+
 /* The stack of the physical frame holding frame `index`: from its stack
  * pointer to its CFA. */
 static bool frame_stack(const struct ad_unwind *uw, size_t index, uint64_t *low, uint64_t *high)
@@ -439,8 +478,10 @@ struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_re
 		.frame_low = low,
 		.frame_high = high,
 	};
-	if (!located)
+	if (!located) {
 		collect_exclusions(uw, index, &f, reader, ret);
+		collect_hints(s.frame, fn->variable, &f, reader, ret);
+	}
 	return NULL;
 }
 
@@ -463,7 +504,11 @@ void ad_block_on_deinit(struct ad_block_on *b)
 /* Levels of fields checked in a candidate, and fields checked in all. */
 #define PLAUSIBLE_MAX_DEPTH 6
 #define PLAUSIBLE_MAX_FIELDS 512
-/* Distinct candidates named in a message. */
+/* Memory searched for pointers to candidates, at most, and per read. */
+#define REFERENCE_MAX_BYTES (256u << 20)
+#define REFERENCE_CHUNK (64u << 10)
+/* Candidates kept to choose from, and named in a message. */
+#define SCAN_MAX_FOUND 16
 #define SCAN_MAX_REPORTED 4
 
 struct plausibility {
@@ -665,6 +710,77 @@ static bool is_excluded(const struct ad_block_on *b, uint64_t address)
 	return false;
 }
 
+/* Marks in `referenced` the candidates that some pointer outside the
+ * thread's own stack mapping points into: a pinned future registers itself
+ * with its runtime (a timer wheel or a waiter list links to the entry inside
+ * it), while a stale copy left on the stack by a move is pointed at by
+ * nothing else. */
+static struct ad_error *find_references(struct ad_decode *d, const uint64_t *found, size_t n,
+					uint64_t size, bool *referenced)
+{
+	const struct ad_snapshot *snap = d->snap;
+	uint64_t *chunk = malloc(REFERENCE_CHUNK);
+	if (!chunk)
+		return &ad_error_nomem;
+	uint64_t budget = REFERENCE_MAX_BYTES;
+	for (size_t m = 0; m < snap->nmappings && budget; m++) {
+		const struct ad_mapping *map = &snap->mappings[m];
+		if (map->perms[1] != 'w' || (found[0] >= map->start && found[0] < map->end))
+			continue;
+		for (uint64_t a = map->start; a < map->end && budget; a += REFERENCE_CHUNK) {
+			uint64_t len = map->end - a < REFERENCE_CHUNK ? map->end - a : REFERENCE_CHUNK;
+			len = len < budget ? len : budget;
+			budget -= len;
+			struct ad_error *err = ad_read(d->reader, a, chunk, len);
+			if (err) {
+				ad_error_destroy(err);
+				continue;
+			}
+			for (size_t w = 0; w < len / sizeof(*chunk); w++)
+				for (size_t i = 0; i < n; i++)
+					if (chunk[w] >= found[i] && chunk[w] - found[i] < size)
+						referenced[i] = true;
+		}
+	}
+	free(chunk);
+	return NULL;
+}
+
+/* Of several valid places, the one the location list gives, or else the
+ * one the runtime points into: its address, or 0 when that does not tell. */
+static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b, uint64_t size,
+			       const uint64_t *found, size_t n, uint64_t *ret, const char **why)
+{
+	size_t nhinted = 0;
+	*ret = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < b->nhinted; k++)
+			if (found[i] == b->hinted[k]) {
+				nhinted++;
+				*ret = found[i];
+			}
+	if (nhinted == 1) {
+		*why = "the one at the place its location list gives at other pcs";
+		return NULL;
+	}
+	*ret = 0;
+	bool referenced[SCAN_MAX_FOUND] = {false};
+	struct ad_error *err = find_references(d, found, n, size, referenced);
+	if (err)
+		return err;
+	size_t nreferenced = 0;
+	for (size_t i = 0; i < n; i++)
+		if (referenced[i]) {
+			nreferenced++;
+			*ret = found[i];
+		}
+	if (nreferenced != 1)
+		*ret = 0;
+	*why = "the only one that memory outside this stack points into (registered with "
+	       "its runtime; the others are stale copies)";
+	return NULL;
+}
+
 struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on *b,
 				  const struct ad_type *type, bool parked, uint64_t *ret,
 				  char **how)
@@ -675,7 +791,7 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 				       "%s; the frame of %s (0x%" PRIx64 "-0x%" PRIx64 ") is too "
 				       "large to search",
 				       b->no_location, b->function, b->frame_low, b->frame_high);
-	uint64_t found[SCAN_MAX_REPORTED];
+	uint64_t found[SCAN_MAX_FOUND];
 	size_t nfound = 0, nexcluded = 0;
 	uint64_t first = (b->frame_low + align - 1) / align * align;
 	for (uint64_t a = first; size && a + size <= b->frame_high; a += align) {
@@ -692,9 +808,25 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 			return err;
 		if (!valid)
 			continue;
-		if (nfound < SCAN_MAX_REPORTED)
+		if (nfound < SCAN_MAX_FOUND)
 			found[nfound] = a;
 		nfound++;
+	}
+	if (nfound > 1 && nfound <= SCAN_MAX_FOUND) {
+		uint64_t chosen;
+		const char *why;
+		struct ad_error *err = choose(d, b, size, found, nfound, &chosen, &why);
+		if (err)
+			return err;
+		if (chosen) {
+			if (asprintf(how, "found by searching the stack of %s's frame for a valid %s "
+					  "(DWARF gives it no location at this pc): of %zu valid "
+					  "values, %s",
+				     b->function, type->name, nfound, why) < 0)
+				return &ad_error_nomem;
+			*ret = chosen;
+			return NULL;
+		}
 	}
 	if (nfound == 1) {
 		if (asprintf(how, "found by searching the stack of %s's frame for a valid %s "

@@ -53,6 +53,10 @@ struct ad_block_on {
 	 * same type (a local of the caller), never the one passed. */
 	size_t nexcluded;
 	uint64_t excluded[16];
+	/* Where the pinned variable's location list puts it at other pcs of
+	 * the pinning function: preferred when several places validate. */
+	size_t nhinted;
+	uint64_t hinted[8];
 };
 
 /* Whether the thread is inside one of the block_on functions above: the
@@ -79,8 +83,12 @@ void ad_block_on_deinit(struct ad_block_on *b);
  * readable memory, bools and chars hold valid values, its tree of futures
  * decodes without an undecodable frame and every JoinHandle in it points at
  * a task of the runtime. On success *ret is its address and *how (malloc'ed)
- * says how it was found, for the task's note. AD_ERROR_NOT_FOUND when none
- * or several distinct values validate (the message says which). */
+ * says how it was found, for the task's note. When several validate (a
+ * stale copy left by a move), the one the pinned variable's location list
+ * gives at other pcs is taken if exactly one is, or else the one alone that
+ * memory outside the thread's stack points into (the runtime's registration
+ * of a timer or waiter inside it). AD_ERROR_NOT_FOUND when none validates,
+ * or several and neither tells them apart (the message says which). */
 struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on *b,
 				  const struct ad_type *type, bool parked, uint64_t *ret,
 				  char **how);
