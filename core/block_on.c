@@ -686,9 +686,10 @@ static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, int depth)
 	return true;
 }
 
-/* Decodes the candidate as the trace would, without keeping anything. */
+/* Decodes the candidate as the trace would, without keeping anything but
+ * the address of what its innermost future waits on (*leaf, 0 none). */
 static struct ad_error *decodes_validly(struct ad_decode *d, const struct ad_type *type,
-					uint64_t address, bool *ret)
+					uint64_t address, bool *ret, uint64_t *leaf)
 {
 	size_t nodes = d->nodes, nlocal_sets = d->nlocal_sets;
 	struct ad_frame *root = NULL;
@@ -698,6 +699,8 @@ static struct ad_error *decodes_validly(struct ad_decode *d, const struct ad_typ
 	if (err)
 		return err;
 	*ret = root && tree_valid(d, root, 0);
+	const struct ad_blocked_on *b = root ? ad_frame_first_blocked_on(root) : NULL;
+	*leaf = b ? b->address : 0;
 	ad_frame_destroy(root);
 	return NULL;
 }
@@ -711,12 +714,14 @@ static bool is_excluded(const struct ad_block_on *b, uint64_t address)
 }
 
 /* Marks in `referenced` the candidates that some pointer outside the
- * thread's own stack mapping points into: a pinned future registers itself
- * with its runtime (a timer wheel or a waiter list links to the entry inside
- * it), while a stale copy left on the stack by a move is pointed at by
- * nothing else. */
-static struct ad_error *find_references(struct ad_decode *d, const uint64_t *found, size_t n,
-					uint64_t size, bool *referenced)
+ * thread's own stack mapping points at: at the resource inside it when it
+ * has one (leaves[i]), else anywhere into it. A pinned future registers
+ * itself with its runtime (a timer wheel or a waiter list links to the
+ * entry inside it), while a stale copy left on the stack by a move, or a
+ * place overlapping the real one, is pointed at by nothing else. */
+static struct ad_error *find_references(struct ad_decode *d, const uint64_t *found,
+					const uint64_t *leaves, size_t n, uint64_t size,
+					bool *referenced)
 {
 	const struct ad_snapshot *snap = d->snap;
 	uint64_t *chunk = malloc(REFERENCE_CHUNK);
@@ -738,7 +743,8 @@ static struct ad_error *find_references(struct ad_decode *d, const uint64_t *fou
 			}
 			for (size_t w = 0; w < len / sizeof(*chunk); w++)
 				for (size_t i = 0; i < n; i++)
-					if (chunk[w] >= found[i] && chunk[w] - found[i] < size)
+					if (leaves[i] ? chunk[w] == leaves[i]
+						      : chunk[w] >= found[i] && chunk[w] - found[i] < size)
 						referenced[i] = true;
 		}
 	}
@@ -749,7 +755,8 @@ static struct ad_error *find_references(struct ad_decode *d, const uint64_t *fou
 /* Of several valid places, the one the location list gives, or else the
  * one the runtime points into: its address, or 0 when that does not tell. */
 static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b, uint64_t size,
-			       const uint64_t *found, size_t n, uint64_t *ret, const char **why)
+			       const uint64_t *found, const uint64_t *leaves, size_t n, uint64_t *ret,
+			       const char **why)
 {
 	size_t nhinted = 0;
 	*ret = 0;
@@ -765,7 +772,7 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 	}
 	*ret = 0;
 	bool referenced[SCAN_MAX_FOUND] = {false};
-	struct ad_error *err = find_references(d, found, n, size, referenced);
+	struct ad_error *err = find_references(d, found, leaves, n, size, referenced);
 	if (err)
 		return err;
 	size_t nreferenced = 0;
@@ -791,7 +798,7 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 				       "%s; the frame of %s (0x%" PRIx64 "-0x%" PRIx64 ") is too "
 				       "large to search",
 				       b->no_location, b->function, b->frame_low, b->frame_high);
-	uint64_t found[SCAN_MAX_FOUND];
+	uint64_t found[SCAN_MAX_FOUND], leaves[SCAN_MAX_FOUND];
 	size_t nfound = 0, nexcluded = 0;
 	uint64_t first = (b->frame_low + align - 1) / align * align;
 	for (uint64_t a = first; size && a + size <= b->frame_high; a += align) {
@@ -803,19 +810,23 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 		if (!state_possible(d, type, a, parked) || !plausible(&p, type, a, 0))
 			continue;
 		bool valid = false;
-		struct ad_error *err = decodes_validly(d, type, a, &valid);
+		uint64_t leaf = 0;
+		struct ad_error *err = decodes_validly(d, type, a, &valid, &leaf);
 		if (err)
 			return err;
 		if (!valid)
 			continue;
-		if (nfound < SCAN_MAX_FOUND)
+		if (nfound < SCAN_MAX_FOUND) {
 			found[nfound] = a;
+			/* A resource inside the future: a timer entry, a waiter. */
+			leaves[nfound] = leaf >= a && leaf - a < size ? leaf : 0;
+		}
 		nfound++;
 	}
 	if (nfound > 1 && nfound <= SCAN_MAX_FOUND) {
 		uint64_t chosen;
 		const char *why;
-		struct ad_error *err = choose(d, b, size, found, nfound, &chosen, &why);
+		struct ad_error *err = choose(d, b, size, found, leaves, nfound, &chosen, &why);
 		if (err)
 			return err;
 		if (chosen) {
