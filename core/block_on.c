@@ -671,17 +671,28 @@ static bool state_possible(struct ad_decode *d, const struct ad_type *type, uint
 	return !parked && strcmp(state, "Unresumed") == 0;
 }
 
+static bool is_async(const struct ad_frame *f)
+{
+	return f->kind == AD_FRAME_ASYNC_FN || f->kind == AD_FRAME_ASYNC_BLOCK ||
+	       f->kind == AD_FRAME_ASYNC_CLOSURE;
+}
+
 /* Every JoinHandle of a tree points at a task header of the runtime; no
- * frame is undecodable. */
-static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, int depth)
+ * frame is undecodable; and, the thread being parked, no async frame
+ * suspended on an await holds a finished or never-started async awaitee
+ * (a poll that got Ready moves past the await in the same poll). */
+static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, bool parked, int depth)
 {
 	if (depth > AD_FRAME_MAX_DEPTH || f->error)
 		return false;
 	if (f->blocked_on && f->blocked_on->kind == AD_RESOURCE_TASK &&
 	    !ad_tokio_is_task_header(d, f->blocked_on->address))
 		return false;
+	if (parked && is_async(f) && f->state == AD_FRAME_SUSPENDED && f->nchildren == 1 &&
+	    is_async(f->children[0]) && f->children[0]->state != AD_FRAME_SUSPENDED)
+		return false;
 	for (size_t i = 0; i < f->nchildren; i++)
-		if (!tree_valid(d, f->children[i], depth + 1))
+		if (!tree_valid(d, f->children[i], parked, depth + 1))
 			return false;
 	return true;
 }
@@ -689,7 +700,7 @@ static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, int depth)
 /* Decodes the candidate as the trace would, without keeping anything but
  * the address of what its innermost future waits on (*leaf, 0 none). */
 static struct ad_error *decodes_validly(struct ad_decode *d, const struct ad_type *type,
-					uint64_t address, bool *ret, uint64_t *leaf)
+					uint64_t address, bool parked, bool *ret, uint64_t *leaf)
 {
 	size_t nodes = d->nodes, nlocal_sets = d->nlocal_sets;
 	struct ad_frame *root = NULL;
@@ -698,7 +709,7 @@ static struct ad_error *decodes_validly(struct ad_decode *d, const struct ad_typ
 	d->nlocal_sets = nlocal_sets;
 	if (err)
 		return err;
-	*ret = root && tree_valid(d, root, 0);
+	*ret = root && tree_valid(d, root, parked, 0);
 	const struct ad_blocked_on *b = root ? ad_frame_first_blocked_on(root) : NULL;
 	*leaf = b ? b->address : 0;
 	ad_frame_destroy(root);
@@ -713,15 +724,14 @@ static bool is_excluded(const struct ad_block_on *b, uint64_t address)
 	return false;
 }
 
-/* Marks in `referenced` the candidates that some pointer outside the
- * thread's own stack mapping points at: at the resource inside it when it
- * has one (leaves[i]), else anywhere into it. A pinned future registers
- * itself with its runtime (a timer wheel or a waiter list links to the
- * entry inside it), while a stale copy left on the stack by a move, or a
- * place overlapping the real one, is pointed at by nothing else. */
+/* Marks in `referenced` the candidates whose resource (leaves[i]: the
+ * timer entry, the waiter inside it) some pointer outside the thread's own
+ * stack mapping points at. A pinned future registers itself with its
+ * runtime (a timer wheel or a waiter list links to the entry inside it),
+ * while a stale copy left on the stack by a move, or a place overlapping
+ * the real one, is pointed at by nothing else. */
 static struct ad_error *find_references(struct ad_decode *d, const uint64_t *found,
-					const uint64_t *leaves, size_t n, uint64_t size,
-					bool *referenced)
+					const uint64_t *leaves, size_t n, bool *referenced)
 {
 	const struct ad_snapshot *snap = d->snap;
 	uint64_t *chunk = malloc(REFERENCE_CHUNK);
@@ -743,8 +753,7 @@ static struct ad_error *find_references(struct ad_decode *d, const uint64_t *fou
 			}
 			for (size_t w = 0; w < len / sizeof(*chunk); w++)
 				for (size_t i = 0; i < n; i++)
-					if (leaves[i] ? chunk[w] == leaves[i]
-						      : chunk[w] >= found[i] && chunk[w] - found[i] < size)
+					if (chunk[w] == leaves[i])
 						referenced[i] = true;
 		}
 	}
@@ -753,8 +762,9 @@ static struct ad_error *find_references(struct ad_decode *d, const uint64_t *fou
 }
 
 /* Of several valid places, the one the location list gives, or else the
- * one the runtime points into: its address, or 0 when that does not tell. */
-static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b, uint64_t size,
+ * one whose resource the runtime points at: its address, or 0 when that
+ * does not tell. */
+static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 			       const uint64_t *found, const uint64_t *leaves, size_t n, uint64_t *ret,
 			       const char **why)
 {
@@ -771,8 +781,12 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 		return NULL;
 	}
 	*ret = 0;
+	/* Only places that each hold a resource can be told apart this way. */
+	for (size_t i = 0; i < n; i++)
+		if (!leaves[i])
+			return NULL;
 	bool referenced[SCAN_MAX_FOUND] = {false};
-	struct ad_error *err = find_references(d, found, leaves, n, size, referenced);
+	struct ad_error *err = find_references(d, found, leaves, n, referenced);
 	if (err)
 		return err;
 	size_t nreferenced = 0;
@@ -783,8 +797,8 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 		}
 	if (nreferenced != 1)
 		*ret = 0;
-	*why = "the only one that memory outside this stack points into (registered with "
-	       "its runtime; the others are stale copies)";
+	*why = "the only one whose timer or waiter its runtime points at (the others are "
+	       "stale copies)";
 	return NULL;
 }
 
@@ -811,7 +825,7 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 			continue;
 		bool valid = false;
 		uint64_t leaf = 0;
-		struct ad_error *err = decodes_validly(d, type, a, &valid, &leaf);
+		struct ad_error *err = decodes_validly(d, type, a, parked, &valid, &leaf);
 		if (err)
 			return err;
 		if (!valid)
@@ -826,7 +840,7 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 	if (nfound > 1 && nfound <= SCAN_MAX_FOUND) {
 		uint64_t chosen;
 		const char *why;
-		struct ad_error *err = choose(d, b, size, found, leaves, nfound, &chosen, &why);
+		struct ad_error *err = choose(d, b, found, leaves, nfound, &chosen, &why);
 		if (err)
 			return err;
 		if (chosen) {
