@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "block_on.h"
+#include "decode.h"
 
 /* The functions that pin the future they are given, and the name of the
  * pinned variable (see block_on.h). Names without generic arguments. */
@@ -302,6 +303,121 @@ static struct ad_error *not_available(const struct search *s, Dwarf_Die *f, bool
 	return err;
 }
 
+/* ---- the frame to search when DWARF gives no address */
+
+/* Frames of the block_on call chain, from the pinning frame outwards, are
+ * generic over F or take an F: Runtime::block_on<F>, Handle::block_on<F>. */
+static bool frame_takes_f(const struct ad_unwind_frame *f, Dwarf_Die *type)
+{
+	if (!f->has_function)
+		return false;
+	Dwarf_Die param;
+	if (template_param_f(f->function, &param) && same_type(&param, type))
+		return true;
+	Dwarf_Die function = f->function, child;
+	if (dwarf_child(&function, &child) != 0)
+		return false;
+	do {
+		Dwarf_Die t;
+		if (dwarf_tag(&child) == DW_TAG_formal_parameter && type_of(&child, &t) &&
+		    same_type(&t, type))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+static void exclude(struct ad_block_on *b, uint64_t address)
+{
+	for (size_t i = 0; i < b->nexcluded; i++)
+		if (b->excluded[i] == address)
+			return;
+	if (b->nexcluded < sizeof(b->excluded) / sizeof(b->excluded[0]))
+		b->excluded[b->nexcluded++] = address;
+}
+
+/* Where DWARF puts the variables of type F (or pointing to one) in frames
+ * outside the call chain (the caller that holds another future of the same
+ * type): those addresses are other futures. */
+static void collect_exclusions(const struct ad_unwind *uw, size_t index, Dwarf_Die *f,
+			       const struct ad_reader *reader, struct ad_block_on *b)
+{
+	size_t k = index + 1;
+	while (k < uw->nframes && frame_takes_f(&uw->frames[k], f))
+		k++;
+	for (; k < uw->nframes; k++) {
+		const struct ad_unwind_frame *frame = &uw->frames[k];
+		for (size_t i = 0; i < frame->nscopes; i++) {
+			Dwarf_Die scope = frame->scopes[i], child;
+			if (dwarf_child(&scope, &child) != 0)
+				continue;
+			do {
+				int tag = dwarf_tag(&child);
+				struct candidate c;
+				if ((tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) ||
+				    !classify(&child, f, true, &c))
+					continue;
+				struct search s = {.uw = uw, .frame = frame, .reader = reader,
+						   .function = "the caller"};
+				uint64_t address;
+				if (address_from(&s, &c, &address))
+					exclude(b, address);
+				ad_error_destroy(s.hard_error);
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+	}
+}
+
+static void hint(struct ad_block_on *b, uint64_t address)
+{
+	for (size_t i = 0; i < b->nhinted; i++)
+		if (b->hinted[i] == address)
+			return;
+	if (b->nhinted < sizeof(b->hinted) / sizeof(b->hinted[0]))
+		b->hinted[b->nhinted++] = address;
+}
+
+/* The places the pinned variable (F, or a pointer to it) has at the other
+ * pcs of the pinning function, from its location list. */
+static void collect_hints(const struct ad_unwind_frame *frame, const char *variable,
+			  Dwarf_Die *f, const struct ad_reader *reader, struct ad_block_on *b)
+{
+	for (size_t i = 0; i < frame->nscopes; i++) {
+		Dwarf_Die scope = frame->scopes[i], child;
+		if (dwarf_child(&scope, &child) != 0)
+			continue;
+		do {
+			const char *name = dwarf_diename(&child);
+			struct candidate c;
+			if (dwarf_tag(&child) != DW_TAG_variable || !name ||
+			    strcmp(name, variable) != 0 || !classify(&child, f, true, &c))
+				continue;
+			uint64_t slots[8];
+			size_t n = ad_unwind_variable_stack_slots(frame, &child, reader, slots, 8);
+			for (size_t k = 0; k < n; k++) {
+				uint64_t address = slots[k];
+				struct ad_error *err = NULL;
+				if (c.holds == HOLDS_POINTER)
+					err = ad_read(reader, slots[k], &address, sizeof(address));
+				if (!err)
+					hint(b, address);
+				ad_error_destroy(err);
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+}
+
+/* The stack of the physical frame holding frame `index`: from its stack
+ * pointer to its CFA. */
+static bool frame_stack(const struct ad_unwind *uw, size_t index, uint64_t *low, uint64_t *high)
+{
+	const struct ad_unwind_frame *f = &uw->frames[index];
+	if (!(f->regs_known & (1u << AD_DWARF_RSP)) || !f->has_cfa || f->cfa <= f->regs[AD_DWARF_RSP])
+		return false;
+	*low = f->regs[AD_DWARF_RSP];
+	*high = f->cfa;
+	return true;
+}
+
 struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_reader *reader,
 				  struct ad_block_on *ret)
 {
@@ -319,30 +435,53 @@ struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_re
 	Dwarf_Die f;
 	bool have_f = template_param_f(s.frame->function, &f);
 	struct candidate found;
-	uint64_t address;
+	uint64_t address = 0;
 	struct ad_error *err = NULL;
-	if (!search_scopes(&s, fn->variable, &f, have_f, &found, &address)) {
+	bool located = search_scopes(&s, fn->variable, &f, have_f, &found, &address);
+	char *no_location = NULL;
+	uint64_t low = 0, high = 0;
+	if (!located) {
 		err = s.hard_error ? s.hard_error : not_available(&s, &f, have_f);
 		if (s.hard_error)
 			err = ad_error_wrap(err,
 					    "finding the future passed to block_on on thread %d",
 					    (int)uw->tid);
-		free(function);
-		return err;
+		/* With F known, the frame can still be searched for it. */
+		if (!have_f || err->code == AD_ERROR_NOMEM || !frame_stack(uw, index, &low, &high)) {
+			free(function);
+			return err;
+		}
+		no_location = strdup(err->message);
+		ad_error_destroy(err);
+		if (!no_location) {
+			free(function);
+			return &ad_error_nomem;
+		}
+		found.future_type = f;
+	} else {
+		ad_error_destroy(s.hard_error);
 	}
-	ad_error_destroy(s.hard_error);
 	char *type_name;
 	if ((err = ad_unwind_qualified_name(&found.future_type, &type_name))) {
 		free(function);
+		free(no_location);
 		return err;
 	}
 	*ret = (struct ad_block_on){
+		.has_address = located,
 		.address = address,
 		.type = found.future_type,
 		.type_name = type_name,
 		.function = function,
 		.frame = index,
+		.no_location = no_location,
+		.frame_low = low,
+		.frame_high = high,
 	};
+	if (!located) {
+		collect_exclusions(uw, index, &f, reader, ret);
+		collect_hints(s.frame, fn->variable, &f, reader, ret);
+	}
 	return NULL;
 }
 
@@ -352,6 +491,389 @@ void ad_block_on_deinit(struct ad_block_on *b)
 		return;
 	free(b->type_name);
 	free(b->function);
+	free(b->no_location);
 	b->type_name = NULL;
 	b->function = NULL;
+	b->no_location = NULL;
+}
+
+/* ---- searching the frame for the future */
+
+/* Bounds of the search: a frame larger than this is not a frame we know. */
+#define SCAN_MAX_BYTES (1u << 20)
+/* Levels of fields checked in a candidate, and fields checked in all. */
+#define PLAUSIBLE_MAX_DEPTH 6
+#define PLAUSIBLE_MAX_FIELDS 512
+/* Memory searched for pointers to candidates, at most, and per read. */
+#define REFERENCE_MAX_BYTES (256u << 20)
+#define REFERENCE_CHUNK (64u << 10)
+/* Candidates kept to choose from, and named in a message. */
+#define SCAN_MAX_FOUND 16
+#define SCAN_MAX_REPORTED 4
+
+struct plausibility {
+	struct ad_decode *d;
+	size_t budget;
+};
+
+static bool readable(struct ad_decode *d, uint64_t address)
+{
+	uint8_t byte;
+	struct ad_error *err = ad_read(d->reader, address, &byte, 1);
+	ad_error_destroy(err);
+	return !err;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool plausible(struct plausibility *p, const struct ad_type *t, uint64_t address, int depth);
+
+static bool plausible_fields(struct plausibility *p, const struct ad_type *t, uint64_t base,
+			     int depth)
+{
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct ad_type *ft;
+		struct ad_error *err = ad_field_type(p->d->di, &t->fields[i], &ft);
+		if (err) {
+			ad_error_destroy(err);
+			continue;
+		}
+		if (!plausible(p, ft, base + t->fields[i].offset, depth + 1))
+			return false;
+	}
+	return true;
+}
+
+/* Whether the bytes at `address` can be a value of type t: every enum's
+ * discriminant names a variant, bools are 0 or 1, chars are scalar values,
+ * references and NonNull pointers (Box, Arc, Vec's buffer) are not null and
+ * point to readable memory. Unions and raw pointers can hold anything. */
+static bool plausible(struct plausibility *p, const struct ad_type *t, uint64_t address, int depth)
+{
+	if (depth > PLAUSIBLE_MAX_DEPTH || p->budget == 0)
+		return true;
+	p->budget--;
+	struct ad_value v = ad_decode_value(p->d, t, address);
+	uint64_t word;
+	struct ad_error *err;
+	switch (t->kind) {
+	case AD_TYPE_BASE:
+		if (t->name && (strcmp(t->name, "bool") == 0 || strcmp(t->name, "char") == 0)) {
+			if ((err = ad_value_uint(&v, &word))) {
+				ad_error_destroy(err);
+				return false;
+			}
+			if (t->name[0] == 'b')
+				return word <= 1;
+			return word <= 0x10ffff && !(word >= 0xd800 && word <= 0xdfff);
+		}
+		return readable(p->d, address);
+	case AD_TYPE_POINTER:
+		if (!starts_with(t->name, "&"))
+			return readable(p->d, address);
+		if ((err = ad_value_uint(&v, &word))) {
+			ad_error_destroy(err);
+			return false;
+		}
+		return word != 0 && readable(p->d, word);
+	case AD_TYPE_STRUCT:
+		if (ad_type_is(t, "core::ptr::non_null::NonNull")) {
+			if ((err = ad_value_pointer(&v, &word))) {
+				ad_error_destroy(err);
+				return false;
+			}
+			/* Dangling but aligned is how empty Vecs and ZST boxes look. */
+			return word != 0 && (word < 4096 || readable(p->d, word));
+		}
+		return plausible_fields(p, t, address, depth);
+	case AD_TYPE_ENUM: {
+		const struct ad_variant *variant;
+		struct ad_value inner;
+		if ((err = ad_value_variant(&v, &variant, &inner))) {
+			ad_error_destroy(err);
+			return false;
+		}
+		return plausible_fields(p, inner.type, address, depth);
+	}
+	case AD_TYPE_CENUM:
+		if ((err = ad_value_uint(&v, &word))) {
+			ad_error_destroy(err);
+			return false;
+		}
+		for (size_t i = 0; i < t->nenumerators; i++)
+			if (t->enumerators[i].value == word)
+				return true;
+		return t->nenumerators == 0;
+	case AD_TYPE_ARRAY: {
+		const struct ad_type *element;
+		if (t->count == 0)
+			return true;
+		if ((err = ad_type_target(p->d->di, t, &element))) {
+			ad_error_destroy(err);
+			return true;
+		}
+		for (uint64_t i = 0; i < t->count && i < 4; i++)
+			if (!plausible(p, element, address + i * element->size, depth + 1))
+				return false;
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
+/* The state machine of F: F itself, or inside rustc < 1.67's GenFuture. */
+static const struct ad_type *coroutine_of(struct ad_decode *d, const struct ad_type *t,
+					  uint64_t *offset)
+{
+	*offset = 0;
+	if (ad_is_coroutine_env(t))
+		return t;
+	if (!ad_type_is(t, "core::future::from_generator::GenFuture"))
+		return NULL;
+	const struct ad_field *inner = ad_type_field(t, "__0");
+	const struct ad_type *it;
+	if (!inner)
+		return NULL;
+	struct ad_error *err = ad_field_type(d->di, inner, &it);
+	if (err) {
+		ad_error_destroy(err);
+		return NULL;
+	}
+	*offset = inner->offset;
+	return ad_is_coroutine_env(it) ? it : NULL;
+}
+
+/* A state machine that block_on polled and that returned Pending is in a
+ * Suspend state; Unresumed is a moved-from copy (the argument block_on
+ * moved into its pinned local), Returned/Panicked no future block_on waits on. */
+static bool state_possible(struct ad_decode *d, const struct ad_type *type, uint64_t address,
+			   bool parked)
+{
+	uint64_t offset;
+	const struct ad_type *env = coroutine_of(d, type, &offset);
+	if (!env)
+		return true;
+	struct ad_value v = ad_decode_value(d, env, address + offset), inner;
+	const struct ad_variant *variant;
+	struct ad_error *err = ad_value_variant(&v, &variant, &inner);
+	if (err) {
+		ad_error_destroy(err);
+		return false;
+	}
+	char buf[64];
+	const char *state = ad_type_base_name(inner.type->name, buf, sizeof(buf));
+	if (strncmp(state, "Suspend", 7) == 0)
+		return true;
+	return !parked && strcmp(state, "Unresumed") == 0;
+}
+
+static bool is_async(const struct ad_frame *f)
+{
+	return f->kind == AD_FRAME_ASYNC_FN || f->kind == AD_FRAME_ASYNC_BLOCK ||
+	       f->kind == AD_FRAME_ASYNC_CLOSURE;
+}
+
+/* Every JoinHandle of a tree points at a task header of the runtime; no
+ * frame is undecodable; and, the thread being parked, no async frame
+ * suspended on an await holds a finished or never-started async awaitee
+ * (a poll that got Ready moves past the await in the same poll). */
+static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, bool parked, int depth)
+{
+	if (depth > AD_FRAME_MAX_DEPTH || f->error)
+		return false;
+	if (f->blocked_on && f->blocked_on->kind == AD_RESOURCE_TASK &&
+	    !ad_tokio_is_task_header(d, f->blocked_on->address))
+		return false;
+	if (parked && is_async(f) && f->state == AD_FRAME_SUSPENDED && f->nchildren == 1 &&
+	    is_async(f->children[0]) && f->children[0]->state != AD_FRAME_SUSPENDED)
+		return false;
+	for (size_t i = 0; i < f->nchildren; i++)
+		if (!tree_valid(d, f->children[i], parked, depth + 1))
+			return false;
+	return true;
+}
+
+/* Decodes the candidate as the trace would, without keeping anything but
+ * the address of what its innermost future waits on (*leaf, 0 none). */
+static struct ad_error *decodes_validly(struct ad_decode *d, const struct ad_type *type,
+					uint64_t address, bool parked, bool *ret, uint64_t *leaf)
+{
+	size_t nodes = d->nodes, nlocal_sets = d->nlocal_sets;
+	struct ad_frame *root = NULL;
+	struct ad_error *err = ad_decode_future(d, type, address, 0, &root);
+	d->nodes = nodes;
+	d->nlocal_sets = nlocal_sets;
+	if (err)
+		return err;
+	*ret = root && tree_valid(d, root, parked, 0);
+	const struct ad_blocked_on *b = root ? ad_frame_first_blocked_on(root) : NULL;
+	*leaf = b ? b->address : 0;
+	ad_frame_destroy(root);
+	return NULL;
+}
+
+static bool is_excluded(const struct ad_block_on *b, uint64_t address)
+{
+	for (size_t i = 0; i < b->nexcluded; i++)
+		if (b->excluded[i] == address)
+			return true;
+	return false;
+}
+
+/* Marks in `referenced` the candidates whose resource (leaves[i]: the
+ * timer entry, the waiter inside it) some pointer outside the thread's own
+ * stack mapping points at. A pinned future registers itself with its
+ * runtime (a timer wheel or a waiter list links to the entry inside it),
+ * while a stale copy left on the stack by a move, or a place overlapping
+ * the real one, is pointed at by nothing else. */
+static struct ad_error *find_references(struct ad_decode *d, const uint64_t *found,
+					const uint64_t *leaves, size_t n, bool *referenced)
+{
+	const struct ad_snapshot *snap = d->snap;
+	uint64_t *chunk = malloc(REFERENCE_CHUNK);
+	if (!chunk)
+		return &ad_error_nomem;
+	uint64_t budget = REFERENCE_MAX_BYTES;
+	for (size_t m = 0; m < snap->nmappings && budget; m++) {
+		const struct ad_mapping *map = &snap->mappings[m];
+		if (map->perms[1] != 'w' || (found[0] >= map->start && found[0] < map->end))
+			continue;
+		for (uint64_t a = map->start; a < map->end && budget; a += REFERENCE_CHUNK) {
+			uint64_t len = map->end - a < REFERENCE_CHUNK ? map->end - a : REFERENCE_CHUNK;
+			len = len < budget ? len : budget;
+			budget -= len;
+			struct ad_error *err = ad_read(d->reader, a, chunk, len);
+			if (err) {
+				ad_error_destroy(err);
+				continue;
+			}
+			for (size_t w = 0; w < len / sizeof(*chunk); w++)
+				for (size_t i = 0; i < n; i++)
+					if (chunk[w] == leaves[i])
+						referenced[i] = true;
+		}
+	}
+	free(chunk);
+	return NULL;
+}
+
+/* Of several valid places, the one the location list gives, or else the
+ * one whose resource the runtime points at: its address, or 0 when that
+ * does not tell. */
+static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
+			       const uint64_t *found, const uint64_t *leaves, size_t n, uint64_t *ret,
+			       const char **why)
+{
+	size_t nhinted = 0;
+	*ret = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < b->nhinted; k++)
+			if (found[i] == b->hinted[k]) {
+				nhinted++;
+				*ret = found[i];
+			}
+	if (nhinted == 1) {
+		*why = "the one at the place its location list gives at other pcs";
+		return NULL;
+	}
+	*ret = 0;
+	/* Only places that each hold a resource can be told apart this way. */
+	for (size_t i = 0; i < n; i++)
+		if (!leaves[i])
+			return NULL;
+	bool referenced[SCAN_MAX_FOUND] = {false};
+	struct ad_error *err = find_references(d, found, leaves, n, referenced);
+	if (err)
+		return err;
+	size_t nreferenced = 0;
+	for (size_t i = 0; i < n; i++)
+		if (referenced[i]) {
+			nreferenced++;
+			*ret = found[i];
+		}
+	if (nreferenced != 1)
+		*ret = 0;
+	*why = "the only one whose timer or waiter its runtime points at (the others are "
+	       "stale copies)";
+	return NULL;
+}
+
+struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on *b,
+				  const struct ad_type *type, bool parked, uint64_t *ret,
+				  char **how)
+{
+	uint64_t size = type->size, align = type->align ? type->align : 1;
+	if (b->frame_high <= b->frame_low || b->frame_high - b->frame_low > SCAN_MAX_BYTES)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "%s; the frame of %s (0x%" PRIx64 "-0x%" PRIx64 ") is too "
+				       "large to search",
+				       b->no_location, b->function, b->frame_low, b->frame_high);
+	uint64_t found[SCAN_MAX_FOUND], leaves[SCAN_MAX_FOUND];
+	size_t nfound = 0, nexcluded = 0;
+	uint64_t first = (b->frame_low + align - 1) / align * align;
+	for (uint64_t a = first; size && a + size <= b->frame_high; a += align) {
+		if (is_excluded(b, a)) {
+			nexcluded++;
+			continue;
+		}
+		struct plausibility p = {.d = d, .budget = PLAUSIBLE_MAX_FIELDS};
+		if (!state_possible(d, type, a, parked) || !plausible(&p, type, a, 0))
+			continue;
+		bool valid = false;
+		uint64_t leaf = 0;
+		struct ad_error *err = decodes_validly(d, type, a, parked, &valid, &leaf);
+		if (err)
+			return err;
+		if (!valid)
+			continue;
+		if (nfound < SCAN_MAX_FOUND) {
+			found[nfound] = a;
+			/* A resource inside the future: a timer entry, a waiter. */
+			leaves[nfound] = leaf >= a && leaf - a < size ? leaf : 0;
+		}
+		nfound++;
+	}
+	if (nfound > 1 && nfound <= SCAN_MAX_FOUND) {
+		uint64_t chosen;
+		const char *why;
+		struct ad_error *err = choose(d, b, found, leaves, nfound, &chosen, &why);
+		if (err)
+			return err;
+		if (chosen) {
+			if (asprintf(how, "found by searching the stack of %s's frame for a valid %s "
+					  "(DWARF gives it no location at this pc): of %zu valid "
+					  "values, %s",
+				     b->function, type->name, nfound, why) < 0)
+				return &ad_error_nomem;
+			*ret = chosen;
+			return NULL;
+		}
+	}
+	if (nfound == 1) {
+		if (asprintf(how, "found by searching the stack of %s's frame for a valid %s "
+				  "(DWARF gives it no location at this pc)",
+			     b->function, type->name) < 0)
+			return &ad_error_nomem;
+		*ret = found[0];
+		return NULL;
+	}
+	if (nfound == 0)
+		return ad_error_create(AD_ERROR_NOT_FOUND,
+				       "%s, and no value in the stack of its frame (0x%" PRIx64
+				       "-0x%" PRIx64 ") validates as one%s: it is kept in registers "
+				       "only at this pc",
+				       b->no_location, b->frame_low, b->frame_high,
+				       nexcluded ? " (leaving out other variables of its type)" : "");
+	char list[SCAN_MAX_REPORTED * 24] = "";
+	for (size_t i = 0; i < nfound && i < SCAN_MAX_REPORTED; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s0x%" PRIx64,
+			 i ? ", " : "", found[i]);
+	return ad_error_create(AD_ERROR_NOT_FOUND,
+			       "%s, and %zu values in the stack of its frame validate as one "
+			       "(%s%s): not guessing which",
+			       b->no_location, nfound, list, nfound > SCAN_MAX_REPORTED ? ", …" : "");
 }

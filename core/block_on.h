@@ -15,8 +15,11 @@
  *   futures_executor::local_pool::block_on                     `f`
  * In each, the pinned variable is the local `let mut f = f;` of type F (the
  * parameter of the same name is the moved-from copy: never read it) or the
- * `Pin<&mut F>` shadowing it. Release builds often keep neither in memory;
- * that is reported as such, not guessed around. */
+ * `Pin<&mut F>` shadowing it. Release builds often give neither a location
+ * at the pc where the thread waits (the value is in the frame, DWARF just
+ * does not say where): then the frame's stack is searched for a value of
+ * type F that validates (ad_block_on_scan()), and it is used only when
+ * exactly one does. */
 #ifndef ASYNCDUMP_BLOCK_ON_H
 #define ASYNCDUMP_BLOCK_ON_H
 
@@ -29,13 +32,31 @@
 #include "asyncdump/memory.h"
 #include "unwind.h"
 
+struct ad_decode;
+struct ad_type;
+
 struct ad_block_on {
-	uint64_t address;     /* the future, in the target */
+	bool has_address;     /* DWARF gave the future's address */
+	uint64_t address;     /* the future, in the target (has_address) */
 	Dwarf_Die type;       /* its DWARF type (valid while the unwinder lives) */
 	char *type_name;      /* qualified: "demo::main::{async_block_env#0}" */
 	/* The function that pinned it: "tokio::runtime::park::CachedParkThread::block_on". */
 	char *function;
 	size_t frame;         /* index into the unwind's frames */
+	/* Without an address: why DWARF gives none, and the stack of the
+	 * physical frame that pinned the future, [frame_low, frame_high),
+	 * where the pinned value lives. */
+	char *no_location;
+	uint64_t frame_low, frame_high;
+	/* Addresses DWARF gives to variables of type F (or pointing to an F)
+	 * in frames outside the block_on call chain: other futures of the
+	 * same type (a local of the caller), never the one passed. */
+	size_t nexcluded;
+	uint64_t excluded[16];
+	/* Where the pinned variable's location list puts it at other pcs of
+	 * the pinning function: preferred when several places validate. */
+	size_t nhinted;
+	uint64_t hinted[8];
 };
 
 /* Whether the thread is inside one of the block_on functions above: the
@@ -44,13 +65,32 @@ struct ad_block_on {
 bool ad_block_on_present(const struct ad_unwind *uw);
 
 /* Finds the future of the outermost block_on frame of `uw`, reading the
- * target through `reader` (the snapshot's). Errors:
+ * target through `reader` (the snapshot's). Without a DWARF location for it
+ * but with its type known, succeeds with has_address false and the frame
+ * to search (ad_block_on_scan()). Errors:
  * AD_ERROR_NOT_FOUND when the thread is in no block_on, or when the future
- * is optimised out in this build (the message says which);
+ * cannot be looked for (the message says why);
  * AD_ERROR_DWARF for a location this cannot evaluate (naming the operation);
  * AD_ERROR_FAULT when the pinned pointer cannot be read. */
 struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_reader *reader,
 				  struct ad_block_on *ret);
 void ad_block_on_deinit(struct ad_block_on *b);
+
+/* For a future without a DWARF location: searches the pinning frame's stack
+ * for the one value of type `type` that validates: the discriminant of every
+ * enum in it names a variant (a state machine that was polled, when the
+ * thread is `parked`, is in a Suspend state), references and boxes point to
+ * readable memory, bools and chars hold valid values, its tree of futures
+ * decodes without an undecodable frame and every JoinHandle in it points at
+ * a task of the runtime. On success *ret is its address and *how (malloc'ed)
+ * says how it was found, for the task's note. When several validate (a
+ * stale copy left by a move), the one the pinned variable's location list
+ * gives at other pcs is taken if exactly one is, or else the one alone that
+ * memory outside the thread's stack points into (the runtime's registration
+ * of a timer or waiter inside it). AD_ERROR_NOT_FOUND when none validates,
+ * or several and neither tells them apart (the message says which). */
+struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on *b,
+				  const struct ad_type *type, bool parked, uint64_t *ret,
+				  char **how);
 
 #endif

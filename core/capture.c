@@ -311,6 +311,36 @@ static void unwinder_put(struct ad_context *ctx, pid_t pid, struct ad_unwinder *
 	ad_unwinder_destroy(evicted);
 }
 
+/* The block_on future's tree, at the address DWARF gives or, without one,
+ * at the one place in the pinning frame that validates (said in the note).
+ * Returns why the future is not shown; *fatal only for lack of memory. */
+static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *task,
+					struct ad_block_on *bo, struct ad_error **fatal)
+{
+	const struct ad_type *t;
+	struct ad_error *e = AD_FAULT("task", bo->type_name);
+	if (!e)
+		e = ad_debuginfo_find_type(d->di, bo->type_name, &t);
+	if (e)
+		return e;
+	uint64_t address = bo->address;
+	char *how = NULL;
+	if (!bo->has_address &&
+	    (e = ad_block_on_scan(d, bo, t, task->state == AD_TASK_IDLE, &address, &how))) {
+		if (e->code == AD_ERROR_NOMEM)
+			*fatal = e;
+		return *fatal ? NULL : e;
+	}
+	task->address = address;
+	if (how && (*fatal = ad_task_set_note(task, "%s", how))) {
+		free(how);
+		return NULL;
+	}
+	free(how);
+	*fatal = ad_decode_future(d, t, address, 0, &task->root);
+	return NULL;
+}
+
 /* The block_on future of each thread that runs one: a task of its own. */
 static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decode *d)
 {
@@ -348,17 +378,13 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 		struct ad_block_on bo;
 		e = ad_block_on_find(uw, d->reader, &bo);
 		if (!e) {
-			const struct ad_type *t;
-			task->address = bo.address;
-			e = AD_FAULT("task", bo.type_name);
-			if (!e)
-				e = ad_debuginfo_find_type(d->di, bo.type_name, &t);
-			if (!e)
-				err = ad_decode_future(d, t, bo.address, 0, &task->root);
+			e = decode_block_on(d, task, &bo, &err);
 			ad_block_on_deinit(&bo);
 		}
-		if (e) {
+		if (e && !err) {
 			err = ad_task_set_note(task, "%s", e->message);
+			ad_error_destroy(e);
+		} else {
 			ad_error_destroy(e);
 		}
 		ad_unwind_destroy(uw);

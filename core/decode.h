@@ -74,6 +74,9 @@ struct ad_error *ad_tokio_note_local_set(struct ad_decode *d, const struct ad_va
 struct ad_error *ad_tokio_collect_local(struct ad_decode *d);
 /* The task id of a task header (for JoinHandle leaves). */
 struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t *ret);
+/* Whether `header` is a task of the runtime: one the trace lists, or one
+ * whose vtable's poll is an instance of tokio's raw::poll<T, S>. */
+bool ad_tokio_is_task_header(struct ad_decode *d, uint64_t header);
 
 /* leaves.c: a future of a known leaf type (timer, JoinHandle, lock, …):
  * fills frame->blocked_on and returns true; false when not a leaf. */

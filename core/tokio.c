@@ -360,6 +360,26 @@ struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t
 	return NULL;
 }
 
+bool ad_tokio_is_task_header(struct ad_decode *d, uint64_t header)
+{
+	if (!header)
+		return false;
+	for (size_t i = 0; i < d->trace->ntasks; i++)
+		if (d->trace->tasks[i].kind != AD_TASK_KIND_BLOCK_ON &&
+		    d->trace->tasks[i].address == header)
+			return true;
+	if (!d->tokio)
+		return false;
+	uint64_t vtable;
+	struct task_type *tt;
+	struct ad_error *err = ad_read_u64(d->reader, header + d->tokio->vtable_off, &vtable);
+	if (!err)
+		err = task_type_of(d, vtable, &tt);
+	bool ok = !err;
+	ad_error_destroy(err);
+	return ok;
+}
+
 /* The future of a task whose stage is Running; NULL root otherwise.
  * Stage::{Running(T), Finished, Consumed}. checked: tokio 1.24.2, 1.43.1, 1.53.2 */
 static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *task,

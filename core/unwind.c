@@ -979,6 +979,48 @@ struct ad_error *ad_unwind_variable_location(const struct ad_unwind_frame *frame
 	return eval_ops(&e, ops, nops, true, ret);
 }
 
+/* A location that is the stack pointer or the frame base plus a constant. */
+static bool is_stack_slot(const Dwarf_Op *ops, size_t nops)
+{
+	if (nops == 0 || (ops[0].atom != DW_OP_breg0 + AD_DWARF_RSP && ops[0].atom != DW_OP_fbreg))
+		return false;
+	for (size_t i = 1; i < nops; i++)
+		if (ops[i].atom != DW_OP_plus_uconst && !(ops[i].atom == DW_OP_piece && i == nops - 1))
+			return false;
+	return true;
+}
+
+size_t ad_unwind_variable_stack_slots(const struct ad_unwind_frame *frame, Dwarf_Die *var,
+				      const struct ad_reader *reader, uint64_t *ret, size_t max)
+{
+	Dwarf_Attribute attr;
+	if (!dwarf_attr(var, DW_AT_location, &attr))
+		return 0;
+	size_t n = 0;
+	Dwarf_Addr base, start, end;
+	Dwarf_Op *ops;
+	size_t nops;
+	ptrdiff_t offset = 0;
+	while (n < max &&
+	       (offset = dwarf_getlocations(&attr, offset, &base, &start, &end, &ops, &nops)) > 0) {
+		if (!is_stack_slot(ops, nops))
+			continue;
+		struct expr_eval e = {.frame = frame, .reader = reader, .what = "a stack slot"};
+		struct ad_location_value v;
+		struct ad_error *err = eval_ops(&e, ops, nops, true, &v);
+		if (err) {
+			ad_error_destroy(err);
+			continue;
+		}
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = ret[i] == v.value;
+		if (!seen)
+			ret[n++] = v.value;
+	}
+	return n;
+}
+
 /* ---- names */
 
 static bool is_name_scope(int tag)

@@ -121,6 +121,14 @@ struct ad_error *ad_unwind_variable_location(const struct ad_unwind_frame *frame
 					     Dwarf_Die *var, const struct ad_reader *reader,
 					     struct ad_location_value *ret);
 
+/* Where `var` lives at the other pcs of its function: each entry of its
+ * location list that is memory at the stack pointer or the frame base plus
+ * a constant, evaluated with this frame's registers (the stack pointer and
+ * frame base do not move in a function's body). Up to `max` addresses in
+ * `ret`; returns how many. For telling apart candidates, not for reading. */
+size_t ad_unwind_variable_stack_slots(const struct ad_unwind_frame *frame, Dwarf_Die *var,
+				      const struct ad_reader *reader, uint64_t *ret, size_t max);
+
 /* The fully qualified name of a DIE from its enclosing namespaces and types
  * ("tokio::runtime::park::CachedParkThread::block_on<F>"): malloc'ed. For a
  * function instance, the name of what it is an instance of. */

@@ -3,8 +3,9 @@
 # async fn in core::future::from_generator::GenFuture, names state machines
 # {generator#N}-era style and keeps thread-locals in std's old fast::Key.
 # The design example is built with it (Debian's cargo, offline, from a copy
-# of the workspace with its own lock file) and its trace must be the same
-# as with a current rustc: the lines come from the source's markers.
+# of the workspace with its own lock file), in both profiles, and its trace
+# must be the same as with a current rustc, main's block_on future
+# included: the lines come from the source's markers.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -32,15 +33,19 @@ root = open(sys.argv[1]).read()
 root = re.sub(r'members\s*=\s*\[[^\]]*\]', 'members = ["demo", "ready"]', root, count=1, flags=re.S)
 open(sys.argv[2], 'w').write(root)
 PY
-(cd "$work" && RUSTC="$rustc163" CARGO_TARGET_DIR="$work/target" "$cargo163" build --quiet --offline -p demo) ||
-	fail "building the demo with rustc 1.63 failed"
+for profile in debug release; do
+	flag=; [ "$profile" = release ] && flag=--release
+	(cd "$work" && RUSTC="$rustc163" CARGO_TARGET_DIR="$work/target" "$cargo163" build --quiet --offline $flag -p demo) ||
+		fail "building the demo ($profile) with rustc 1.63 failed"
+done
 
 TARGETS_DIR="$work/target"
-start_target demo debug 3
 src=$(target_src demo)/main.rs
-json=$("$top_builddir/asyncdump" --json "$TARGET_PID") || fail "asyncdump failed on the rustc 1.63 demo"
+for profile in debug release; do
+	start_target demo "$profile" 3
+	json=$("$top_builddir/asyncdump" --json "$TARGET_PID") || fail "asyncdump failed on the rustc 1.63 demo ($profile)"
 
-chain=$(printf '%s' "$json" | python3 -c '
+	chain=$(printf '%s' "$json" | python3 -c '
 import json, os, sys
 d = json.load(sys.stdin)
 task = next(t for t in d["tasks"] if t["kind"] == "task" and t["root"] and t["root"]["name"] == "demo::foo")
@@ -55,17 +60,30 @@ def walk(f, out):
     return out
 print("|".join(walk(task["root"], [])))
 ')
-expect="demo::foo suspended main.rs:$(marker_line "$src" foo_point3_awaits_joined)"
-expect+="|demo::bar suspended main.rs:$(marker_line "$src" bar_awaits_timer)|leaf timer"
-expect+="|demo::baz completed main.rs:$(marker_line "$src" baz_completed)"
-assert_eq "$expect" "$chain" "the rustc 1.63 demo's task foo (frames, then its leaf)"
+	expect="demo::foo suspended main.rs:$(marker_line "$src" foo_point3_awaits_joined)"
+	expect+="|demo::bar suspended main.rs:$(marker_line "$src" bar_awaits_timer)|leaf timer"
+	expect+="|demo::baz completed main.rs:$(marker_line "$src" baz_completed)"
+	assert_eq "$expect" "$chain" "the rustc 1.63 demo's task foo ($profile: frames, then its leaf)"
 
-main=$(printf '%s' "$json" | python3 -c '
-import json, sys
+	# main's block_on: its frame at the marked line, blocked on task foo.
+	main=$(printf '%s' "$json" | python3 -c '
+import json, os, sys
 d = json.load(sys.stdin)
-t = next(t for t in d["tasks"] if t["kind"] == "block_on")
-print(t["root"]["name"] if t["root"] else "none: " + (t["note"] or ""))
+blocks = [t for t in d["tasks"] if t["kind"] == "block_on"]
+foo = next(t for t in d["tasks"] if t["kind"] == "task" and t["root"] and t["root"]["name"] == "demo::foo")
+if len(blocks) != 1:
+    print("%d block_on tasks" % len(blocks))
+elif not blocks[0]["root"]:
+    print("none: " + (blocks[0]["note"] or ""))
+else:
+    r = blocks[0]["root"]
+    b = blocks[0].get("blocked_on") or {}
+    print("%s %s %s:%d awaits %s" % (r["name"], r["state"], os.path.basename(r["location"]["file"]),
+          r["location"]["line"], "foo" if b.get("kind") == "task" and b.get("task_id") == foo["id"] else b))
 ')
-assert_eq "demo::main::{async_block#0}" "$main" "the rustc 1.63 demo's block_on future"
-assert_alive "$TARGET_PID"
-echo "rustc 1.63: the design example traces as with a current rustc"
+	assert_eq "demo::main::{async_block#0} suspended main.rs:$(marker_line "$src" main_awaits_foo) awaits foo" \
+		"$main" "the rustc 1.63 demo's block_on future ($profile)"
+	assert_alive "$TARGET_PID"
+	stop_targets
+done
+echo "rustc 1.63: the design example traces as with a current rustc, in both profiles"
