@@ -289,6 +289,7 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 		    (err = ad_decode_future(d, awaitee.type, awaitee.address, depth + 1, &child)))
 			goto fail;
 		refine_leaf_kind(name, child);
+		ad_refine_leaf(d, &variant, name, child);
 		if ((err = ad_frame_add_child(f, child)))
 			goto fail;
 	}
