@@ -324,6 +324,7 @@ static const char *const future_prefixes[] = {
 	"futures_util::stream::futures_ordered::FuturesOrdered", "futures_util::stream::stream::next::Next",
 	"futures_util::stream::select_all::SelectAll", "core::future::", "tracing::instrument::Instrumented",
 	"tracing_futures::Instrumented", "std::future::",
+	"hyper::proto::h1::dispatch::Dispatcher", /* a connection: a leaf when idle (leaves.c) */
 };
 
 static bool is_boxed_dyn_future(const struct ad_type *t)

@@ -266,8 +266,12 @@ static bool mpsc_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 	struct ad_blocked_on *b;
 	if (!keep(member_pointer(d, v, "inner", &chan)))
 		chan = v->address;
-	if (block(f, AD_RESOURCE_MPSC, chan, &b))
+	if (block(f, AD_RESOURCE_MPSC, chan, &b)) {
+		/* The Arc<Chan> its senders hold too (Tx { inner }): one identity. */
+		if (chan != v->address)
+			b->channel = chan;
 		keep(ad_blocked_on_set_description(b, "channel 0x%" PRIx64, chan));
+	}
 	return true;
 }
 
@@ -518,6 +522,85 @@ static bool join_set_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 	return true;
 }
 
+/* ---- hyper's HTTP/1 connections */
+
+/* The variant name of the enum member `name` found inside v, or NULL. */
+static const char *variant_of(struct ad_decode *d, const struct ad_value *v, const char *name)
+{
+	uint64_t off;
+	const struct ad_type *t;
+	const struct ad_variant *var;
+	struct ad_value inner;
+	if (!keep(ad_find_member(d->di, v->type, name, 4, &off, &t)))
+		return NULL;
+	struct ad_value m = ad_decode_value(d, t, v->address + off);
+	return keep(ad_value_variant(&m, &var, &inner)) ? var->name : NULL;
+}
+
+/* Option<F> behind a Pin<Box<…>> holds a value (hyper's in-flight request). */
+static bool holds_some(const struct ad_value *v)
+{
+	struct ad_value opt = through_pointer(v), some;
+	if (!ad_type_is(opt.type, "core::option::Option"))
+		return false;
+	return keep(ad_value_unwrap_option(&opt, &some));
+}
+
+/* h1 Dispatcher { conn: Conn { io: Buffered { io: I, read_buf: BytesMut, … },
+ * state: State { reading: Reading, writing: Writing, … } }, dispatch: Server
+ * { in_flight: Pin<Box<Option<F>>>, … } | Client { callback: Option<…>, … },
+ * … } (hyper 0.14.19, 0.14.32, 1.5.2, 1.11.1). A server connection running a
+ * request handler is no leaf: the walk goes on into the handler. Otherwise
+ * the leaf is the connection's socket, with the phase its state says. */
+static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value dispatch, conn, member;
+	if (!keep(ad_value_member(v, "dispatch", &dispatch)) || !keep(ad_value_member(v, "conn", &conn)))
+		return false;
+	bool client = ad_type_is(dispatch.type, "hyper::proto::h1::dispatch::Client");
+	if (!client && keep(ad_value_member(&dispatch, "in_flight", &member)) && holds_some(&member))
+		return false;
+	bool awaiting_response = client && keep(ad_value_member(&dispatch, "callback", &member)) &&
+				 holds_some(&member);
+	const char *reading = variant_of(d, &conn, "reading");
+	const char *writing = variant_of(d, &conn, "writing");
+	uint64_t buffered = 0;
+	uint64_t off;
+	const struct ad_type *rt;
+	if (keep(ad_find_member(d->di, conn.type, "read_buf", 3, &off, &rt))) {
+		struct ad_value rb = ad_decode_value(d, rt, conn.address + off);
+		if (!keep(member_uint_at(d, &rb, "len", 1, &buffered)))
+			buffered = 0;
+	}
+	const char *phase = "idle", *interest = "readable";
+	if (writing && strcmp(writing, "Body") == 0) {
+		phase = "writing body";
+		interest = "writable";
+	} else if (reading && (strcmp(reading, "Body") == 0 || strcmp(reading, "Continue") == 0)) {
+		phase = "reading body";
+	} else if (reading && strcmp(reading, "Closed") == 0) {
+		phase = "closed";
+	} else if (awaiting_response) {
+		phase = "waiting for the response";
+	} else if (buffered) {
+		phase = client ? "reading the response head" : "reading the request head";
+	} else if (client) {
+		phase = "idle, ready for a request";
+	} else {
+		phase = "idle, waiting for a request";
+	}
+	struct ad_blocked_on *b;
+	int fd = -1;
+	uint64_t pe = v->address;
+	fd_of(d, &conn, &fd, &pe);
+	if (!block(f, AD_RESOURCE_IO, pe, &b))
+		return true;
+	b->fd = fd;
+	snprintf(b->phase, sizeof(b->phase), "%s%s", client ? "HTTP/1 client: " : "HTTP/1 server: ", phase);
+	describe_io(d, b, interest);
+	return true;
+}
+
 /* ---- leaves completed by the async fn awaiting them */
 
 /* The leaf at the end of a chain of single children, or NULL (a join or a
@@ -678,6 +761,8 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 		return true;
 	if (strncmp(t->name, "tokio_util::codec::framed", 25) == 0 && stream_io_leaf(d, v, f, NULL, NULL))
 		return true;
+	if (ad_type_is(t, "hyper::proto::h1::dispatch::Dispatcher"))
+		return hyper_h1_leaf(d, v, f);
 	if (strncmp(t->name, "tokio::task::yield_now::", 24) == 0)
 		return pointer_leaf(d, v, f, AD_RESOURCE_YIELD, NULL);
 	if (ad_type_is(t, "tokio::io::util::read::Read") || ad_type_is(t, "tokio::io::util::read_exact::ReadExact") ||

@@ -292,6 +292,8 @@ static json_t *blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		put(r, o, "bytes_moved", uint_json(b->bytes_moved));
 	if (b->channel)
 		put(r, o, "channel", address_or_null(b->channel));
+	if (*b->phase)
+		put(r, o, "phase", utf8_string(b->phase));
 	if (b->blocking)
 		put(r, o, "blocking", json_true());
 	if (b->permits_wanted >= 0)

@@ -403,6 +403,9 @@ static void format_io(const struct ad_blocked_on *b, char *buf, size_t size)
 		ad_socket_format(b->socket, b->interest, buf + n + 2, size - (size_t)n - 2);
 	}
 	size_t len = strlen(buf);
+	if (*b->phase)
+		snprintf(buf + len, size - len, " (%s)", b->phase);
+	len = strlen(buf);
 	if (b->other_fd >= 0)
 		snprintf(buf + len, size - len, " (copying %s fd %d, %" PRIu64 " B moved)",
 			 b->interest && strcmp(b->interest, "writable") == 0 ? "from" : "to", b->other_fd,

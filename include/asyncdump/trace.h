@@ -109,6 +109,7 @@ struct ad_blocked_on {
 	int other_fd;             /* a copy between two fds: the other one, -1 none */
 	bool has_bytes_moved;
 	uint64_t bytes_moved;     /* a copy: bytes written so far (both directions) */
+	char phase[48];           /* kind io: a protocol's phase ("HTTP/1 server: idle, …"), "" none */
 	bool blocking;            /* kind task: a spawn_blocking task (on the blocking pool) */
 	uint64_t channel;         /* the channel's shared state both ends hold
 				   * (oneshot, mpsc, broadcast, watch), 0 unknown */

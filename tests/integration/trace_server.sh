@@ -3,7 +3,10 @@
 # (tests/targets/server), both profiles: the connection task hyper spawned
 # holds handle_stuck suspended on its Notify; serve awaits the server, which
 # waits for connections on the listening socket (io, its fd, readable); the
-# client task request_self waits to read the response on its socket.
+# client task request_self waits to read the response on its socket. Issue
+# 14: two more connections without a request in flight (one idle, one half-way
+# through a request head) are io leaves on the server's end of each
+# connection, with the socket (ports, ESTABLISHED) and hyper's phase.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
@@ -21,7 +24,9 @@ import tracecheck as tc
 
 profile, src_dir, base, pid, out_path = sys.argv[1:6]
 pid = int(pid)
-port = int(tc.target_info(out_path)["PORT"][0])
+info = tc.target_info(out_path)
+port = int(info["PORT"][0])
+idle_port, partial_port = int(info["IDLE_PORT"][0]), int(info["PARTIAL_PORT"][0])
 src = tc.Source("server", src_dir)
 c = tc.Check("server (%s, pid %d, port %d)" % (profile, pid, port))
 doc = tc.load(base + ".json")
@@ -29,12 +34,20 @@ doc = tc.load(base + ".json")
 listen_fds = tc.tcp_fds(pid, local_port=port, state="0A")
 client_fds = tc.tcp_fds(pid, remote_port=port, state="01")
 c.eq(1, len(listen_fds), "the listening socket on port %d among the target's fds" % port)
-c.eq(1, len(client_fds), "request_self's socket to port %d among the target's fds" % port)
+c.eq(3, len(client_fds), "request_self's and main's two sockets to port %d among the target's fds" % port)
+idle_fds = tc.tcp_fds(pid, local_port=port, remote_port=idle_port, state="01")
+partial_fds = tc.tcp_fds(pid, local_port=port, remote_port=partial_port, state="01")
+c.eq(1, len(idle_fds), "the server's end of the idle connection")
+c.eq(1, len(partial_fds), "the server's end of the half-sent request's connection")
+main_fds = tc.tcp_fds(pid, local_port=idle_port) + tc.tcp_fds(pid, local_port=partial_port)
+request_fds = [fd for fd in client_fds if fd not in main_fds]
+c.eq(1, len(request_fds), "request_self's socket to port %d" % port)
 
 c.eq([("tokio", "multi_thread")], [(r["kind"], r["flavor"]) for r in doc["runtimes"]], "runtimes")
 tasks = [t for t in doc["tasks"] if t["kind"] == "task"]
-# serve, request_self, and the connection hyper spawned for the request.
-c.eq(3, len(tasks), "tasks: %s" % tc.summary(doc))
+# serve, request_self, and the connections hyper spawned: the request's, the
+# idle one's, the half-sent request's.
+c.eq(5, len(tasks), "tasks: %s" % tc.summary(doc))
 for t in tasks:
     c.eq("idle", t["state"], "task %s: state" % t["id"])
 
@@ -44,18 +57,38 @@ c.check_tree(serve, {"chain": [("server::serve", "suspended", "serve_awaits_serv
                               "interest": "readable"}}, src, "task serve")
 client = c.one_task(doc, "server::request_self")
 c.check_tree(client, {"chain": [("server::request_self", "suspended", "request_self_awaits_response")],
-                      "leaf": {"kind": "io", "fd": client_fds[0] if client_fds else None,
+                      "leaf": {"kind": "io", "fd": request_fds[0] if request_fds else None,
                                "interest": "readable"}}, src, "task request_self")
 # The connection task: hyper's per-connection future, the handler inside.
-connection = c.one_task(doc, re.compile(r"hyper::server::server::new_svc::NewSvcTask<.*>"))
-c.check_tree(connection, {"chain": [("server::handle_stuck", "suspended", "handle_stuck_awaits_notified")],
-                          "leaf": "notify"}, src, "the connection task")
+connections = c.tasks_by_root(doc, re.compile(r"hyper::server::server::new_svc::NewSvcTask<.*>"))
+c.eq(3, len(connections), "hyper's connection tasks")
+by_leaf = {}
+for t in connections:
+    b = t.get("blocked_on") or {}
+    by_leaf.setdefault(b.get("kind"), []).append(t)
+c.eq(["io", "io", "notify"], sorted(k for k, ts in by_leaf.items() for _ in ts), "the connections' leaf kinds")
+for t in by_leaf.get("notify", []):
+    c.check_tree(t, {"chain": [("server::handle_stuck", "suspended", "handle_stuck_awaits_notified")],
+                     "leaf": "notify"}, src, "the connection task with the request")
+for fds, client_port, phase in ((idle_fds, idle_port, "HTTP/1 server: idle, waiting for a request"),
+                                (partial_fds, partial_port, "HTTP/1 server: reading the request head")):
+    fd = fds[0] if fds else None
+    found = [t for t in by_leaf.get("io", []) if t["blocked_on"].get("fd") == fd]
+    if c.true(len(found) == 1, "one connection task blocked on fd %s (client port %d): %s"
+              % (fd, client_port, [t["blocked_on"] for t in by_leaf.get("io", [])])):
+        t = found[0]
+        c.check_tree(t, {"chain": [], "leaf": {"kind": "io", "fd": fd, "interest": "readable", "phase": phase}},
+                     src, "the connection from port %d" % client_port)
+        sock = t["blocked_on"].get("socket") or {}
+        c.eq("127.0.0.1:%d" % port, sock.get("local"), "connection from port %d: socket local" % client_port)
+        c.eq("127.0.0.1:%d" % client_port, sock.get("peer"), "connection from port %d: socket peer" % client_port)
+        c.eq("ESTABLISHED", sock.get("state"), "connection from port %d: socket state" % client_port)
 
 main = c.block_on(doc, pid)
 c.check_block_on(main, profile, {
     "chain": [(re.compile(r"server::main::\{async_block#\d+\}"), "suspended", "main_awaits_forever")],
     "leaf": "other"}, src, "main's block_on")
-c.eq(4, len(doc["tasks"]), "tasks listed with main's block_on")
+c.eq(6, len(doc["tasks"]), "tasks listed with main's block_on")
 c.eq([], doc["cycles"], "cycles")
 c.done()
 PY

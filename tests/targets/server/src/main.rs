@@ -5,7 +5,12 @@
 //!
 //!   PORT <the server's port>
 //!
-//! Any further request to the port adds one more stuck handler.
+//!   IDLE_PORT <client port of a connection that never sends anything>
+//!   PARTIAL_PORT <client port of a connection that sent half a request head>
+//!
+//! Both connections are open and accepted by hyper (its connection tasks are
+//! idle, and reading the head) before READY. Any further request to the port
+//! adds one more stuck handler.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -59,6 +64,25 @@ async fn request_self(address: SocketAddr) {
     let _ = stream.read(&mut response).await; // @mark request_self_awaits_response
 }
 
+/// Waits until the listener's accept queue is empty (/proc/self/net/tcp):
+/// hyper has accepted every connection made so far.
+fn wait_until_accepted(port: u16) {
+    let listening = format!(":{port:04X} 00000000:0000 0A ");
+    for _ in 0..2000 {
+        let table = std::fs::read_to_string("/proc/self/net/tcp").expect("cannot read /proc/self/net/tcp");
+        let queued = table.lines().find(|l| l.contains(&listening)).and_then(|l| {
+            let queues = l.split_whitespace().nth(4)?;
+            u64::from_str_radix(queues.split(':').nth(1)?, 16).ok()
+        });
+        if queued == Some(0) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    eprintln!("server: the listener never emptied its accept queue");
+    std::process::exit(3);
+}
+
 #[tokio::main]
 async fn main() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cannot listen on 127.0.0.1");
@@ -69,7 +93,23 @@ async fn main() {
     ready::report(format!("PORT {}", address.port()));
     tokio::spawn(serve(listener, Arc::new(Notify::new())));
     tokio::spawn(request_self(address));
+    // Two more connections, without a request in flight: one idle, one
+    // half-way through a request head. Main holds the client ends.
+    let idle = TcpStream::connect(address)
+        .await
+        .expect("cannot connect to our own server");
+    let mut partial = TcpStream::connect(address)
+        .await
+        .expect("cannot connect to our own server");
+    partial
+        .write_all(format!("GET /partial HTTP/1.1\r\nHost: {address}\r\n").as_bytes())
+        .await
+        .expect("cannot send half a request");
+    ready::report(format!("IDLE_PORT {}", idle.local_addr().expect("no address").port()));
+    ready::report(format!("PARTIAL_PORT {}", partial.local_addr().expect("no address").port()));
+    wait_until_accepted(address.port());
     // serve, request_self, and the one handler.
     ready::announce_when_parked(3);
+    let _clients = (idle, partial);
     std::future::pending::<()>().await; // @mark main_awaits_forever
 }
