@@ -465,15 +465,19 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 {
 	struct ad_error *err;
 	*ret = NULL;
-	if ((err = ad_decode_combinator(d, v, depth, ret)) || *ret)
-		return err;
 	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;
+	/* Known leaves first: some are PollFns (copy_bidirectional, Interval::tick
+	 * since tokio 1.4x) whose captures the combinator walk would enter. */
 	if (ad_decode_leaf(d, v, f)) {
 		*ret = f;
 		return NULL;
+	}
+	if ((err = ad_decode_combinator(d, v, depth, ret)) || *ret) {
+		ad_frame_destroy(f);
+		return err;
 	}
 	if ((err = collect_child_futures(d, f, v, depth, 0))) {
 		ad_frame_destroy(f);

@@ -440,6 +440,17 @@ static bool copy_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 			  : copy_leaf_fds(d, f, rfd, wfd, "readable", st.amt, v->address);
 }
 
+/* A struct's member, or a closure's capture of that variable: rustc names a
+ * by-reference capture `_ref__NAME` (rustc 1.95). */
+static bool captured(const struct ad_value *v, const char *name, struct ad_value *ret)
+{
+	char ref[64];
+	if (keep(ad_value_member(v, name, ret)))
+		return true;
+	snprintf(ref, sizeof(ref), "_ref__%s", name);
+	return keep(ad_value_member(v, ref, ret));
+}
+
 /* copy_bidirectional: CopyBidirectional { a, b, a_to_b, b_to_a } (1.24.2,
  * 1.43.1), or the poll_fn closure capturing the same names (1.53.2). The
  * leaf is the side a direction waits to write to, if any (a stalled peer),
@@ -447,8 +458,8 @@ static bool copy_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 static bool copy_bidirectional_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	struct ad_value a, b, ab, ba;
-	if (!keep(ad_value_member(v, "a", &a)) || !keep(ad_value_member(v, "b", &b)) ||
-	    !keep(ad_value_member(v, "a_to_b", &ab)) || !keep(ad_value_member(v, "b_to_a", &ba)))
+	if (!captured(v, "a", &a) || !captured(v, "b", &b) || !captured(v, "a_to_b", &ab) ||
+	    !captured(v, "b_to_a", &ba))
 		return false;
 	int afd = -1, bfd = -1;
 	fd_of(d, &a, &afd, NULL);
