@@ -3,7 +3,9 @@
 # task has the exact chain its source marks and the leaf of its wait, checked
 # against what the target printed after READY: the fd of each socket wait
 # (accept, read, a copy_bidirectional stalled writing upstream and its feeder,
-# a FramedRead<_, LinesCodec> read through StreamExt::next), the socket as the
+# a FramedRead<_, LinesCodec> read through StreamExt::next, a SendAll into a
+# FramedWrite whose peer never reads, a UdpSocket recv, a UnixListener accept,
+# a UnixStream read, an AsyncFd readable), the socket as the
 # kernel saw it (addresses, ports, TCP state, queues), the copy's other fd;
 # broadcast recv (a leaf, never a walk into its waiter list), watch changed,
 # Barrier, a bounded mpsc send on a full channel, a oneshot's Sender and
@@ -31,7 +33,9 @@ import tracecheck as tc
 
 profile, src_dir, base, pid, out_path, schema_path = sys.argv[1:7]
 pid = int(pid)
-info = {k: int(v[0]) for k, v in tc.target_info(out_path).items()}
+raw = tc.target_info(out_path)
+unix_path = raw.pop("UNIX_PATH")[0]
+info = {k: int(v[0]) for k, v in raw.items()}
 src = tc.Source("leaves", src_dir)
 c = tc.Check("leaves (%s, pid %d)" % (profile, pid))
 doc = tc.load(base + ".json")
@@ -56,6 +60,11 @@ LEAVES = {
                                     io(info["PROXY_UP_FD"], "writable", other_fd=info["PROXY_IN_FD"])),
     "feeds_proxy": ("feeds_proxy_awaits_write_all", io(info["FEED_FD"], "writable")),
     "reads_framed_lines": ("reads_framed_lines_awaits_next", io(info["FRAMED_FD"], "readable")),
+    "sends_all_lines": ("sends_all_lines_awaits_send_all", io(info["SEND_ALL_FD"], "writable")),
+    "recvs_udp": ("recvs_udp_awaits_recv", io(info["UDP_FD"], "readable")),
+    "accepts_on_unix_listener": ("accepts_on_unix_listener_awaits_accept", io(info["UNIX_LISTENER_FD"], "readable")),
+    "reads_unix_stream": ("reads_unix_stream_awaits_read", io(info["UNIX_STREAM_FD"], "readable")),
+    "waits_async_fd_readable": ("waits_async_fd_readable_awaits_readable", io(info["ASYNC_FD"], "readable")),
     "recvs_broadcast": ("recvs_broadcast_awaits_recv", "broadcast"),
     "waits_watch_changed": ("waits_watch_changed_awaits_changed", "watch"),
     "waits_on_barrier": ("waits_on_barrier_awaits_wait", "barrier"),
@@ -111,6 +120,13 @@ c.true(leaf.get("proxies_to_stalled_upstream", {}).get("bytes_moved", 0) > 0,
 feed = socket("feeds_proxy", protocol="tcp", state="ESTABLISHED")
 c.true(feed.get("tx_queue", 0) > 0, "the feeder's socket has bytes queued to send: %r" % feed)
 socket("reads_framed_lines", protocol="tcp", state="ESTABLISHED")
+sent = socket("sends_all_lines", protocol="tcp", state="ESTABLISHED")
+c.true(sent.get("tx_queue", 0) > 0, "send_all's socket has bytes queued to send: %r" % sent)
+socket("recvs_udp", family="ipv4", protocol="udp", local=LO % info["UDP_PORT"], peer=None, state="UNCONNECTED",
+       rx_queue=0)
+socket("accepts_on_unix_listener", family="unix", protocol="stream", local=unix_path, state="LISTEN")
+socket("reads_unix_stream", family="unix", protocol="stream", state="CONNECTED")
+socket("waits_async_fd_readable", family="unix", protocol="stream", state="CONNECTED")
 
 # One oneshot: the Sender's task and the Receiver's task wait on the same channel.
 tx, rx = leaf.get("oneshot_sender_waits_closed", {}), leaf.get("oneshot_receiver_waits", {})

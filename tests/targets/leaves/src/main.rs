@@ -11,6 +11,13 @@
 //!                                (the upstream never reads)
 //!   FEED_FD                      the client socket `feeds_proxy` writes to
 //!   FRAMED_FD                    the socket `reads_framed_lines` reads lines from
+//!   SEND_ALL_FD                  the socket `sends_all_lines` writes lines to
+//!                                (its peer never reads)
+//!   UDP_FD, UDP_PORT             the socket `recvs_udp` waits on
+//!   UNIX_LISTENER_FD, UNIX_PATH  the listener `accepts_on_unix_listener` waits on
+//!   UNIX_STREAM_FD               the end of a socketpair `reads_unix_stream` reads
+//!   ASYNC_FD                     the fd `waits_async_fd_readable` waits on (a
+//!                                std UnixStream inside an AsyncFd)
 //!   TASKS                        tasks spawned
 
 use std::future::Future;
@@ -20,11 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use futures::SinkExt;
+use tokio::io::unix::AsyncFd;
+use tokio::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Barrier, Semaphore};
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
-use tokio_util::codec::{FramedRead, LinesCodec};
+use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
 
 const AN_HOUR: Duration = Duration::from_secs(3600);
 
@@ -56,6 +65,37 @@ async fn reads_framed_lines(stream: TcpStream) {
     let mut lines = FramedRead::new(stream, LinesCodec::new());
     ready::arrive();
     let _ = lines.next().await; // @mark reads_framed_lines_awaits_next
+}
+
+async fn sends_all_lines(stream: TcpStream) {
+    // More lines than the socket buffers between here and a peer that never reads.
+    let line = "x".repeat(64 << 10);
+    let mut lines = futures::stream::iter(std::iter::repeat(line).take(1024).map(Ok));
+    let mut sink = FramedWrite::new(stream, LinesCodec::new());
+    ready::arrive();
+    let _ = sink.send_all(&mut lines).await; // @mark sends_all_lines_awaits_send_all
+}
+
+async fn recvs_udp(socket: UdpSocket) {
+    let mut buf = [0u8; 64];
+    ready::arrive();
+    let _ = socket.recv(&mut buf).await; // @mark recvs_udp_awaits_recv
+}
+
+async fn accepts_on_unix_listener(listener: UnixListener) {
+    ready::arrive();
+    let _ = listener.accept().await; // @mark accepts_on_unix_listener_awaits_accept
+}
+
+async fn reads_unix_stream(mut stream: UnixStream) {
+    let mut buf = [0u8; 64];
+    ready::arrive();
+    let _ = stream.read(&mut buf).await; // @mark reads_unix_stream_awaits_read
+}
+
+async fn waits_async_fd_readable(fd: AsyncFd<std::os::unix::net::UnixStream>) {
+    ready::arrive();
+    let _ = fd.readable().await; // @mark waits_async_fd_readable_awaits_readable
 }
 
 async fn recvs_broadcast(mut rx: broadcast::Receiver<u32>) {
@@ -134,6 +174,8 @@ async fn times_out(rx: oneshot::Receiver<u32>) {
 #[allow(dead_code)]
 struct KeepAlive {
     tcp: Vec<TcpStream>,
+    unix: UnixStream,
+    async_fd_peer: std::os::unix::net::UnixStream,
     broadcast: broadcast::Sender<u32>,
     watch: watch::Sender<u32>,
     mpsc_rx: mpsc::Receiver<u32>,
@@ -196,6 +238,35 @@ async fn main() {
     spawn(Box::pin(reads_framed_lines(framed)));
     tcp.push(client);
 
+    let (client, sending) = connected_pair(&listener).await;
+    ready::report(format!("SEND_ALL_FD {}", sending.as_raw_fd()));
+    spawn(Box::pin(sends_all_lines(sending)));
+    tcp.push(client);
+
+    let udp = UdpSocket::bind("127.0.0.1:0").await.expect("cannot bind a udp socket");
+    ready::report(format!("UDP_FD {}", udp.as_raw_fd()));
+    ready::report(format!("UDP_PORT {}", udp.local_addr().unwrap().port()));
+    spawn(Box::pin(recvs_udp(udp)));
+
+    let path = std::env::temp_dir().join(format!("asyncdump-leaves-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let unix_listener = UnixListener::bind(&path).expect("cannot listen on a unix socket");
+    // The listener stays bound; its path is not needed once bound.
+    let _ = std::fs::remove_file(&path);
+    ready::report(format!("UNIX_LISTENER_FD {}", unix_listener.as_raw_fd()));
+    ready::report(format!("UNIX_PATH {}", path.display()));
+    spawn(Box::pin(accepts_on_unix_listener(unix_listener)));
+    let (unix_peer, unix_stream) = UnixStream::pair().expect("cannot make a socketpair");
+    ready::report(format!("UNIX_STREAM_FD {}", unix_stream.as_raw_fd()));
+    spawn(Box::pin(reads_unix_stream(unix_stream)));
+    let (async_fd_peer, async_fd_end) =
+        std::os::unix::net::UnixStream::pair().expect("cannot make a socketpair");
+    async_fd_end.set_nonblocking(true).expect("cannot make a socket non-blocking");
+    ready::report(format!("ASYNC_FD {}", async_fd_end.as_raw_fd()));
+    spawn(Box::pin(waits_async_fd_readable(
+        AsyncFd::new(async_fd_end).expect("cannot register an AsyncFd"),
+    )));
+
     let (broadcast_tx, broadcast_rx) = broadcast::channel(16);
     spawn(Box::pin(recvs_broadcast(broadcast_rx)));
     let (watch_tx, watch_rx) = watch::channel(0);
@@ -219,7 +290,7 @@ async fn main() {
     for task in tasks {
         tokio::spawn(task);
     }
-    let _keep = KeepAlive { tcp, broadcast: broadcast_tx, watch: watch_tx, mpsc_rx, timeout_tx };
+    let _keep = KeepAlive { tcp, unix: unix_peer, async_fd_peer, broadcast: broadcast_tx, watch: watch_tx, mpsc_rx, timeout_tx };
     ready::report(format!("TASKS {spawned}"));
     ready::announce_when_parked(spawned);
     std::future::pending::<()>().await; // @mark main_awaits_forever
