@@ -608,6 +608,12 @@ static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 		return true;
 	b->fd = fd;
 	snprintf(b->phase, sizeof(b->phase), "%s%s", client ? "HTTP/1 client: " : "HTTP/1 server: ", phase);
+	/* The client's callback: Option<Callback::Retry|NoRetry(oneshot::Sender)>,
+	 * whose channel is the one the request's task awaits (0.14.19 … 1.11.1). */
+	uint64_t chan;
+	if (awaiting_response && keep(ad_value_member(&dispatch, "callback", &member)) &&
+	    shared_state(d, &member, "inner", &chan))
+		b->channel = chan;
 	describe_io(d, b, interest);
 	return true;
 }

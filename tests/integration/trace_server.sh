@@ -6,7 +6,10 @@
 # client task request_self waits to read the response on its socket. Issue
 # 14: two more connections without a request in flight (one idle, one half-way
 # through a request head) are io leaves on the server's end of each
-# connection, with the socket (ports, ESTABLISHED) and hyper's phase.
+# connection, with the socket (ports, ESTABLISHED) and hyper's phase. A
+# request through hyper's client: its task waits on the response's oneshot,
+# the client's connection task is an io leaf on its socket, waiting for the
+# response, holding the same oneshot.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
@@ -34,20 +37,21 @@ doc = tc.load(base + ".json")
 listen_fds = tc.tcp_fds(pid, local_port=port, state="0A")
 client_fds = tc.tcp_fds(pid, remote_port=port, state="01")
 c.eq(1, len(listen_fds), "the listening socket on port %d among the target's fds" % port)
-c.eq(3, len(client_fds), "request_self's and main's two sockets to port %d among the target's fds" % port)
+c.eq(4, len(client_fds), "request_self's, hyper's client's and main's two sockets to port %d" % port)
 idle_fds = tc.tcp_fds(pid, local_port=port, remote_port=idle_port, state="01")
 partial_fds = tc.tcp_fds(pid, local_port=port, remote_port=partial_port, state="01")
 c.eq(1, len(idle_fds), "the server's end of the idle connection")
 c.eq(1, len(partial_fds), "the server's end of the half-sent request's connection")
 main_fds = tc.tcp_fds(pid, local_port=idle_port) + tc.tcp_fds(pid, local_port=partial_port)
 request_fds = [fd for fd in client_fds if fd not in main_fds]
-c.eq(1, len(request_fds), "request_self's socket to port %d" % port)
+c.eq(2, len(request_fds), "request_self's and hyper's client's sockets to port %d" % port)
 
 c.eq([("tokio", "multi_thread")], [(r["kind"], r["flavor"]) for r in doc["runtimes"]], "runtimes")
 tasks = [t for t in doc["tasks"] if t["kind"] == "task"]
-# serve, request_self, and the connections hyper spawned: the request's, the
-# idle one's, the half-sent request's.
-c.eq(5, len(tasks), "tasks: %s" % tc.summary(doc))
+# serve, request_self, client_request_stuck, the connections hyper's server
+# spawned (request_self's, the client's, the idle one's, the half-sent
+# request's) and the connection task of hyper's client.
+c.eq(8, len(tasks), "tasks: %s" % tc.summary(doc))
 for t in tasks:
     c.eq("idle", t["state"], "task %s: state" % t["id"])
 
@@ -57,16 +61,29 @@ c.check_tree(serve, {"chain": [("server::serve", "suspended", "serve_awaits_serv
                               "interest": "readable"}}, src, "task serve")
 client = c.one_task(doc, "server::request_self")
 c.check_tree(client, {"chain": [("server::request_self", "suspended", "request_self_awaits_response")],
-                      "leaf": {"kind": "io", "fd": request_fds[0] if request_fds else None,
-                               "interest": "readable"}}, src, "task request_self")
+                      "leaf": {"kind": "io", "interest": "readable"}}, src, "task request_self")
+self_fd = (client.get("blocked_on") or {}).get("fd") if client else None
+hyper_client = c.one_task(doc, "server::client_request_stuck")
+c.check_tree(hyper_client, {"chain": [("server::client_request_stuck", "suspended", "client_request_stuck_awaits_get")],
+                            "leaf": "oneshot"}, src, "task client_request_stuck")
+waiting = [t for t in tasks if (t.get("blocked_on") or {}).get("phase") == "HTTP/1 client: waiting for the response"]
+if c.true(len(waiting) == 1, "one task of hyper's client waiting for the response: %s" % tc.summary(doc)):
+    b = waiting[0]["blocked_on"]
+    c.eq(sorted(request_fds), sorted([self_fd, b.get("fd")]),
+         "request_self's and hyper's client connection's fds: the two sockets to port %d" % port)
+    c.eq("127.0.0.1:%d" % port, (b.get("socket") or {}).get("peer"), "hyper's client connection: socket peer")
+    want = (hyper_client or {}).get("blocked_on") or {}
+    c.true(b.get("channel") is not None and b.get("channel") == want.get("channel"),
+           "hyper's client connection holds the oneshot client_request_stuck awaits: %r, %r" % (b, want))
 # The connection task: hyper's per-connection future, the handler inside.
 connections = c.tasks_by_root(doc, re.compile(r"hyper::server::server::new_svc::NewSvcTask<.*>"))
-c.eq(3, len(connections), "hyper's connection tasks")
+c.eq(4, len(connections), "hyper's server connection tasks")
 by_leaf = {}
 for t in connections:
     b = t.get("blocked_on") or {}
     by_leaf.setdefault(b.get("kind"), []).append(t)
-c.eq(["io", "io", "notify"], sorted(k for k, ts in by_leaf.items() for _ in ts), "the connections' leaf kinds")
+c.eq(["io", "io", "notify", "notify"], sorted(k for k, ts in by_leaf.items() for _ in ts),
+     "the connections' leaf kinds")
 for t in by_leaf.get("notify", []):
     c.check_tree(t, {"chain": [("server::handle_stuck", "suspended", "handle_stuck_awaits_notified")],
                      "leaf": "notify"}, src, "the connection task with the request")
@@ -88,7 +105,7 @@ main = c.block_on(doc, pid)
 c.check_block_on(main, profile, {
     "chain": [(re.compile(r"server::main::\{async_block#\d+\}"), "suspended", "main_awaits_forever")],
     "leaf": "other"}, src, "main's block_on")
-c.eq(6, len(doc["tasks"]), "tasks listed with main's block_on")
+c.eq(9, len(doc["tasks"]), "tasks listed with main's block_on")
 c.eq([], doc["cycles"], "cycles")
 c.done()
 PY

@@ -1,7 +1,9 @@
 //! A small hyper 0.14 HTTP server on 127.0.0.1 whose request handler gets
-//! stuck (it awaits a Notify that never fires). The target sends one request
-//! to itself, so exactly one handler is stuck, inside the connection task
-//! hyper spawned. After `READY <pid>`:
+//! stuck (it awaits a Notify that never fires). The target sends two requests
+//! to itself, one by hand (`request_self`), one with hyper's client
+//! (`client_request_stuck`), so two handlers are stuck, each inside the
+//! connection task hyper spawned; the client's connection task waits for the
+//! response. After `READY <pid>`:
 //!
 //!   PORT <the server's port>
 //!
@@ -83,6 +85,13 @@ fn wait_until_accepted(port: u16) {
     std::process::exit(3);
 }
 
+async fn client_request_stuck(address: SocketAddr) {
+    let client = hyper::Client::new();
+    let uri: hyper::Uri = format!("http://{address}/stuck").parse().expect("a valid uri");
+    ready::arrive();
+    let _ = client.get(uri).await; // @mark client_request_stuck_awaits_get
+}
+
 #[tokio::main]
 async fn main() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cannot listen on 127.0.0.1");
@@ -93,6 +102,7 @@ async fn main() {
     ready::report(format!("PORT {}", address.port()));
     tokio::spawn(serve(listener, Arc::new(Notify::new())));
     tokio::spawn(request_self(address));
+    tokio::spawn(client_request_stuck(address));
     // Two more connections, without a request in flight: one idle, one
     // half-way through a request head. Main holds the client ends.
     let idle = TcpStream::connect(address)
@@ -108,8 +118,8 @@ async fn main() {
     ready::report(format!("IDLE_PORT {}", idle.local_addr().expect("no address").port()));
     ready::report(format!("PARTIAL_PORT {}", partial.local_addr().expect("no address").port()));
     wait_until_accepted(address.port());
-    // serve, request_self, and the one handler.
-    ready::announce_when_parked(3);
+    // serve, request_self, client_request_stuck, and their two handlers.
+    ready::announce_when_parked(5);
     let _clients = (idle, partial);
     std::future::pending::<()>().await; // @mark main_awaits_forever
 }
