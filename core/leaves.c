@@ -560,9 +560,11 @@ static bool holds_some(const struct ad_value *v)
 /* h1 Dispatcher { conn: Conn { io: Buffered { io: I, read_buf: BytesMut, … },
  * state: State { reading: Reading, writing: Writing, … } }, dispatch: Server
  * { in_flight: Pin<Box<Option<F>>>, … } | Client { callback: Option<…>, … },
- * … } (hyper 0.14.19, 0.14.32, 1.5.2, 1.11.1). A server connection running a
- * request handler is no leaf: the walk goes on into the handler. Otherwise
- * the leaf is the connection's socket, with the phase its state says. */
+ * … } (hyper 0.14.19 and 1.11.1 checked on binaries — an idle connection and
+ * one half-way through a head; 0.14.32 and 1.5.2 in their sources). A server
+ * connection running a request handler is no leaf: the walk goes on into the
+ * handler. Otherwise the leaf is the connection's socket, with the phase its
+ * state says. */
 static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	struct ad_value dispatch, conn, member;
