@@ -620,6 +620,27 @@ static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 	return true;
 }
 
+/* A stream that is a channel's receiving end, behind Next's `&mut St`:
+ * futures-channel's mpsc Receiver / UnboundedReceiver { inner:
+ * Option<Arc<…Inner>> } (0.3.21, 0.3.34), tokio-stream's ReceiverStream /
+ * UnboundedReceiverStream { inner: tokio's Receiver } (0.1.9, 0.1.19). */
+static bool stream_channel_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value stream, inner;
+	if (!keep(ad_value_member(v, "stream", &stream)))
+		return false;
+	stream = through_pointer(&stream);
+	const struct ad_type *t = stream.type;
+	if (ad_type_is(t, "futures_channel::mpsc::Receiver") ||
+	    ad_type_is(t, "futures_channel::mpsc::UnboundedReceiver"))
+		return channel_leaf(d, &stream, f, AD_RESOURCE_MPSC, "inner", NULL);
+	if ((ad_type_is(t, "tokio_stream::wrappers::mpsc_bounded::ReceiverStream") ||
+	     ad_type_is(t, "tokio_stream::wrappers::mpsc_unbounded::UnboundedReceiverStream")) &&
+	    keep(ad_value_member(&stream, "inner", &inner)))
+		return mpsc_leaf(d, &inner, f);
+	return false;
+}
+
 /* ---- leaves completed by the async fn awaiting them */
 
 /* The leaf at the end of a chain of single children, or NULL (a join or a
@@ -772,8 +793,20 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 	     ad_type_is(t, "futures_util::stream::stream::next::Next") ||
 	     ad_type_is(t, "tokio_stream::stream_ext::try_next::TryNext") ||
 	     ad_type_is(t, "futures_util::stream::try_stream::try_next::TryNext")) &&
-	    stream_io_leaf(d, v, f, "stream", "readable"))
+	    (stream_io_leaf(d, v, f, "stream", "readable") || stream_channel_leaf(d, v, f)))
 		return true;
+	/* futures-channel's oneshot Receiver { inner: Arc<Inner> } (0.3.21, 0.3.34). */
+	if (ad_type_is(t, "futures_channel::oneshot::Receiver"))
+		return channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner", NULL);
+	/* futures-util's MutexLockFuture { mutex: Option<&Mutex>, wait_key } (0.3.21, 0.3.34). */
+	if (ad_type_is(t, "futures_util::lock::mutex::MutexLockFuture") ||
+	    ad_type_is(t, "futures_util::lock::mutex::OwnedMutexLockFuture")) {
+		uint64_t mutex = 0;
+		struct ad_blocked_on *b;
+		shared_state(d, v, "mutex", &mutex);
+		block(f, AD_RESOURCE_MUTEX, mutex ? mutex : v->address, &b);
+		return true;
+	}
 	if ((ad_type_is(t, "futures_util::stream::stream::forward::Forward") ||
 	     ad_type_is(t, "futures_util::sink::send_all::SendAll")) &&
 	    (stream_io_leaf(d, v, f, "sink", "writable") || stream_io_leaf(d, v, f, "stream", "readable")))

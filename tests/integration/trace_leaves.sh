@@ -10,7 +10,8 @@
 # broadcast recv (a leaf, never a walk into its waiter list), watch changed,
 # Barrier, a bounded mpsc send on a full channel, a oneshot's Sender and
 # Receiver sharing one channel identity, acquire_owned, JoinSet::join_next, a
-# spawn_blocking JoinHandle, interval tick, sleep_until and timeout. The
+# spawn_blocking JoinHandle, interval tick, sleep_until and timeout; the
+# futures crate's oneshot, mpsc (through StreamExt::next) and Mutex. The
 # documents validate against docs/trace.schema.json; the text says the
 # sockets as in the design.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -66,6 +67,9 @@ LEAVES = {
     "reads_unix_stream": ("reads_unix_stream_awaits_read", io(info["UNIX_STREAM_FD"], "readable")),
     "waits_async_fd_readable": ("waits_async_fd_readable_awaits_readable", io(info["ASYNC_FD"], "readable")),
     "recvs_broadcast": ("recvs_broadcast_awaits_recv", "broadcast"),
+    "recvs_futures_oneshot": ("recvs_futures_oneshot_awaits_receiver", "oneshot"),
+    "nexts_futures_mpsc": ("nexts_futures_mpsc_awaits_next", "mpsc"),
+    "locks_futures_mutex": ("locks_futures_mutex_awaits_lock", "mutex"),
     "waits_watch_changed": ("waits_watch_changed_awaits_changed", "watch"),
     "waits_on_barrier": ("waits_on_barrier_awaits_wait", "barrier"),
     "sends_on_full_mpsc": ("sends_on_full_mpsc_awaits_send", "mpsc"),
@@ -133,7 +137,8 @@ tx, rx = leaf.get("oneshot_sender_waits_closed", {}), leaf.get("oneshot_receiver
 c.true(tx.get("channel") is not None and tx.get("channel") == rx.get("channel"),
        "the oneshot's Sender and Receiver share a channel: %r, %r" % (tx, rx))
 c.eq(tx.get("address"), rx.get("address"), "the oneshot's Sender and Receiver leaves' address")
-for fn in ("recvs_broadcast", "waits_watch_changed", "sends_on_full_mpsc"):
+for fn in ("recvs_broadcast", "waits_watch_changed", "sends_on_full_mpsc", "recvs_futures_oneshot",
+           "nexts_futures_mpsc"):
     c.true(leaf.get(fn, {}).get("channel") is not None, "%s: the leaf names its channel: %r" % (fn, leaf.get(fn)))
 c.true(leaf.get("awaits_spawn_blocking", {}).get("task_id") is not None,
        "the spawn_blocking handle names its task id: %r" % leaf.get("awaits_spawn_blocking"))

@@ -98,6 +98,21 @@ async fn waits_async_fd_readable(fd: AsyncFd<std::os::unix::net::UnixStream>) {
     let _ = fd.readable().await; // @mark waits_async_fd_readable_awaits_readable
 }
 
+async fn recvs_futures_oneshot(rx: futures::channel::oneshot::Receiver<u32>) {
+    ready::arrive();
+    let _ = rx.await; // @mark recvs_futures_oneshot_awaits_receiver
+}
+
+async fn nexts_futures_mpsc(mut rx: futures::channel::mpsc::Receiver<u32>) {
+    ready::arrive();
+    let _ = futures::StreamExt::next(&mut rx).await; // @mark nexts_futures_mpsc_awaits_next
+}
+
+async fn locks_futures_mutex(mutex: Arc<futures::lock::Mutex<u32>>) {
+    ready::arrive();
+    let _ = mutex.lock().await; // @mark locks_futures_mutex_awaits_lock
+}
+
 async fn recvs_broadcast(mut rx: broadcast::Receiver<u32>) {
     ready::arrive();
     let _ = rx.recv().await; // @mark recvs_broadcast_awaits_recv
@@ -180,6 +195,9 @@ struct KeepAlive {
     watch: watch::Sender<u32>,
     mpsc_rx: mpsc::Receiver<u32>,
     timeout_tx: oneshot::Sender<u32>,
+    futures_oneshot: futures::channel::oneshot::Sender<u32>,
+    futures_mpsc: futures::channel::mpsc::Sender<u32>,
+    futures_mutex: futures::lock::MutexGuard<'static, u32>,
 }
 
 async fn connected_pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
@@ -267,6 +285,15 @@ async fn main() {
         AsyncFd::new(async_fd_end).expect("cannot register an AsyncFd"),
     )));
 
+    let (futures_oneshot, rx) = futures::channel::oneshot::channel();
+    spawn(Box::pin(recvs_futures_oneshot(rx)));
+    let (futures_mpsc, rx) = futures::channel::mpsc::channel(4);
+    spawn(Box::pin(nexts_futures_mpsc(rx)));
+    let futures_mutex: &'static Arc<futures::lock::Mutex<u32>> =
+        Box::leak(Box::new(Arc::new(futures::lock::Mutex::new(0))));
+    let futures_mutex_guard = futures_mutex.lock().await;
+    spawn(Box::pin(locks_futures_mutex(futures_mutex.clone())));
+
     let (broadcast_tx, broadcast_rx) = broadcast::channel(16);
     spawn(Box::pin(recvs_broadcast(broadcast_rx)));
     let (watch_tx, watch_rx) = watch::channel(0);
@@ -290,7 +317,8 @@ async fn main() {
     for task in tasks {
         tokio::spawn(task);
     }
-    let _keep = KeepAlive { tcp, unix: unix_peer, async_fd_peer, broadcast: broadcast_tx, watch: watch_tx, mpsc_rx, timeout_tx };
+    let _keep = KeepAlive { tcp, unix: unix_peer, async_fd_peer, futures_oneshot, futures_mpsc,
+        futures_mutex: futures_mutex_guard, broadcast: broadcast_tx, watch: watch_tx, mpsc_rx, timeout_tx };
     ready::report(format!("TASKS {spawned}"));
     ready::announce_when_parked(spawned);
     std::future::pending::<()>().await; // @mark main_awaits_forever
