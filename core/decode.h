@@ -81,6 +81,12 @@ bool ad_tokio_is_task_header(struct ad_decode *d, uint64_t header);
 /* leaves.c: a future of a known leaf type (timer, JoinHandle, lock, …):
  * fills frame->blocked_on and returns true; false when not a leaf. */
 bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *frame);
+/* After an async fn's awaitee was decoded (future.c): completes the leaf at
+ * the end of its chain from the fn's own state (env: the suspended
+ * variant) — the socket of TcpListener::accept, the channel of
+ * mpsc::Sender::send, watch::Receiver::changed, Barrier::wait. */
+void ad_refine_leaf(struct ad_decode *d, const struct ad_value *env, const char *fn,
+		    struct ad_frame *child);
 /* For a future that holds no other future: the socket it polls, if any
  * (an accept loop's listener). */
 bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct ad_frame *frame);

@@ -305,6 +305,7 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 		if ((err = ad_decode_future(d, awaitee.type, awaitee.address, depth + 1, &child)))
 			goto fail;
 		refine_leaf_kind(name, child);
+		ad_refine_leaf(d, &variant, name, child);
 		if ((err = ad_frame_add_child(f, child)))
 			goto fail;
 	}
@@ -349,6 +350,7 @@ static const char *const future_prefixes[] = {
 	"futures_util::stream::futures_ordered::FuturesOrdered", "futures_util::stream::stream::next::Next",
 	"futures_util::stream::select_all::SelectAll", "core::future::", "tracing::instrument::Instrumented",
 	"tracing_futures::Instrumented", "std::future::",
+	"hyper::proto::h1::dispatch::Dispatcher", /* a connection: a leaf when idle (leaves.c) */
 };
 
 static bool is_boxed_dyn_future(const struct ad_type *t)
@@ -532,16 +534,12 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 {
 	struct ad_error *err;
 	*ret = NULL;
-	if ((err = ad_decode_combinator(d, v, depth, ret)) && err->code != AD_ERROR_NOMEM) {
-		*ret = error_frame(v->type, v->address, err);
-		return *ret ? NULL : &ad_error_nomem;
-	}
-	if (err || *ret)
-		return err;
 	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;
+	/* Known leaves first: some are PollFns (copy_bidirectional, Interval::tick
+	 * since tokio 1.4x) whose captures the combinator walk would enter. */
 	if (ad_decode_leaf(d, v, f)) {
 		if ((err = AD_FAULT("leaf", v->type->name))) {
 			ad_frame_destroy(f);
@@ -549,6 +547,13 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 		}
 		*ret = f;
 		return f ? NULL : &ad_error_nomem;
+	}
+	if ((err = ad_decode_combinator(d, v, depth, ret)) || *ret) {
+		ad_frame_destroy(f);
+		if (!err || err->code == AD_ERROR_NOMEM)
+			return err;
+		*ret = error_frame(v->type, v->address, err);
+		return *ret ? NULL : &ad_error_nomem;
 	}
 	if ((err = degrade(f, collect_child_futures(d, f, v, depth, 0)))) {
 		ad_frame_destroy(f);

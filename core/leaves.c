@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "sockets.h"
 
 #define NSEC_PER_SEC 1000000000ll
 
@@ -85,6 +86,25 @@ static bool timer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 	return true;
 }
 
+/* spawn_blocking's tasks run BlockingTask<F> on the blocking pool, in no
+ * runtime's task list: told by the task's vtable, whose `poll` is
+ * raw::poll::<T, S> with T = BlockingTask<…> (Header { vtable: &Vtable {
+ * poll, … } }, 1.24.2 … 1.53.2). */
+static bool is_blocking_task(struct ad_decode *d, uint64_t header)
+{
+	const struct ad_type *ht, *vp, *vt, *pt, *task;
+	uint64_t voff, poff, vtable, poll;
+	if (!keep(ad_debuginfo_find_type(d->di, "tokio::runtime::task::core::Header", &ht)) ||
+	    !keep(ad_find_member(d->di, ht, "vtable", 1, &voff, &vp)) || vp->kind != AD_TYPE_POINTER ||
+	    !keep(ad_type_target(d->di, vp, &vt)) ||
+	    !keep(ad_find_member(d->di, vt, "poll", 1, &poff, &pt)) ||
+	    !keep(ad_read_u64(d->reader, header + voff, &vtable)) ||
+	    !keep(ad_read_u64(d->reader, vtable + poff, &poll)) || poll < d->bias ||
+	    !keep(ad_debuginfo_function_template_param(d->di, poll - d->bias, "T", &task)))
+		return false;
+	return strncmp(task->name, "tokio::runtime::blocking::task::BlockingTask", 44) == 0;
+}
+
 static bool join_handle_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	uint64_t header = 0, id;
@@ -95,6 +115,20 @@ static bool join_handle_leaf(struct ad_decode *d, const struct ad_value *v, stru
 	}
 	if (!block(f, AD_RESOURCE_TASK, header, &b))
 		return true;
+	if (is_blocking_task(d, header)) {
+		b->blocking = true;
+		if (d->tokio && keep(ad_tokio_task_id(d, header, &id))) {
+			b->has_task_id = true;
+			b->task_id = id;
+		}
+		/* Not linked as an awaited task: no sample ever holds it. */
+		if (b->has_task_id)
+			keep(ad_blocked_on_set_description(b, "blocking task %" PRIu64 " (spawn_blocking, 0x%" PRIx64 ")",
+							   id, header));
+		else
+			keep(ad_blocked_on_set_description(b, "blocking task 0x%" PRIx64 " (spawn_blocking)", header));
+		return true;
+	}
 	if (d->tokio && keep(ad_tokio_task_id(d, header, &id))) {
 		b->has_task_id = true;
 		b->task_id = id;
@@ -174,11 +208,20 @@ static bool find_poll_evented(struct ad_decode *d, const struct ad_value *v, int
 	return false;
 }
 
-static void describe_io(struct ad_blocked_on *b, const char *interest)
+/* The socket behind the fd as the kernel saw it right after the sample; the
+ * model's description then reads "fd 12 readable: tcp 127.0.0.1:6379 ← …". */
+static void attach_socket(struct ad_decode *d, struct ad_blocked_on *b)
 {
-	if (b->fd >= 0)
-		keep(ad_blocked_on_set_description(b, "fd %d%s%s", b->fd, interest ? " " : "",
-						   interest ? interest : ""));
+	const struct ad_socket *s;
+	if (b->fd >= 0 && d->snap && (s = ad_socket_table_find(d->snap->sockets, b->fd)))
+		keep(ad_blocked_on_set_socket(b, s));
+}
+
+static void describe_io(struct ad_decode *d, struct ad_blocked_on *b, const char *interest)
+{
+	if (interest && !b->interest)
+		keep(ad_blocked_on_set_interest(b, interest));
+	attach_socket(d, b);
 }
 
 /* A tokio I/O future: the fd of the PollEvented it drives, reached through
@@ -189,8 +232,6 @@ static bool io_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 	struct ad_blocked_on *b;
 	if (!block(f, AD_RESOURCE_IO, v->address, &b))
 		return true;
-	if (interest)
-		keep(ad_blocked_on_set_interest(b, interest));
 	for (size_t i = 0; i < v->type->nfields; i++) {
 		struct ad_value field, target, pe;
 		if (!keep(ad_value_member(v, v->type->fields[i].name, &field)))
@@ -202,7 +243,7 @@ static bool io_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 			break;
 		}
 	}
-	describe_io(b, interest);
+	describe_io(d, b, interest);
 	return true;
 }
 
@@ -217,9 +258,7 @@ bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct
 	b->fd = fd;
 	/* A listener only ever waits to become readable: a connection to accept. */
 	const char *interest = strstr(pe.type->name, "Listener") ? "readable" : NULL;
-	if (interest)
-		keep(ad_blocked_on_set_interest(b, interest));
-	describe_io(b, interest);
+	describe_io(d, b, interest);
 	return true;
 }
 
@@ -230,9 +269,482 @@ static bool mpsc_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 	struct ad_blocked_on *b;
 	if (!keep(member_pointer(d, v, "inner", &chan)))
 		chan = v->address;
-	if (block(f, AD_RESOURCE_MPSC, chan, &b))
+	if (block(f, AD_RESOURCE_MPSC, chan, &b)) {
+		/* The Arc<Chan> its senders hold too (Tx { inner }): one identity. */
+		if (chan != v->address)
+			b->channel = chan;
 		keep(ad_blocked_on_set_description(b, "channel 0x%" PRIx64, chan));
+	}
 	return true;
+}
+
+/* ---- values behind pointers, channels' shared state */
+
+/* v itself, or what it points to when it is a reference / Box / Pin. */
+static struct ad_value through_pointer(const struct ad_value *v)
+{
+	struct ad_value cur = *v, next;
+	for (int i = 0; i < 4; i++) {
+		if (cur.type->kind == AD_TYPE_POINTER || ad_type_is(cur.type, "alloc::boxed::Box")) {
+			if (!keep(ad_value_deref(&cur, &next)))
+				break;
+		} else if (ad_type_is(cur.type, "core::pin::Pin")) {
+			const char *inner = ad_type_field(cur.type, "__pointer") ? "__pointer" : "pointer";
+			if (!keep(ad_value_member(&cur, inner, &next)))
+				break;
+		} else {
+			break;
+		}
+		cur = next;
+	}
+	return cur;
+}
+
+/* The address an Arc / Option<Arc> member (`inner`, `shared`, `chan`) points
+ * to: the channel's shared state, the same in every handle of the channel. */
+static bool shared_state(struct ad_decode *d, const struct ad_value *v, const char *name,
+			 uint64_t *ret)
+{
+	uint64_t off;
+	const struct ad_type *t;
+	if (!keep(ad_find_member(d->di, v->type, name, 5, &off, &t)))
+		return false;
+	struct ad_value m = ad_decode_value(d, t, v->address + off), some;
+	if (ad_type_is(m.type, "core::option::Option")) {
+		if (!keep(ad_value_unwrap_option(&m, &some)))
+			return false;
+		m = some;
+	}
+	return keep(ad_value_pointer(&m, ret)) && *ret;
+}
+
+static bool channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct ad_frame *f,
+			 enum ad_resource_kind kind, const char *member, const char *what)
+{
+	uint64_t chan = 0;
+	struct ad_blocked_on *b;
+	struct ad_value h = through_pointer(handle);
+	shared_state(d, &h, member, &chan);
+	if (!block(f, kind, chan ? chan : handle->address, &b))
+		return true;
+	b->channel = chan;
+	if (chan)
+		keep(ad_blocked_on_set_description(b, "%s 0x%" PRIx64 "%s", ad_resource_kind_name(kind),
+						   chan, what ? what : ""));
+	return true;
+}
+
+/* ---- sockets: the fd of whatever holds a PollEvented, behind a reference */
+
+static bool fd_of(struct ad_decode *d, const struct ad_value *v, int *fd, uint64_t *address)
+{
+	struct ad_value target = through_pointer(v), pe;
+	if (!find_poll_evented(d, &target, 6, &pe) || !poll_evented_fd(d, &pe, fd))
+		return false;
+	if (address)
+		*address = pe.address;
+	return true;
+}
+
+/* tokio's Interest bits (mio's before 1.25, its own since; the low bits
+ * agree): 1 readable, 2 writable, 0x10 priority. Checked: 1.24.2, 1.43.1, 1.53.2. */
+static const char *interest_name(uint64_t bits)
+{
+	if ((bits & 3) == 3)
+		return "readable|writable";
+	if (bits & 1)
+		return "readable";
+	if (bits & 2)
+		return "writable";
+	if (bits & 0x10)
+		return "priority";
+	return NULL;
+}
+
+/* scheduled_io::Readiness { scheduled_io, state, waiter: UnsafeCell<Waiter {
+ * …, interest }> } (1.24.2, 1.43.1, 1.53.2): the interest is the waiter's.
+ * The fd is not here; the async fns above it hold the socket
+ * (ad_refine_leaf). */
+static bool readiness_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	uint64_t sio = v->address, bits;
+	struct ad_blocked_on *b;
+	if (!keep(member_pointer(d, v, "scheduled_io", &sio)))
+		sio = v->address;
+	if (!block(f, AD_RESOURCE_IO, sio, &b))
+		return true;
+	const char *interest;
+	if (keep(member_uint_at(d, v, "interest", 6, &bits)) && (interest = interest_name(bits)))
+		keep(ad_blocked_on_set_interest(b, interest));
+	return true;
+}
+
+/* CopyBuffer { read_done, need_flush, pos, cap, amt, buf } (1.24.2 … 1.53.2):
+ * bytes in the buffer not yet written (pos < cap) mean the copy waits to
+ * write; else it waits to read. */
+struct copy_state {
+	bool running, writing;
+	uint64_t amt;
+};
+
+static void copy_buffer_state(struct ad_decode *d, const struct ad_value *buf, struct copy_state *ret)
+{
+	uint64_t pos, cap, amt;
+	ret->running = keep(member_uint_at(d, buf, "pos", 1, &pos)) &&
+		       keep(member_uint_at(d, buf, "cap", 1, &cap));
+	ret->writing = ret->running && pos < cap;
+	if (keep(member_uint_at(d, buf, "amt", 1, &amt)))
+		ret->amt = amt;
+}
+
+/* copy_bidirectional's TransferState: Running(CopyBuffer) | ShuttingDown(u64) |
+ * Done(u64) (1.24.2 … 1.53.2). */
+static void transfer_state(struct ad_decode *d, const struct ad_value *v, struct copy_state *ret)
+{
+	struct ad_value st = through_pointer(v), variant, payload;
+	const struct ad_variant *var;
+	memset(ret, 0, sizeof(*ret));
+	if (!keep(ad_value_variant(&st, &var, &variant)) || !keep(ad_value_member(&variant, "__0", &payload)))
+		return;
+	if (ad_type_is(payload.type, "tokio::io::util::copy::CopyBuffer"))
+		copy_buffer_state(d, &payload, ret);
+	else
+		keep(ad_value_uint(&payload, &ret->amt));
+}
+
+static bool copy_leaf_fds(struct ad_decode *d, struct ad_frame *f, int fd, int other_fd,
+			  const char *interest, uint64_t moved, uint64_t address)
+{
+	struct ad_blocked_on *b;
+	if (!block(f, AD_RESOURCE_IO, address, &b))
+		return true;
+	b->fd = fd;
+	b->other_fd = other_fd;
+	b->has_bytes_moved = true;
+	b->bytes_moved = moved;
+	describe_io(d, b, interest);
+	return true;
+}
+
+/* io::copy's Copy { reader: &mut R, writer: &mut W, buf: CopyBuffer }
+ * (1.24.2 … 1.53.2). */
+static bool copy_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value reader, writer, buf;
+	int rfd = -1, wfd = -1;
+	if (!keep(ad_value_member(v, "reader", &reader)) || !keep(ad_value_member(v, "writer", &writer)) ||
+	    !keep(ad_value_member(v, "buf", &buf)))
+		return false;
+	fd_of(d, &reader, &rfd, NULL);
+	fd_of(d, &writer, &wfd, NULL);
+	struct copy_state st = { 0 };
+	copy_buffer_state(d, &buf, &st);
+	return st.writing ? copy_leaf_fds(d, f, wfd, rfd, "writable", st.amt, v->address)
+			  : copy_leaf_fds(d, f, rfd, wfd, "readable", st.amt, v->address);
+}
+
+/* A struct's member, or a closure's capture of that variable: rustc names a
+ * by-reference capture `_ref__NAME` (rustc 1.95). */
+static bool captured(const struct ad_value *v, const char *name, struct ad_value *ret)
+{
+	char ref[64];
+	if (keep(ad_value_member(v, name, ret)))
+		return true;
+	snprintf(ref, sizeof(ref), "_ref__%s", name);
+	return keep(ad_value_member(v, ref, ret));
+}
+
+/* copy_bidirectional: CopyBidirectional { a, b, a_to_b, b_to_a } (1.24.2,
+ * 1.43.1), or the poll_fn closure capturing the same names (1.53.2). The
+ * leaf is the side a direction waits to write to, if any (a stalled peer),
+ * else the side a waits to read from. */
+static bool copy_bidirectional_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value a, b, ab, ba;
+	if (!captured(v, "a", &a) || !captured(v, "b", &b) || !captured(v, "a_to_b", &ab) ||
+	    !captured(v, "b_to_a", &ba))
+		return false;
+	int afd = -1, bfd = -1;
+	fd_of(d, &a, &afd, NULL);
+	fd_of(d, &b, &bfd, NULL);
+	struct copy_state sab, sba;
+	transfer_state(d, &ab, &sab);
+	transfer_state(d, &ba, &sba);
+	uint64_t moved = sab.amt + sba.amt;
+	if (sab.running && sab.writing)
+		return copy_leaf_fds(d, f, bfd, afd, "writable", moved, v->address);
+	if (sba.running && sba.writing)
+		return copy_leaf_fds(d, f, afd, bfd, "writable", moved, v->address);
+	if (sab.running || !sba.running)
+		return copy_leaf_fds(d, f, afd, bfd, "readable", moved, v->address);
+	return copy_leaf_fds(d, f, bfd, afd, "readable", moved, v->address);
+}
+
+/* A stream or sink adapter over a socket: Next<'_, FramedRead<TcpStream, _>>
+ * (tokio-stream 0.1.9 … 0.1.19, futures-util 0.3.21 … 0.3.34: `stream`),
+ * Forward / SendAll (`sink`, `stream`), Framed* themselves (tokio-util 0.7.3
+ * … 0.7.19: FramedImpl { inner: T, … }). */
+static bool stream_io_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
+			   const char *member, const char *interest)
+{
+	struct ad_value m;
+	int fd;
+	uint64_t pe;
+	struct ad_blocked_on *b;
+	if (member ? !keep(ad_value_member(v, member, &m)) : false)
+		return false;
+	if (!fd_of(d, member ? &m : v, &fd, &pe))
+		return false;
+	if (!block(f, AD_RESOURCE_IO, pe, &b))
+		return true;
+	b->fd = fd;
+	describe_io(d, b, interest);
+	return true;
+}
+
+/* Interval::tick: a poll_fn whose closure holds `&mut Interval { delay:
+ * Pin<Box<Sleep>>, … }` (1.24.2 … 1.53.2): the Sleep is the timer. */
+static bool interval_tick_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	for (size_t i = 0; i < v->type->nfields; i++) {
+		struct ad_value field, target, delay;
+		if (!keep(ad_value_member(v, v->type->fields[i].name, &field)))
+			continue;
+		target = through_pointer(&field);
+		if (!ad_type_is(target.type, "tokio::time::interval::Interval") ||
+		    !keep(ad_value_member(&target, "delay", &delay)))
+			continue;
+		struct ad_value sleep = through_pointer(&delay);
+		if (ad_type_is(sleep.type, "tokio::time::sleep::Sleep"))
+			return timer_leaf(d, &sleep, f);
+	}
+	return false;
+}
+
+/* JoinSet { inner: IdleNotifiedSet { lists: Arc<…>, length } } (1.24.2 … 1.53.2). */
+static bool join_set_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	uint64_t lists = 0, length;
+	struct ad_blocked_on *b;
+	shared_state(d, v, "lists", &lists);
+	if (!block(f, AD_RESOURCE_JOIN_SET, lists ? lists : v->address, &b))
+		return true;
+	if (keep(member_uint(d, v, "length", &length)))
+		keep(ad_blocked_on_set_description(b, "JoinSet 0x%" PRIx64 " of %" PRIu64 " task%s",
+						   lists ? lists : v->address, length,
+						   length == 1 ? "" : "s"));
+	return true;
+}
+
+/* ---- hyper's HTTP/1 connections */
+
+/* The variant name of the enum member `name` found inside v, or NULL. */
+static const char *variant_of(struct ad_decode *d, const struct ad_value *v, const char *name)
+{
+	uint64_t off;
+	const struct ad_type *t;
+	const struct ad_variant *var;
+	struct ad_value inner;
+	if (!keep(ad_find_member(d->di, v->type, name, 4, &off, &t)))
+		return NULL;
+	struct ad_value m = ad_decode_value(d, t, v->address + off);
+	return keep(ad_value_variant(&m, &var, &inner)) ? var->name : NULL;
+}
+
+/* Option<F> behind a Pin<Box<…>> holds a value (hyper's in-flight request). */
+static bool holds_some(const struct ad_value *v)
+{
+	struct ad_value opt = through_pointer(v), some;
+	if (!ad_type_is(opt.type, "core::option::Option"))
+		return false;
+	return keep(ad_value_unwrap_option(&opt, &some));
+}
+
+/* h1 Dispatcher { conn: Conn { io: Buffered { io: I, read_buf: BytesMut, … },
+ * state: State { reading: Reading, writing: Writing, … } }, dispatch: Server
+ * { in_flight: Pin<Box<Option<F>>>, … } | Client { callback: Option<…>, … },
+ * … } (hyper 0.14.19 and 1.11.1 checked on binaries — an idle connection and
+ * one half-way through a head; 0.14.32 and 1.5.2 in their sources). A server
+ * connection running a request handler is no leaf: the walk goes on into the
+ * handler. Otherwise the leaf is the connection's socket, with the phase its
+ * state says. */
+static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value dispatch, conn, member;
+	if (!keep(ad_value_member(v, "dispatch", &dispatch)) || !keep(ad_value_member(v, "conn", &conn)))
+		return false;
+	bool client = ad_type_is(dispatch.type, "hyper::proto::h1::dispatch::Client");
+	if (!client && keep(ad_value_member(&dispatch, "in_flight", &member)) && holds_some(&member))
+		return false;
+	bool awaiting_response = client && keep(ad_value_member(&dispatch, "callback", &member)) &&
+				 holds_some(&member);
+	const char *reading = variant_of(d, &conn, "reading");
+	const char *writing = variant_of(d, &conn, "writing");
+	uint64_t buffered = 0;
+	uint64_t off;
+	const struct ad_type *rt;
+	if (keep(ad_find_member(d->di, conn.type, "read_buf", 3, &off, &rt))) {
+		struct ad_value rb = ad_decode_value(d, rt, conn.address + off);
+		if (!keep(member_uint_at(d, &rb, "len", 1, &buffered)))
+			buffered = 0;
+	}
+	const char *phase = "idle", *interest = "readable";
+	if (writing && strcmp(writing, "Body") == 0) {
+		phase = "writing body";
+		interest = "writable";
+	} else if (reading && (strcmp(reading, "Body") == 0 || strcmp(reading, "Continue") == 0)) {
+		phase = "reading body";
+	} else if (reading && strcmp(reading, "Closed") == 0) {
+		phase = "closed";
+	} else if (awaiting_response) {
+		phase = "waiting for the response";
+	} else if (buffered) {
+		phase = client ? "reading the response head" : "reading the request head";
+	} else if (client) {
+		phase = "idle, ready for a request";
+	} else {
+		phase = "idle, waiting for a request";
+	}
+	struct ad_blocked_on *b;
+	int fd = -1;
+	uint64_t pe = v->address;
+	fd_of(d, &conn, &fd, &pe);
+	if (!block(f, AD_RESOURCE_IO, pe, &b))
+		return true;
+	b->fd = fd;
+	snprintf(b->phase, sizeof(b->phase), "%s%s", client ? "HTTP/1 client: " : "HTTP/1 server: ", phase);
+	/* The client's callback: Option<Callback::Retry|NoRetry(oneshot::Sender)>,
+	 * whose channel is the one the request's task awaits (0.14.19 … 1.11.1). */
+	uint64_t chan;
+	if (awaiting_response && keep(ad_value_member(&dispatch, "callback", &member)) &&
+	    shared_state(d, &member, "inner", &chan))
+		b->channel = chan;
+	describe_io(d, b, interest);
+	return true;
+}
+
+/* A stream that is a channel's receiving end, behind Next's `&mut St`:
+ * futures-channel's mpsc Receiver / UnboundedReceiver { inner:
+ * Option<Arc<…Inner>> } (0.3.21, 0.3.34), tokio-stream's ReceiverStream /
+ * UnboundedReceiverStream { inner: tokio's Receiver } (0.1.9, 0.1.19). */
+static bool stream_channel_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value stream, inner;
+	if (!keep(ad_value_member(v, "stream", &stream)))
+		return false;
+	stream = through_pointer(&stream);
+	const struct ad_type *t = stream.type;
+	if (ad_type_is(t, "futures_channel::mpsc::Receiver") ||
+	    ad_type_is(t, "futures_channel::mpsc::UnboundedReceiver"))
+		return channel_leaf(d, &stream, f, AD_RESOURCE_MPSC, "inner", NULL);
+	if ((ad_type_is(t, "tokio_stream::wrappers::mpsc_bounded::ReceiverStream") ||
+	     ad_type_is(t, "tokio_stream::wrappers::mpsc_unbounded::UnboundedReceiverStream")) &&
+	    keep(ad_value_member(&stream, "inner", &inner)))
+		return mpsc_leaf(d, &inner, f);
+	return false;
+}
+
+/* ---- leaves completed by the async fn awaiting them */
+
+/* The leaf at the end of a chain of single children, or NULL (a join or a
+ * select below: which branch the fn's own resource belongs to is unknown). */
+static struct ad_blocked_on *chain_leaf(struct ad_frame *f)
+{
+	for (int i = 0; f && i < AD_FRAME_MAX_DEPTH; i++) {
+		if (f->blocked_on)
+			return f->blocked_on;
+		if (f->nchildren != 1)
+			return NULL;
+		f = f->children[0];
+	}
+	return NULL;
+}
+
+/* The `self` (or else first) captured reference of an async fn's state. */
+static bool env_self(const struct ad_value *env, struct ad_value *ret)
+{
+	if (keep(ad_value_member(env, "self", ret)))
+		return true;
+	for (size_t i = 0; i < env->type->nfields; i++)
+		if (strcmp(env->type->fields[i].name, "__awaitee") != 0 &&
+		    keep(ad_value_member(env, env->type->fields[i].name, ret)) &&
+		    ret->type->kind == AD_TYPE_POINTER)
+			return true;
+	return false;
+}
+
+/* TcpListener::accept, TcpStream::readable, UdpSocket::recv, … await
+ * Registration::async_io → Readiness, which knows no fd: the socket is the
+ * `self` of the tokio async fn (1.24.2 … 1.53.2). AsyncFd<T> holds its fd in
+ * `inner: Option<T>`. */
+static void io_from_env(struct ad_decode *d, const struct ad_value *env, struct ad_blocked_on *b)
+{
+	for (size_t i = 0; i < env->type->nfields && b->fd < 0; i++) {
+		struct ad_value field, target, inner;
+		uint64_t fd;
+		if (strcmp(env->type->fields[i].name, "__awaitee") == 0 ||
+		    !keep(ad_value_member(env, env->type->fields[i].name, &field)))
+			continue;
+		if (fd_of(d, &field, &b->fd, NULL))
+			break;
+		target = through_pointer(&field);
+		if (ad_type_is(target.type, "tokio::io::async_fd::AsyncFd") &&
+		    keep(ad_value_member(&target, "inner", &inner)) &&
+		    keep(member_uint_at(d, &inner, "fd", 10, &fd)) && fd <= INT32_MAX)
+			b->fd = (int)fd;
+	}
+	attach_socket(d, b);
+}
+
+void ad_refine_leaf(struct ad_decode *d, const struct ad_value *env, const char *fn,
+		    struct ad_frame *child)
+{
+	struct ad_blocked_on *b = chain_leaf(child);
+	struct ad_value self, target;
+	uint64_t chan = 0, n;
+	if (!b || strncmp(fn, "tokio::", 7) != 0)
+		return;
+	if (b->kind == AD_RESOURCE_IO && b->fd < 0) {
+		io_from_env(d, env, b);
+	} else if (b->kind == AD_RESOURCE_SEMAPHORE && strncmp(fn, "tokio::sync::mpsc::", 19) == 0 &&
+		   env_self(env, &self)) {
+		/* Sender::send → reserve → reserve_inner(&self) → the chan's
+		 * semaphore (1.24.2 … 1.53.2): Sender { chan: Tx { inner: Arc<Chan> } }. */
+		target = through_pointer(&self);
+		b->kind = AD_RESOURCE_MPSC;
+		if (shared_state(d, &target, "inner", &chan)) {
+			b->channel = chan;
+			keep(ad_blocked_on_set_description(b, "mpsc 0x%" PRIx64 " full: send waits for capacity",
+							   chan));
+		}
+	} else if (b->kind == AD_RESOURCE_NOTIFY && strncmp(fn, "tokio::sync::watch::", 20) == 0 &&
+		   env_self(env, &self)) {
+		/* Receiver::changed(&mut self) { shared: Arc<Shared>, … } (1.24.2);
+		 * changed_impl(shared: &Shared, …) (1.43.1, 1.53.2). */
+		target = through_pointer(&self);
+		b->kind = AD_RESOURCE_WATCH;
+		if (shared_state(d, &target, "shared", &chan) ||
+		    (keep(ad_value_pointer(&self, &chan)) && chan)) {
+			b->channel = chan;
+			keep(ad_blocked_on_set_description(b, "watch 0x%" PRIx64 ", waits for a change", chan));
+		}
+	} else if (b->kind == AD_RESOURCE_WATCH && strncmp(fn, "tokio::sync::barrier::", 22) == 0 &&
+		   env_self(env, &self)) {
+		/* Barrier { state, wait: watch::Receiver, n } (1.24.2 … 1.53.2). */
+		target = through_pointer(&self);
+		b->kind = AD_RESOURCE_BARRIER;
+		b->address = target.address;
+		b->channel = 0;
+		if (keep(member_uint_at(d, &target, "n", 1, &n)))
+			keep(ad_blocked_on_set_description(b, "barrier 0x%" PRIx64 " of %" PRIu64 " tasks",
+							   target.address, n));
+	}
+}
+
+/* The closure a poll_fn polls (PollFn { f }). */
+static bool poll_fn_closure(const struct ad_value *v, struct ad_value *ret)
+{
+	return keep(ad_value_member(v, "f", ret));
 }
 
 bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
@@ -246,10 +758,68 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 		return semaphore_leaf(d, v, f);
 	if (ad_type_is(t, "tokio::sync::notify::Notified"))
 		return pointer_leaf(d, v, f, AD_RESOURCE_NOTIFY, "notify");
-	if (ad_type_is(t, "tokio::sync::oneshot::Receiver"))
-		return pointer_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner");
+	/* Receiver / Sender { inner: Option<Arc<Inner>> } (1.24.2 … 1.53.2). */
+	if (ad_type_is(t, "tokio::sync::oneshot::Receiver") || ad_type_is(t, "tokio::sync::oneshot::Sender"))
+		return channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner", NULL);
 	if (ad_type_is(t, "tokio::runtime::io::scheduled_io::Readiness"))
-		return pointer_leaf(d, v, f, AD_RESOURCE_IO, "scheduled_io");
+		return readiness_leaf(d, v, f);
+	/* Recv { receiver: &mut Receiver { shared: Arc<Shared>, next }, waiter }
+	 * (1.24.2 … 1.53.2): the leaf, never a walk into the waiter list. */
+	if (ad_type_is(t, "tokio::sync::broadcast::Recv")) {
+		struct ad_value receiver;
+		if (keep(ad_value_member(v, "receiver", &receiver)))
+			return channel_leaf(d, &receiver, f, AD_RESOURCE_BROADCAST, "shared", NULL);
+		return pointer_leaf(d, v, f, AD_RESOURCE_BROADCAST, NULL);
+	}
+	if (ad_type_is(t, "tokio::sync::broadcast::Receiver"))
+		return channel_leaf(d, v, f, AD_RESOURCE_BROADCAST, "shared", NULL);
+	if (ad_type_is(t, "tokio::sync::watch::Receiver"))
+		return channel_leaf(d, v, f, AD_RESOURCE_WATCH, "shared", NULL);
+	if (ad_type_is(t, "tokio::task::join_set::JoinSet"))
+		return join_set_leaf(d, v, f);
+	if (ad_type_is(t, "tokio::io::util::copy::Copy") && copy_leaf(d, v, f))
+		return true;
+	if (ad_type_is(t, "tokio::io::util::copy_bidirectional::CopyBidirectional") &&
+	    copy_bidirectional_leaf(d, v, f))
+		return true;
+	if (ad_type_is(t, "tokio::future::poll_fn::PollFn") || ad_type_is(t, "core::future::poll_fn::PollFn")) {
+		struct ad_value closure;
+		if (strstr(t->name, "tokio::io::util::copy_bidirectional::") && poll_fn_closure(v, &closure) &&
+		    copy_bidirectional_leaf(d, &closure, f))
+			return true;
+		if (strstr(t->name, "tokio::time::interval::") && poll_fn_closure(v, &closure) &&
+		    interval_tick_leaf(d, &closure, f))
+			return true;
+		return false;
+	}
+	if ((ad_type_is(t, "tokio_stream::stream_ext::next::Next") ||
+	     ad_type_is(t, "futures_util::stream::stream::next::Next") ||
+	     ad_type_is(t, "tokio_stream::stream_ext::try_next::TryNext") ||
+	     ad_type_is(t, "futures_util::stream::try_stream::try_next::TryNext")) &&
+	    (stream_io_leaf(d, v, f, "stream", "readable") || stream_channel_leaf(d, v, f)))
+		return true;
+	/* futures-channel's oneshot Receiver { inner: Arc<Inner> } (0.3.21, 0.3.34). */
+	if (ad_type_is(t, "futures_channel::oneshot::Receiver"))
+		return channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner", NULL);
+	/* futures-util's MutexLockFuture { mutex: Option<&Mutex>, wait_key } (0.3.21, 0.3.34). */
+	if (ad_type_is(t, "futures_util::lock::mutex::MutexLockFuture") ||
+	    ad_type_is(t, "futures_util::lock::mutex::OwnedMutexLockFuture")) {
+		uint64_t mutex = 0;
+		struct ad_blocked_on *b;
+		shared_state(d, v, "mutex", &mutex);
+		block(f, AD_RESOURCE_MUTEX, mutex ? mutex : v->address, &b);
+		return true;
+	}
+	if ((ad_type_is(t, "futures_util::stream::stream::forward::Forward") ||
+	     ad_type_is(t, "futures_util::sink::send_all::SendAll")) &&
+	    (stream_io_leaf(d, v, f, "sink", "writable") || stream_io_leaf(d, v, f, "stream", "readable")))
+		return true;
+	if (strncmp(t->name, "tokio_util::codec::framed", 25) == 0 && stream_io_leaf(d, v, f, NULL, NULL))
+		return true;
+	if (ad_type_is(t, "hyper::proto::h1::dispatch::Dispatcher"))
+		return hyper_h1_leaf(d, v, f);
+	if (strncmp(t->name, "tokio::task::yield_now::", 24) == 0)
+		return pointer_leaf(d, v, f, AD_RESOURCE_YIELD, NULL);
 	if (ad_type_is(t, "tokio::io::util::read::Read") || ad_type_is(t, "tokio::io::util::read_exact::ReadExact") ||
 	    ad_type_is(t, "tokio::io::util::read_buf::ReadBuf") ||
 	    ad_type_is(t, "tokio::io::util::read_to_end::ReadToEnd") ||

@@ -248,6 +248,22 @@ static json_t *location_json(struct render *r, const struct ad_location *loc)
 	return o;
 }
 
+static json_t *socket_json(struct render *r, const struct ad_socket *s)
+{
+	json_t *o = json_object();
+	put(r, o, "inode", uint_json(s->inode));
+	put(r, o, "family", utf8_string(s->family));
+	put(r, o, "protocol", utf8_string(s->protocol));
+	put(r, o, "local", utf8_string(s->local));
+	put(r, o, "peer", *s->peer ? utf8_string(s->peer) : json_null());
+	put(r, o, "state", utf8_string(s->state));
+	if (s->has_queues) {
+		put(r, o, "rx_queue", uint_json(s->rx_queue));
+		put(r, o, "tx_queue", uint_json(s->tx_queue));
+	}
+	return o;
+}
+
 static json_t *blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 {
 	if (!b)
@@ -274,6 +290,18 @@ static json_t *blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		put(r, o, "fd", json_integer(b->fd));
 	if (b->interest)
 		put(r, o, "interest", utf8_string(b->interest));
+	if (b->socket)
+		put(r, o, "socket", socket_json(r, b->socket));
+	if (b->other_fd >= 0)
+		put(r, o, "other_fd", json_integer(b->other_fd));
+	if (b->has_bytes_moved)
+		put(r, o, "bytes_moved", uint_json(b->bytes_moved));
+	if (b->channel)
+		put(r, o, "channel", address_or_null(b->channel));
+	if (*b->phase)
+		put(r, o, "phase", utf8_string(b->phase));
+	if (b->blocking)
+		put(r, o, "blocking", json_true());
 	if (b->permits_wanted >= 0)
 		put(r, o, "permits_wanted", json_integer(b->permits_wanted));
 	if (b->permits_available >= 0)

@@ -33,6 +33,7 @@
 
 #include "asyncdump/snapshot.h"
 #include "proc.h"
+#include "sockets.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -726,6 +727,14 @@ static struct ad_error *admit(struct plan *p, const struct ad_snapshot_options *
 	return NULL;
 }
 
+/* Right after the resume, so that io leaves' fds say what they are connected
+ * to as of this sample. Best effort: a process whose fds we may not list
+ * still gets its trace, with bare fds. */
+static void read_sockets(struct ad_snapshot *snap)
+{
+	ad_error_destroy(ad_sockets_read(snap->pid, &snap->sockets));
+}
+
 struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,
 				  struct ad_snapshot **ret)
 {
@@ -767,6 +776,8 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 	}
 	leave_realtime(&rt);
 	ad_vm_deinit(&vm);
+	if (!err)
+		read_sockets(snap);
 	if (!err) {
 		snap->copied_bytes = p.copied_bytes;
 		snap->nthreads = p.nthreads;
@@ -790,6 +801,7 @@ void ad_snapshot_destroy(struct ad_snapshot *snap)
 	if (!snap)
 		return;
 	ad_reader_destroy(snap->reader);
+	ad_socket_table_destroy(snap->sockets);
 	ad_mappings_free(snap->mappings, snap->nmappings);
 	free(snap->threads);
 	free(snap->exe);

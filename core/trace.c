@@ -209,6 +209,7 @@ static void free_blocked_on(struct ad_blocked_on *b)
 	if (b) {
 		free(b->description);
 		free(b->interest);
+		free(b->socket);
 	}
 	free(b);
 }
@@ -340,6 +341,7 @@ struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kin
 	b->fd = -1;
 	b->permits_wanted = -1;
 	b->permits_available = -1;
+	b->other_fd = -1;
 	free_blocked_on(f->blocked_on);
 	f->blocked_on = b;
 	*ret = b;
@@ -361,6 +363,55 @@ struct ad_error *ad_blocked_on_set_interest(struct ad_blocked_on *b, const char 
 						      : nomem("setting an I/O interest");
 }
 
+struct ad_error *ad_blocked_on_set_socket(struct ad_blocked_on *b, const struct ad_socket *s)
+{
+	struct ad_socket *copy = malloc(sizeof(*copy));
+	if (!copy)
+		return nomem("noting a socket");
+	*copy = *s;
+	free(b->socket);
+	b->socket = copy;
+	return NULL;
+}
+
+void ad_socket_format(const struct ad_socket *s, const char *interest, char *buf, size_t size)
+{
+	const char *proto = strcmp(s->family, "unix") == 0 ? "unix" : s->protocol;
+	const char *sub = strcmp(s->family, "unix") == 0 ? s->protocol : "";
+	char queued[64] = "";
+	if (s->has_queues && strcmp(s->state, "LISTEN") == 0)
+		snprintf(queued, sizeof(queued), ", %" PRIu64 " connections to accept", s->rx_queue);
+	else if (s->has_queues)
+		snprintf(queued, sizeof(queued), ", %" PRIu64 " B queued",
+			 interest && strcmp(interest, "writable") == 0 ? s->tx_queue : s->rx_queue);
+	snprintf(buf, size, "%s%s%s%s%s%s%s%s%s", proto, *sub ? " " : "", sub,
+		 *s->local ? " " : "", s->local, *s->peer ? " ← " : "", s->peer,
+		 *s->state ? " " : "", s->state);
+	size_t len = strlen(buf);
+	snprintf(buf + len, size - len, "%s", queued);
+}
+
+/* "fd 12 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 0 B queued" */
+static void format_io(const struct ad_blocked_on *b, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "fd %d%s%.40s", b->fd, b->interest ? " " : "",
+			 b->interest ? b->interest : "");
+	if (n < 0 || (size_t)n >= size)
+		return;
+	if (b->socket) {
+		snprintf(buf + n, size - (size_t)n, ": ");
+		ad_socket_format(b->socket, b->interest, buf + n + 2, size - (size_t)n - 2);
+	}
+	size_t len = strlen(buf);
+	if (*b->phase)
+		snprintf(buf + len, size - len, " (%s)", b->phase);
+	len = strlen(buf);
+	if (b->other_fd >= 0)
+		snprintf(buf + len, size - len, " (copying %s fd %d, %" PRIu64 " B moved)",
+			 b->interest && strcmp(b->interest, "writable") == 0 ? "from" : "to", b->other_fd,
+			 b->bytes_moved);
+}
+
 /* "3599 s", "250 ms": whole units, as a person reads a deadline. */
 static void format_duration_ns(char *buf, size_t size, int64_t ns)
 {
@@ -374,6 +425,14 @@ static void format_duration_ns(char *buf, size_t size, int64_t ns)
 struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **ret)
 {
 	char *s = NULL;
+	if (!b->description && b->kind == AD_RESOURCE_IO && b->fd >= 0) {
+		char io[400];
+		format_io(b, io, sizeof(io));
+		if (!(s = strdup(io)))
+			return nomem("describing what a frame is blocked on");
+		*ret = s;
+		return NULL;
+	}
 	if (b->description) {
 		if (!(s = strdup(b->description)))
 			return nomem("describing what a frame is blocked on");
@@ -494,6 +553,11 @@ const char *ad_resource_kind_name(enum ad_resource_kind k)
 	case AD_RESOURCE_SIGNAL: return "signal";
 	case AD_RESOURCE_PROCESS: return "process";
 	case AD_RESOURCE_OTHER: return "other";
+	case AD_RESOURCE_BROADCAST: return "broadcast";
+	case AD_RESOURCE_WATCH: return "watch";
+	case AD_RESOURCE_BARRIER: return "barrier";
+	case AD_RESOURCE_JOIN_SET: return "join_set";
+	case AD_RESOURCE_YIELD: return "yield";
 	}
 	return "other";
 }

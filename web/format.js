@@ -96,6 +96,11 @@ const RESOURCE_WORDS = {
 	signal: 'signal',
 	process: 'child process',
 	other: 'other',
+	broadcast: 'broadcast',
+	watch: 'watch',
+	barrier: 'barrier',
+	join_set: 'JoinSet',
+	yield: 'yield',
 };
 
 function permitsText(b) {
@@ -105,6 +110,21 @@ function permitsText(b) {
 	if (typeof b.permits_available === 'number' && b.permits_available >= 0)
 		parts.push(`${b.permits_available} available`);
 	return parts.join(', ');
+}
+
+// "tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED": the socket as the
+// kernel saw it at the sample.
+export function socketText(s) {
+	const str = (v) => (typeof v === 'string' ? v : '');
+	const unix = s.family === 'unix';
+	const parts = [unix ? `unix ${str(s.protocol)}`.trim() : str(s.protocol)];
+	if (str(s.local))
+		parts.push(s.local);
+	if (str(s.peer))
+		parts.push('←', s.peer);
+	if (str(s.state))
+		parts.push(s.state);
+	return parts.filter(Boolean).join(' ');
 }
 
 // What a leaf waits on, in a few words: {kind, word, detail, text, title,
@@ -133,6 +153,8 @@ export function describeBlockedOn(b) {
 			detail = `fd ${b.fd}` + (b.interest ? ` ${b.interest}` : '');
 		else
 			detail = b.interest ? `${b.interest} ${address}` : address;
+		if (b.socket && typeof b.socket === 'object')
+			detail += `: ${socketText(b.socket)}`;
 		break;
 	case 'mutex':
 	case 'rwlock':

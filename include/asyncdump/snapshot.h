@@ -42,6 +42,8 @@ struct ad_mapping {
 	char *path;     /* NULL for anonymous */
 };
 
+struct ad_socket_table;
+
 struct ad_snapshot {
 	/* Memory admitted through ad_snapshot_options (0: none), given back by
 	 * ad_snapshot_destroy(). */
@@ -60,6 +62,8 @@ struct ad_snapshot {
 	struct ad_mapping *mappings;
 	struct ad_reader *reader;    /* copy for writable memory, live for the rest;
 				      * one thread at a time (it caches live reads) */
+	struct ad_socket_table *sockets; /* its socket fds, read right after the
+					  * resume (core/sockets.h); NULL unreadable */
 };
 
 struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,

@@ -64,6 +64,25 @@ enum ad_resource_kind {
 	AD_RESOURCE_SIGNAL,
 	AD_RESOURCE_PROCESS,
 	AD_RESOURCE_OTHER,
+	AD_RESOURCE_BROADCAST,
+	AD_RESOURCE_WATCH,
+	AD_RESOURCE_BARRIER,
+	AD_RESOURCE_JOIN_SET, /* JoinSet::join_next: any of the set's tasks */
+	AD_RESOURCE_YIELD,    /* yield_now: ready at the next poll */
+};
+
+/* A socket as the kernel saw it right after the sample (/proc/PID/fd and
+ * /proc/PID/net/{tcp,tcp6,udp,udp6,unix}). Empty strings: unknown. */
+struct ad_socket {
+	uint64_t inode;
+	char family[8];     /* "ipv4", "ipv6", "unix" */
+	char protocol[12];  /* "tcp", "udp"; unix: "stream", "dgram", "seqpacket" */
+	char local[112];    /* "127.0.0.1:6379", "[::1]:80", a unix path, "@abstract" */
+	char peer[112];     /* "" when not connected (listeners, unconnected udp, unix) */
+	char state[16];     /* "ESTABLISHED", "LISTEN", "CONNECTED", … */
+	bool has_queues;
+	uint64_t rx_queue;  /* bytes received not yet read (LISTEN: connections to accept) */
+	uint64_t tx_queue;  /* bytes written not yet acknowledged (LISTEN: the backlog) */
 };
 
 struct ad_location {
@@ -86,6 +105,14 @@ struct ad_blocked_on {
 	char *interest;           /* kind io: "readable", "writable", … or NULL */
 	int64_t permits_wanted;   /* kind semaphore/mutex/rwlock: -1 unknown */
 	int64_t permits_available;/* -1 unknown */
+	struct ad_socket *socket; /* kind io: the fd's socket, or NULL */
+	int other_fd;             /* a copy between two fds: the other one, -1 none */
+	bool has_bytes_moved;
+	uint64_t bytes_moved;     /* a copy: bytes written so far (both directions) */
+	char phase[48];           /* kind io: a protocol's phase ("HTTP/1 server: idle, …"), "" none */
+	bool blocking;            /* kind task: a spawn_blocking task (on the blocking pool) */
+	uint64_t channel;         /* the channel's shared state both ends hold
+				   * (oneshot, mpsc, broadcast, watch), 0 unknown */
 };
 
 struct ad_frame {
@@ -202,6 +229,11 @@ struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kin
 struct ad_error *ad_blocked_on_set_description(struct ad_blocked_on *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 struct ad_error *ad_blocked_on_set_interest(struct ad_blocked_on *b, const char *interest);
+/* Copies *s into b->socket. */
+struct ad_error *ad_blocked_on_set_socket(struct ad_blocked_on *b, const struct ad_socket *s);
+/* "tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 0 B queued" (interest
+ * picks the queue: "writable" the send queue, else the receive queue). */
+void ad_socket_format(const struct ad_socket *s, const char *interest, char *buf, size_t size);
 /* b->description, or when the decoder set none one made from the other fields
  * ("timer 0x789, fires in 3599 s", "task 0x5000 (id 12)"), malloc'ed in *ret. */
 struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **ret);

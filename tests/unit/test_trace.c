@@ -251,7 +251,26 @@ START_TEST(descriptions_default_to_what_is_known)
 	ck_ok(ad_frame_block_on(f, AD_RESOURCE_IO, 0x10, &b));
 	b->fd = 5;
 	ck_ok(ad_blocked_on_set_interest(b, "readable"));
-	assert_description(b, "io 0x10, fd 5 readable");
+	assert_description(b, "fd 5 readable");
+	struct ad_socket sock = {
+		.inode = 77, .family = "ipv4", .protocol = "tcp", .local = "127.0.0.1:6379",
+		.peer = "127.0.0.1:54022", .state = "ESTABLISHED", .has_queues = true, .rx_queue = 3,
+		.tx_queue = 9,
+	};
+	ck_ok(ad_blocked_on_set_socket(b, &sock));
+	assert_description(b, "fd 5 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 3 B queued");
+	b->other_fd = 7;
+	b->has_bytes_moved = true;
+	b->bytes_moved = 100;
+	ck_ok(ad_blocked_on_set_interest(b, "writable"));
+	assert_description(b, "fd 5 writable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 9 B queued "
+			      "(copying from fd 7, 100 B moved)");
+	snprintf(b->phase, sizeof(b->phase), "HTTP/1 server: idle");
+	b->other_fd = -1;
+	assert_description(b, "fd 5 writable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 9 B queued "
+			      "(HTTP/1 server: idle)");
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_IO, 0x10, &b));
+	assert_description(b, "io 0x10");
 
 	ck_ok(ad_frame_block_on(f, AD_RESOURCE_SEMAPHORE, 0, &b));
 	b->permits_wanted = 1;

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/* The sockets of a process: fd → inode from /proc/PID/fd, inode → addresses,
+ * state and queues from the net tables of the process's network namespace
+ * (/proc/PID/net/…). Read right after a sample's resume: never guessed, and
+ * a socket that came or went meanwhile is merely unknown. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "sockets.h"
+
+bool ad_sockets_parse_fd_link(const char *link, uint64_t *inode)
+{
+	char *end;
+	if (strncmp(link, "socket:[", 8) != 0)
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(link + 8, &end, 10);
+	if (errno || end == link + 8 || strcmp(end, "]") != 0)
+		return false;
+	*inode = v;
+	return true;
+}
+
+static const char *tcp_state_name(unsigned st)
+{
+	static const char *const names[] = {
+		[1] = "ESTABLISHED", [2] = "SYN_SENT",   [3] = "SYN_RECV",    [4] = "FIN_WAIT1",
+		[5] = "FIN_WAIT2",   [6] = "TIME_WAIT",  [7] = "CLOSE",       [8] = "CLOSE_WAIT",
+		[9] = "LAST_ACK",    [10] = "LISTEN",    [11] = "CLOSING",    [12] = "NEW_SYN_RECV",
+	};
+	return st < sizeof(names) / sizeof(names[0]) && names[st] ? names[st] : "";
+}
+
+/* The kernel prints each 32-bit word of the address as the number it holds
+ * in host order: store the words back as they were in memory. */
+static bool format_inet(const char *hex, unsigned port, char *buf, size_t size)
+{
+	size_t len = strlen(hex);
+	size_t words = len / 8;
+	if (len % 8 || (words != 1 && words != 4))
+		return false;
+	uint32_t w[4];
+	for (size_t i = 0; i < words; i++) {
+		char part[9];
+		memcpy(part, hex + 8 * i, 8);
+		part[8] = '\0';
+		char *end;
+		w[i] = (uint32_t)strtoul(part, &end, 16);
+		if (*end)
+			return false;
+	}
+	char addr[INET6_ADDRSTRLEN];
+	if (words == 1) {
+		struct in_addr a;
+		memcpy(&a.s_addr, &w[0], 4);
+		if (!inet_ntop(AF_INET, &a, addr, sizeof(addr)))
+			return false;
+		snprintf(buf, size, "%s:%u", addr, port);
+	} else {
+		struct in6_addr a;
+		memcpy(a.s6_addr, w, 16);
+		if (!inet_ntop(AF_INET6, &a, addr, sizeof(addr)))
+			return false;
+		snprintf(buf, size, "[%s]:%u", addr, port);
+	}
+	return true;
+}
+
+static bool is_unspecified(const char *hex, unsigned port)
+{
+	return port == 0 && strspn(hex, "0") == strlen(hex);
+}
+
+bool ad_sockets_parse_inet_line(const char *line, const char *family, const char *protocol,
+				struct ad_socket *ret)
+{
+	char local[33], peer[33];
+	unsigned lport, pport, st;
+	uint64_t tx, rx, inode;
+	/* sl local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode */
+	if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %" SCNx64 ":%" SCNx64
+			 " %*x:%*x %*x %*u %*u %" SCNu64,
+		   local, &lport, peer, &pport, &st, &tx, &rx, &inode) != 8)
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	ret->inode = inode;
+	snprintf(ret->family, sizeof(ret->family), "%s", family);
+	snprintf(ret->protocol, sizeof(ret->protocol), "%s", protocol);
+	if (!format_inet(local, lport, ret->local, sizeof(ret->local)))
+		return false;
+	if (!is_unspecified(peer, pport) && !format_inet(peer, pport, ret->peer, sizeof(ret->peer)))
+		return false;
+	if (strcmp(protocol, "udp") == 0)
+		/* udp has no states of its own: the kernel borrows TCP's. */
+		snprintf(ret->state, sizeof(ret->state), "%s", st == 1 ? "CONNECTED" : "UNCONNECTED");
+	else
+		snprintf(ret->state, sizeof(ret->state), "%s", tcp_state_name(st));
+	ret->has_queues = true;
+	ret->tx_queue = tx;
+	ret->rx_queue = rx;
+	return true;
+}
+
+bool ad_sockets_parse_unix_line(const char *line, struct ad_socket *ret)
+{
+	unsigned flags, type, st;
+	uint64_t inode;
+	int path_at = -1;
+	/* Num: RefCount Protocol Flags Type St Inode [Path] */
+	if (sscanf(line, "%*x: %*x %*x %x %x %x %" SCNu64 "%n", &flags, &type, &st, &inode,
+		   &path_at) != 4 || path_at < 0)
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	ret->inode = inode;
+	snprintf(ret->family, sizeof(ret->family), "unix");
+	snprintf(ret->protocol, sizeof(ret->protocol), "%s",
+		 type == 1 ? "stream" : type == 2 ? "dgram" : type == 5 ? "seqpacket" : "");
+	const char *path = line + path_at;
+	path += strspn(path, " \t");
+	size_t len = strcspn(path, "\n");
+	if (len >= sizeof(ret->local))
+		len = sizeof(ret->local) - 1;
+	memcpy(ret->local, path, len);
+	ret->local[len] = '\0';
+	static const char *const states[] = { "FREE", "UNCONNECTED", "CONNECTING", "CONNECTED",
+					      "DISCONNECTING" };
+	/* __SO_ACCEPTCON: a listening socket. */
+	if (flags & 0x10000)
+		snprintf(ret->state, sizeof(ret->state), "LISTEN");
+	else if (st < sizeof(states) / sizeof(states[0]))
+		snprintf(ret->state, sizeof(ret->state), "%s", states[st]);
+	return true;
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	const struct ad_socket_fd *x = a, *y = b;
+	return x->socket.inode < y->socket.inode ? -1 : x->socket.inode > y->socket.inode;
+}
+
+static int by_fd(const void *a, const void *b)
+{
+	const struct ad_socket_fd *x = a, *y = b;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+/* Fills every fd (several may share one socket) whose inode is s->inode;
+ * the fds are sorted by inode. */
+static void fill(struct ad_socket_table *t, const struct ad_socket *s)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->fds[mid].socket.inode < s->inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < t->n && t->fds[lo].socket.inode == s->inode; lo++) {
+		t->fds[lo].socket = *s;
+		t->fds[lo].known = true;
+	}
+}
+
+static struct ad_error *read_fd_links(pid_t pid, struct ad_socket_table *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return ad_proc_explain(pid, 0, errno, "listing its fds");
+	size_t cap = 0;
+	struct ad_error *err = NULL;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		char *end, link[64];
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name || fd < 0 || fd > INT32_MAX)
+			continue;
+		ssize_t len = readlinkat(dirfd(dir), e->d_name, link, sizeof(link) - 1);
+		uint64_t inode;
+		if (len < 0)
+			continue; /* closed meanwhile */
+		link[len] = '\0';
+		if (!ad_sockets_parse_fd_link(link, &inode))
+			continue;
+		if (t->n == cap) {
+			if (cap >= AD_SOCKETS_MAX_FDS) {
+				err = ad_error_create(AD_ERROR_TOO_LARGE, "process %d: more than %u socket fds",
+						      (int)pid, AD_SOCKETS_MAX_FDS);
+				break;
+			}
+			size_t ncap = cap ? cap * 2 : 64;
+			struct ad_socket_fd *fds = realloc(t->fds, ncap * sizeof(*fds));
+			if (!fds) {
+				err = &ad_error_nomem;
+				break;
+			}
+			t->fds = fds;
+			cap = ncap;
+		}
+		memset(&t->fds[t->n], 0, sizeof(t->fds[t->n]));
+		t->fds[t->n].fd = (int)fd;
+		t->fds[t->n].socket.inode = inode;
+		t->n++;
+	}
+	closedir(dir);
+	return err;
+}
+
+struct net_table {
+	const char *file, *family, *protocol;
+};
+
+/* One net table: each line that names a socket of ours fills it. A table
+ * that does not exist (no IPv6 in the kernel) is simply empty. */
+static struct ad_error *read_net_table(pid_t pid, const struct net_table *nt,
+				       struct ad_socket_table *t, char **buf, size_t *cap)
+{
+	char path[64];
+	size_t len;
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, nt->file);
+	struct ad_error *err = ad_proc_slurp(path, buf, cap, &len);
+	if (err) {
+		bool absent = err->code == AD_ERROR_OS && err->errnum == ENOENT;
+		if (absent)
+			ad_error_destroy(err);
+		return absent ? NULL : err;
+	}
+	char *line = *buf, *next;
+	for (; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct ad_socket s;
+		bool ok = nt->family ? ad_sockets_parse_inet_line(line, nt->family, nt->protocol, &s)
+				     : ad_sockets_parse_unix_line(line, &s);
+		if (ok && s.inode)
+			fill(t, &s);
+	}
+	return NULL;
+}
+
+struct ad_error *ad_sockets_read(pid_t pid, struct ad_socket_table **ret)
+{
+	static const struct net_table tables[] = {
+		{ "tcp", "ipv4", "tcp" }, { "tcp6", "ipv6", "tcp" }, { "udp", "ipv4", "udp" },
+		{ "udp6", "ipv6", "udp" }, { "unix", NULL, NULL },
+	};
+	struct ad_socket_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &ad_error_nomem;
+	struct ad_error *err = read_fd_links(pid, t);
+	char *buf = NULL;
+	size_t cap = 0;
+	if (!err && t->n) {
+		qsort(t->fds, t->n, sizeof(*t->fds), by_inode);
+		for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !err; i++)
+			err = read_net_table(pid, &tables[i], t, &buf, &cap);
+		qsort(t->fds, t->n, sizeof(*t->fds), by_fd);
+	}
+	free(buf);
+	if (err) {
+		ad_socket_table_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+void ad_socket_table_destroy(struct ad_socket_table *t)
+{
+	if (t)
+		free(t->fds);
+	free(t);
+}
+
+const struct ad_socket *ad_socket_table_find(const struct ad_socket_table *t, int fd)
+{
+	size_t lo = 0, hi = t ? t->n : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->fds[mid].fd < fd)
+			lo = mid + 1;
+		else if (t->fds[mid].fd > fd)
+			hi = mid;
+		else
+			return t->fds[mid].known ? &t->fds[mid].socket : NULL;
+	}
+	return NULL;
+}

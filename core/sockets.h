@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the sockets of a process as the kernel sees them, read from
+ * /proc/PID/fd and /proc/PID/net/{tcp,tcp6,udp,udp6,unix} right after a
+ * sample's resume, so that an io leaf's fd can say what it is connected to. */
+#ifndef ASYNCDUMP_SOCKETS_H
+#define ASYNCDUMP_SOCKETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "asyncdump/error.h"
+#include "asyncdump/trace.h"
+
+/* Bounds on what one process may make us read. */
+#define AD_SOCKETS_MAX_FDS (1u << 20)
+
+struct ad_socket_fd {
+	int fd;
+	struct ad_socket socket; /* socket.inode 0: the fd is no socket we could name */
+	bool known;              /* found in one of the net tables */
+};
+
+struct ad_socket_table {
+	size_t n;
+	struct ad_socket_fd *fds; /* sorted by fd */
+};
+
+/* Every socket fd of `pid` with what the net tables say of it. */
+struct ad_error *ad_sockets_read(pid_t pid, struct ad_socket_table **ret);
+void ad_socket_table_destroy(struct ad_socket_table *t);
+/* The socket behind `fd`, or NULL (not a socket, or in no table). */
+const struct ad_socket *ad_socket_table_find(const struct ad_socket_table *t, int fd);
+
+/* Parsers of one line of the net tables (exposed for the unit tests).
+ * `family` "ipv4"/"ipv6", `protocol` "tcp"/"udp". False on a header or a
+ * malformed line. */
+bool ad_sockets_parse_inet_line(const char *line, const char *family, const char *protocol,
+				struct ad_socket *ret);
+bool ad_sockets_parse_unix_line(const char *line, struct ad_socket *ret);
+/* "socket:[12345]" → 12345; false for any other link. */
+bool ad_sockets_parse_fd_link(const char *link, uint64_t *inode);
+
+#endif
