@@ -67,8 +67,10 @@ bool ad_is_coroutine_env(const struct ad_type *t)
 }
 
 /* "demo::foo::{async_fn_env#0}<T>" → "demo::foo";
- * "demo::main::{async_block#0}::{async_block_env#0}" → "demo::main::{async_block#0}";
- * "demo::main::{async_block_env#0}" (no level of its own) → the same. */
+ * "demo::main::{async_block_env#0}" → "demo::main::{async_block#0}";
+ * "demo::main::{async_block#0}::{async_block_env#1}" (a block inside that
+ * block: rustc names an env in its parent's namespace) →
+ * "demo::main::{async_block#0}::{async_block#1}", its full path. */
 static char *function_path_of_env(const char *type_name)
 {
 	const char *cut = NULL;
@@ -92,9 +94,6 @@ static char *function_path_of_env(const char *type_name)
 		size_t n = strlen(items[i].env);
 		if (strncmp(cut, items[i].env, n) != 0)
 			continue;
-		const char *last = strrchr(path, ':');
-		if (last && strncmp(last + 1, items[i].item, strlen(items[i].item)) == 0)
-			break;
 		unsigned index = (unsigned)strtoul(cut + n, NULL, 10);
 		if (asprintf(&ret, "%s::%s%u}", path, items[i].item, index) < 0)
 			ret = NULL;

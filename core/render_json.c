@@ -324,7 +324,7 @@ static size_t count_frames(const struct render *r, const struct ad_frame *f, uns
 }
 
 static json_t *frame_json(struct render *r, const struct ad_frame *f, unsigned depth,
-			  bool is_local);
+			  bool is_local, const char *inside);
 
 static json_t *task_state_json(const struct ad_task *task)
 {
@@ -407,15 +407,35 @@ static json_t *task_link_json(struct render *r, uint64_t id, unsigned depth)
 	} else {
 		r->path[r->npath++] = id;
 		r->nlinks++;
-		put(r, o, "root", b->root ? frame_json(r, b->root, depth + 1, false) : json_null());
+		put(r, o, "root", b->root ? frame_json(r, b->root, depth + 1, false, NULL) : json_null());
 		r->nlinks--;
 		r->npath--;
 	}
 	return o;
 }
 
+/* Marks an adapter layer ("adapter": true) and names the one the user wrote
+ * ("adapter_name": "Map"). `inside` is the type of the adapter whose own
+ * implementation f belongs to (Then is a Flatten over a Map of what it
+ * wraps: neither is the user's), or NULL; returns the same for f's children. */
+static const char *mark_adapter(struct render *r, json_t *o, const struct ad_frame *f,
+				const char *inside)
+{
+	const char *word = NULL;
+	if (inside && ad_type_is_generic_argument(inside, f->type))
+		inside = NULL; /* the future it wraps: the user's level again */
+	if (!ad_type_is_adapter(f->type, &word))
+		return NULL;
+	put(r, o, "adapter", json_true());
+	if (word && !inside) {
+		put(r, o, "adapter_name", json_string(word));
+		return f->type;
+	}
+	return inside;
+}
+
 static json_t *frame_json(struct render *r, const struct ad_frame *f, unsigned depth,
-			  bool is_local)
+			  bool is_local, const char *inside)
 {
 	json_t *o = json_object();
 	put(r, o, "kind", json_string(ad_frame_kind_name(f->kind)));
@@ -434,6 +454,7 @@ static json_t *frame_json(struct render *r, const struct ad_frame *f, unsigned d
 	bool follow_task = f->has_awaits_task && !is_local;
 	if (f->has_awaits_task)
 		put(r, o, "awaits_task", uint_json(f->awaits_task));
+	inside = mark_adapter(r, o, f, inside);
 
 	json_t *children = json_array();
 	bool has_locals = r->locals && f->nlocals;
@@ -444,14 +465,14 @@ static json_t *frame_json(struct render *r, const struct ad_frame *f, unsigned d
 		return o;
 	}
 	for (size_t i = 0; i < f->nchildren; i++)
-		append(r, children, frame_json(r, f->children[i], depth + 1, is_local));
+		append(r, children, frame_json(r, f->children[i], depth + 1, is_local, inside));
 	if (follow_task)
 		append(r, children, task_link_json(r, f->awaits_task, depth + 1));
 	put(r, o, "children", children);
 	if (has_locals) {
 		json_t *locals = json_array();
 		for (size_t i = 0; i < f->nlocals; i++)
-			append(r, locals, frame_json(r, f->locals[i], depth + 1, true));
+			append(r, locals, frame_json(r, f->locals[i], depth + 1, true, NULL));
 		put(r, o, "locals", locals);
 	}
 	return o;
@@ -487,7 +508,7 @@ static json_t *task_json(struct render *r, const struct ad_task *task)
 	if (task->has_unchanged_for && isfinite(task->unchanged_for_s))
 		put(r, o, "unchanged_for_s", json_real(task->unchanged_for_s));
 	put(r, o, "blocked_on", summary_json(r, task));
-	put(r, o, "root", task->root ? frame_json(r, task->root, 1, false) : json_null());
+	put(r, o, "root", task->root ? frame_json(r, task->root, 1, false, NULL) : json_null());
 	return o;
 }
 

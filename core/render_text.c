@@ -36,6 +36,13 @@
  *       |/
  *       my_program::foo() suspended at src/foo.rs:43
  *
+ * Adapter layers (futures' Map, Then, Fuse…, marked "adapter" in the JSON)
+ * fold into the frame they wrap, which then says "via Map, Then" in the order
+ * the code wrote them; the JSON keeps them as frames of their own:
+ *
+ *       my_program::source() suspended at src/foo.rs:12 via Map, Then [blocked on timer 0x789]
+ *       my_program::foo() suspended at src/foo.rs:30
+ *
  * Under a frame's line come its locals (with options->locals), two columns in,
  * drawn the same way and marked "(not polled)"; then, when it awaits another
  * task, that task's block: its header at the frame's column and its frames
@@ -192,18 +199,65 @@ static void out_state(struct text *x, const json_t *f)
 	}
 }
 
+/* Adapter layers (futures_util's Map, Then, Fuse, tracing's Instrumented…,
+ * "adapter": true in the JSON) fold into the frame they wrap, whose line
+ * then says "via Map, Then": the user's frames stay together. The words
+ * read in the order the code wrote them (`fut.map(f).then(g)`), innermost
+ * first. */
+#define MAX_VIA 16
+
+struct via {
+	const char *words[MAX_VIA]; /* outermost first, as met going down */
+	size_t n;
+};
+
+static bool foldable_adapter(const json_t *f)
+{
+	const json_t *children = get(f, "children");
+	return get_true(f, "adapter") && json_array_size(children) == 1 &&
+	       !is_task_link(json_array_get(children, 0)) && !json_is_object(get(f, "blocked_on")) &&
+	       !get_str(f, "error") && !json_array_size(get(f, "locals")) && !get_true(f, "truncated") &&
+	       !get_true(f, "not_polled");
+}
+
+/* The frame that f's adapter layers wrap (f itself when it is none); their
+ * names go to *via. Bounded like the document's nesting. */
+static const json_t *skip_adapters(const json_t *f, struct via *via)
+{
+	via->n = 0;
+	for (unsigned i = 0; i < AD_RENDER_MAX_DEPTH && foldable_adapter(f); i++) {
+		const char *word = get_str(f, "adapter_name");
+		if (word && via->n < MAX_VIA && (!via->n || strcmp(via->words[via->n - 1], word) != 0))
+			via->words[via->n++] = word;
+		f = json_array_get(get(f, "children"), 0);
+	}
+	return f;
+}
+
+static void out_via(struct text *x, const struct via *via, const char *before)
+{
+	if (!via || !via->n)
+		return;
+	out(x, before);
+	for (size_t i = via->n; i-- > 0;) {
+		out_clean(x, via->words[i]);
+		if (i)
+			out(x, ", ");
+	}
+}
+
 /* A leaf future (Sleep, Notified, a JoinHandle's task aside) awaited by an
  * async fn/block is drawn on its parent's line, as the design does:
  * "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]".
- * The JSON keeps it as a frame of its own. */
-static const json_t *folded_leaf(const json_t *f)
+ * The JSON keeps it as a frame of its own. Adapters between them fold too. */
+static const json_t *folded_leaf(const json_t *f, struct via *via)
 {
 	const char *kind = get_str(f, "kind");
 	const json_t *children = get(f, "children");
 	if (!kind || strncmp(kind, "async_", 6) != 0 || json_array_size(children) != 1 ||
 	    json_is_object(get(f, "blocked_on")))
 		return NULL;
-	const json_t *leaf = json_array_get(children, 0), *child;
+	const json_t *leaf = skip_adapters(json_array_get(children, 0), via), *child;
 	const char *leaf_kind = get_str(leaf, "kind");
 	if (!leaf_kind || strcmp(leaf_kind, "future") != 0 || !json_is_object(get(leaf, "blocked_on")) ||
 	    json_array_size(get(leaf, "locals")) || get_str(leaf, "error") ||
@@ -217,8 +271,9 @@ static const json_t *folded_leaf(const json_t *f)
 	return leaf;
 }
 
-/* "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]" */
-static void frame_line(struct text *x, const char *prefix, const json_t *f, const json_t *leaf)
+/* "my_program::sleep() suspended at src/foo.rs:24 via Map [blocked on timer 0x789]" */
+static void frame_line(struct text *x, const char *prefix, const json_t *f, const struct via *via,
+		       const json_t *leaf, const struct via *leaf_via)
 {
 	out(x, prefix);
 	if (get_true(f, "not_polled"))
@@ -235,10 +290,12 @@ static void frame_line(struct text *x, const char *prefix, const json_t *f, cons
 		out_location(x, macro);
 		out(x, ")");
 	}
+	out_via(x, via, " via ");
 	const char *blocked = get_str(get(leaf ? leaf : f, "blocked_on"), "description");
 	if (blocked) {
 		out(x, " [blocked on ");
 		out_clean(x, blocked);
+		out_via(x, leaf ? leaf_via : NULL, ", via ");
 		out(x, "]");
 	}
 	const char *error = get_str(f, "error");
@@ -275,9 +332,11 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 {
 	if (x->oom)
 		return;
+	struct via via, leaf_via = { .n = 0 };
+	f = skip_adapters(f, &via);
 	if (get_true(f, "truncated"))
 		line(x, prefix, "[deeper frames not shown]");
-	const json_t *leaf = folded_leaf(f);
+	const json_t *leaf = folded_leaf(f, &leaf_via);
 	const json_t *children = leaf ? NULL : get(f, "children"), *child;
 	size_t i, nbranches = 0;
 	json_array_foreach(children, i, child)
@@ -298,7 +357,7 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 	free(lane);
 	free(merge);
 
-	frame_line(x, prefix, f, leaf);
+	frame_line(x, prefix, f, &via, leaf, &leaf_via);
 
 	const json_t *locals = get(f, "locals"), *local;
 	char *local_prefix = json_array_size(locals) ? extend(x, prefix, "  ") : NULL;

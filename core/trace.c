@@ -188,7 +188,7 @@ struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, cons
 	f->kind = kind;
 	f->address = address;
 	f->state = AD_FRAME_UNKNOWN;
-	f->name = strdup(name);
+	f->name = ad_display_name(name);
 	f->type = strdup(type);
 	if (!f->name || !f->type) {
 		ad_frame_destroy(f);
@@ -560,4 +560,155 @@ const char *ad_resource_kind_name(enum ad_resource_kind k)
 	case AD_RESOURCE_YIELD: return "yield";
 	}
 	return "other";
+}
+
+/* ---- display names and adapter layers */
+
+/* Where the generic argument list opening at s[open] ('<') closes, or the
+ * string's end. "fn(u32) -> T" has no closing bracket in it. */
+static size_t generics_end(const char *s, size_t open)
+{
+	int depth = 0;
+	for (size_t i = open; s[i]; i++) {
+		if (s[i] == '<')
+			depth++;
+		else if (s[i] == '>' && !(i > 0 && s[i - 1] == '-') && --depth == 0)
+			return i;
+	}
+	return strlen(s);
+}
+
+/* A '<' after an identifier opens generic arguments ("Map<Fut, F>"); at
+ * the start or after a separator it opens a qualified path
+ * ("<Foo as Trait>::f"), which is kept and elided inside. */
+static bool opens_generics(const char *s, size_t i)
+{
+	if (i == 0)
+		return false;
+	char c = s[i - 1];
+	return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+char *ad_display_name(const char *name)
+{
+	size_t n = strlen(name);
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		if (name[i] == '<' && opens_generics(name, i)) {
+			size_t close = generics_end(name, i);
+			if (close - i - 1 > AD_DISPLAY_NAME_MAX_GENERICS) {
+				/* "<…>" is no longer than what it replaces. */
+				memcpy(out + o, "<\xe2\x80\xa6>", 5);
+				o += 5;
+				i = close < n ? close + 1 : n;
+				continue;
+			}
+		}
+		out[o++] = name[i++];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Adapter layers: futures that only wrap one other future, which the
+ * renderers fold into the frame they wrap ("via Map"). A layer with a word
+ * is the one the user wrote (`.map(f)`); one without is a library's inner
+ * layer of it (futures_util's Map is a newtype over map::Map). */
+static const struct adapter {
+	const char *path, *word;
+} adapters[] = {
+	{ "futures_util::future::future::Map", "Map" },
+	{ "futures_util::future::future::map::Map", NULL },
+	{ "futures_util::future::future::Then", "Then" },
+	{ "futures_util::future::future::Flatten", "Flatten" },
+	{ "futures_util::future::future::flatten::Flatten", NULL },
+	{ "futures_util::future::future::Fuse", "Fuse" },
+	{ "futures_util::future::future::fuse::Fuse", "Fuse" },
+	{ "futures_util::future::future::Inspect", "Inspect" },
+	{ "futures_util::future::future::UnitError", "UnitError" },
+	{ "futures_util::future::future::NeverError", "NeverError" },
+	{ "futures_util::future::future::MapInto", "MapInto" },
+	{ "futures_util::future::future::catch_unwind::CatchUnwind", "CatchUnwind" },
+	{ "futures_util::future::try_future::MapOk", "MapOk" },
+	{ "futures_util::future::try_future::MapErr", "MapErr" },
+	{ "futures_util::future::try_future::MapOkOrElse", "MapOkOrElse" },
+	{ "futures_util::future::try_future::AndThen", "AndThen" },
+	{ "futures_util::future::try_future::OrElse", "OrElse" },
+	{ "futures_util::future::try_future::ErrInto", "ErrInto" },
+	{ "futures_util::future::try_future::OkInto", "OkInto" },
+	{ "futures_util::future::try_future::InspectOk", "InspectOk" },
+	{ "futures_util::future::try_future::InspectErr", "InspectErr" },
+	{ "futures_util::future::try_future::UnwrapOrElse", "UnwrapOrElse" },
+	{ "futures_util::future::try_future::TryFlatten", "TryFlatten" },
+	{ "futures_util::future::try_future::try_flatten::TryFlatten", NULL },
+	{ "futures_util::future::try_future::into_future::IntoFuture", "IntoFuture" },
+	{ "futures_util::future::either::Either", "Either" },
+	{ "futures_util::future::option::OptionFuture", "OptionFuture" },
+	{ "futures_util::compat::compat03as01::Compat", "Compat" },
+	{ "tracing::instrument::Instrumented", "Instrumented" },
+	{ "tracing::instrument::WithDispatch", "WithDispatch" },
+	{ "tracing_futures::Instrumented", "Instrumented" },
+	{ "tracing_futures::WithDispatch", "WithDispatch" },
+	{ "tower::util::oneshot::Oneshot", "Oneshot" },
+	{ "tower::util::either::Either", "Either" },
+	{ "tower::util::map_response::MapResponseFuture", "MapResponse" },
+	{ "tower::util::map_err::MapErrFuture", "MapErr" },
+	{ "tower::util::map_result::MapResultFuture", "MapResult" },
+	{ "tower::util::and_then::AndThenFuture", "AndThen" },
+	{ "tower::util::then::ThenFuture", "Then" },
+	{ "hyper::service::oneshot::Oneshot", "Oneshot" },
+	{ "hyper_util::service::oneshot::Oneshot", "Oneshot" },
+	{ "hyper_util::service::glue::TowerToHyperServiceFuture", "TowerToHyperService" },
+};
+
+/* s names exactly `path`, with or without generic arguments. */
+static bool names_path(const char *s, const char *path)
+{
+	size_t n = strlen(path);
+	return strncmp(s, path, n) == 0 && (s[n] == '\0' || s[n] == '<');
+}
+
+bool ad_type_is_adapter(const char *type, const char **word)
+{
+	for (size_t i = 0; type && i < sizeof(adapters) / sizeof(adapters[0]); i++) {
+		if (names_path(type, adapters[i].path)) {
+			if (word)
+				*word = adapters[i].word;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ad_type_is_generic_argument(const char *outer, const char *inner)
+{
+	size_t n = strlen(outer), m = strlen(inner);
+	size_t open = 0;
+	while (open < n && !(outer[open] == '<' && opens_generics(outer, open)))
+		open++;
+	if (open == n || outer[n - 1] != '>')
+		return false;
+	/* Top-level arguments of the first generic list, split at depth 0. */
+	int depth = 0;
+	size_t start = open + 1;
+	for (size_t i = open + 1; i < n; i++) {
+		char c = outer[i];
+		if (c == '<' || c == '(' || c == '[')
+			depth++;
+		else if ((c == '>' && outer[i - 1] != '-') || c == ')' || c == ']')
+			depth--;
+		if ((c == ',' && depth == 0) || depth < 0) {
+			while (outer[start] == ' ')
+				start++;
+			if (i - start == m && strncmp(outer + start, inner, m) == 0)
+				return true;
+			if (depth < 0)
+				return false;
+			start = i + 1;
+		}
+	}
+	return false;
 }

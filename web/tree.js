@@ -7,6 +7,11 @@
 // when there is room, each marked done or pending. An awaited task's tree
 // nests under the future that awaits it. Long chains, wide branchings and
 // nested tasks are built only when someone asks to see them.
+//
+// Adapter layers ("adapter": true: futures' Map, Then, Fuse, tracing's
+// Instrumented...) fold into the future they wrap, which then says
+// "via Map, Then" (in the order the code wrote them); the adapter frames
+// stay in the document and in the tooltip of that note.
 
 import { append, h } from './dom.js';
 import { describeBlockedOn, formatLocation, frameDisplayName, frameKindWord } from './format.js';
@@ -50,11 +55,44 @@ function locationSpan(ctx, loc, cls) {
 	return l ? h('span', { class: cls, title: l.title }, l.text) : null;
 }
 
+const MAX_FOLDED = 256;
+
+// An adapter layer that only wraps one future: drawn as a note on it.
+function foldableAdapter(frame) {
+	const kids = children(frame);
+	return frame.adapter === true && kids.length === 1 && kids[0] && kids[0].kind !== 'task'
+		&& !frame.blocked_on && !frame.error && !frame.truncated && !frame.not_polled
+		&& !(Array.isArray(frame.locals) && frame.locals.length);
+}
+
+// The future that frame's adapter layers wrap (frame itself when it is none),
+// and the layers: {frame, via: [words, innermost first], types: [...]}.
+export function skipAdapters(frame) {
+	const words = [];
+	const types = [];
+	let f = frame;
+	for (let i = 0; i < MAX_FOLDED && f && typeof f === 'object' && foldableAdapter(f); i++) {
+		types.push(f.type || f.name || '?');
+		const word = typeof f.adapter_name === 'string' ? f.adapter_name : null;
+		if (word && words[words.length - 1] !== word)
+			words.push(word);
+		f = children(f)[0];
+	}
+	return { frame: f, via: words.reverse(), types };
+}
+
+function viaNote(folded) {
+	if (!folded || !folded.types.length)
+		return null;
+	const text = folded.via.length ? `via ${folded.via.join(', ')}` : 'via an adapter';
+	return h('span', { class: 'via', title: folded.types.join('\n') }, text);
+}
+
 function hasTaskChild(frame, id) {
 	return children(frame).some((c) => c.kind === 'task' && c.task_id === id);
 }
 
-function renderFrame(frame, ctx) {
+function renderFrame(frame, ctx, folded = null) {
 	const state = typeof frame.state === 'string' ? frame.state : 'unknown';
 	const kind = typeof frame.kind === 'string' ? frame.kind : 'future';
 	const loc = locationSpan(ctx, frame.location, 'loc');
@@ -72,6 +110,7 @@ function renderFrame(frame, ctx) {
 			loc,
 			frame.macro_location ? h('span', { class: 'macro' }, 'in macro at ',
 				locationSpan(ctx, frame.macro_location, 'loc')) : null,
+			viaNote(folded),
 			blockedChip(ctx, frame.blocked_on),
 			awaits),
 		frame.error ? h('div', { class: 'ferr' }, `undecodable: ${frame.error}`) : null,
@@ -98,11 +137,15 @@ function appendChain(list, frame, ctx, nesting) {
 			list.append(button);
 			return;
 		}
+		const folded = skipAdapters(f);
+		f = folded.frame;
+		if (!f || typeof f !== 'object')
+			return;
 		if (f.kind === 'task') {
 			list.append(renderAwaitedTask(f, ctx, nesting));
 			return;
 		}
-		list.append(renderFrame(f, ctx));
+		list.append(renderFrame(f, ctx, folded));
 		const kids = children(f);
 		if (kids.length > 1) {
 			list.append(renderBranches(kids, ctx, nesting));
@@ -115,6 +158,9 @@ function appendChain(list, frame, ctx, nesting) {
 function chainLength(frame) {
 	let n = 0;
 	for (let f = frame; f && n < MAX_CHAIN_DEPTH && f.kind !== 'task'; f = children(f)[0]) {
+		f = skipAdapters(f).frame;
+		if (!f || f.kind === 'task')
+			break;
 		n++;
 		if (children(f).length !== 1)
 			break;
@@ -131,7 +177,7 @@ function branchState(frame) {
 }
 
 function renderBranch(child, i, n, ctx, nesting) {
-	const st = branchState(child);
+	const st = branchState(skipAdapters(child).frame || child);
 	const chain = h('ol', { class: 'chain' });
 	appendChain(chain, child, ctx, nesting);
 	return h('li', { class: `branch ${st.cls}` },

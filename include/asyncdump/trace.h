@@ -245,6 +245,24 @@ struct ad_task *ad_trace_find_task(const struct ad_trace *t, uint64_t id);
  * blocked_on, or NULL: the task summary. Walks at most AD_FRAME_MAX_DEPTH levels. */
 const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f);
 
+/* Display names and adapter layers (the renderers fold adapters into the
+ * frame they wrap, "via Map"; the JSON keeps them, marked). */
+/* Generic argument lists longer than this are elided from frame names. */
+#define AD_DISPLAY_NAME_MAX_GENERICS 40
+/* name with every generic argument list longer than
+ * AD_DISPLAY_NAME_MAX_GENERICS characters written "<…>" (UTF-8), malloc'ed;
+ * NULL on OOM. ad_frame_create() names frames so; `type` keeps the full name.
+ * "futures_util::future::future::Map<…>", "tokio::time::sleep::Sleep". */
+char *ad_display_name(const char *name);
+/* Whether a future of this type only wraps another (futures_util's Map,
+ * Then, Fuse, Either…, tracing's Instrumented, tower's and hyper's service
+ * futures). *word, when word is not NULL: what to call it ("Map"), or NULL
+ * for a library's inner layer of an adapter (map::Map inside Map). */
+bool ad_type_is_adapter(const char *type, const char **word);
+/* Whether inner is, verbatim, one of the top-level generic arguments of outer
+ * ("Then<A, B, F>" and "A"): where an adapter's own implementation ends. */
+bool ad_type_is_generic_argument(const char *outer, const char *inner);
+
 const char *ad_task_kind_name(enum ad_task_kind k);
 const char *ad_task_state_name(enum ad_task_state s);
 const char *ad_frame_kind_name(enum ad_frame_kind k);

@@ -71,6 +71,41 @@ function bigDocument(same = BIG_SAME, distinct = BIG_DISTINCT) {
 	};
 }
 
+// A task awaiting `source().map(f).then(g)` as futures_util builds it (see
+// docs/trace.schema.json, "adapter"): Then, its own Flatten and Map layers,
+// the user's Map, each Map over a map::Map; source sleeps.
+const ADAPTER_PID = 4400;
+function adapterDocument() {
+	const fut = 'futures_util::future::future::';
+	const frame = (name, type, extra, child) => ({
+		kind: 'future', name, type, address: '0x10', state: 'pending', location: null, blocked_on: null,
+		children: child ? [child] : [], adapter: true, ...extra,
+	});
+	const sleep = { kind: 'future', name: 'tokio::time::sleep::Sleep', type: 'tokio::time::sleep::Sleep',
+		address: '0x20', state: 'pending', location: null, children: [],
+		blocked_on: { kind: 'timer', address: '0x20', description: 'timer', deadline_ns: 1e12, time_left_s: 3000 } };
+	const source = { kind: 'async_fn', name: 'app::source', type: 'app::source::{async_fn_env#0}', address: '0x30',
+		state: 'suspended', location: { file: '/srv/app/src/main.rs', line: 12 }, blocked_on: null, children: [sleep] };
+	const userMap = frame(`${fut}Map<…>`, `${fut}Map<app::source::{async_fn_env#0}, F>`, { adapter_name: 'Map' },
+		frame(`${fut}map::Map<…>`, `${fut}map::Map<app::source::{async_fn_env#0}, F>`, {}, source));
+	const then = frame(`${fut}Then<…>`, `${fut}Then<${fut}Map<app::source::{async_fn_env#0}, F>, N, G>`,
+		{ adapter_name: 'Then' },
+		frame(`${fut}flatten::Flatten<…>`, `${fut}flatten::Flatten<…>`, {},
+			frame(`${fut}Map<…>`, `${fut}Map<${fut}Map<app::source::{async_fn_env#0}, F>, G>`, {},
+				frame(`${fut}map::Map<…>`, `${fut}map::Map<…>`, {}, userMap))));
+	const foo = { kind: 'async_fn', name: 'app::foo', type: 'app::foo::{async_fn_env#0}', address: '0x40',
+		state: 'suspended', location: { file: '/srv/app/src/main.rs', line: 30 }, blocked_on: null, children: [then] };
+	return {
+		pid: ADAPTER_PID, exe: '/srv/app/bin/app', build_id: null, source_root: '/srv/app',
+		captured_at: new Date().toISOString(), pause_us: 100,
+		runtimes: [{ id: 0, kind: 'tokio', flavor: 'multi_thread', address: '0x10', tasks: 1 }],
+		tasks: [{ id: 1, kind: 'task', address: '0x50', runtime: 0, thread: null, state: 'idle', note: null,
+			blocked_on: sleep.blocked_on, root: foo }],
+		cycles: [], warnings: [],
+	};
+}
+const adapterDoc = adapterDocument();
+
 const big = JSON.stringify(bigDocument());
 const server = { failPids: false };
 
@@ -79,6 +114,8 @@ function routes(pathname) {
 		return server.failPids ? { status: 500, type: 'text/plain', body: 'internal error' } : { body: pids };
 	if (pathname === '/pids/4242/tasks')
 		return { body: { ...demo, captured_at: new Date(Date.now() - 2000).toISOString() } };
+	if (pathname === `/pids/${ADAPTER_PID}/tasks`)
+		return { body: adapterDoc };
 	if (pathname === `/pids/${BIG_PID}/tasks`)
 		return { body: big };
 	if (pathname === '/pids/999/tasks')
@@ -161,6 +198,7 @@ test('grouping ignores ids, addresses and deadlines, not lines or states', () =>
 test('the fixtures follow docs/trace.schema.json', () => {
 	assertFollowsSchema(demo, 'fixtures/demo.json');
 	assertFollowsSchema(bigDocument(3, 3), 'the generated 10,000-task document');
+	assertFollowsSchema(adapterDoc, 'the generated adapter document');
 });
 
 before(async () => {
@@ -243,6 +281,30 @@ test('a task opens into its tree: names, file:line, join branches, the leaf time
 	assert.match(await chip.textContent(), /fires in 59 min/);
 	assert.match(page.url(), /[?&]task=7(&|$)/, 'the open task is in the URL');
 	await screenshot(page, 'fixture-tree.png');
+});
+
+test('adapter layers fold into the future they wrap: the user\'s frames first, "via Map, Then"', async () => {
+	await openView(`?pid=${ADAPTER_PID}`);
+	await waitForRows();
+	const row = rowByLabel(page, 'task 1');
+	await row.locator('.row-toggle').click();
+	const body = row.locator('.row-body');
+	await body.waitFor();
+	const names = await body.locator('.frame .fn').allTextContents();
+	// foo, then source (Sleep is a frame of its own in the viewer): no adapter frame.
+	assert.deepEqual(names.slice(0, 2), ['app::foo()', 'app::source()']);
+	assert.ok(!names.some((n) => n.includes('futures_util')), `no adapter frame shown: ${names}`);
+	const via = body.locator('.frame .via');
+	assert.equal(await via.count(), 1);
+	assert.equal(await via.textContent(), 'via Map, Then', 'in the order the code wrote them');
+	const sourceLine = body.locator('.frame').filter({ hasText: 'app::source()' });
+	assert.equal(await sourceLine.locator('.via').count(), 1, 'the note sits on the frame they wrap');
+	// The folded layers' full types, outermost first, in the tooltip.
+	const title = await via.getAttribute('title');
+	const then = adapterDoc.tasks[0].root.children[0];
+	assert.equal(title.split('\n')[0], then.type);
+	assert.equal(title.split('\n').length, 6, 'all six layers');
+	assertNoPageErrors(browser);
 });
 
 test('"awaits task N" jumps to that task: scrolled, opened, highlighted', async () => {

@@ -439,6 +439,57 @@ static struct ad_trace *missing_link(void)
 	return t;
 }
 
+/* ---------------------------------------------------------------- adapter layers */
+
+/* A future of type `type`, named as the decoders name futures (by their type). */
+static struct ad_frame *typed(const char *type, uint64_t address, enum ad_frame_state state)
+{
+	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, type, type, address);
+	ck_assert_ptr_nonnull(f);
+	f->state = state;
+	return f;
+}
+
+#define FUT "futures_util::future::future::"
+#define SOURCE_ENV "my_program::source::{async_fn_env#0}"
+#define MAP_A FUT "Map<" SOURCE_ENV ", my_program::foo::{closure_env#0}>"
+#define NEXT_ENV "my_program::next::{async_fn_env#0}"
+#define CLOSURE1 "my_program::foo::{closure_env#1}"
+
+/* foo awaits `source().map(f).then(g)`, as futures_util builds it: Then is a
+ * Flatten over a Map (Then's own) of the user's Map, each Map a newtype over
+ * map::Map; source sleeps. bar awaits `sleep.fuse()`. */
+static struct ad_trace *adapters(void)
+{
+	struct ad_trace *t = new_trace();
+	struct ad_frame *foo = async_fn("my_program::foo", 0x1300, AD_FRAME_SUSPENDED, "src/foo.rs", 30);
+	struct ad_frame *f = add(foo, typed(FUT "Then<" MAP_A ", " NEXT_ENV ", " CLOSURE1 ">", 0x1310,
+					   AD_FRAME_PENDING));
+	f = add(f, typed(FUT "flatten::Flatten<" FUT "Map<" MAP_A ", " CLOSURE1 ">, " NEXT_ENV ">",
+			 0x1310, AD_FRAME_PENDING));
+	f = add(f, typed(FUT "Map<" MAP_A ", " CLOSURE1 ">", 0x1318, AD_FRAME_PENDING));
+	f = add(f, typed(FUT "map::Map<" MAP_A ", " CLOSURE1 ">", 0x1318, AD_FRAME_PENDING));
+	f = add(f, typed(MAP_A, 0x1320, AD_FRAME_PENDING));
+	f = add(f, typed(FUT "map::Map<" SOURCE_ENV ", my_program::foo::{closure_env#0}>", 0x1320,
+			 AD_FRAME_PENDING));
+	f = add(f, async_fn("my_program::source", 0x1328, AD_FRAME_SUSPENDED, "src/foo.rs", 12));
+	block(add(f, future("tokio::time::sleep::Sleep", 0x1380, AD_FRAME_PENDING)), AD_RESOURCE_TIMER,
+	      0x789);
+	add_task(t, 7, 0x1234, AD_TASK_IDLE, foo);
+
+	struct ad_frame *bar = async_fn("my_program::bar", 0x2300, AD_FRAME_SUSPENDED, "src/foo.rs", 50);
+	f = add(bar, typed(FUT "fuse::Fuse<tokio::time::sleep::Sleep>", 0x2310, AD_FRAME_PENDING));
+	block(add(f, future("tokio::time::sleep::Sleep", 0x2310, AD_FRAME_PENDING)), AD_RESOURCE_TIMER,
+	      0x790);
+	add_task(t, 8, 0x2234, AD_TASK_IDLE, bar);
+
+	/* An adapter that wraps nothing any more (Map after it completed) stays. */
+	f = typed(FUT "Map<" SOURCE_ENV ", my_program::foo::{closure_env#0}>", 0x3300,
+		  AD_FRAME_COMPLETED);
+	add_task(t, 9, 0x3234, AD_TASK_IDLE, f);
+	return t;
+}
+
 /* ---------------------------------------------------------------- the design's examples */
 
 START_TEST(design_point1_json)
@@ -1289,6 +1340,7 @@ START_TEST(every_document_validates_against_the_schema)
 	save_trace(&s, deep_chain(AD_RENDER_MAX_DEPTH + 44), &no_options);
 	save_trace(&s, task_chain(20), &(struct ad_render_options){ .has_task = true, .task = 1 });
 	save_trace(&s, fan_in(5), &small);
+	save_trace(&s, adapters(), &no_options);
 	char *out = validate(s.files, s.n);
 	size_t nvalid = 0;
 	for (const char *p = out; (p = strstr(p, "valid ")); p++)
@@ -1348,6 +1400,129 @@ START_TEST(schema_rejects_broken_documents)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- adapters and display names */
+
+START_TEST(adapters_fold_into_the_frame_they_wrap_in_text)
+{
+	struct ad_trace *t = adapters();
+	assert_text(t, &no_options,
+		    HEADER
+		    "task 0x1234 (id 7, idle) ~ blocked on timer 0x789\n"
+		    "\n"
+		    "    my_program::source() suspended at src/foo.rs:12 via Map, Then "
+		    "[blocked on timer 0x789]\n"
+		    "    my_program::foo() suspended at src/foo.rs:30\n"
+		    "\n"
+		    "task 0x2234 (id 8, idle) ~ blocked on timer 0x790\n"
+		    "\n"
+		    "    my_program::bar() suspended at src/foo.rs:50 [blocked on timer 0x790, via Fuse]\n"
+		    "\n"
+		    "task 0x3234 (id 9, idle)\n"
+		    "\n"
+		    "    futures_util::future::future::Map<…> completed\n"
+		    "\n");
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(adapters_stay_in_json_marked)
+{
+	struct ad_trace *t = adapters();
+	json_t *doc = render_json(t, &no_options);
+	json_t *then = at(doc, "tasks/0/root/children/0");
+	ck_assert(json_is_true(at(then, "adapter")));
+	ck_assert_str_eq(str_at(then, "adapter_name"), "Then");
+	ck_assert_str_eq(str_at(then, "name"), FUT "Then<…>");
+	ck_assert_str_eq(str_at(then, "type"), FUT "Then<" MAP_A ", " NEXT_ENV ", " CLOSURE1 ">");
+	/* Then's own layers: marked, not named. */
+	json_t *f = at(then, "children/0");
+	const char *layers[] = { "flatten::Flatten<…>", "Map<…>", "map::Map<…>" };
+	for (size_t i = 0; i < 3; i++, f = at(f, "children/0")) {
+		char name[128];
+		snprintf(name, sizeof(name), FUT "%s", layers[i]);
+		ck_assert_str_eq(str_at(f, "name"), name);
+		ck_assert(json_is_true(at(f, "adapter")));
+		assert_absent(f, "adapter_name");
+	}
+	/* The user's Map: named; its map::Map is not. */
+	ck_assert_str_eq(str_at(f, "type"), MAP_A);
+	ck_assert_str_eq(str_at(f, "adapter_name"), "Map");
+	f = at(f, "children/0");
+	ck_assert(json_is_true(at(f, "adapter")));
+	assert_absent(f, "adapter_name");
+	f = at(f, "children/0");
+	ck_assert_str_eq(str_at(f, "name"), "my_program::source");
+	assert_absent(f, "adapter");
+	assert_absent(f, "children/0/adapter");
+	assert_absent(doc, "tasks/0/root/adapter");
+	ck_assert_str_eq(str_at(doc, "tasks/1/root/children/0/adapter_name"), "Fuse");
+	ck_assert_str_eq(str_at(doc, "tasks/0/blocked_on/kind"), "timer");
+	json_decref(doc);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(long_generic_arguments_are_elided_from_names)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "tokio::time::sleep::Sleep", "tokio::time::sleep::Sleep" },
+		{ "core::option::Option<u64>", "core::option::Option<u64>" },
+		/* 40 characters of arguments stay, 41 go. */
+		{ "a::B<1234567890123456789012345678901234567890>",
+		  "a::B<1234567890123456789012345678901234567890>" },
+		{ "a::B<12345678901234567890123456789012345678901>", "a::B<…>" },
+		{ FUT "Map<" SOURCE_ENV ", my_program::foo::{closure_env#0}>", FUT "Map<…>" },
+		/* A qualified path is kept, its generic arguments elided. */
+		{ "<hyper::proto::h1::dispatch::Server<hyper::service::util::ServiceFn<my::f, "
+		  "hyper::body::Body>, hyper::body::Body> as hyper::proto::h1::dispatch::Dispatch>::poll",
+		  "<hyper::proto::h1::dispatch::Server<…> as hyper::proto::h1::dispatch::Dispatch>::poll" },
+		/* "->" closes nothing. */
+		{ "a::F<fn(my_program::Request) -> my_program::Response, u8>::g<T>", "a::F<…>::g<T>" },
+		{ "my_program::main::{async_block#0}", "my_program::main::{async_block#0}" },
+		{ "a::B<unclosed aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "a::B<…>" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = ad_display_name(cases[i].in);
+		ck_assert_ptr_nonnull(got);
+		ck_assert_str_eq(got, cases[i].out);
+		free(got);
+		struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, NULL, cases[i].in, 0x10);
+		ck_assert_str_eq(f->name, cases[i].out);
+		ck_assert_str_eq(f->type, cases[i].in);
+		ad_frame_destroy(f);
+	}
+}
+END_TEST
+
+START_TEST(adapter_types_and_their_arguments)
+{
+	const char *word = "unset";
+	ck_assert(ad_type_is_adapter(FUT "Map<a::B, c::D>", &word));
+	ck_assert_str_eq(word, "Map");
+	ck_assert(ad_type_is_adapter(FUT "map::Map<a::B, c::D>", &word));
+	ck_assert_ptr_null(word);
+	ck_assert(ad_type_is_adapter("tracing::instrument::Instrumented<a::B>", &word));
+	ck_assert_str_eq(word, "Instrumented");
+	ck_assert(ad_type_is_adapter("futures_util::future::either::Either<a::B, a::C>", NULL));
+	ck_assert(!ad_type_is_adapter(FUT "MapX<a::B>", NULL));
+	ck_assert(!ad_type_is_adapter("futures_util::future::join::Join<a::B, a::C>", NULL));
+	ck_assert(!ad_type_is_adapter("tokio::time::sleep::Sleep", NULL));
+	ck_assert(!ad_type_is_adapter(NULL, NULL));
+
+	const char *then = FUT "Then<" MAP_A ", " NEXT_ENV ", fn(u8) -> u8>";
+	ck_assert(ad_type_is_generic_argument(then, MAP_A));
+	ck_assert(ad_type_is_generic_argument(then, NEXT_ENV));
+	ck_assert(ad_type_is_generic_argument(then, "fn(u8) -> u8"));
+	ck_assert(!ad_type_is_generic_argument(then, SOURCE_ENV)); /* nested, not top level */
+	ck_assert(!ad_type_is_generic_argument(then, "u8"));
+	ck_assert(!ad_type_is_generic_argument("a::B", "a::B"));
+	ck_assert(!ad_type_is_generic_argument("a::B<(c::D, e::F)>", "c::D"));
+	ck_assert(ad_type_is_generic_argument("a::B<(c::D, e::F)>", "(c::D, e::F)"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -1384,6 +1559,13 @@ int main(void)
 	tcase_add_test(tc, json_inlines_one_level_of_awaited_tasks);
 	tcase_add_test(tc, fan_in_on_one_task_is_bounded);
 	tcase_add_test(tc, json_oom_at_every_allocation_is_an_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("adapters and names");
+	tcase_add_test(tc, adapters_fold_into_the_frame_they_wrap_in_text);
+	tcase_add_test(tc, adapters_stay_in_json_marked);
+	tcase_add_test(tc, long_generic_arguments_are_elided_from_names);
+	tcase_add_test(tc, adapter_types_and_their_arguments);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("schema");

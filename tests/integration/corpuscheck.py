@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: MIT
+"""Properties of a trace of a corpus program (tests/corpus): a program nobody
+on this project wrote, so no chain is known in advance. What is asserted
+comes from the program's source (what it spawns, where main awaits) and from
+its observable state (the connections the driver holds open, the sockets in
+/proc), never from asyncdump's output:
+
+- every task is there: as many spawned tasks as the program's source spawns
+  for the connections and requests it holds;
+- the main future is decoded: a block_on task on the main thread whose root
+  is the program's main, suspended on the line the source says;
+- no frame is undecodable, every task has a tree;
+- no `other` leaf for a type of the libraries asyncdump knows (tokio, h2,
+  hyper, futures...), and no pending path without a leaf;
+- every io leaf has an fd, which is a socket of the program; the listening
+  socket (or the socket to the peer) is among them;
+- every frame of the program's own code has a line in its source file;
+- the text format lists every task, and no line there runs longer than
+  MAX_LINE characters (long generic names are elided).
+
+Usage: python3 corpuscheck.py WHAT JSON TEXT PID SOURCE CRATE RULE MAIN_AWAIT PORT ROLE DRIVER_OUT
+"""
+
+import os
+import re
+import sys
+
+import tracecheck as tc
+
+# Crates whose futures asyncdump must recognise: an `other` leaf of theirs is
+# a decoding gap, never an answer.
+KNOWN_LIBRARIES = ("tokio", "tokio_util", "tokio_stream", "h2", "hyper", "hyper_util",
+                   "http_body_util", "futures_util", "futures_core", "futures_channel",
+                   "futures", "tower", "tracing", "core", "std", "alloc")
+ASYNC_KINDS = tc.ASYNC_KINDS
+MAX_LINE = 400
+
+
+def walk(frame, path=()):
+    """(frame, path of ancestors) for every frame of a tree, task links skipped
+    (each linked task is checked as a task of its own)."""
+    stack = [(frame, path)]
+    while stack:
+        f, p = stack.pop()
+        if tc.is_link(f):
+            continue
+        yield f, p
+        for c in reversed(f.get("children", [])):
+            stack.append((c, p + (f,)))
+        for c in reversed(f.get("locals", []) or []):
+            stack.append((c, p + (f,)))
+
+
+def crate_of(type_name):
+    """"tokio" for "tokio::net::...", "h2" for "<h2::proto::...>", None for "()"."""
+    m = re.match(r"[<&*\s(]*(?:mut\s+|const\s+|dyn\s+)*([A-Za-z_][A-Za-z0-9_]*)::", type_name or "")
+    return m.group(1) if m else None
+
+
+def shower(crate):
+    """A tracecheck.Source that only shows locations (for tc.show_tree)."""
+    src = tc.Source.__new__(tc.Source)
+    src.crate = crate
+    return src
+
+
+def socket_fds(pid):
+    fds = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:["):
+                fds.add(int(fd))
+        except OSError:
+            pass
+    return fds
+
+
+def source_line(path, needle):
+    """The one line of the program's source containing `needle`."""
+    with open(path) as f:
+        found = [n for n, text in enumerate(f.read().split("\n"), 1) if needle in text]
+    if len(found) != 1:
+        raise SystemExit("corpuscheck: %r occurs on %d lines of %s" % (needle, len(found), path))
+    return found[0]
+
+
+def expected_tasks(rule, connections, requests):
+    """(how to compare, count) for the spawned tasks, from what the source spawns."""
+    if rule == "per-connection-and-request":  # one task per accepted connection, one per request
+        return "==", connections + requests
+    if rule == "per-connection":              # one task per accepted connection
+        return "==", connections
+    if rule == "one":                         # one spawn, at the start
+        return "==", 1
+    if rule == "at-least-per-connection":     # a library's connection tasks
+        return ">=", connections
+    raise SystemExit("corpuscheck: no rule %s" % rule)
+
+
+def main(argv):
+    (what, json_path, text_path, pid, source, crate, rule, main_await, port, role,
+     driver_out) = argv[1:12]
+    pid, port = int(pid), int(port)
+    source = os.path.realpath(source)
+    c = tc.Check(what)
+    doc = tc.load(json_path)
+    with open(text_path) as f:
+        text = f.read()
+    info = tc.target_info(driver_out)
+    connections = int(info["CONNECTIONS"][0])
+    requests = int(info["REQUESTS"][0])
+
+    tasks = [t for t in doc["tasks"] if t["kind"] == "task"]
+    op, want = expected_tasks(rule, connections, requests)
+    c.true(len(tasks) == want if op == "==" else len(tasks) >= want,
+           "spawned tasks: expected %s %d (%d connections, %d requests held), got %d: %s"
+           % (op, want, connections, requests, len(tasks), tc.summary(doc)))
+
+    # The main future.
+    mains = [t for t in doc["tasks"] if t["kind"] == "block_on" and (t.get("thread") or {}).get("tid") == pid]
+    if c.true(len(mains) == 1, "expected one block_on task on the main thread %d, got %d: %s"
+              % (pid, len(mains), tc.summary(doc))):
+        main = mains[0]
+        root = main.get("root")
+        if c.true(root is not None, "main's block_on: no root decoded (note: %r)" % main.get("note")):
+            c.true(root["name"].startswith(crate + "::main"),
+                   "main's block_on: root %r is not %s::main's future" % (root["name"], crate))
+            if main_await:
+                line = source_line(source, main_await)
+                here = [f for f, _ in walk(root) if f.get("kind") in ASYNC_KINDS and f["state"] == "suspended"
+                        and (f.get("location") or {}).get("line") == line
+                        and os.path.realpath((f.get("location") or {}).get("file") or "") == source]
+                c.true(here, "main's block_on: no frame suspended at %s:%d (`%s`); its tree:\n%s"
+                       % (os.path.basename(source), line, main_await,
+                          tc.show_tree(root, shower(crate), 1)))
+
+    # A nested async block is named by its full path, never like its parent:
+    # no spawned task's root is named like main's block.
+    main_root = ((mains[0].get("root") or {}).get("name") if len(mains) == 1 else None)
+    for t in tasks:
+        root_name = (t.get("root") or {}).get("name")
+        c.true(not main_root or root_name != main_root,
+               "task %s: its root is named %r like main's block_on future" % (t.get("id"), root_name))
+
+    # Every tree, frame by frame.
+    sockets = socket_fds(pid)
+    io_fds = set()
+    for t in doc["tasks"]:
+        who = "task %s (%s)" % (t.get("id"), t["kind"])
+        root = t.get("root")
+        if not c.true(root is not None, "%s: no tree (note: %r)" % (who, t.get("note"))):
+            continue
+        for f, path in walk(root):
+            name, kind = f.get("name") or "?", f.get("kind")
+            where = "%s: %s" % (who, name[:200])
+            c.true(not f.get("error"), "%s: undecodable: %s" % (where, f.get("error")))
+            b = f.get("blocked_on")
+            frame_children = [x for x in f.get("children", []) if not tc.is_link(x)]
+            links = [x for x in f.get("children", []) if tc.is_link(x)]
+            if b and b.get("kind") == "other":
+                lib = crate_of(f.get("type"))
+                c.true(lib not in KNOWN_LIBRARIES and lib != crate,
+                       "%s: an `other` leaf for %s's type %s" % (where, lib, (f.get("type") or "")[:300]))
+            if f["state"] in ("pending", "suspended") and not frame_children and not links \
+                    and not f.get("not_polled"):
+                c.true(b is not None, "%s: pending (%s) with no leaf: what does it wait on? type %s"
+                       % (where, f["state"], (f.get("type") or "")[:300]))
+            if b and b.get("kind") == "io":
+                fd = b.get("fd")
+                if c.true(isinstance(fd, int) and fd >= 0, "%s: an io leaf without an fd: %r" % (where, b)):
+                    io_fds.add(fd)
+                    c.true(fd in sockets, "%s: io leaf fd %d is not a socket of process %d (its sockets: %s)"
+                           % (where, fd, pid, sorted(sockets)))
+            if kind in ASYNC_KINDS and name.startswith(crate + "::"):
+                loc = f.get("location") or {}
+                c.true(os.path.realpath(loc.get("file") or "") == source and (loc.get("line") or 0) > 0,
+                       "%s: a frame of the program's own code without a line in %s: %r"
+                       % (where, os.path.basename(source), loc))
+            c.true(len(name) <= MAX_LINE, "%s: a name of %d characters (not elided)" % (where, len(name)))
+
+    # The sockets the program must be waiting on.
+    if role == "server":
+        listening = tc.tcp_fds(pid, local_port=port, state="0A")
+        c.eq(1, len(listening), "the listening socket on port %d among the program's fds" % port)
+        c.true(set(listening) <= io_fds, "the listening socket %s is no io leaf's fd (io leaves: %s)"
+               % (listening, sorted(io_fds)))
+    else:
+        peers = tc.tcp_fds(pid, remote_port=port, state="01")
+        c.true(len(peers) >= 1, "no connection to port %d among the program's fds" % port)
+        c.true(set(peers) & io_fds, "no io leaf on the connection(s) %s to port %d (io leaves: %s)"
+               % (peers, port, sorted(io_fds)))
+
+    # The text format.
+    sections = tc.text_sections(text)
+    c.eq(len(doc["tasks"]), len(sections), "task sections in the text format")
+    c.true("[undecodable" not in text, "the text format has an undecodable frame")
+    long_lines = [l for l in text.split("\n") if len(l) > MAX_LINE]
+    c.true(not long_lines, "%d text lines longer than %d characters, e.g. %s"
+           % (len(long_lines), MAX_LINE, long_lines[0][:300] + "…" if long_lines else ""))
+    c.done()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
