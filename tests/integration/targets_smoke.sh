@@ -249,6 +249,10 @@ for profile in debug release; do
 			run_variant counts "$profile"
 			run_variant counts "$profile" --tasks 7 --flavor current_thread
 			run_variant counts "$profile" --tasks 5 --two-runtimes;;
+		mains)
+			for mode in handle local_set run_until futures twin_multi twin_current twin_futures; do
+				run_variant mains "$profile" "$mode"
+			done;;
 		*)
 			run_variant "$name" "$profile";;
 		esac
