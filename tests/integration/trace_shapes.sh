@@ -178,8 +178,9 @@ waiters = c.tasks_by_root(doc, "shapes::broadcast_waiter")
 c.eq(3, len(waiters), "broadcast_waiter tasks")
 for t in waiters:
     frames = all_frames(t["root"])
-    # broadcast_waiter → Receiver::recv (an async fn up to tokio 1.2x) → Recv.
-    c.true(len(frames) <= 3 and not [f for f in frames if NOT_FUTURES.search(f["type"])],
+    # broadcast_waiter → Receiver::recv (an async fn) → (tokio 1.53:
+    # Coop<Recv> →) Recv; without the bound, ~128 waiters (issue 14).
+    c.true(len(frames) <= 5 and not [f for f in frames if NOT_FUTURES.search(f["type"])],
            "broadcast_waiter (task %s): the walk stops at the Recv future: %r" % (
                t["id"], [f["type"][:80] for f in frames][:10]))
     root = t["root"]
