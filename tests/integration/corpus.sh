@@ -8,14 +8,15 @@
 # these programs' traces is known in advance.
 #
 # trixie's and sid's crates come from CORPUS_SUITES_DIR/SUITE/registry
-# (default /tmp/suites2; tests/targets/debian-suite.sh SUITE DIR/SUITE makes
+# (make check sets it to where ./dev check fetched them for the tokio matrix,
+# build/debian-suites; tests/targets/debian-suite.sh SUITE DIR/SUITE makes
 # them). CORPUS_SUITES limits the suites (default: bookworm trixie sid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-: "${CORPUS_SUITES_DIR:=/tmp/suites2}"
+: "${CORPUS_SUITES_DIR:=$top_srcdir/build/debian-suites}"
 : "${CORPUS_SUITES:=bookworm trixie sid}"
 : "${CARGO:=cargo}"
 corpus_dir="$top_builddir/tests/corpus"
