@@ -25,7 +25,7 @@ assert_runs
 	fail "signals after the kill: $(cat "$tmp/send.out")"
 
 # 2. SIGTERM mid-sample: blocked until the resume, then the tool exits.
-"$STOPPER" --hold-ms 600 "$churn_pid" > "$tmp/stop2.out" 2>&1 &
+"$STOPPER" --hold-ms 3000 "$churn_pid" > "$tmp/stop2.out" 2>&1 &
 stopper=$!
 remember $stopper
 wait_for_line "$tmp/stop2.out" STOPPED
