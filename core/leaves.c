@@ -747,6 +747,30 @@ static bool poll_fn_closure(const struct ad_value *v, struct ad_value *ret)
 	return keep(ad_value_member(v, "f", ret));
 }
 
+/* A poll_fn over a known waitable it captures (oneshot::Sender::closed,
+ * JoinSet::join_next, 1.24.2 … 1.53.2): the closure's captures are plain
+ * values, never walked as futures, so the leaf is read from them here. */
+static bool poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value closure, field;
+	if (!poll_fn_closure(v, &closure) || closure.type->kind != AD_TYPE_STRUCT)
+		return false;
+	for (size_t i = 0; i < closure.type->nfields; i++) {
+		if (!keep(ad_value_member(&closure, closure.type->fields[i].name, &field)))
+			continue;
+		struct ad_value target = through_pointer(&field);
+		if (ad_type_is(target.type, "tokio::future::poll_fn::PollFn") ||
+		    ad_type_is(target.type, "core::future::poll_fn::PollFn"))
+			continue; /* one level: no walk through nested closures */
+		if ((ad_type_is(target.type, "tokio::sync::oneshot::Sender") ||
+		     ad_type_is(target.type, "tokio::sync::oneshot::Receiver") ||
+		     ad_type_is(target.type, "tokio::task::join_set::JoinSet")) &&
+		    ad_decode_leaf(d, &target, f))
+			return true;
+	}
+	return false;
+}
+
 bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	const struct ad_type *t = v->type;
@@ -790,7 +814,7 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 		if (strstr(t->name, "tokio::time::interval::") && poll_fn_closure(v, &closure) &&
 		    interval_tick_leaf(d, &closure, f))
 			return true;
-		return false;
+		return poll_fn_capture_leaf(d, v, f);
 	}
 	if ((ad_type_is(t, "tokio_stream::stream_ext::next::Next") ||
 	     ad_type_is(t, "futures_util::stream::stream::next::Next") ||
