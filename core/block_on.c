@@ -761,12 +761,65 @@ static struct ad_error *find_references(struct ad_decode *d, const uint64_t *fou
 	return NULL;
 }
 
+static bool same_location(const struct ad_location *a, const struct ad_location *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->line == b->line && a->column == b->column &&
+	       strcmp(a->file ? a->file : "", b->file ? b->file : "") == 0;
+}
+
+/* Two trees that say the same thing: same frames, states, lines and tasks
+ * awaited, and no resource with an identity of its own anywhere (a timer, a
+ * lock, a socket would tell copies apart; `other` leaves such as
+ * std::future::Pending hold none). Addresses aside. */
+static bool same_tree(const struct ad_frame *a, const struct ad_frame *b, unsigned depth)
+{
+	if (depth > 64 || a->kind != b->kind || a->state != b->state ||
+	    strcmp(a->name ? a->name : "", b->name ? b->name : "") != 0 ||
+	    !same_location(a->location, b->location) ||
+	    !same_location(a->macro_location, b->macro_location) || a->error || b->error ||
+	    a->has_awaits_task != b->has_awaits_task || a->awaits_task != b->awaits_task ||
+	    a->nchildren != b->nchildren)
+		return false;
+	if (a->blocked_on || b->blocked_on) {
+		if (!a->blocked_on || !b->blocked_on || a->blocked_on->kind != AD_RESOURCE_OTHER ||
+		    b->blocked_on->kind != AD_RESOURCE_OTHER)
+			return false;
+	}
+	for (size_t i = 0; i < a->nchildren; i++)
+		if (!same_tree(a->children[i], b->children[i], depth + 1))
+			return false;
+	return true;
+}
+
+/* Whether every valid place decodes to the same tree: then whichever holds
+ * the real future, the trace is the same (a future that holds nothing but
+ * its state, as `async { pending().await }`). */
+static struct ad_error *all_decode_alike(struct ad_decode *d, const struct ad_type *type,
+					 const uint64_t *found, size_t n, bool *ret)
+{
+	struct ad_frame *first = NULL, *other = NULL;
+	struct ad_error *err = ad_decode_future(d, type, found[0], 0, &first);
+	*ret = !err;
+	for (size_t i = 1; i < n && *ret; i++) {
+		if ((err = ad_decode_future(d, type, found[i], 0, &other)))
+			*ret = false;
+		else
+			*ret = same_tree(first, other, 0);
+		ad_frame_destroy(other);
+		other = NULL;
+	}
+	ad_frame_destroy(first);
+	return err;
+}
+
 /* Of several valid places, the one the location list gives, or else the
  * one whose resource the runtime points at: its address, or 0 when that
  * does not tell. */
 static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
-			       const uint64_t *found, const uint64_t *leaves, size_t n, uint64_t *ret,
-			       const char **why)
+			       const struct ad_type *type, const uint64_t *found,
+			       const uint64_t *leaves, size_t n, uint64_t *ret, const char **why)
 {
 	size_t nhinted = 0;
 	*ret = 0;
@@ -781,6 +834,16 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 		return NULL;
 	}
 	*ret = 0;
+	bool alike;
+	struct ad_error *e = all_decode_alike(d, type, found, n, &alike);
+	if (e)
+		return e;
+	if (alike) {
+		*ret = found[0];
+		*why = "they all decode to the same frames, with no resource to tell them apart "
+		       "(the address shown is the first)";
+		return NULL;
+	}
 	/* Only places that each hold a resource can be told apart this way. */
 	for (size_t i = 0; i < n; i++)
 		if (!leaves[i])
@@ -840,7 +903,7 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 	if (nfound > 1 && nfound <= SCAN_MAX_FOUND) {
 		uint64_t chosen;
 		const char *why;
-		struct ad_error *err = choose(d, b, found, leaves, nfound, &chosen, &why);
+		struct ad_error *err = choose(d, b, type, found, leaves, nfound, &chosen, &why);
 		if (err)
 			return err;
 		if (chosen) {
