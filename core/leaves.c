@@ -318,6 +318,31 @@ static bool shared_state(struct ad_decode *d, const struct ad_value *v, const ch
 	return keep(ad_value_pointer(&m, ret)) && *ret;
 }
 
+/* The oneshot::Sender inside hyper's client callback, unwrapping every
+ * Option and enum variant on the way (they are Some: a response is awaited),
+ * and the address of its channel. */
+static bool callback_channel(struct ad_decode *d, const struct ad_value *callback, uint64_t *ret)
+{
+	struct ad_value v = *callback, next;
+	for (int i = 0; i < 8; i++) {
+		if (ad_type_is(v.type, "tokio::sync::oneshot::Sender"))
+			return shared_state(d, &v, "inner", ret);
+		const struct ad_variant *var;
+		if (ad_type_is(v.type, "core::option::Option")) {
+			if (!keep(ad_value_unwrap_option(&v, &next)))
+				return false;
+		} else if (keep(ad_value_variant(&v, &var, &next))) {
+			/* Retry(__0) / NoRetry(__0): the payload */
+			if (!keep(ad_value_member(&next, "__0", &next)))
+				return false;
+		} else {
+			return false;
+		}
+		v = next;
+	}
+	return false;
+}
+
 static bool channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct ad_frame *f,
 			 enum ad_resource_kind kind, const char *member, const char *what)
 {
@@ -613,11 +638,12 @@ static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 		return true;
 	b->fd = fd;
 	snprintf(b->phase, sizeof(b->phase), "%s%s", client ? "HTTP/1 client: " : "HTTP/1 server: ", phase);
-	/* The client's callback: Option<Callback::Retry|NoRetry(oneshot::Sender)>,
-	 * whose channel is the one the request's task awaits (0.14.19 … 1.11.1). */
+	/* The client's callback: Option<Callback::Retry|NoRetry(oneshot::Sender)>
+	 * (0.14.19), Option<Callback::Retry|NoRetry(Option<oneshot::Sender>)>
+	 * (0.14.32, 1.x), whose channel is the one the request's task awaits. */
 	uint64_t chan;
 	if (awaiting_response && keep(ad_value_member(&dispatch, "callback", &member)) &&
-	    shared_state(d, &member, "inner", &chan))
+	    callback_channel(d, &member, &chan))
 		b->channel = chan;
 	describe_io(d, b, interest);
 	return true;
