@@ -19,7 +19,8 @@
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	start_target leaves "$profile"
 	sample "$TARGET_PID" "leaves.$profile"
 	run_checks "leaves ($profile)" "$profile" "$(target_src leaves)" "$HARNESS_TMP/leaves.$profile" \

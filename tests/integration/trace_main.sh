@@ -16,7 +16,8 @@ harness_init
 
 modes=(handle local_set run_until futures twin_multi twin_current twin_futures)
 
-for profile in debug release; do
+for run in $(matrix_runs); do
+	use_suite "${run%/*}"; profile=${run#*/}
 	pids=()
 	for mode in "${modes[@]}"; do
 		start_target mains "$profile" "$mode"
