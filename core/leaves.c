@@ -773,6 +773,46 @@ static bool poll_fn_closure(const struct ad_value *v, struct ad_value *ret)
 	return keep(ad_value_member(v, "f", ret));
 }
 
+/* A PollEvented inside v, through boxes, pins and references too (an io
+ * type wrapped for another library: hyper-util's TokioIo<Pin<Box<TcpStream>>>). */
+static bool find_poll_evented_deep(struct ad_decode *d, const struct ad_value *v, int depth,
+				   struct ad_value *ret)
+{
+	struct ad_value cur = through_pointer(v);
+	if (ad_type_is(cur.type, "tokio::io::poll_evented::PollEvented")) {
+		*ret = cur;
+		return true;
+	}
+	if (depth <= 0 || (cur.type->kind != AD_TYPE_STRUCT && cur.type->kind != AD_TYPE_ENUM))
+		return false;
+	if (cur.type->kind == AD_TYPE_ENUM && !keep(ad_value_variant(&cur, NULL, &cur)))
+		return false;
+	for (size_t i = 0; i < cur.type->nfields; i++) {
+		struct ad_value field;
+		if (keep(ad_value_member(&cur, cur.type->fields[i].name, &field)) &&
+		    find_poll_evented_deep(d, &field, depth - 1, ret))
+			return true;
+	}
+	return false;
+}
+
+/* hyper-util's auto server reading a connection's first bytes to tell
+ * HTTP/1 from HTTP/2: ReadVersion { io: Option<I>, buf, filled, version,
+ * cancelled } (hyper-util 0.1.10, sid's 0.1.x). */
+static bool read_version_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value io, pe;
+	struct ad_blocked_on *b;
+	if (!block(f, AD_RESOURCE_IO, v->address, &b))
+		return true;
+	if (keep(ad_value_member(v, "io", &io)) && find_poll_evented_deep(d, &io, 8, &pe) &&
+	    poll_evented_fd(d, &pe, &b->fd))
+		b->address = pe.address;
+	snprintf(b->phase, sizeof(b->phase), "%s", "HTTP server: reading the version preface");
+	describe_io(d, b, "readable");
+	return true;
+}
+
 /* A poll_fn over a known waitable it captures (oneshot::Sender::closed,
  * JoinSet::join_next, 1.24.2 … 1.53.2): the closure's captures are plain
  * values, never walked as futures, so the leaf is read from them here. */
@@ -868,6 +908,8 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 		return true;
 	if (ad_type_is(t, "hyper::proto::h1::dispatch::Dispatcher"))
 		return hyper_h1_leaf(d, v, f);
+	if (ad_type_is(t, "hyper_util::server::conn::auto::ReadVersion"))
+		return read_version_leaf(d, v, f);
 	if (strncmp(t->name, "tokio::task::yield_now::", 24) == 0)
 		return pointer_leaf(d, v, f, AD_RESOURCE_YIELD, NULL);
 	if (ad_type_is(t, "tokio::io::util::read::Read") || ad_type_is(t, "tokio::io::util::read_exact::ReadExact") ||
