@@ -760,7 +760,7 @@ static bool h2_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 }
 
 /* A poll_fn's closure capturing `self: &mut X` (h2's accept / data, tokio's
- * Signal::recv): the leaf of what it captures. */
+ * Signal / RxFuture::recv): the leaf of what it captures. */
 static bool poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *closure,
 				 struct ad_frame *f)
 {
@@ -771,8 +771,8 @@ static bool poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *clo
 		if (h2_leaf(d, &field, f))
 			return true;
 		struct ad_value target = through_pointer(&field);
-		if (ad_type_is(target.type, "tokio::signal::unix::Signal") ||
-		    ad_type_is(target.type, "tokio::signal::windows::CtrlC")) {
+		/* Signal::recv, RxFuture::recv (tokio::signal::{impl#0}::recv, 1.43.1). */
+		if (strncmp(target.type->name, "tokio::signal::", 15) == 0) {
 			pointer_leaf(d, &target, f, AD_RESOURCE_SIGNAL, NULL);
 			return true;
 		}
