@@ -776,6 +776,11 @@ static bool poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *clo
 			pointer_leaf(d, &target, f, AD_RESOURCE_SIGNAL, NULL);
 			return true;
 		}
+		/* oneshot::Sender::closed, JoinSet::join_next, … poll their `self`:
+		 * the leaf of that value (never another poll_fn: no cycle). */
+		if (!strstr(target.type->name, "PollFn<") && target.address != closure->address &&
+		    ad_decode_leaf(d, &target, f))
+			return true;
 	}
 	return false;
 }
