@@ -652,7 +652,16 @@ static bool stream_channel_leaf(struct ad_decode *d, const struct ad_value *v, s
 static bool find_poll_evented_deep(struct ad_decode *d, const struct ad_value *v, int depth,
 				   struct ad_value *ret)
 {
-	struct ad_value cur = through_pointer(v);
+	/* Owned boxes only below the top: a reference or an Arc inside leads
+	 * to shared state, not to this value's socket. */
+	struct ad_value cur = *v, next;
+	while (ad_type_is(cur.type, "alloc::boxed::Box") || ad_type_is(cur.type, "core::pin::Pin")) {
+		const char *inner = ad_type_field(cur.type, "__pointer") ? "__pointer" : "pointer";
+		if (ad_type_is(cur.type, "alloc::boxed::Box") ? !keep(ad_value_deref(&cur, &next))
+							      : !keep(ad_value_member(&cur, inner, &next)))
+			return false;
+		cur = next;
+	}
 	if (ad_type_is(cur.type, "tokio::io::poll_evented::PollEvented")) {
 		*ret = cur;
 		return true;
@@ -678,7 +687,8 @@ static bool socket_leaf(struct ad_decode *d, const struct ad_value *v, struct ad
 	struct ad_blocked_on *b;
 	int fd = -1;
 	uint64_t address = v->address;
-	if (find_poll_evented_deep(d, v, 12, &pe) && poll_evented_fd(d, &pe, &fd))
+	struct ad_value owner = through_pointer(v);
+	if (find_poll_evented_deep(d, &owner, 20, &pe) && poll_evented_fd(d, &pe, &fd))
 		address = pe.address;
 	if (!block(f, AD_RESOURCE_IO, address, &b))
 		return true;
@@ -889,7 +899,8 @@ void ad_refine_leaf(struct ad_decode *d, const struct ad_value *env, const char 
 /* The closure a poll_fn polls (PollFn { f }). */
 static bool poll_fn_closure(const struct ad_value *v, struct ad_value *ret)
 {
-	return keep(ad_value_member(v, "f", ret));
+	/* h2 0.4's own PollFn<F>(F) is a tuple struct. */
+	return keep(ad_value_member(v, ad_type_field(v->type, "__0") ? "__0" : "f", ret));
 }
 
 bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
