@@ -670,6 +670,157 @@ static bool stream_channel_leaf(struct ad_decode *d, const struct ad_value *v, s
 	return false;
 }
 
+/* ---- h2 (0.3.x in bookworm, 0.4.7 / 0.4.20 in trixie and sid) */
+
+/* A PollEvented inside v, following Box / Pin / references on the way
+ * (hyper-util's TokioIo<Pin<Box<TcpStream>>>; h2's Codec { inner:
+ * FramedRead { inner: FramedRead { inner: FramedWrite { inner: T } } } }). */
+static bool find_poll_evented_deep(struct ad_decode *d, const struct ad_value *v, int depth,
+				   struct ad_value *ret)
+{
+	/* Owned boxes only below the top: a reference or an Arc inside leads
+	 * to shared state, not to this value's socket. */
+	struct ad_value cur = *v, next;
+	while (ad_type_is(cur.type, "alloc::boxed::Box") || ad_type_is(cur.type, "core::pin::Pin")) {
+		const char *inner = ad_type_field(cur.type, "__pointer") ? "__pointer" : "pointer";
+		if (ad_type_is(cur.type, "alloc::boxed::Box") ? !keep(ad_value_deref(&cur, &next))
+							      : !keep(ad_value_member(&cur, inner, &next)))
+			return false;
+		cur = next;
+	}
+	if (ad_type_is(cur.type, "tokio::io::poll_evented::PollEvented")) {
+		*ret = cur;
+		return true;
+	}
+	if (depth <= 0 || (cur.type->kind != AD_TYPE_STRUCT && cur.type->kind != AD_TYPE_ENUM))
+		return false;
+	if (cur.type->kind == AD_TYPE_ENUM && !keep(ad_value_variant(&cur, NULL, &cur)))
+		return false;
+	for (size_t i = 0; i < cur.type->nfields; i++) {
+		struct ad_value field;
+		if (keep(ad_value_member(&cur, cur.type->fields[i].name, &field)) &&
+		    find_poll_evented_deep(d, &field, depth - 1, ret))
+			return true;
+	}
+	return false;
+}
+
+/* An io leaf on the socket inside v, with a protocol phase. */
+static bool socket_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
+			const char *phase, const char *interest)
+{
+	struct ad_value pe;
+	struct ad_blocked_on *b;
+	int fd = -1;
+	uint64_t address = v->address;
+	struct ad_value owner = through_pointer(v);
+	if (find_poll_evented_deep(d, &owner, 20, &pe) && poll_evented_fd(d, &pe, &fd))
+		address = pe.address;
+	if (!block(f, AD_RESOURCE_IO, address, &b))
+		return true;
+	b->fd = fd;
+	if (phase)
+		snprintf(b->phase, sizeof(b->phase), "%s", phase);
+	describe_io(d, b, interest);
+	return true;
+}
+
+/* h2's proto Connection { state: State::Open | Closing(…) | Closed(…), … }
+ * (0.3.x, 0.4.7, 0.4.20): the connection waits on its socket whatever the
+ * streams do. */
+static bool h2_connection_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
+			       bool server)
+{
+	const char *state = variant_of(d, v, "state");
+	char phase[48];
+	snprintf(phase, sizeof(phase), "h2 %s: %s", server ? "server" : "client",
+		 !state ? "connection" : strcmp(state, "Open") == 0 ? "open" :
+		 strcmp(state, "Closing") == 0 ? "closing" : strcmp(state, "Closed") == 0 ? "closed" : state);
+	return socket_leaf(d, v, f, phase, "readable");
+}
+
+/* OpaqueStreamRef { inner: Arc<Mutex<streams::Inner>>, key: Key { index,
+ * stream_id: StreamId(u32) } } inside a ResponseFuture or RecvStream
+ * (RecvStream { inner: FlowControl { inner: OpaqueStreamRef } }): the stream
+ * of one connection's stream table. */
+static bool h2_stream_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
+			   const char *what)
+{
+	struct ad_value cur = through_pointer(v), next;
+	for (int i = 0; i < 4 && !ad_type_is(cur.type, "h2::proto::streams::streams::OpaqueStreamRef"); i++) {
+		if (!keep(ad_value_member(&cur, "inner", &next)))
+			return false;
+		cur = next;
+	}
+	if (!ad_type_is(cur.type, "h2::proto::streams::streams::OpaqueStreamRef"))
+		return false;
+	uint64_t streams = 0, id = 0;
+	struct ad_blocked_on *b;
+	shared_state(d, &cur, "inner", &streams);
+	if (!block(f, AD_RESOURCE_H2_STREAM, streams ? streams : cur.address, &b))
+		return true;
+	b->channel = streams;
+	if (keep(member_uint_at(d, &cur, "stream_id", 3, &id)))
+		keep(ad_blocked_on_set_description(b, "h2 stream %" PRIu64 " of connection 0x%" PRIx64 ": %s",
+						   id, streams, what));
+	return true;
+}
+
+/* The h2 value a future (or the closure of its poll_fn) stands for. */
+static bool h2_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value cur = through_pointer(v), inner;
+	const struct ad_type *t = cur.type;
+	if (ad_type_is(t, "h2::server::Connection") || ad_type_is(t, "h2::client::Connection")) {
+		bool server = ad_type_is(t, "h2::server::Connection");
+		if (keep(ad_value_member(&cur, server ? "connection" : "inner", &inner)))
+			return h2_connection_leaf(d, &inner, f, server);
+		return socket_leaf(d, &cur, f, server ? "h2 server connection" : "h2 client connection",
+				   "readable");
+	}
+	if (ad_type_is(t, "h2::proto::connection::Connection"))
+		return h2_connection_leaf(d, &cur, f, strstr(t->name, "h2::server::Peer") != NULL);
+	if (ad_type_is(t, "h2::server::ReadPreface"))
+		return socket_leaf(d, &cur, f, "h2 server: reading the preface", "readable");
+	if (ad_type_is(t, "h2::server::Handshake"))
+		return socket_leaf(d, &cur, f, "h2 server: handshake", "readable");
+	if (ad_type_is(t, "h2::client::ResponseFuture"))
+		return h2_stream_leaf(d, &cur, f, "waiting for the response");
+	if (ad_type_is(t, "h2::share::RecvStream"))
+		return h2_stream_leaf(d, &cur, f, "waiting for body data");
+	if (ad_type_is(t, "h2::share::SendStream"))
+		return h2_stream_leaf(d, &cur, f, "waiting for send capacity");
+	if (ad_type_is(t, "h2::client::SendRequest"))
+		return h2_stream_leaf(d, &cur, f, "waiting to send a request");
+	return false;
+}
+
+/* A poll_fn's closure capturing `self: &mut X` (h2's accept / data, tokio's
+ * Signal / RxFuture::recv): the leaf of what it captures. */
+static bool poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *closure,
+				 struct ad_frame *f)
+{
+	for (size_t i = 0; i < closure->type->nfields; i++) {
+		struct ad_value field;
+		if (!keep(ad_value_member(closure, closure->type->fields[i].name, &field)))
+			continue;
+		if (h2_leaf(d, &field, f))
+			return true;
+		struct ad_value target = through_pointer(&field);
+		/* Signal::recv, RxFuture::recv (tokio::signal::{impl#0}::recv, 1.43.1). */
+		if (strncmp(target.type->name, "tokio::signal::", 15) == 0) {
+			pointer_leaf(d, &target, f, AD_RESOURCE_SIGNAL, NULL);
+			return true;
+		}
+		/* oneshot::Sender::closed, JoinSet::join_next, … poll their `self`:
+		 * the leaf of that value (never another poll_fn: no cycle). */
+		if (!strstr(target.type->name, "PollFn<") && target.address != closure->address &&
+		    ad_decode_leaf(d, &target, f))
+			return true;
+	}
+	return false;
+}
+
 /* ---- leaves completed by the async fn awaiting them */
 
 /* The leaf at the end of a chain of single children, or NULL (a join or a
@@ -730,7 +881,11 @@ void ad_refine_leaf(struct ad_decode *d, const struct ad_value *env, const char 
 	uint64_t chan = 0, n;
 	if (!b || strncmp(fn, "tokio::", 7) != 0)
 		return;
-	if (b->kind == AD_RESOURCE_IO && b->fd < 0) {
+	if (b->kind == AD_RESOURCE_SIGNAL && strncmp(fn, "tokio::signal::ctrl_c", 21) == 0) {
+		/* ctrl_c() → signal(SignalKind::interrupt()) → Signal::recv (unix; 1.24.2 … 1.53.2). */
+		keep(ad_blocked_on_set_description(b, "signal SIGINT (2), tokio::signal::ctrl_c 0x%" PRIx64,
+						   b->address));
+	} else if (b->kind == AD_RESOURCE_IO && b->fd < 0) {
 		io_from_env(d, env, b);
 	} else if (b->kind == AD_RESOURCE_SEMAPHORE && strncmp(fn, "tokio::sync::mpsc::", 19) == 0 &&
 		   env_self(env, &self)) {
@@ -770,71 +925,8 @@ void ad_refine_leaf(struct ad_decode *d, const struct ad_value *env, const char 
 /* The closure a poll_fn polls (PollFn { f }). */
 static bool poll_fn_closure(const struct ad_value *v, struct ad_value *ret)
 {
-	return keep(ad_value_member(v, "f", ret));
-}
-
-/* A PollEvented inside v, through boxes, pins and references too (an io
- * type wrapped for another library: hyper-util's TokioIo<Pin<Box<TcpStream>>>). */
-static bool find_poll_evented_deep(struct ad_decode *d, const struct ad_value *v, int depth,
-				   struct ad_value *ret)
-{
-	struct ad_value cur = through_pointer(v);
-	if (ad_type_is(cur.type, "tokio::io::poll_evented::PollEvented")) {
-		*ret = cur;
-		return true;
-	}
-	if (depth <= 0 || (cur.type->kind != AD_TYPE_STRUCT && cur.type->kind != AD_TYPE_ENUM))
-		return false;
-	if (cur.type->kind == AD_TYPE_ENUM && !keep(ad_value_variant(&cur, NULL, &cur)))
-		return false;
-	for (size_t i = 0; i < cur.type->nfields; i++) {
-		struct ad_value field;
-		if (keep(ad_value_member(&cur, cur.type->fields[i].name, &field)) &&
-		    find_poll_evented_deep(d, &field, depth - 1, ret))
-			return true;
-	}
-	return false;
-}
-
-/* hyper-util's auto server reading a connection's first bytes to tell
- * HTTP/1 from HTTP/2: ReadVersion { io: Option<I>, buf, filled, version,
- * cancelled } (hyper-util 0.1.10, sid's 0.1.x). */
-static bool read_version_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
-{
-	struct ad_value io, pe;
-	struct ad_blocked_on *b;
-	if (!block(f, AD_RESOURCE_IO, v->address, &b))
-		return true;
-	if (keep(ad_value_member(v, "io", &io)) && find_poll_evented_deep(d, &io, 8, &pe) &&
-	    poll_evented_fd(d, &pe, &b->fd))
-		b->address = pe.address;
-	snprintf(b->phase, sizeof(b->phase), "%s", "HTTP server: reading the version preface");
-	describe_io(d, b, "readable");
-	return true;
-}
-
-/* A poll_fn over a known waitable it captures (oneshot::Sender::closed,
- * JoinSet::join_next, 1.24.2 … 1.53.2): the closure's captures are plain
- * values, never walked as futures, so the leaf is read from them here. */
-static bool poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
-{
-	struct ad_value closure, field;
-	if (!poll_fn_closure(v, &closure) || closure.type->kind != AD_TYPE_STRUCT)
-		return false;
-	for (size_t i = 0; i < closure.type->nfields; i++) {
-		if (!keep(ad_value_member(&closure, closure.type->fields[i].name, &field)))
-			continue;
-		struct ad_value target = through_pointer(&field);
-		if (ad_type_is(target.type, "tokio::future::poll_fn::PollFn") ||
-		    ad_type_is(target.type, "core::future::poll_fn::PollFn"))
-			continue; /* one level: no walk through nested closures */
-		if ((ad_type_is(target.type, "tokio::sync::oneshot::Sender") ||
-		     ad_type_is(target.type, "tokio::sync::oneshot::Receiver") ||
-		     ad_type_is(target.type, "tokio::task::join_set::JoinSet")) &&
-		    ad_decode_leaf(d, &target, f))
-			return true;
-	}
-	return false;
+	/* h2 0.4's own PollFn<F>(F) is a tuple struct. */
+	return keep(ad_value_member(v, ad_type_field(v->type, "__0") ? "__0" : "f", ret));
 }
 
 bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
@@ -880,8 +972,35 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 		if (strstr(t->name, "tokio::time::interval::") && poll_fn_closure(v, &closure) &&
 		    interval_tick_leaf(d, &closure, f))
 			return true;
-		return poll_fn_capture_leaf(d, v, f);
+		if (poll_fn_closure(v, &closure) && poll_fn_capture_leaf(d, &closure, f))
+			return true;
+		return false;
 	}
+	/* futures_util's PollFn (h2 0.3) and h2's own (0.4). */
+	if (ad_type_is(t, "futures_util::future::poll_fn::PollFn") || ad_type_is(t, "h2::PollFn") ||
+	    ad_type_is(t, "h2::poll_fn::PollFn")) {
+		struct ad_value closure;
+		if (poll_fn_closure(v, &closure) && poll_fn_capture_leaf(d, &closure, f))
+			return true;
+	}
+	if (strncmp(t->name, "h2::", 4) == 0 && h2_leaf(d, v, f))
+		return true;
+	/* Instrumented<h2::server::ReadPreface> (h2's handshake), whose inner
+	 * ReadPreface the walk does not take for a future. */
+	if (ad_type_is(t, "tracing::instrument::Instrumented") && strstr(t->name, "<h2::")) {
+		struct ad_value inner;
+		struct ad_value value;
+		/* inner: T (tracing 0.1.37) or ManuallyDrop<T> { value } (0.1.40+). */
+		if (keep(ad_value_member(v, "inner", &inner)) && ad_type_is(inner.type, "core::mem::manually_drop::ManuallyDrop") &&
+		    keep(ad_value_member(&inner, "value", &value)))
+			inner = value;
+		if (ad_type_is(inner.type, "h2::server::ReadPreface") && h2_leaf(d, &inner, f))
+			return true;
+	}
+	/* hyper-util's auto::ReadVersion { io: Option<I>, buf, … } (0.1.x):
+	 * reading the first bytes to tell HTTP/1 from HTTP/2. */
+	if (ad_type_is(t, "hyper_util::server::conn::auto::ReadVersion"))
+		return socket_leaf(d, v, f, "HTTP server: reading the version", "readable");
 	if ((ad_type_is(t, "tokio_stream::stream_ext::next::Next") ||
 	     ad_type_is(t, "futures_util::stream::stream::next::Next") ||
 	     ad_type_is(t, "tokio_stream::stream_ext::try_next::TryNext") ||
@@ -908,8 +1027,6 @@ bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 		return true;
 	if (ad_type_is(t, "hyper::proto::h1::dispatch::Dispatcher"))
 		return hyper_h1_leaf(d, v, f);
-	if (ad_type_is(t, "hyper_util::server::conn::auto::ReadVersion"))
-		return read_version_leaf(d, v, f);
 	if (strncmp(t->name, "tokio::task::yield_now::", 24) == 0)
 		return pointer_leaf(d, v, f, AD_RESOURCE_YIELD, NULL);
 	if (ad_type_is(t, "tokio::io::util::read::Read") || ad_type_is(t, "tokio::io::util::read_exact::ReadExact") ||

@@ -101,6 +101,7 @@ const RESOURCE_WORDS = {
 	barrier: 'barrier',
 	join_set: 'JoinSet',
 	yield: 'yield',
+	h2_stream: 'HTTP/2 stream',
 };
 
 function permitsText(b) {
