@@ -34,6 +34,29 @@ registry_of() {
 	esac
 }
 
+# forget_foreign_build WS: a corpus copied from another build tree looks
+# fresh to cargo (its dep-info names the sources of the tree it came from)
+# while its DWARF points at those other sources, which the checks do not
+# accept as the program's own: clean the corpus's own packages (not their
+# dependencies) so that they are built from the sources in WS.
+forget_foreign_build() {
+	local ws=$1 dep packages=() here
+	here=$(realpath "$ws")
+	for dep in "$ws"/target/debug/*.d "$ws"/target/release/*.d; do
+		[ -f "$dep" ] || continue
+		grep -qF " $here/" "$dep" && continue
+		note "$(basename "$ws"): $(basename "$dep" .d) was built from another tree ($(head -c 200 "$dep" | cut -d' ' -f2)): rebuilding the corpus's own packages"
+		local manifest
+		for manifest in "$ws"/*/Cargo.toml; do
+			packages+=(-p "$(awk -F'"' '/^name = / { print $2; exit }' "$manifest")")
+		done
+		(cd "$ws" && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR="$ws/target" \
+			"$CARGO" clean --quiet --offline "${packages[@]}") >>"$HARNESS_TMP/build.log" 2>&1 ||
+			fail "cleaning the corpus packages of $ws: $(tail -n 20 "$HARNESS_TMP/build.log")"
+		return
+	done
+}
+
 # build SUITE: generates the suite's workspace and builds it in both
 # profiles (one target dir per suite: the dependencies are built once);
 # prints "NAME SOURCE" per binary.
@@ -45,6 +68,7 @@ build() {
 	list=$(python3 "$top_srcdir/tests/corpus/corpus.py" generate "$suite" "$registry" "$ws") ||
 		fail "generating the $suite corpus workspace"
 	local t0=$SECONDS profile
+	forget_foreign_build "$ws"
 	for profile in dev release; do
 		(cd "$ws" && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR="$ws/target" \
 			"$CARGO" build --quiet --offline --workspace --profile "$profile") >"$HARNESS_TMP/build.$suite.log" 2>&1 ||
