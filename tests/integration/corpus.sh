@@ -35,25 +35,29 @@ registry_of() {
 }
 
 # forget_foreign_build WS: a corpus copied from another build tree looks
-# fresh to cargo (its dep-info names the sources of the tree it came from)
-# while its DWARF points at those other sources, which the checks do not
+# fresh to cargo (it rewrites the dep-info, not the binaries) while its
+# DWARF points at the other tree's sources, which the checks do not
 # accept as the program's own: clean the corpus's own packages (not their
 # dependencies) so that they are built from the sources in WS.
 forget_foreign_build() {
-	local ws=$1 dep packages=() here
+	local ws=$1 here dir profile dep bin manifest packages=()
 	here=$(realpath "$ws")
-	for dep in "$ws"/target/debug/*.d "$ws"/target/release/*.d; do
-		[ -f "$dep" ] || continue
-		grep -qF " $here/" "$dep" && continue
-		note "$(basename "$ws"): $(basename "$dep" .d) was built from another tree ($(head -c 200 "$dep" | cut -d' ' -f2)): rebuilding the corpus's own packages"
-		local manifest
-		for manifest in "$ws"/*/Cargo.toml; do
-			packages+=(-p "$(awk -F'"' '/^name = / { print $2; exit }' "$manifest")")
+	for manifest in "$ws"/*/Cargo.toml; do
+		packages+=(-p "$(awk -F'"' '/^name = / { print $2; exit }' "$manifest")")
+	done
+	for dir in debug release; do
+		profile=$dir
+		[ "$dir" = debug ] && profile=dev
+		for dep in "$ws/target/$dir"/*.d; do
+			bin=${dep%.d}
+			[ -f "$bin" ] || continue
+			grep -qaF "$here" "$bin" && continue
+			note "$(basename "$ws") ($profile): $(basename "$bin")'s debuginfo names no source in $here: rebuilding the corpus's own packages"
+			(cd "$ws" && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR="$ws/target" \
+				"$CARGO" clean --quiet --offline --profile "$profile" "${packages[@]}") >>"$HARNESS_TMP/build.log" 2>&1 ||
+				fail "cleaning the corpus packages of $ws ($profile): $(tail -n 20 "$HARNESS_TMP/build.log")"
+			break
 		done
-		(cd "$ws" && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR="$ws/target" \
-			"$CARGO" clean --quiet --offline "${packages[@]}") >>"$HARNESS_TMP/build.log" 2>&1 ||
-			fail "cleaning the corpus packages of $ws: $(tail -n 20 "$HARNESS_TMP/build.log")"
-		return
 	done
 }
 
