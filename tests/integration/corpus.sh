@@ -35,6 +35,33 @@ registry_of() {
 	esac
 }
 
+# forget_foreign_build WS: a corpus copied from another build tree looks
+# fresh to cargo (it rewrites the dep-info, not the binaries) while its
+# DWARF points at the other tree's sources, which the checks do not
+# accept as the program's own: clean the corpus's own packages (not their
+# dependencies) so that they are built from the sources in WS.
+forget_foreign_build() {
+	local ws=$1 here dir profile dep bin manifest packages=()
+	here=$(realpath "$ws")
+	for manifest in "$ws"/*/Cargo.toml; do
+		packages+=(-p "$(awk -F'"' '/^name = / { print $2; exit }' "$manifest")")
+	done
+	for dir in debug release; do
+		profile=$dir
+		[ "$dir" = debug ] && profile=dev
+		for dep in "$ws/target/$dir"/*.d; do
+			bin=${dep%.d}
+			[ -f "$bin" ] || continue
+			grep -qaF "$here" "$bin" && continue
+			note "$(basename "$ws") ($profile): $(basename "$bin")'s debuginfo names no source in $here: rebuilding the corpus's own packages"
+			(cd "$ws" && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR="$ws/target" \
+				"$CARGO" clean --quiet --offline --profile "$profile" "${packages[@]}") >>"$HARNESS_TMP/build.log" 2>&1 ||
+				fail "cleaning the corpus packages of $ws ($profile): $(tail -n 20 "$HARNESS_TMP/build.log")"
+			break
+		done
+	done
+}
+
 # build SUITE: generates the suite's workspace and builds it in both
 # profiles (one target dir per suite: the dependencies are built once);
 # prints "NAME SOURCE" per binary.
@@ -46,6 +73,7 @@ build() {
 	list=$(python3 "$top_srcdir/tests/corpus/corpus.py" generate "$suite" "$registry" "$ws") ||
 		fail "generating the $suite corpus workspace"
 	local t0=$SECONDS profile
+	forget_foreign_build "$ws"
 	for profile in dev release; do
 		(cd "$ws" && env -u MAKEFLAGS -u MFLAGS CARGO_TARGET_DIR="$ws/target" \
 			"$CARGO" build --quiet --offline --workspace --profile "$profile") >"$HARNESS_TMP/build.$suite.log" 2>&1 ||
