@@ -186,18 +186,30 @@ static bool poll_evented_fd(struct ad_decode *d, const struct ad_value *pe, int 
 	return true;
 }
 
-/* A PollEvented inside v (not through pointers, at most a few levels). */
+
+/* A PollEvented inside v, following Box / Pin / references on the way
+ * (hyper-util's TokioIo<Pin<Box<TcpStream>>>; h2's Codec { inner:
+ * FramedRead { inner: FramedRead { inner: FramedWrite { inner: T } } } }). */
 static bool find_poll_evented(struct ad_decode *d, const struct ad_value *v, int depth,
-			      struct ad_value *ret)
+				   struct ad_value *ret)
 {
-	if (ad_type_is(v->type, "tokio::io::poll_evented::PollEvented")) {
-		*ret = *v;
+	/* Owned boxes only below the top: a reference or an Arc inside leads
+	 * to shared state, not to this value's socket. */
+	struct ad_value cur = *v, next;
+	while (ad_type_is(cur.type, "alloc::boxed::Box") || ad_type_is(cur.type, "core::pin::Pin")) {
+		const char *inner = ad_type_field(cur.type, "__pointer") ? "__pointer" : "pointer";
+		if (ad_type_is(cur.type, "alloc::boxed::Box") ? !keep(ad_value_deref(&cur, &next))
+							      : !keep(ad_value_member(&cur, inner, &next)))
+			return false;
+		cur = next;
+	}
+	if (ad_type_is(cur.type, "tokio::io::poll_evented::PollEvented")) {
+		*ret = cur;
 		return true;
 	}
-	if (depth <= 0 || (v->type->kind != AD_TYPE_STRUCT && v->type->kind != AD_TYPE_ENUM))
+	if (depth <= 0 || (cur.type->kind != AD_TYPE_STRUCT && cur.type->kind != AD_TYPE_ENUM))
 		return false;
-	struct ad_value cur = *v;
-	if (cur.type->kind == AD_TYPE_ENUM && !keep(ad_value_variant(v, NULL, &cur)))
+	if (cur.type->kind == AD_TYPE_ENUM && !keep(ad_value_variant(&cur, NULL, &cur)))
 		return false;
 	for (size_t i = 0; i < cur.type->nfields; i++) {
 		struct ad_value field;
@@ -672,38 +684,6 @@ static bool stream_channel_leaf(struct ad_decode *d, const struct ad_value *v, s
 
 /* ---- h2 (0.3.x in bookworm, 0.4.7 / 0.4.20 in trixie and sid) */
 
-/* A PollEvented inside v, following Box / Pin / references on the way
- * (hyper-util's TokioIo<Pin<Box<TcpStream>>>; h2's Codec { inner:
- * FramedRead { inner: FramedRead { inner: FramedWrite { inner: T } } } }). */
-static bool find_poll_evented_deep(struct ad_decode *d, const struct ad_value *v, int depth,
-				   struct ad_value *ret)
-{
-	/* Owned boxes only below the top: a reference or an Arc inside leads
-	 * to shared state, not to this value's socket. */
-	struct ad_value cur = *v, next;
-	while (ad_type_is(cur.type, "alloc::boxed::Box") || ad_type_is(cur.type, "core::pin::Pin")) {
-		const char *inner = ad_type_field(cur.type, "__pointer") ? "__pointer" : "pointer";
-		if (ad_type_is(cur.type, "alloc::boxed::Box") ? !keep(ad_value_deref(&cur, &next))
-							      : !keep(ad_value_member(&cur, inner, &next)))
-			return false;
-		cur = next;
-	}
-	if (ad_type_is(cur.type, "tokio::io::poll_evented::PollEvented")) {
-		*ret = cur;
-		return true;
-	}
-	if (depth <= 0 || (cur.type->kind != AD_TYPE_STRUCT && cur.type->kind != AD_TYPE_ENUM))
-		return false;
-	if (cur.type->kind == AD_TYPE_ENUM && !keep(ad_value_variant(&cur, NULL, &cur)))
-		return false;
-	for (size_t i = 0; i < cur.type->nfields; i++) {
-		struct ad_value field;
-		if (keep(ad_value_member(&cur, cur.type->fields[i].name, &field)) &&
-		    find_poll_evented_deep(d, &field, depth - 1, ret))
-			return true;
-	}
-	return false;
-}
 
 /* An io leaf on the socket inside v, with a protocol phase. */
 static bool socket_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
@@ -714,7 +694,7 @@ static bool socket_leaf(struct ad_decode *d, const struct ad_value *v, struct ad
 	int fd = -1;
 	uint64_t address = v->address;
 	struct ad_value owner = through_pointer(v);
-	if (find_poll_evented_deep(d, &owner, 20, &pe) && poll_evented_fd(d, &pe, &fd))
+	if (find_poll_evented(d, &owner, 20, &pe) && poll_evented_fd(d, &pe, &fd))
 		address = pe.address;
 	if (!block(f, AD_RESOURCE_IO, address, &b))
 		return true;
