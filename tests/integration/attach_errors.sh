@@ -58,10 +58,13 @@ else
 	done
 fi
 
-# A thread id is not a process id.
+# A thread id is not a process id: the churner thread lives as long as the
+# process (the threads it creates may end before stopper looks at them).
+tid=""
 for t in /proc/"$churn_pid"/task/*; do
-	[ "${t##*/}" != "$churn_pid" ] && tid=${t##*/} && break
+	[ "$(cat "$t/comm" 2>/dev/null)" = churner ] && tid=${t##*/} && break
 done
+[ -n "$tid" ] || fail "no thread named churner in pid $churn_pid"
 expect invalid_argument "is a thread of process $churn_pid" "$tid" --verify
 
 assert_untraced "$churn_pid"
