@@ -25,10 +25,6 @@
 #include "status.h"
 #include "watch.h"
 
-#ifndef AD_WEB_ROOT
-#define AD_WEB_ROOT "/usr/local/share/asyncdump/web"
-#endif
-
 #define MAX_TOKEN_BYTES 4096
 #define MAX_FLAGS 256
 
@@ -47,7 +43,7 @@ static const char usage[] =
 	"                            root all; no token is asked there\n"
 	"  --config FILE             configuration file (default " AD_CONFIG_DEFAULT_PATH "\n"
 	"                            when it exists); flags override it\n"
-	"  --web-root DIR            the viewer's files (default " AD_WEB_ROOT ")\n"
+	"  --web-root DIR            serve the viewer from DIR instead of the one built in\n"
 	"  --token-file FILE         require 'Authorization: Bearer TOKEN' (the file's\n"
 	"                            content) on every TCP request except /healthz and the\n"
 	"                            viewer's static files\n"
@@ -226,11 +222,11 @@ static struct ad_error *app_init(struct app *app, const struct ad_config *config
 			err->code = AD_ERROR_CONFIG;
 		return err;
 	}
-	const char *web_root = config->web_root ? config->web_root : AD_WEB_ROOT;
-	app->web_root = realpath(web_root, NULL);
-	if (!app->web_root)
-		log_msg(AD_LOG_WARN, "no web viewer: cannot use web root %s: %s", web_root,
-			strerror(errno));
+	if (config->web_root && !(app->web_root = realpath(config->web_root, NULL))) {
+		return ad_error_create(AD_ERROR_CONFIG, "cannot use web root %s: %s (leave web_root "
+				       "unset for the viewer built into asyncdumpd)",
+				       config->web_root, strerror(errno));
+	}
 	if ((err = metrics_create(&app->metrics)) || (err = own_metrics_register(app->metrics)))
 		return err;
 	if ((err = ad_context_create(NULL, &app->ctx)) ||

@@ -88,6 +88,16 @@ enum MHD_Result respond_file(struct MHD_Connection *c, struct request *r, int fd
 	return send_response(c, r, MHD_HTTP_OK, resp, content_type, cache_control);
 }
 
+enum MHD_Result respond_static(struct MHD_Connection *c, struct request *r, const void *data,
+			       size_t size, const char *content_type, const char *cache_control)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(size, (void *)data, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	return send_response(c, r, MHD_HTTP_OK, resp, content_type, cache_control);
+}
+
 static json_t *error_document(const char *code, const char *message)
 {
 	json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);

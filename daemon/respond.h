@@ -34,6 +34,10 @@ enum MHD_Result respond_borrowed(struct MHD_Connection *c, struct request *r, un
 /* An open regular file, taken over. */
 enum MHD_Result respond_file(struct MHD_Connection *c, struct request *r, int fd, size_t size,
 			     const char *content_type, const char *cache_control);
+/* `size` bytes at `data`, which live as long as the program (the viewer
+ * compiled into the daemon). */
+enum MHD_Result respond_static(struct MHD_Connection *c, struct request *r, const void *data,
+			       size_t size, const char *content_type, const char *cache_control);
 enum MHD_Result respond_error(struct MHD_Connection *c, struct request *r, unsigned status,
 			      const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));

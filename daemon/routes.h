@@ -42,7 +42,7 @@ struct app {
 	struct ratelimit ratelimit;
 	char *token;        /* NULL: no token required */
 	size_t token_len;
-	char *web_root;     /* realpath, or NULL: no viewer */
+	char *web_root;     /* realpath, or NULL: the built-in viewer */
 	pid_t self;
 };
 

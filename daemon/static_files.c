@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "static_files.h"
+#include "web_assets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,11 +63,28 @@ static enum MHD_Result not_found(struct MHD_Connection *c, struct request *r)
 			     "no such file in the web viewer (%s)", r->uri);
 }
 
-enum MHD_Result static_serve(struct MHD_Connection *c, struct request *r, const char *web_root,
-			     const char *url)
+/* The page itself is revalidated so that an upgrade shows at once. */
+static const char *cache_control_of(const char *type)
 {
-	if (!web_root || !plausible_path(url))
-		return not_found(c, r);
+	return strncmp(type, "text/html", 9) == 0 ? "no-cache" : "public, max-age=300";
+}
+
+static enum MHD_Result serve_built_in(struct MHD_Connection *c, struct request *r, const char *url)
+{
+	if (strcmp(url, "/") == 0)
+		url = "/index.html";
+	for (size_t i = 0; i < web_nassets; i++)
+		if (strcmp(web_assets[i].path, url) == 0) {
+			const char *type = content_type_of(url);
+			return respond_static(c, r, web_assets[i].data, web_assets[i].size, type,
+					      cache_control_of(type));
+		}
+	return not_found(c, r);
+}
+
+static enum MHD_Result serve_from_disk(struct MHD_Connection *c, struct request *r,
+				       const char *web_root, const char *url)
+{
 	char joined[PATH_MAX], resolved[PATH_MAX];
 	size_t ul = strlen(url);
 	int n = snprintf(joined, sizeof(joined), "%s%s%s", web_root, url,
@@ -86,8 +104,14 @@ enum MHD_Result static_serve(struct MHD_Connection *c, struct request *r, const 
 		close(fd); /* directories are not listed */
 		return not_found(c, r);
 	}
-	/* The page itself is revalidated so that an upgrade shows at once. */
 	const char *type = content_type_of(resolved);
-	const char *cache = strncmp(type, "text/html", 9) == 0 ? "no-cache" : "public, max-age=300";
-	return respond_file(c, r, fd, (size_t)st.st_size, type, cache);
+	return respond_file(c, r, fd, (size_t)st.st_size, type, cache_control_of(type));
+}
+
+enum MHD_Result static_serve(struct MHD_Connection *c, struct request *r, const char *web_root,
+			     const char *url)
+{
+	if (!plausible_path(url))
+		return not_found(c, r);
+	return web_root ? serve_from_disk(c, r, web_root, url) : serve_built_in(c, r, url);
 }

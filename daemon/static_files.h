@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The web viewer's files, served from the web root and nothing else. */
+/* The web viewer's files: the ones compiled into the daemon, or those of a
+ * web root given to override them, and nothing else. */
 #ifndef ASYNCDUMP_DAEMON_STATIC_FILES_H
 #define ASYNCDUMP_DAEMON_STATIC_FILES_H
 
@@ -7,7 +8,7 @@
 
 #include "respond.h"
 
-/* `web_root` is a realpath, or NULL when there is none (every file is 404). */
+/* `web_root` is a realpath, or NULL for the built-in viewer. */
 enum MHD_Result static_serve(struct MHD_Connection *c, struct request *r, const char *web_root,
 			     const char *url);
 

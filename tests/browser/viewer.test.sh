@@ -25,7 +25,7 @@ log="$HARNESS_TMP/asyncdumpd.log"
 daemon_pid=
 for _ in 1 2 3; do
 	port=$(free_port)
-	"$daemon" --listen "127.0.0.1:$port" --web-root "$top_srcdir/web" 2>"$log" &
+	"$daemon" --listen "127.0.0.1:$port" 2>"$log" &
 	daemon_pid=$!
 	for _ in $(seq 100); do
 		curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break 2

@@ -62,7 +62,7 @@ start_daemon() {
 	fi
 	DAEMON_STARTS=$((DAEMON_STARTS + 1))
 	DAEMON_LOG="$HARNESS_TMP/asyncdumpd.$DAEMON_STARTS.log"
-	"$ASYNCDUMPD" "${listen[@]}" --web-root "$top_srcdir/web" "$@" 2>"$DAEMON_LOG" </dev/null &
+	"$ASYNCDUMPD" "${listen[@]}" "$@" 2>"$DAEMON_LOG" </dev/null &
 	DAEMON_PID=$!
 	wait_for_log ' started pid=' "$DAEMON_LOG" "$DAEMON_PID"
 	local port

@@ -82,6 +82,21 @@ for path in /../../etc/passwd /%2e%2e/%2e%2e/etc/passwd /..%2f..%2fetc/passwd /%
 	[ "$HTTP_STATUS" = 404 ] || [ "$HTTP_STATUS" = 400 ] || fail "GET $path: status $HTTP_STATUS"
 	case "$HTTP_BODY" in *root:*) fail "GET $path served /etc/passwd";; esac
 done
+# The viewer built into the daemon: each file of web/ served as it is there.
+for f in index.html app.js style.css favicon.svg; do
+	curl -fsS -o "$HARNESS_TMP/served" "$BASE/$f" || fail "GET /$f from the built-in viewer"
+	cmp -s "$HARNESS_TMP/served" "$top_srcdir/web/$f" || fail "GET /$f differs from web/$f"
+done
+curl -fsS -o "$HARNESS_TMP/served" "$BASE/" && cmp -s "$HARNESS_TMP/served" "$top_srcdir/web/index.html" ||
+	fail "GET / is not web/index.html"
+assert_http 404 not_found /nonexistent.js
+# A web root that does not exist is a configuration error, said at start.
+out=$("$ASYNCDUMPD" --listen 127.0.0.1:1 --web-root "$HARNESS_TMP/absent" 2>&1) &&
+	fail "asyncdumpd started with a web root that does not exist"
+case "$out" in
+*"cannot use web root $HARNESS_TMP/absent"*"built into asyncdumpd"*) ;;
+*) fail "asyncdumpd with an absent web root said: $out" ;;
+esac
 # A web root with a symlink that leads out of it, and a subdirectory.
 webroot="$HARNESS_TMP/web"
 mkdir -p "$webroot/sub"

@@ -53,12 +53,6 @@ for prog in asyncdumpd asyncdump; do
 	[ "$got" = "$prog $version" ] ||
 		problem "$prog --version printed '$got', expected '$prog $version' (configure.ac)"
 done
-# The daemon's built-in web root is where the viewer gets installed.
-if [ -x "$root$bindir/asyncdumpd" ] &&
-	! grep -qaF "$pkgdatadir/web" "$root$bindir/asyncdumpd"; then
-	problem "asyncdumpd does not name $pkgdatadir/web (the installed viewer) as its default web root"
-fi
-
 # ---- systemd units: the service names the installed daemon and configuration
 service=$root$unitdir/asyncdumpd.service
 socket=$root$unitdir/asyncdumpd.socket
@@ -92,16 +86,22 @@ for page in asyncdump.1 asyncdumpd.8 asyncdumpd.conf.5; do
 		problem "man -w $section ${page%.*} with MANPATH=$root$mandir found '$found', not $installed"
 done
 
-# ---- the web viewer: every file of web/ the browser loads
+# ---- the web viewer: every file of web/ the browser loads is compiled into
+# the installed daemon (it serves them with nothing installed beside it)
 viewer_files=$(cd "$top_srcdir/web" && find . -type f \
 	\( -name '*.html' -o -name '*.js' -o -name '*.css' -o -name '*.svg' -o -name '*.png' \
 	-o -name '*.ico' \) | sed 's|^\./||' | sort)
 [ -n "$viewer_files" ] || problem "no viewer files found in $top_srcdir/web"
-while read -r f; do
-	[ -n "$f" ] || continue
-	cmp -s "$root$pkgdatadir/web/$f" "$top_srcdir/web/$f" ||
-		problem "web/$f not installed as $pkgdatadir/web/$f"
-done <<< "$viewer_files"
+if [ -x "$root$bindir/asyncdumpd" ]; then
+	missing=$(cd "$top_srcdir/web" && python3 -c '
+import sys
+binary = open(sys.argv[1], "rb").read()
+print(" ".join(f for f in sys.argv[2:] if open(f, "rb").read() not in binary))
+' "$root$bindir/asyncdumpd" $viewer_files)
+	[ -z "$missing" ] || problem "web/ files not compiled into the installed asyncdumpd: $missing"
+fi
+[ ! -e "$root$pkgdatadir/web" ] ||
+	problem "$pkgdatadir/web installed: the viewer is compiled into asyncdumpd"
 
 # ---- nothing anywhere else
 while read -r f; do
@@ -111,7 +111,7 @@ while read -r f; do
 	"$unitdir/asyncdumpd.service" | "$unitdir/asyncdumpd.socket") ;;
 	"$sysconfdir/asyncdump/asyncdumpd.conf") ;;
 	"$mandir/man1/asyncdump.1" | "$mandir/man8/asyncdumpd.8" | "$mandir/man5/asyncdumpd.conf.5") ;;
-	"$pkgdatadir"/*) ;;
+	"$pkgdatadir/asyncdump.rules.yml") ;;
 	*) problem "unexpected file installed: $rel" ;;
 	esac
 done < <(find "$root" ! -type d)
@@ -123,4 +123,4 @@ left=$(find "$root" ! -type d)
 [ -z "$left" ] || problem "make uninstall left files behind: $left"
 
 [ "$problems" -eq 0 ] || fail "$problems check(s) failed"
-echo "install layout OK: $bindir, $unitdir, $sysconfdir/asyncdump, $mandir, $pkgdatadir/web"
+echo "install layout OK: $bindir, $unitdir, $sysconfdir/asyncdump, $mandir, the viewer built into asyncdumpd"
