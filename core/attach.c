@@ -35,6 +35,7 @@
 
 #include "asyncdump/process.h"
 #include "proc.h"
+#include "search.h"
 
 /* How long threads get to reach their stop before the sample is abandoned;
  * a thread in uninterruptible sleep (D) stops only when it leaves it. */
@@ -122,19 +123,22 @@ static int compare_names(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+static bool tracee_before(const void *element, const void *tid)
+{
+	return ((const struct tracee *)element)->thread.tid < *(const pid_t *)tid;
+}
+
+static bool name_before(const void *element, const void *tid)
+{
+	return ((const struct known_name *)element)->tid < *(const pid_t *)tid;
+}
+
 /* Whether a live tracee has this tid; binary search over the first `sorted`
  * tracees (the rest were just added). A tid that exited during the attach
  * may already belong to a new thread: exited tracees do not count. */
 static bool is_known(const struct ad_stopped *s, size_t sorted, pid_t tid)
 {
-	size_t lo = 0, hi = sorted;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->tracees[mid].thread.tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(s->tracees, sorted, sizeof(*s->tracees), &tid, tracee_before);
 	for (; lo < sorted && s->tracees[lo].thread.tid == tid; lo++) {
 		if (s->tracees[lo].state != GONE)
 			return true;
@@ -177,11 +181,9 @@ static struct ad_error *read_names(struct ad_stopped *s)
 
 static void name_thread(const struct ad_stopped *s, struct ad_thread *t)
 {
-	struct known_name key = { .tid = t->tid };
-	const struct known_name *k =
-		bsearch(&key, s->names, s->nnames, sizeof(*s->names), compare_names);
-	if (k)
-		memcpy(t->name, k->name, sizeof(t->name));
+	size_t i = ad_partition_point(s->names, s->nnames, sizeof(*s->names), &t->tid, name_before);
+	if (i < s->nnames && s->names[i].tid == t->tid)
+		memcpy(t->name, s->names[i].name, sizeof(t->name));
 	else
 		ad_proc_read_comm(s->pid, t->tid, t->name);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "debuginfo_internal.h"
+#include "search.h"
 
 static char *debuginfo_path_default = NULL;
 
@@ -384,18 +385,17 @@ bool ad_debuginfo_has_type_prefix(struct ad_debuginfo *di, const char *prefix)
 	return false;
 }
 
+static bool func_starts_at_or_before(const void *element, const void *pc)
+{
+	return ((const struct ad_func_range *)element)->low <= *(const uint64_t *)pc;
+}
+
 static const struct ad_func_range *function_range_at(const struct ad_debuginfo *di, uint64_t pc)
 {
 	/* Ranges may nest (rare) but never partially overlap: take the last
 	 * range starting at or before pc that still contains it. */
-	size_t lo = 0, hi = di->nfuncs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (di->funcs[mid].low <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(di->funcs, di->nfuncs, sizeof(*di->funcs), &pc,
+				       func_starts_at_or_before);
 	for (size_t i = lo; i-- > 0;) {
 		if (di->funcs[i].high > pc)
 			return &di->funcs[i];
@@ -498,17 +498,15 @@ struct ad_error *ad_debuginfo_function_template_param(struct ad_debuginfo *di, u
 	return err;
 }
 
+static bool var_before(const void *element, const void *address)
+{
+	return ((const struct ad_addr_die *)element)->address < *(const uint64_t *)address;
+}
+
 struct ad_error *ad_debuginfo_vtable_type(struct ad_debuginfo *di, uint64_t vtable,
 					  const struct ad_type **ret)
 {
-	size_t lo = 0, hi = di->nvars;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (di->vars[mid].address < vtable)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(di->vars, di->nvars, sizeof(*di->vars), &vtable, var_before);
 	/* Several variables may share an address (identical vtables are merged):
 	 * any {vtable} among them names a type with this layout. */
 	for (size_t i = lo; i < di->nvars && di->vars[i].address == vtable; i++) {
@@ -539,17 +537,16 @@ struct ad_error *ad_debuginfo_vtable_type(struct ad_debuginfo *di, uint64_t vtab
 			       vtable, di->path);
 }
 
+static bool symbol_starts_at_or_before(const void *element, const void *address)
+{
+	return ((const struct ad_symbol *)element)->address <= *(const uint64_t *)address;
+}
+
 struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t address,
 					const char **name_ret, uint64_t *offset_ret)
 {
-	size_t lo = 0, hi = di->nsymbols;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (di->symbols[mid].address <= address)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(di->symbols, di->nsymbols, sizeof(*di->symbols), &address,
+				       symbol_starts_at_or_before);
 	if (lo > 0) {
 		const struct ad_symbol *s = &di->symbols[lo - 1];
 		if (address < s->address + (s->size ? s->size : 1)) {

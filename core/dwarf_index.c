@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "debuginfo_internal.h"
+#include "search.h"
 
 #define MAX_NAME_DEPTH 64
 #define MAX_QUALIFIED 4096
@@ -364,15 +365,13 @@ struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di)
 	return NULL;
 }
 
+static bool name_before(const void *element, const void *die)
+{
+	return ((const struct ad_die_name *)element)->die < *(const uint64_t *)die;
+}
+
 const char *ad_dwarf_index_name(const struct ad_debuginfo *di, uint64_t die)
 {
-	size_t lo = 0, hi = di->nnames;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (di->names[mid].die < die)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(di->names, di->nnames, sizeof(*di->names), &die, name_before);
 	return lo < di->nnames && di->names[lo].die == die ? di->names[lo].name : NULL;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "asyncdump/memory.h"
+#include "search.h"
 
 struct ad_error *ad_read_uint(const struct ad_reader *r, uint64_t address, size_t size,
 			      uint64_t *ret)
@@ -61,20 +62,20 @@ struct synthetic {
 };
 
 /* The segment containing `address`, or NULL; O(log n). */
+static bool segment_ends_at_or_before(const void *element, const void *address)
+{
+	const struct ad_segment *seg = element;
+	return *(const uint64_t *)address - seg->address >= seg->len &&
+	       *(const uint64_t *)address >= seg->address;
+}
+
 static const struct ad_segment *find_segment(const struct synthetic *s, uint64_t address)
 {
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ad_segment *seg = &s->segments[mid];
-		if (address < seg->address)
-			hi = mid;
-		else if (address - seg->address >= seg->len)
-			lo = mid + 1;
-		else
-			return seg;
-	}
-	return NULL;
+	size_t i = ad_partition_point(s->segments, s->n, sizeof(*s->segments), &address,
+				      segment_ends_at_or_before);
+	if (i == s->n || address < s->segments[i].address)
+		return NULL;
+	return &s->segments[i];
 }
 
 static struct ad_error *synthetic_read(void *ctx, uint64_t address, void *buf, size_t len)

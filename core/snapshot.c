@@ -33,6 +33,7 @@
 
 #include "asyncdump/snapshot.h"
 #include "proc.h"
+#include "search.h"
 #include "sockets.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -75,34 +76,30 @@ struct snap_memory {
 	pid_t pid;
 };
 
+/* Sorted disjoint ranges: the one holding `address` is the first that does
+ * not end at or before it, if it starts at or before it. */
+static bool segment_ends_at_or_before(const void *element, const void *address)
+{
+	return ((const struct segment *)element)->end <= *(const uint64_t *)address;
+}
+
+static bool span_ends_at_or_before(const void *element, const void *address)
+{
+	return ((const struct span *)element)->end <= *(const uint64_t *)address;
+}
+
 static const struct segment *find_segment(const struct snap_memory *m, uint64_t address)
 {
-	size_t lo = 0, hi = m->nsegments;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (address < m->segments[mid].start)
-			hi = mid;
-		else if (address >= m->segments[mid].end)
-			lo = mid + 1;
-		else
-			return &m->segments[mid];
-	}
-	return NULL;
+	size_t i = ad_partition_point(m->segments, m->nsegments, sizeof(*m->segments), &address,
+				      segment_ends_at_or_before);
+	return i < m->nsegments && m->segments[i].start <= address ? &m->segments[i] : NULL;
 }
 
 static const struct span *find_live(const struct snap_memory *m, uint64_t address)
 {
-	size_t lo = 0, hi = m->nlive;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (address < m->live[mid].start)
-			hi = mid;
-		else if (address >= m->live[mid].end)
-			lo = mid + 1;
-		else
-			return &m->live[mid];
-	}
-	return NULL;
+	size_t i = ad_partition_point(m->live, m->nlive, sizeof(*m->live), &address,
+				      span_ends_at_or_before);
+	return i < m->nlive && m->live[i].start <= address ? &m->live[i] : NULL;
 }
 
 static struct ad_error *snap_read(void *ctx, uint64_t address, void *buf, size_t len)
@@ -282,22 +279,20 @@ static struct ad_error *read_maps(struct plan *p)
 	return NULL;
 }
 
+static bool line_ends_at_or_before(const void *element, const void *address)
+{
+	return ((const struct ad_maps_line *)element)->end <= *(const uint64_t *)address;
+}
+
 static const struct ad_maps_line *line_containing(const struct plan *p, uint64_t address,
 						  size_t *index)
 {
-	size_t lo = 0, hi = p->nlines;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (address < p->lines[mid].start)
-			hi = mid;
-		else if (address >= p->lines[mid].end)
-			lo = mid + 1;
-		else {
-			*index = mid;
-			return &p->lines[mid];
-		}
-	}
-	return NULL;
+	size_t i = ad_partition_point(p->lines, p->nlines, sizeof(*p->lines), &address,
+				      line_ends_at_or_before);
+	if (i == p->nlines || address < p->lines[i].start)
+		return NULL;
+	*index = i;
+	return &p->lines[i];
 }
 
 /* A stack mapping is copied from its lowest stack pointer, red zone
@@ -810,18 +805,14 @@ void ad_snapshot_destroy(struct ad_snapshot *snap)
 	free(snap);
 }
 
+static bool mapping_ends_at_or_before(const void *element, const void *address)
+{
+	return ((const struct ad_mapping *)element)->end <= *(const uint64_t *)address;
+}
+
 const struct ad_mapping *ad_snapshot_mapping(const struct ad_snapshot *snap, uint64_t address)
 {
-	size_t lo = 0, hi = snap->nmappings;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ad_mapping *m = &snap->mappings[mid];
-		if (address < m->start)
-			hi = mid;
-		else if (address >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
+	size_t i = ad_partition_point(snap->mappings, snap->nmappings, sizeof(*snap->mappings),
+				      &address, mapping_ends_at_or_before);
+	return i < snap->nmappings && snap->mappings[i].start <= address ? &snap->mappings[i] : NULL;
 }

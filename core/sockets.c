@@ -16,6 +16,7 @@
 
 #include "proc.h"
 #include "sockets.h"
+#include "search.h"
 
 bool ad_sockets_parse_fd_link(const char *link, uint64_t *inode)
 {
@@ -155,16 +156,14 @@ static int by_fd(const void *a, const void *b)
 
 /* Fills every fd (several may share one socket) whose inode is s->inode;
  * the fds are sorted by inode. */
+static bool inode_before(const void *element, const void *inode)
+{
+	return ((const struct ad_socket_fd *)element)->socket.inode < *(const uint64_t *)inode;
+}
+
 static void fill(struct ad_socket_table *t, const struct ad_socket *s)
 {
-	size_t lo = 0, hi = t->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->fds[mid].socket.inode < s->inode)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(t->fds, t->n, sizeof(*t->fds), &s->inode, inode_before);
 	for (; lo < t->n && t->fds[lo].socket.inode == s->inode; lo++) {
 		t->fds[lo].socket = *s;
 		t->fds[lo].known = true;
@@ -284,17 +283,17 @@ void ad_socket_table_destroy(struct ad_socket_table *t)
 	free(t);
 }
 
+static bool fd_before(const void *element, const void *fd)
+{
+	return ((const struct ad_socket_fd *)element)->fd < *(const int *)fd;
+}
+
 const struct ad_socket *ad_socket_table_find(const struct ad_socket_table *t, int fd)
 {
-	size_t lo = 0, hi = t ? t->n : 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->fds[mid].fd < fd)
-			lo = mid + 1;
-		else if (t->fds[mid].fd > fd)
-			hi = mid;
-		else
-			return t->fds[mid].known ? &t->fds[mid].socket : NULL;
-	}
-	return NULL;
+	if (!t)
+		return NULL;
+	size_t i = ad_partition_point(t->fds, t->n, sizeof(*t->fds), &fd, fd_before);
+	if (i == t->n || t->fds[i].fd != fd || !t->fds[i].known)
+		return NULL;
+	return &t->fds[i].socket;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "unwind.h"
+#include "search.h"
 
 /* A vDSO is two pages; anything much larger is not one. */
 #define VDSO_MAX_SIZE (64 * 1024)
@@ -506,16 +507,15 @@ static struct cu_functions *cu_functions(struct ad_unwinder *u, Dwfl_Module *mod
 	return &u->cus[u->ncus++];
 }
 
+static bool range_starts_at_or_before(const void *element, const void *pc)
+{
+	return ((const struct function_range *)element)->low <= *(const Dwarf_Addr *)pc;
+}
+
 static const struct function_range *function_at(const struct cu_functions *c, Dwarf_Addr pc)
 {
-	size_t lo = 0, hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->ranges[mid].low <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(c->ranges, c->n, sizeof(*c->ranges), &pc,
+				       range_starts_at_or_before);
 	if (lo == 0 || pc >= c->ranges[lo - 1].high)
 		return NULL;
 	return &c->ranges[lo - 1];
