@@ -51,6 +51,12 @@ static bool grow(struct ad_u64map *m)
 
 bool ad_u64map_put(struct ad_u64map *m, uint64_t key, void *value)
 {
+	if (!key) {
+		m->len += !m->has_zero;
+		m->has_zero = true;
+		m->zero_value = value;
+		return true;
+	}
 	if ((m->len + 1) * 4 > m->cap * 3 && !grow(m))
 		return false;
 	size_t i = slot_of(m->keys, m->cap, key);
@@ -63,6 +69,8 @@ bool ad_u64map_put(struct ad_u64map *m, uint64_t key, void *value)
 
 void *ad_u64map_get(const struct ad_u64map *m, uint64_t key)
 {
+	if (!key)
+		return m->has_zero ? m->zero_value : NULL;
 	if (!m->cap)
 		return NULL;
 	size_t i = slot_of(m->keys, m->cap, key);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A uint64 → pointer hash map (open addressing; key 0 is not allowed). */
+/* The library's one hash map: uint64 → pointer, open addressing. Every key
+ * is allowed (0 too); a NULL value reads as absent. */
 #ifndef ASYNCDUMP_U64MAP_H
 #define ASYNCDUMP_U64MAP_H
 
@@ -9,8 +10,10 @@
 
 struct ad_u64map {
 	size_t cap, len;
-	uint64_t *keys;
+	uint64_t *keys;   /* 0: empty slot; key 0 lives beside the table */
 	void **values;
+	bool has_zero;
+	void *zero_value;
 };
 
 void ad_u64map_init(struct ad_u64map *m);

@@ -18,7 +18,7 @@ struct node {
 struct graph {
 	struct node *nodes;
 	size_t n;
-	struct ad_u64map by_id; /* id + 1 → node index + 1 */
+	struct ad_u64map by_id; /* task id → node index + 1 (NULL: absent) */
 	long next_index, nscc;
 	size_t *stack;
 	size_t sp;
@@ -57,7 +57,7 @@ static bool collect_edges(struct graph *g, size_t from, const struct ad_frame *r
 	while (n && ok) {
 		const struct ad_frame *f = todo[--n];
 		if (f->has_awaits_task) {
-			void *to = ad_u64map_get(&g->by_id, f->awaits_task + 1);
+			void *to = ad_u64map_get(&g->by_id, f->awaits_task);
 			if (to)
 				ok = add_edge(&g->nodes[from], (size_t)(uintptr_t)to - 1);
 		}
@@ -192,7 +192,7 @@ struct ad_error *ad_wait_graph_cycles(struct ad_trace *t)
 		struct node *nd = &g.nodes[g.n];
 		nd->id = t->tasks[i].id;
 		nd->index = -1;
-		if (!ad_u64map_put(&g.by_id, nd->id + 1, (void *)(uintptr_t)(g.n + 1))) {
+		if (!ad_u64map_put(&g.by_id, nd->id, (void *)(uintptr_t)(g.n + 1))) {
 			err = &ad_error_nomem;
 			goto out;
 		}

@@ -2,6 +2,7 @@
 /* The wait-for graph: task → task edges from frames awaiting a JoinHandle,
  * one cycle reported per strongly connected component. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "asyncdump/trace.h"
@@ -73,6 +74,19 @@ START_TEST(two_cycles_each_from_its_smallest_id)
 }
 END_TEST
 
+/* Ids are the runtime's: any uint64 (the graph once keyed them by id + 1). */
+START_TEST(largest_ids_form_a_cycle)
+{
+	struct ad_trace *t = ad_trace_create();
+	add_task(t, UINT64_MAX, (const uint64_t[]){ UINT64_MAX - 1, 0 });
+	add_task(t, UINT64_MAX - 1, (const uint64_t[]){ UINT64_MAX, 0 });
+	ck_assert_ptr_null(ad_wait_graph_cycles(t));
+	ck_assert_uint_eq(t->ncycles, 1);
+	assert_cycle(t, 0, (const uint64_t[]){ UINT64_MAX - 1, UINT64_MAX, UINT64_MAX - 1 }, 3);
+	ad_trace_destroy(t);
+}
+END_TEST
+
 START_TEST(awaiting_a_task_not_in_the_sample_is_no_edge)
 {
 	struct ad_trace *t = ad_trace_create();
@@ -109,6 +123,7 @@ int main(void)
 	tcase_add_test(tc, no_edges_no_cycles);
 	tcase_add_test(tc, self_await_is_a_cycle);
 	tcase_add_test(tc, two_cycles_each_from_its_smallest_id);
+	tcase_add_test(tc, largest_ids_form_a_cycle);
 	tcase_add_test(tc, awaiting_a_task_not_in_the_sample_is_no_edge);
 	tcase_add_test(tc, long_chain_is_one_cycle);
 	suite_add_tcase(s, tc);
