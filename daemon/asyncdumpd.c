@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "asyncdump/capture.h"
-#include "asyncdump/config.h"
+#include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "own_metrics.h"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "asyncdump/config.h"
+#include "conf.h"
 
 void log_set_level(enum ad_log_level level);
 bool log_enabled(enum ad_log_level level);

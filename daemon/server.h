@@ -8,7 +8,7 @@
 #ifndef ASYNCDUMP_DAEMON_SERVER_H
 #define ASYNCDUMP_DAEMON_SERVER_H
 
-#include "asyncdump/config.h"
+#include "conf.h"
 #include "asyncdump/error.h"
 #include "routes.h"
 

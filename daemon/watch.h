@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "asyncdump/config.h"
+#include "conf.h"
 #include "asyncdump/error.h"
 #include "asyncdump/trace.h"
 #include "metrics.h"

@@ -38,11 +38,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "error.h"
 #include "trace.h"
 
 struct ad_progress;
+
+enum ad_expected_wait_kind {
+	AD_EXPECTED_WAIT_FUNCTION, /* glob over the frame's function name */
+	AD_EXPECTED_WAIT_LOCATION, /* glob over the suspension file, and a line */
+};
+
+/* A place where waiting forever is normal (an accept loop, an idle worker). */
+struct ad_expected_wait {
+	enum ad_expected_wait_kind kind;
+	char *pattern; /* function glob, or file glob (ad_expected_wait_matches()) */
+	unsigned line; /* LOCATION: the line, 0 = any line */
+};
+
 
 struct ad_progress_options {
 	uint64_t stuck_threshold_ms;  /* unchanged this long, and not expected: stuck */

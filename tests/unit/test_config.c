@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "asyncdump/config.h"
+#include "conf.h"
 
 /* Parses `text` as "t.conf" and expects success. */
 static struct ad_config *parse_ok(const char *text)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asyncdump/config.h"
+#include "conf.h"
 
 #ifndef EXAMPLE_CONFIG
 #error "EXAMPLE_CONFIG (the path of systemd/asyncdumpd.conf) must be defined"

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Configuration of asyncdumpd and of hang detection: the model and its parser.
+/* The daemon's configuration (asyncdumpd.conf and its flags), hang detection
+ * included: the model and its parser. The library takes none of it: the
+ * daemon hands each library call the options it needs.
  *
  * The file is a list of `key = value` lines, grouped by `[section]` headers:
  *
@@ -8,7 +10,7 @@
  *     listen = [::1]:7070              # listen may repeat
  *     unix = /run/asyncdump/asyncdumpd.sock
  *     token_file = /etc/asyncdump/token
- *     web_root = /usr/share/asyncdump/web
+ *     web_root = /home/me/asyncdump/web     # instead of the built-in viewer
  *     max_connections = 128
  *     max_connections_per_ip = 64
  *     max_samples_in_flight = 8
@@ -45,8 +47,8 @@
  *
  * Errors are AD_ERROR_CONFIG with "FILE:LINE: what is wrong" (or
  * "--flag: what is wrong" from ad_config_set's caller); nothing is printed. */
-#ifndef ASYNCDUMP_CONFIG_H
-#define ASYNCDUMP_CONFIG_H
+#ifndef ASYNCDUMP_DAEMON_CONF_H
+#define ASYNCDUMP_DAEMON_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,7 +56,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "asyncdump/error.h"
+#include "asyncdump/progress.h" /* struct ad_expected_wait */
 
 #define AD_CONFIG_DEFAULT_PATH "/etc/asyncdump/asyncdumpd.conf"
 #define AD_CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
@@ -66,18 +69,6 @@ struct ad_listen_addr {
 	char *text;
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-};
-
-enum ad_expected_wait_kind {
-	AD_EXPECTED_WAIT_FUNCTION, /* glob over the frame's function name */
-	AD_EXPECTED_WAIT_LOCATION, /* glob over the suspension file, and a line */
-};
-
-/* A place where waiting forever is normal (an accept loop, an idle worker). */
-struct ad_expected_wait {
-	enum ad_expected_wait_kind kind;
-	char *pattern; /* function glob, or file glob (ad_expected_wait_matches()) */
-	unsigned line; /* LOCATION: the line, 0 = any line */
 };
 
 enum ad_watch_selector { AD_WATCH_PID, AD_WATCH_EXE, AD_WATCH_COMM };

@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "asyncdump/config.h"
+#include "conf.h"
 
 #define MAX_FILE_BYTES (1024 * 1024)
 #define MAX_LINE_BYTES 4096
