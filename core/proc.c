@@ -82,10 +82,16 @@ struct ad_error *ad_proc_read_status(pid_t pid, pid_t tid, struct ad_proc_status
 		.tgid = (pid_t)status_long(text, "Tgid", 0),
 		.ppid = (pid_t)status_long(text, "PPid", 0),
 		.tracer_pid = (pid_t)status_long(text, "TracerPid", 0),
-		.uid = (uid_t)status_long(text, "Uid", 0),
 		.threads = (unsigned)status_long(text, "Threads", 1),
 		.kernel_thread = status_long(text, "Kthread", 0) == 1,
 	};
+	const char *uids = status_field(text, "Uid");
+	unsigned long real = 0, effective = 0, saved = 0;
+	if (uids && sscanf(uids, "%lu %lu %lu", &real, &effective, &saved) != 3)
+		real = effective = saved = 0;
+	st.uids[0] = (uid_t)real;
+	st.uids[1] = (uid_t)effective;
+	st.uids[2] = (uid_t)saved;
 	*ret = st;
 	return NULL;
 }
@@ -99,7 +105,7 @@ void ad_proc_read_comm(pid_t pid, pid_t tid, char name[16])
 	name[strcspn(name, "\n")] = '\0';
 }
 
-bool ad_proc_read_start_time(pid_t pid, unsigned long long *ret)
+bool ad_process_start_time(pid_t pid, unsigned long long *ret)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -123,6 +129,57 @@ bool ad_proc_read_start_time(pid_t pid, unsigned long long *ret)
 		p += strcspn(p, " ");
 	}
 	return false;
+}
+
+static bool has_cmdline(pid_t pid)
+{
+	char path[64], first[2];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	return read_small_file(path, first, sizeof(first)) > 0;
+}
+
+struct ad_error *ad_process_info_read(pid_t pid, struct ad_process_info *ret)
+{
+	struct ad_proc_status st;
+	struct ad_error *err = ad_proc_read_status(pid, 0, &st);
+	if (err) {
+		bool gone = err->code == AD_ERROR_OS && (err->errnum == ENOENT || err->errnum == ESRCH);
+		if (!gone)
+			return err;
+		ad_error_destroy(err);
+		return ad_error_create(AD_ERROR_NO_PROCESS, "no process with pid %d", (int)pid);
+	}
+	*ret = (struct ad_process_info){ .pid = pid };
+	memcpy(ret->uids, st.uids, sizeof(ret->uids));
+	ret->no_cmdline = st.kernel_thread || !has_cmdline(pid);
+	ad_proc_read_comm(pid, 0, ret->comm);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, ret->exe, sizeof(ret->exe) - 1);
+	ret->exe[n > 0 ? n : 0] = '\0';
+	if (!ad_process_start_time(pid, &ret->start_time))
+		return ad_error_create(AD_ERROR_NO_PROCESS, "no process with pid %d", (int)pid);
+	return NULL;
+}
+
+struct ad_error *ad_process_scan(size_t max, bool (*each)(void *arg, pid_t pid), void *arg)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return ad_error_os(errno, "listing /proc");
+	struct dirent *d;
+	size_t seen = 0;
+	while (seen < max && (d = readdir(proc))) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+		if (*end || pid <= 0 || pid > INT_MAX)
+			continue;
+		seen++;
+		if (!each(arg, (pid_t)pid))
+			break;
+	}
+	closedir(proc);
+	return NULL;
 }
 
 struct ad_error *ad_proc_read_exe(pid_t pid, char **ret)
@@ -240,7 +297,7 @@ struct ad_error *ad_proc_explain(pid_t pid, pid_t tid, int errnum, const char *d
 	if (st.tracer_pid)
 		return with_errnum(already_traced_error(pid, comm, st.tracer_pid, doing), errnum);
 	if (errnum == EPERM || errnum == EACCES)
-		return permission_error(pid, comm, st.uid, errnum, doing);
+		return permission_error(pid, comm, st.uids[0], errnum, doing);
 	return ad_error_wrap(ad_error_os(errnum, "%s", doing), "pid %d (%s)", (int)pid, comm);
 }
 

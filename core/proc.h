@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "asyncdump/error.h"
+#include "asyncdump/procfs.h"
 #include "asyncdump/snapshot.h"
 
 /* ---- /proc/PID[/task/TID]/status and comm */
@@ -22,7 +23,7 @@ struct ad_proc_status {
 	pid_t tgid;
 	pid_t ppid;
 	pid_t tracer_pid;    /* 0: not traced */
-	uid_t uid;           /* real uid */
+	uid_t uids[3];       /* real, effective, saved */
 	unsigned threads;
 	bool kernel_thread;
 };
@@ -32,11 +33,6 @@ struct ad_error *ad_proc_read_status(pid_t pid, pid_t tid, struct ad_proc_status
 
 /* Best effort: "" when the thread is gone. tid 0: the process. */
 void ad_proc_read_comm(pid_t pid, pid_t tid, char name[16]);
-
-/* Field 22 of /proc/PID/stat: when the process started, in clock ticks
- * after boot. With the pid it names one process: a reused pid gets another
- * start time. False when the process is gone. */
-bool ad_proc_read_start_time(pid_t pid, unsigned long long *ret);
 
 /* The target of /proc/PID/exe (malloc'ed). */
 struct ad_error *ad_proc_read_exe(pid_t pid, char **ret);

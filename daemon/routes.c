@@ -15,7 +15,7 @@
 #include "parse.h"
 #include "peer_access.h"
 #include "pids.h"
-#include "proc.h" /* the library's /proc readers */
+#include "asyncdump/procfs.h"
 #include "respond.h"
 #include "static_files.h"
 
@@ -430,11 +430,11 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 	/* The owner is checked on the process that started at start_time,
 	 * and the sample must be of that process (the sampler checks). */
 	unsigned long long start_time = 0, again = 0;
-	bool exists = ad_proc_read_start_time(t.pid, &start_time);
+	bool exists = ad_process_start_time(t.pid, &start_time);
 	struct ad_error *err = check_owner(client, t.pid);
 	if (err)
 		return respond_ad_error(c, r, err);
-	if (exists && (!ad_proc_read_start_time(t.pid, &again) || again != start_time))
+	if (exists && (!ad_process_start_time(t.pid, &again) || again != start_time))
 		return respond_ad_error(c, r, ad_error_create(AD_ERROR_NO_PROCESS,
 			"process %d exited while the request was checked; try again", (int)t.pid));
 

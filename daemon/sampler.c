@@ -8,7 +8,7 @@
 
 #include "log.h"
 #include "own_metrics.h"
-#include "proc.h" /* the library's /proc readers */
+#include "asyncdump/procfs.h"
 
 #define MAX_SLOTS 4096 /* pids with a sample running or kept */
 
@@ -211,11 +211,11 @@ static void log_sample(pid_t pid, bool locals, const struct sample *sample, doub
 static struct ad_error *check_same_process(pid_t pid, unsigned long long start_time)
 {
 	unsigned long long now;
-	if (ad_proc_read_start_time(pid, &now) && now == start_time)
+	if (ad_process_start_time(pid, &now) && now == start_time)
 		return NULL;
 	return ad_error_create(AD_ERROR_NO_PROCESS,
 			       "process %d exited during the sample%s", (int)pid,
-			       ad_proc_read_start_time(pid, &now) ?
+			       ad_process_start_time(pid, &now) ?
 				       " and its pid now names another process" : "");
 }
 

@@ -51,7 +51,7 @@ void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
 void sampler_destroy(struct sampler *s);
 
 /* A sample of the process `pid` that started at `start_time`
- * (ad_proc_read_start_time()): samples are kept and shared per process, not
+ * (ad_process_start_time()): samples are kept and shared per process, not
  * per pid, so a reused pid never gets another process's sample; and a sample
  * whose pid was taken by another process meanwhile fails with
  * AD_ERROR_NO_PROCESS. */

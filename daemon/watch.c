@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "watch.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -16,25 +14,17 @@
 #include "asyncdump/progress.h"
 #include "hang_metrics.h"
 #include "log.h"
-#include "proc.h" /* the library's /proc readers */
+#include "asyncdump/procfs.h"
 
 #define MAX_PROCESSES 65536     /* /proc entries looked at per scan */
 #define MIN_RESCAN_MS 100
 #define NSEC_PER_MSEC 1000000LL
 
-/* What /proc says of a process. */
-struct proc_info {
-	pid_t pid;
-	unsigned long long start_time; /* clock ticks after boot: tells a reused pid apart */
-	char exe[PATH_MAX];            /* "" when unknown */
-	char comm[32];
-};
-
 /* A process on the watch list. */
 struct target {
 	struct watcher *w;
 	const struct ad_watch *watch;
-	struct proc_info proc;
+	struct ad_process_info proc;
 	char labels[HANG_METRICS_LABELS_MAX];
 	uint64_t interval_ms, threshold_ms;
 	size_t nexpected;
@@ -78,24 +68,15 @@ static void wait_until(struct watcher *w, int64_t deadline_ns)
 
 /* ---------------------------------------------------------------- /proc */
 
-/* Exe and comm; false for a process that is gone, a zombie or a kernel
- * thread (no exe). */
-static bool read_identity(pid_t pid, struct proc_info *ret)
+/* False for a process that is gone, a zombie or a kernel thread (no exe). */
+static bool read_proc_info(pid_t pid, struct ad_process_info *ret)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, ret->exe, sizeof(ret->exe) - 1);
-	if (n <= 0)
+	struct ad_error *err = ad_process_info_read(pid, ret);
+	if (err) {
+		ad_error_destroy(err);
 		return false;
-	ret->exe[n] = '\0';
-	ret->pid = pid;
-	ad_proc_read_comm(pid, 0, ret->comm);
-	return true;
-}
-
-static bool read_proc_info(pid_t pid, struct proc_info *ret)
-{
-	return read_identity(pid, ret) && ad_proc_read_start_time(pid, &ret->start_time);
+	}
+	return ret->exe[0] != '\0';
 }
 
 /* An exe glob with a '/' is over the path, else over the file name. A
@@ -113,7 +94,7 @@ static bool exe_matches(const char *glob, const char *exe)
 	return fnmatch(glob, subject, 0) == 0;
 }
 
-static bool watch_matches(const struct ad_watch *watch, const struct proc_info *p)
+static bool watch_matches(const struct ad_watch *watch, const struct ad_process_info *p)
 {
 	switch (watch->selector) {
 	case AD_WATCH_PID: return watch->pid == p->pid;
@@ -159,7 +140,7 @@ static void set_labels(struct target *t)
 }
 
 static struct ad_error *target_create(struct watcher *w, const struct ad_watch *watch,
-				      const struct proc_info *proc, struct target **ret)
+				      const struct ad_process_info *proc, struct target **ret)
 {
 	const struct ad_hang_settings *global = &w->config->hang, *own = &watch->hang;
 	struct target *t = calloc(1, sizeof(*t));
@@ -210,7 +191,7 @@ static bool is_gone(const struct ad_error *err)
 }
 
 /* A pid watch follows its pid: another process there starts afresh. Lock held. */
-static void follow_pid(struct target *t, const struct proc_info *now)
+static void follow_pid(struct target *t, const struct ad_process_info *now)
 {
 	if (now->start_time == t->proc.start_time && strcmp(now->exe, t->proc.exe) == 0)
 		return;
@@ -240,7 +221,7 @@ static void sample_once(struct target *t)
 	bool by_pid = t->watch->selector == AD_WATCH_PID;
 	pthread_mutex_unlock(&w->lock);
 	if (by_pid) {
-		struct proc_info now;
+		struct ad_process_info now;
 		bool alive = read_proc_info(pid, &now);
 		pthread_mutex_lock(&w->lock);
 		if (alive)
@@ -288,7 +269,7 @@ static void *target_main(void *arg)
 
 /* Lock held. */
 static void add_target(struct watcher *w, const struct ad_watch *watch,
-		       const struct proc_info *proc)
+		       const struct ad_process_info *proc)
 {
 	if (w->ntargets >= WATCH_MAX_PROCESSES) {
 		if (!w->warned_full)
@@ -349,11 +330,11 @@ static void drop_target(struct watcher *w, struct target *t, const char *why)
 
 struct match {
 	const struct ad_watch *watch;
-	struct proc_info proc;
+	struct ad_process_info proc;
 };
 
 /* The first exe or comm watch that selects `p`, or NULL. */
-static const struct ad_watch *glob_watch_of(const struct ad_config *c, const struct proc_info *p)
+static const struct ad_watch *glob_watch_of(const struct ad_config *c, const struct ad_process_info *p)
 {
 	for (size_t i = 0; i < c->nwatches; i++)
 		if (c->watches[i].selector != AD_WATCH_PID && watch_matches(&c->watches[i], p))
@@ -369,33 +350,36 @@ static bool pid_watched(const struct ad_config *c, pid_t pid)
 	return false;
 }
 
+struct matching {
+	const struct watcher *w;
+	struct match *matches; /* WATCH_MAX_PROCESSES of them */
+	size_t n;
+};
+
+static bool match_one(void *arg, pid_t pid)
+{
+	struct matching *m = arg;
+	if (pid == m->w->self || pid_watched(m->w->config, pid))
+		return true;
+	struct ad_process_info *p = &m->matches[m->n].proc;
+	if (!read_proc_info(pid, p))
+		return true;
+	const struct ad_watch *watch = glob_watch_of(m->w->config, p);
+	if (watch)
+		m->matches[m->n++].watch = watch;
+	return m->n < WATCH_MAX_PROCESSES;
+}
+
 /* Every process an exe or comm watch selects, at most WATCH_MAX_PROCESSES. */
 static void list_matches(const struct watcher *w, struct match *ret, size_t *ret_n)
 {
-	size_t n = 0, seen = 0;
-	DIR *d = opendir("/proc");
-	if (!d) {
-		log_msg(AD_LOG_WARN, "watch: cannot read /proc: %s", strerror(errno));
-		*ret_n = 0;
-		return;
+	struct matching m = { w, ret, 0 };
+	struct ad_error *err = ad_process_scan(MAX_PROCESSES, match_one, &m);
+	if (err) {
+		log_msg(AD_LOG_WARN, "watch: %s", err->message);
+		ad_error_destroy(err);
 	}
-	struct dirent *e;
-	while ((e = readdir(d)) && n < WATCH_MAX_PROCESSES && seen++ < MAX_PROCESSES) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		long pid = strtol(e->d_name, NULL, 10);
-		if (pid <= 0 || pid > INT_MAX || pid == w->self ||
-		    pid_watched(w->config, (pid_t)pid))
-			continue;
-		struct proc_info *p = &ret[n].proc;
-		if (!read_identity((pid_t)pid, p))
-			continue;
-		const struct ad_watch *watch = glob_watch_of(w->config, p);
-		if (watch && ad_proc_read_start_time((pid_t)pid, &p->start_time))
-			ret[n++].watch = watch;
-	}
-	closedir(d);
-	*ret_n = n;
+	*ret_n = m.n;
 }
 
 static const struct match *find_match(const struct match *m, size_t n, const struct target *t)
@@ -547,7 +531,7 @@ struct ad_error *watcher_start(struct watcher *w)
 		}
 		if (watch->pid == w->self || find_target(w, watch->pid))
 			continue;
-		struct proc_info proc = { .pid = watch->pid };
+		struct ad_process_info proc = { .pid = watch->pid };
 		if (!read_proc_info(watch->pid, &proc)) {
 			memset(&proc, 0, sizeof(proc));
 			proc.pid = watch->pid;
