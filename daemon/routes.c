@@ -84,15 +84,6 @@ static bool identify(const struct listener *l, struct MHD_Connection *c, struct 
 	return true;
 }
 
-/* Compares in time that depends on the token's length only. */
-static bool token_matches(const char *given, size_t given_len, const char *token, size_t len)
-{
-	unsigned char diff = given_len != len;
-	for (size_t i = 0; i < len; i++)
-		diff |= (unsigned char)(i < given_len ? given[i] : 0) ^ (unsigned char)token[i];
-	return diff == 0;
-}
-
 static bool authorized(const struct app *app, struct MHD_Connection *c)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -107,64 +98,18 @@ static bool authorized(const struct app *app, struct MHD_Connection *c)
 
 /* ---------------------------------------------------------------- query strings */
 
-enum param { P_FORMAT, P_TASK, P_LOCALS, P_MAX_AGE, P_COUNT };
-static const char *const param_names[P_COUNT] = { "format", "task", "locals", "max_age_ms" };
-
-struct query {
-	unsigned allowed; /* 1 << enum param */
-	bool given[P_COUNT];
-	const char *value[P_COUNT];
-	char problem[256];
-};
-
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
 				     const char *value)
 {
-	struct query *q = cls;
-	char name[64];
-	log_escape(key, name, sizeof(name));
-	for (unsigned i = 0; i < P_COUNT; i++) {
-		if (strcmp(key, param_names[i]) != 0 || !(q->allowed & (1u << i)))
-			continue;
-		if (q->given[i]) {
-			snprintf(q->problem, sizeof(q->problem), "query parameter %s given twice",
-				 name);
-			return MHD_NO;
-		}
-		q->given[i] = true;
-		q->value[i] = value ? value : "";
-		return MHD_YES;
-	}
-	size_t used = (size_t)snprintf(q->problem, sizeof(q->problem),
-				       "unknown query parameter '%s'; known here:", name);
-	for (unsigned i = 0; i < P_COUNT && used < sizeof(q->problem); i++)
-		if (q->allowed & (1u << i))
-			used += (size_t)snprintf(q->problem + used, sizeof(q->problem) - used,
-						 " %s", param_names[i]);
-	if (!q->allowed)
-		snprintf(q->problem + used, sizeof(q->problem) - used, " none");
-	return MHD_NO;
+	(void)kind;
+	return query_add(cls, key, value) ? MHD_YES : MHD_NO;
 }
 
 static bool parse_query(struct MHD_Connection *c, unsigned allowed, struct query *q)
 {
-	memset(q, 0, sizeof(*q));
-	q->allowed = allowed;
+	query_init(q, allowed);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, q);
 	return !q->problem[0];
-}
-
-static bool parse_flag(const char *s, bool *ret)
-{
-	if (!*s || !strcmp(s, "1") || !strcmp(s, "true")) {
-		*ret = true;
-		return true;
-	}
-	if (!strcmp(s, "0") || !strcmp(s, "false")) {
-		*ret = false;
-		return true;
-	}
-	return false;
 }
 
 static enum MHD_Result bad_request(struct MHD_Connection *c, struct request *r, const char *what,

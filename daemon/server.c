@@ -16,6 +16,7 @@
 
 #include "admission.h"
 #include "log.h"
+#include "parse.h"
 
 #define MAX_LISTENERS 64
 #define CONNECTION_MEMORY_LIMIT (16 * 1024) /* request line + headers; we take no bodies */
@@ -160,34 +161,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_msg(AD_LOG_WARN, "libmicrohttpd: %s", line);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* MHD's percent-decoding, except that %00 stays as it is: a decoded NUL would
- * silently cut the path or the value short ("/%00/x" would read as "/"). */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-	char *out = s;
-	for (const char *in = s; *in;) {
-		int hi, lo;
-		if (in[0] == '%' && (hi = hex_value(in[1])) >= 0 && (lo = hex_value(in[2])) >= 0 &&
-		    (hi || lo)) {
-			*out++ = (char)(hi << 4 | lo);
-			in += 3;
-		} else {
-			*out++ = *in++;
-		}
-	}
-	*out = '\0';
-	return (size_t)(out - s);
+	(void)cls;
+	(void)c;
+	return percent_decode(s);
 }
 
 /* Thread per connection: a sample blocks its thread for the whole stop →
