@@ -6,6 +6,7 @@
 
 #include "block_on.h"
 #include "decode.h"
+#include "location.h"
 
 /* The functions that pin the future they are given, and the name of the
  * pinned variable (see block_on.h). Names without generic arguments. */
