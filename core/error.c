@@ -14,6 +14,8 @@ struct ad_error ad_error_nomem = {
 struct ad_error *ad_error_vcreate(enum ad_error_code code, int errnum, uint64_t address,
 				  const char *fmt, va_list ap)
 {
+	if (code == AD_ERROR_NOMEM)
+		return &ad_error_nomem;
 	struct ad_error *err = calloc(1, sizeof(*err));
 	if (!err)
 		return &ad_error_nomem;

@@ -8,11 +8,6 @@
 
 #include "asyncdump/trace.h"
 
-static struct ad_error *nomem(const char *what)
-{
-	return ad_error_create(AD_ERROR_NOMEM, "out of memory %s", what);
-}
-
 /* Arrays of the model carry only their length: their capacity is the next power
  * of two, so appending stays amortised O(1) without a capacity field in the
  * public structs. Makes room for element n (the array's length before the append). */
@@ -95,7 +90,7 @@ struct ad_error *ad_trace_add_runtime(struct ad_trace *t, const char *kind, cons
 	    !reserve_one((void **)&t->runtimes, t->nruntimes, sizeof(*t->runtimes))) {
 		free(r.kind);
 		free(r.flavor);
-		return nomem("adding a runtime to the trace");
+		return &ad_error_nomem;
 	}
 	t->runtimes[t->nruntimes] = r;
 	*ret = &t->runtimes[t->nruntimes++];
@@ -105,7 +100,7 @@ struct ad_error *ad_trace_add_runtime(struct ad_trace *t, const char *kind, cons
 struct ad_error *ad_trace_add_task(struct ad_trace *t, struct ad_task **ret)
 {
 	if (!reserve_one((void **)&t->tasks, t->ntasks, sizeof(*t->tasks)))
-		return nomem("adding a task to the trace");
+		return &ad_error_nomem;
 	struct ad_task *task = &t->tasks[t->ntasks++];
 	*task = (struct ad_task){ .kind = AD_TASK_KIND_TASK, .state = AD_TASK_STATE_UNKNOWN };
 	*ret = task;
@@ -115,14 +110,14 @@ struct ad_error *ad_trace_add_task(struct ad_trace *t, struct ad_task **ret)
 struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
 {
 	if (!reserve_one((void **)&t->warnings, t->nwarnings, sizeof(*t->warnings)))
-		return nomem("adding a warning to the trace");
+		return &ad_error_nomem;
 	va_list ap;
 	va_start(ap, fmt);
 	char *w = NULL;
 	bool ok = replace_vstring(&w, fmt, ap);
 	va_end(ap);
 	if (!ok)
-		return nomem("adding a warning to the trace");
+		return &ad_error_nomem;
 	t->warnings[t->nwarnings++] = w;
 	return NULL;
 }
@@ -133,10 +128,10 @@ struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids
 		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
 				       "a wait-for cycle needs at least one task id");
 	if (!reserve_one((void **)&t->cycles, t->ncycles, sizeof(*t->cycles)))
-		return nomem("adding a cycle to the trace");
+		return &ad_error_nomem;
 	uint64_t *ids = n <= SIZE_MAX / sizeof(*ids) ? malloc(n * sizeof(*ids)) : NULL;
 	if (!ids)
-		return nomem("adding a cycle to the trace");
+		return &ad_error_nomem;
 	memcpy(ids, task_ids, n * sizeof(*ids));
 	t->cycles[t->ncycles++] = (struct ad_cycle){ .n = n, .task_ids = ids };
 	return NULL;
@@ -144,24 +139,24 @@ struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids
 
 struct ad_error *ad_trace_set_exe(struct ad_trace *t, const char *value)
 {
-	return replace_string(&t->exe, value) ? NULL : nomem("setting the trace's exe");
+	return replace_string(&t->exe, value) ? NULL : &ad_error_nomem;
 }
 
 struct ad_error *ad_trace_set_build_id(struct ad_trace *t, const char *value)
 {
-	return replace_string(&t->build_id, value) ? NULL : nomem("setting the trace's build id");
+	return replace_string(&t->build_id, value) ? NULL : &ad_error_nomem;
 }
 
 struct ad_error *ad_trace_set_source_root(struct ad_trace *t, const char *value)
 {
 	return replace_string(&t->source_root, value) ? NULL
-						      : nomem("setting the trace's source root");
+						      : &ad_error_nomem;
 }
 
 struct ad_error *ad_task_set_thread(struct ad_task *task, pid_t tid, const char *name)
 {
 	if (!replace_string(&task->thread_name, name))
-		return nomem("setting a task's thread");
+		return &ad_error_nomem;
 	task->tid = tid;
 	return NULL;
 }
@@ -172,7 +167,7 @@ struct ad_error *ad_task_set_note(struct ad_task *task, const char *fmt, ...)
 	va_start(ap, fmt);
 	bool ok = replace_vstring(&task->note, fmt, ap);
 	va_end(ap);
-	return ok ? NULL : nomem("setting a task's note");
+	return ok ? NULL : &ad_error_nomem;
 }
 
 struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
@@ -262,14 +257,13 @@ void ad_frame_destroy(struct ad_frame *f)
 	}
 }
 
-static struct ad_error *append_frame(struct ad_frame ***array, size_t *n, struct ad_frame *sub,
-				     const char *what)
+static struct ad_error *append_frame(struct ad_frame ***array, size_t *n, struct ad_frame *sub)
 {
 	if (!sub)
-		return nomem(what);
+		return &ad_error_nomem;
 	if (!reserve_one((void **)array, *n, sizeof(**array))) {
 		ad_frame_destroy(sub);
-		return nomem(what);
+		return &ad_error_nomem;
 	}
 	(*array)[(*n)++] = sub;
 	return NULL;
@@ -277,14 +271,12 @@ static struct ad_error *append_frame(struct ad_frame ***array, size_t *n, struct
 
 struct ad_error *ad_frame_add_child(struct ad_frame *parent, struct ad_frame *child)
 {
-	return append_frame(&parent->children, &parent->nchildren, child,
-			    "adding a child future to a frame");
+	return append_frame(&parent->children, &parent->nchildren, child);
 }
 
 struct ad_error *ad_frame_add_local(struct ad_frame *parent, struct ad_frame *local)
 {
-	return append_frame(&parent->locals, &parent->nlocals, local,
-			    "adding a local future to a frame");
+	return append_frame(&parent->locals, &parent->nlocals, local);
 }
 
 static bool replace_location(struct ad_location **field, const char *file, unsigned line,
@@ -310,7 +302,7 @@ struct ad_error *ad_frame_set_location(struct ad_frame *f, const char *file, uns
 {
 	return replace_location(&f->location, file, line, column)
 		       ? NULL
-		       : nomem("setting a frame's location");
+		       : &ad_error_nomem;
 }
 
 struct ad_error *ad_frame_set_macro_location(struct ad_frame *f, const char *file, unsigned line,
@@ -318,7 +310,7 @@ struct ad_error *ad_frame_set_macro_location(struct ad_frame *f, const char *fil
 {
 	return replace_location(&f->macro_location, file, line, column)
 		       ? NULL
-		       : nomem("setting a frame's macro location");
+		       : &ad_error_nomem;
 }
 
 struct ad_error *ad_frame_set_error(struct ad_frame *f, const char *fmt, ...)
@@ -327,7 +319,7 @@ struct ad_error *ad_frame_set_error(struct ad_frame *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	bool ok = replace_vstring(&f->error, fmt, ap);
 	va_end(ap);
-	return ok ? NULL : nomem("setting a frame's error");
+	return ok ? NULL : &ad_error_nomem;
 }
 
 struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kind,
@@ -335,7 +327,7 @@ struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kin
 {
 	struct ad_blocked_on *b = calloc(1, sizeof(*b));
 	if (!b)
-		return nomem("noting what a frame is blocked on");
+		return &ad_error_nomem;
 	b->kind = kind;
 	b->address = address;
 	b->fd = -1;
@@ -354,20 +346,20 @@ struct ad_error *ad_blocked_on_set_description(struct ad_blocked_on *b, const ch
 	va_start(ap, fmt);
 	bool ok = replace_vstring(&b->description, fmt, ap);
 	va_end(ap);
-	return ok ? NULL : nomem("describing what a frame is blocked on");
+	return ok ? NULL : &ad_error_nomem;
 }
 
 struct ad_error *ad_blocked_on_set_interest(struct ad_blocked_on *b, const char *interest)
 {
 	return replace_string(&b->interest, interest) ? NULL
-						      : nomem("setting an I/O interest");
+						      : &ad_error_nomem;
 }
 
 struct ad_error *ad_blocked_on_set_socket(struct ad_blocked_on *b, const struct ad_socket *s)
 {
 	struct ad_socket *copy = malloc(sizeof(*copy));
 	if (!copy)
-		return nomem("noting a socket");
+		return &ad_error_nomem;
 	*copy = *s;
 	free(b->socket);
 	b->socket = copy;
@@ -429,13 +421,13 @@ struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **re
 		char io[400];
 		format_io(b, io, sizeof(io));
 		if (!(s = strdup(io)))
-			return nomem("describing what a frame is blocked on");
+			return &ad_error_nomem;
 		*ret = s;
 		return NULL;
 	}
 	if (b->description) {
 		if (!(s = strdup(b->description)))
-			return nomem("describing what a frame is blocked on");
+			return &ad_error_nomem;
 		*ret = s;
 		return NULL;
 	}
@@ -458,7 +450,7 @@ struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **re
 			 b->permits_wanted, b->permits_available);
 	if (asprintf(&s, "%s%s%s%s%s%s", ad_resource_kind_name(b->kind), addr, id, when, io,
 		     permits) < 0)
-		return nomem("describing what a frame is blocked on");
+		return &ad_error_nomem;
 	*ret = s;
 	return NULL;
 }

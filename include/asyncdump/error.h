@@ -46,8 +46,16 @@ struct ad_error {
 	char *message;
 };
 
-/* Returned when allocating an error fails; ad_error_destroy() ignores it. */
+/* The one out-of-memory error: returned whenever memory runs out (creating an
+ * error of code AD_ERROR_NOMEM gives it too); ad_error_destroy() ignores it. */
 extern struct ad_error ad_error_nomem;
+
+/* The one rule for what stops a decode: lack of memory. Every other error
+ * degrades only what it touched (a frame's or a task's `error`). */
+static inline bool ad_error_is_fatal(const struct ad_error *err)
+{
+	return err && err->code == AD_ERROR_NOMEM;
+}
 
 struct ad_error *ad_error_create(enum ad_error_code code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

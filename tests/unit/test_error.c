@@ -55,6 +55,21 @@ START_TEST(nomem_is_static_and_destroy_ignores_it)
 }
 END_TEST
 
+START_TEST(out_of_memory_is_always_the_static_error_and_the_only_fatal_one)
+{
+	ck_assert_ptr_eq(ad_error_create(AD_ERROR_NOMEM, "out of memory doing %d", 1),
+			 &ad_error_nomem);
+	ck_assert(ad_error_is_fatal(&ad_error_nomem));
+	ck_assert(!ad_error_is_fatal(NULL));
+	struct ad_error *e = ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "no field __0");
+	ck_assert(!ad_error_is_fatal(e));
+	ad_error_destroy(e);
+	e = ad_error_fault(0x1000, 8, "reading");
+	ck_assert(!ad_error_is_fatal(e));
+	ad_error_destroy(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("error");
@@ -64,6 +79,7 @@ int main(void)
 	tcase_add_test(tc, fault_carries_address);
 	tcase_add_test(tc, wrap_prefixes_and_keeps_code);
 	tcase_add_test(tc, nomem_is_static_and_destroy_ignores_it);
+	tcase_add_test(tc, out_of_memory_is_always_the_static_error_and_the_only_fatal_one);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

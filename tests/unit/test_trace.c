@@ -167,10 +167,9 @@ END_TEST
 START_TEST(adding_a_null_child_reports_oom_and_changes_nothing)
 {
 	struct ad_frame *p = fn("demo::foo", AD_FRAME_SUSPENDED);
-	assert_error(ad_frame_add_child(p, NULL), AD_ERROR_NOMEM,
-		     "out of memory adding a child future to a frame");
-	assert_error(ad_frame_add_local(p, NULL), AD_ERROR_NOMEM,
-		     "out of memory adding a local future to a frame");
+	/* Out of memory is always the one static error (nothing to allocate). */
+	ck_assert_ptr_eq(ad_frame_add_child(p, NULL), &ad_error_nomem);
+	ck_assert_ptr_eq(ad_frame_add_local(p, NULL), &ad_error_nomem);
 	ck_assert_uint_eq(p->nchildren, 0);
 	ck_assert_uint_eq(p->nlocals, 0);
 	ad_frame_destroy(p);
