@@ -395,7 +395,8 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 		if (d->thread_runtime && d->thread_runtime[i] >= 0)
 			task->runtime = (unsigned)d->thread_runtime[i];
 		d->current_runtime = task->runtime;
-		if ((err = ad_task_set_thread(task, th->tid, th->name)))
+		/* A core knows only the main thread's name: the others' are null. */
+		if ((err = ad_task_set_thread(task, th->tid, th->name[0] ? th->name : NULL)))
 			break;
 		struct ad_block_on bo;
 		e = ad_block_on_find(uw, d->reader, &bo);
@@ -578,6 +579,15 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 		err = &ad_error_nomem;
 	if (!err && !(err = core_header(trace, core, b->di)))
 		err = decode_snapshot(ctx, b, ad_core_snapshot(core), options, trace);
+	if (err && err->code != AD_ERROR_NOMEM && ad_core_truncated(core)) {
+		/* What was lost explains the failure: the trace says so, with
+		 * whatever was decoded before it. */
+		struct ad_error *w = ad_trace_add_warning(trace, "decoding stopped early, "
+							  "probably for the lost memory: %s",
+							  err->message);
+		ad_error_destroy(err);
+		err = w;
+	}
 	binary_unref(b);
 	if (err) {
 		ad_trace_destroy(trace);
@@ -674,6 +684,33 @@ struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad
 	if (!e) {
 		struct ad_binary_info info = { 0 };
 		if ((err = look_at_binary(exe, &info))) {
+			pthread_mutex_unlock(&ctx->lock);
+			ad_binary_info_deinit(&info);
+			return err;
+		}
+		e = new_info(ctx);
+		e->key = key;
+		e->last_used = ++ctx->clock;
+		e->info = info;
+	}
+	err = copy_info(&e->info, ret);
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
+struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
+				   struct ad_binary_info *ret)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return ad_error_os(errno, "cannot read the executable %s", path);
+	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
+	struct ad_error *err;
+	pthread_mutex_lock(&ctx->lock);
+	struct info_entry *e = info_for(ctx, &key);
+	if (!e) {
+		struct ad_binary_info info = { 0 };
+		if ((err = look_at_binary(path, &info))) {
 			pthread_mutex_unlock(&ctx->lock);
 			ad_binary_info_deinit(&info);
 			return err;

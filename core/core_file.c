@@ -34,6 +34,7 @@
 #define CACHE_BLOCK 4096
 #define ELF_HEADER_MAX 4096 /* of the executable, for its build-id note */
 #define NOTE_MAX 4096
+#define DEFAULT_MAX_DECOMPRESSED ((uint64_t)16 << 30)
 
 #ifndef NT_FILE
 #define NT_FILE 0x46494c45
@@ -54,7 +55,13 @@ struct segment {
 	uint64_t present;     /* of those, the bytes really in the file */
 	int file;             /* index in files, -1: anonymous */
 	uint64_t file_offset; /* of `start` in that file */
+	bool writable;
 };
+
+static bool is_read_only_file(const struct segment *s)
+{
+	return s->file >= 0 && !s->writable;
+}
 
 struct core_memory {
 	int fd;
@@ -126,7 +133,8 @@ static struct ad_error *read_in_segment(struct core_memory *m, const struct segm
 			return read_in_segment(m, s, rel + k, buf + k, n - k);
 		return NULL;
 	}
-	if (rel < s->filesz)
+	/* What a truncation lost of a file's unchanged pages is still in the file. */
+	if (rel < s->filesz && !is_read_only_file(s))
 		return ad_error_fault(at, n, "core %s: 0x%" PRIx64 " was lost: the core is "
 				      "truncated", m->name, at);
 	if (s->file < 0)
@@ -212,6 +220,7 @@ struct ad_core {
 	struct nt_file_entry *nt_files;
 	uint64_t entry, vdso;
 	bool has_prpsinfo;
+	bool truncated;              /* memory the core should hold is lost */
 	char *exe_override;
 };
 
@@ -480,7 +489,7 @@ static struct ad_error *add_mapping(struct ad_core *c, struct core_memory *m,
 	map->perms[3] = 'p';
 	*s = (struct segment){ .start = map->start, .end = map->end, .offset = p->p_offset,
 			       .filesz = p->p_filesz < p->p_memsz ? p->p_filesz : p->p_memsz,
-			       .file = -1 };
+			       .file = -1, .writable = (p->p_flags & PF_W) != 0 };
 	s->present = p->p_offset >= file_size ? 0
 		     : file_size - p->p_offset < s->filesz ? file_size - p->p_offset : s->filesz;
 	const struct nt_file_entry *f = nt_file_at(c, map->start);
@@ -523,21 +532,29 @@ static struct ad_error *warn_truncated(struct ad_core *c, const struct core_memo
 	for (size_t i = 0; i < m->nsegments; i++) {
 		const struct segment *s = &m->segments[i];
 		kept += s->present;
-		if (s->present == s->filesz)
+		if (s->present == s->filesz || is_read_only_file(s))
 			continue;
 		lost += s->filesz - s->present;
 		if (nlost++ < MISSING_LISTED && used < sizeof(listed)) {
 			const struct ad_mapping *map = &c->snap->mappings[i];
+			char what[64];
+			snprintf(what, sizeof(what), "%s", map->path ? map->path
+				 : map->perms[1] == 'w' ? "anonymous, writable" : "anonymous");
+			for (size_t t = 0; t < c->snap->nthreads; t++)
+				if (c->snap->threads[t].regs.rsp >= s->start &&
+				    c->snap->threads[t].regs.rsp < s->end)
+					snprintf(what, sizeof(what), "the stack of thread %d",
+						 (int)c->snap->threads[t].tid);
 			int n = snprintf(listed + used, sizeof(listed) - used, "%s0x%" PRIx64
 					 "-0x%" PRIx64 " (%s)", used ? ", " : "",
 					 s->start + s->present, s->start + s->filesz,
-					 map->path ? map->path : map->perms[1] == 'w' ?
-					 "anonymous, writable" : "anonymous");
+					 map->path ? map->path : what);
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
 	if (!lost)
 		return NULL;
+	c->truncated = true;
 	return add_warning(c, "the core %s is truncated: %" PRIu64 " of %" PRIu64 " bytes of "
 			   "memory are missing, in %zu mappings: %s%s; what lies there (tasks, "
 			   "futures, stacks) is missing or undecodable", c->name, lost, lost + kept,
@@ -706,6 +723,44 @@ static struct ad_error *set_times(struct ad_core *c, const struct ad_core_option
 			   "left to timers' deadlines are meaningless");
 }
 
+/* A compressed core is replaced by its decompressed copy: c->fd then reads
+ * that, and `st` describes it (but for the times, the original's). */
+static struct ad_error *decompress(struct ad_core *c, const struct ad_core_options *options,
+				   struct stat *st)
+{
+	unsigned char magic[8];
+	ssize_t got = pread_full(c->fd, magic, sizeof(magic), 0);
+	if (got < 0)
+		return ad_error_os(errno, "cannot read %s", c->name);
+	c->info.compression = ad_core_compression_of(magic, (size_t)got);
+	if (c->info.compression == AD_CORE_PLAIN)
+		return NULL;
+	int fd;
+	char *damage = NULL;
+	struct ad_error *err = ad_core_decompress(
+		c->fd, c->name, c->info.compression, options ? options->tmpdir : NULL,
+		options && options->notes_only ? AD_CORE_NOTES_PREFIX
+		: options && options->max_bytes ? options->max_bytes : DEFAULT_MAX_DECOMPRESSED,
+		options && options->notes_only, &fd, &damage);
+	if (err)
+		return err;
+	close(c->fd);
+	c->fd = fd;
+	struct stat copy;
+	if (fstat(fd, &copy) != 0) {
+		free(damage);
+		return ad_error_os(errno, "cannot stat the decompressed copy of %s", c->name);
+	}
+	st->st_size = copy.st_size;
+	if (damage) {
+		err = add_warning(c, "the %s-compressed core %s could not be decompressed whole (%s): "
+				  "only its first %lld bytes are read", ad_core_compression_name(
+				  c->info.compression), c->name, damage, (long long)copy.st_size);
+		free(damage);
+	}
+	return err;
+}
+
 static struct ad_error *open_core(struct ad_core *c, const struct ad_core_options *options)
 {
 	struct stat st;
@@ -714,7 +769,9 @@ static struct ad_error *open_core(struct ad_core *c, const struct ad_core_option
 	if (!S_ISREG(st.st_mode))
 		return invalid(c, "not a regular file");
 	c->info.size = (uint64_t)st.st_size;
-	struct ad_error *err;
+	struct ad_error *err = decompress(c, options, &st);
+	if (err)
+		return err;
 	if ((err = read_headers(c)) || (err = read_notes(c)) || (err = find_exe(c)))
 		return err;
 	if (options && options->exe && !(c->exe_override = strdup(options->exe)))
@@ -788,6 +845,11 @@ const struct ad_core_info *ad_core_info(const struct ad_core *core)
 struct ad_snapshot *ad_core_snapshot(struct ad_core *core)
 {
 	return core->snap;
+}
+
+bool ad_core_truncated(const struct ad_core *core)
+{
+	return core->truncated;
 }
 
 size_t ad_core_nwarnings(const struct ad_core *core)

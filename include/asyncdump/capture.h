@@ -58,6 +58,9 @@ struct ad_binary_info {
 };
 struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid,
 				    struct ad_binary_info *ret);
+/* The same look at an executable by path (a core's). */
+struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
+				   struct ad_binary_info *ret);
 void ad_binary_info_deinit(struct ad_binary_info *info);
 
 #endif
