@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "asyncdump/capture.h"
+#include "asyncdump/core.h"
 #include "asyncdump/snapshot.h"
 #include "block_on.h"
 #include "debuginfo_internal.h"
@@ -176,19 +178,18 @@ static struct cache_entry *new_entry(struct ad_context *ctx, const struct binary
 	return e;
 }
 
-static struct ad_error *open_binary(pid_t pid, const char *exe, struct binary **ret)
+/* `who` names the process in messages ("process 12", "core FILE"). */
+static struct ad_error *open_binary(const char *exe, const char *name, const char *who,
+				    struct binary **ret)
 {
 	struct binary *b = calloc(1, sizeof(*b));
 	if (!b)
 		return &ad_error_nomem;
 	atomic_init(&b->refcount, 1);
-	char *name = NULL;
-	ad_error_destroy(ad_proc_read_exe(pid, &name)); /* a name for messages only */
-	struct ad_error *err = ad_debuginfo_open_as(exe, name ? name : exe, &b->di);
-	free(name);
+	struct ad_error *err = ad_debuginfo_open_as(exe, name, &b->di);
 	if (err) {
 		free(b);
-		return ad_error_wrap(err, "process %d", (int)pid);
+		return ad_error_wrap(err, "%s", who);
 	}
 	b->tokio_error = ad_tokio_prepare(b->di, &b->tokio);
 	if (b->tokio_error && b->tokio_error->code != AD_ERROR_NOMEM &&
@@ -201,31 +202,49 @@ static struct ad_error *open_binary(pid_t pid, const char *exe, struct binary **
 	return NULL;
 }
 
+static struct ad_error *cached_binary(struct ad_context *ctx, const struct binary_key *key,
+				      const char *exe, const char *name, const char *who,
+				      struct binary **ret);
+
 /* The binary of `pid` with its debuginfo and tokio layout, opened once and
  * returned with a reference the caller drops with binary_unref(). */
 static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct binary **ret)
 {
 	struct binary_key key;
-	char exe[64];
+	char exe[64], who[32];
 	struct ad_error *err = binary_key_of(pid, &key, exe, sizeof(exe));
 	if (err)
 		return err;
+	char *name = NULL;
+	ad_error_destroy(ad_proc_read_exe(pid, &name)); /* a name for messages only */
+	snprintf(who, sizeof(who), "process %d", (int)pid);
+	err = cached_binary(ctx, &key, exe, name ? name : exe, who, ret);
+	free(name);
+	return err;
+}
+
+/* The cached binary of `key`, opened from `exe` when not cached yet. */
+static struct ad_error *cached_binary(struct ad_context *ctx, const struct binary_key *key,
+				      const char *exe, const char *name, const char *who,
+				      struct binary **ret)
+{
+	struct ad_error *err = NULL;
 	pthread_mutex_lock(&ctx->lock);
-	struct cache_entry *e = find_entry(ctx, &key);
+	struct cache_entry *e = find_entry(ctx, key);
 	if (!e) {
 		/* Opening builds the index (up to a second for a large binary):
 		 * done under the lock so that one binary is indexed once. */
 		struct binary *b = NULL;
-		if ((err = open_binary(pid, exe, &b))) {
+		if ((err = open_binary(exe, name, who, &b))) {
 			pthread_mutex_unlock(&ctx->lock);
 			return err;
 		}
-		e = new_entry(ctx, &key);
+		e = new_entry(ctx, key);
 		e->binary = b;
 	}
 	struct binary *b = e->binary;
 	if (b->tokio_error) {
-		err = ad_error_create(b->tokio_error->code, "process %d: %s", (int)pid,
+		err = ad_error_create(b->tokio_error->code, "%s: %s", who,
 				      b->tokio_error->message);
 	} else {
 		atomic_fetch_add(&b->refcount, 1);
@@ -345,7 +364,10 @@ static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *tas
 static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decode *d)
 {
 	struct ad_unwinder *u;
-	struct ad_error *err = unwinder_take(ctx, d->snap, &u);
+	/* A core's unwinder is of no later sample: built, used, dropped. */
+	bool live = !d->trace->from_core;
+	struct ad_error *err = live ? unwinder_take(ctx, d->snap, &u)
+				    : ad_unwinder_create(d->snap, &u);
 	if (err) {
 		struct ad_error *w = ad_trace_add_warning(d->trace,
 							  "block_on futures not searched: %s",
@@ -373,7 +395,8 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 		if (d->thread_runtime && d->thread_runtime[i] >= 0)
 			task->runtime = (unsigned)d->thread_runtime[i];
 		d->current_runtime = task->runtime;
-		if ((err = ad_task_set_thread(task, th->tid, th->name)))
+		/* A core knows only the main thread's name: the others' are null. */
+		if ((err = ad_task_set_thread(task, th->tid, th->name[0] ? th->name : NULL)))
 			break;
 		struct ad_block_on bo;
 		e = ad_block_on_find(uw, d->reader, &bo);
@@ -389,7 +412,10 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 		}
 		ad_unwind_destroy(uw);
 	}
-	unwinder_put(ctx, d->snap->pid, u);
+	if (live)
+		unwinder_put(ctx, d->snap->pid, u);
+	else
+		ad_unwinder_destroy(u);
 	return err;
 }
 
@@ -411,39 +437,19 @@ static struct ad_error *fill_header(struct ad_trace *t, const struct ad_snapshot
 	return NULL;
 }
 
-struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
-			    const struct ad_capture_options *options, struct ad_trace **ret)
+/* Decodes `snap` (a live sample's or a core's) into `trace`, whose header
+ * is filled already. */
+static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b,
+					struct ad_snapshot *snap,
+					const struct ad_capture_options *options,
+					struct ad_trace *trace)
 {
-	struct binary *b = NULL;
-	int *thread_runtime = NULL;
-	struct ad_snapshot *snap = NULL;
-	struct ad_trace *trace = NULL;
-	struct ad_error *err = ad_process_check(pid);
-	if (err || (err = binary_for(ctx, pid, &b)))
-		return err;
-	if (!b)
-		return ad_error_create(AD_ERROR_OTHER, "process %d: no binary (internal error)", (int)pid);
 	struct ad_debuginfo *di = b->di;
-	struct ad_snapshot_options sopts = { 0 };
-	if (options) {
-		sopts.max_bytes = options->max_snapshot_bytes;
-		sopts.admit_memory = options->admit_memory;
-		sopts.release_memory = options->release_memory;
-		sopts.memory_arg = options->memory_arg;
-	}
-	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
-		goto out;
-	if (!(trace = ad_trace_create())) {
-		err = &ad_error_nomem;
-		goto out;
-	}
-	if ((err = fill_header(trace, snap, di)))
-		goto out;
-	thread_runtime = malloc((snap->nthreads ? snap->nthreads : 1) * sizeof(*thread_runtime));
-	if (!thread_runtime) {
-		err = &ad_error_nomem;
-		goto out;
-	}
+	struct ad_error *err;
+	int *thread_runtime = malloc((snap->nthreads ? snap->nthreads : 1) *
+				     sizeof(*thread_runtime));
+	if (!thread_runtime)
+		return &ad_error_nomem;
 	for (size_t i = 0; i < snap->nthreads; i++)
 		thread_runtime[i] = -1;
 #ifdef AD_FAULT_INJECTION
@@ -467,16 +473,128 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	if (!(err = ad_tokio_collect(&d)) && !(err = collect_block_on(ctx, &d)))
 		err = ad_tokio_collect_local(&d);
 	ad_u64map_deinit(&d.visited);
-	if (err || (err = ad_wait_graph_cycles(trace)))
+	if (!err)
+		err = ad_wait_graph_cycles(trace);
+	free(thread_runtime);
+	return err;
+}
+
+struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
+			    const struct ad_capture_options *options, struct ad_trace **ret)
+{
+	struct binary *b = NULL;
+	struct ad_snapshot *snap = NULL;
+	struct ad_trace *trace = NULL;
+	struct ad_error *err = ad_process_check(pid);
+	if (err || (err = binary_for(ctx, pid, &b)))
+		return err;
+	if (!b)
+		return ad_error_create(AD_ERROR_OTHER, "process %d: no binary (internal error)", (int)pid);
+	struct ad_snapshot_options sopts = { 0 };
+	if (options) {
+		sopts.max_bytes = options->max_snapshot_bytes;
+		sopts.admit_memory = options->admit_memory;
+		sopts.release_memory = options->release_memory;
+		sopts.memory_arg = options->memory_arg;
+	}
+	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
+		goto out;
+	if (!(trace = ad_trace_create())) {
+		err = &ad_error_nomem;
+		goto out;
+	}
+	if ((err = fill_header(trace, snap, b->di)) ||
+	    (err = decode_snapshot(ctx, b, snap, options, trace)))
 		goto out;
 	*ret = trace;
 	trace = NULL;
 out:
-	free(thread_runtime);
 	ad_trace_destroy(trace);
 	ad_snapshot_destroy(snap);
 	binary_unref(b);
 	return err;
+}
+
+/* ---- cores: the same decode on a snapshot read from a file */
+
+/* The binary a core names, refused when it is not the one the process ran:
+ * the same path now holds a rebuilt program, whose DWARF would describe
+ * other layouts and addresses. */
+static struct ad_error *binary_for_core(struct ad_context *ctx, struct ad_core *core,
+					const char *who, struct binary **ret)
+{
+	const struct ad_core_info *info = ad_core_info(core);
+	const char *exe = ad_core_snapshot(core)->exe;
+	if (!exe)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "%s: the core does not name its "
+				       "executable; pass it with --exe", who);
+	struct stat st;
+	if (stat(exe, &st) != 0)
+		return ad_error_create(AD_ERROR_NO_DEBUGINFO, "%s: cannot open its executable %s "
+				       "(%s); pass the program the core was made of with --exe",
+				       who, exe, strerror(errno));
+	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
+	struct binary *b;
+	struct ad_error *err = cached_binary(ctx, &key, exe, exe, who, &b);
+	if (err)
+		return err;
+	const char *id = ad_debuginfo_build_id(b->di);
+	if (info->build_id && (!id || strcmp(id, info->build_id) != 0)) {
+		binary_unref(b);
+		return ad_error_create(AD_ERROR_NO_DEBUGINFO,
+				       "%s: the executable %s is not the program the core was made "
+				       "of: its build-id is %s, the core's is %s (rebuilt since?); "
+				       "pass the original with --exe", who, exe, id ? id : "(none)",
+				       info->build_id);
+	}
+	*ret = b;
+	return NULL;
+}
+
+static struct ad_error *core_header(struct ad_trace *trace, struct ad_core *core,
+				    struct ad_debuginfo *di)
+{
+	trace->from_core = true;
+	struct ad_error *err = fill_header(trace, ad_core_snapshot(core), di);
+	if (!err && !ad_core_info(core)->build_id)
+		err = ad_trace_add_warning(trace, "the core holds no build-id of its executable: "
+					   "%s was not checked to be the program it was made of",
+					   ad_core_snapshot(core)->exe);
+	for (size_t i = 0; !err && i < ad_core_nwarnings(core); i++)
+		err = ad_trace_add_warning(trace, "%s", ad_core_warning(core, i));
+	return err;
+}
+
+struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
+				 const struct ad_capture_options *options, struct ad_trace **ret)
+{
+	char who[PATH_MAX + 8];
+	snprintf(who, sizeof(who), "core of process %d", (int)ad_core_info(core)->pid);
+	struct binary *b = NULL;
+	struct ad_error *err = binary_for_core(ctx, core, who, &b);
+	if (err)
+		return err;
+	struct ad_trace *trace = ad_trace_create();
+	if (!trace)
+		err = &ad_error_nomem;
+	if (!err && !(err = core_header(trace, core, b->di)))
+		err = decode_snapshot(ctx, b, ad_core_snapshot(core), options, trace);
+	if (err && err->code != AD_ERROR_NOMEM && ad_core_truncated(core)) {
+		/* What was lost explains the failure: the trace says so, with
+		 * whatever was decoded before it. */
+		struct ad_error *w = ad_trace_add_warning(trace, "decoding stopped early, "
+							  "probably for the lost memory: %s",
+							  err->message);
+		ad_error_destroy(err);
+		err = w;
+	}
+	binary_unref(b);
+	if (err) {
+		ad_trace_destroy(trace);
+		return err;
+	}
+	*ret = trace;
+	return NULL;
 }
 
 /* ---- the cheap look: from the ELF file alone, no DWARF walk */
@@ -566,6 +684,33 @@ struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad
 	if (!e) {
 		struct ad_binary_info info = { 0 };
 		if ((err = look_at_binary(exe, &info))) {
+			pthread_mutex_unlock(&ctx->lock);
+			ad_binary_info_deinit(&info);
+			return err;
+		}
+		e = new_info(ctx);
+		e->key = key;
+		e->last_used = ++ctx->clock;
+		e->info = info;
+	}
+	err = copy_info(&e->info, ret);
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
+struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
+				   struct ad_binary_info *ret)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return ad_error_os(errno, "cannot read the executable %s", path);
+	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
+	struct ad_error *err;
+	pthread_mutex_lock(&ctx->lock);
+	struct info_entry *e = info_for(ctx, &key);
+	if (!e) {
+		struct ad_binary_info info = { 0 };
+		if ((err = look_at_binary(path, &info))) {
 			pthread_mutex_unlock(&ctx->lock);
 			ad_binary_info_deinit(&info);
 			return err;

@@ -583,7 +583,8 @@ static json_t *document_json(struct render *r, const struct ad_task *only)
 	put(r, doc, "build_id", text_or_null(t->build_id));
 	put(r, doc, "source_root", text_or_null(t->source_root));
 	put(r, doc, "captured_at", timestamp_json(t->captured_at));
-	put(r, doc, "pause_us", json_integer((json_int_t)t->pause_us));
+	put(r, doc, "pause_us", t->from_core ? json_null() : json_integer((json_int_t)t->pause_us));
+	put(r, doc, "source", json_string(t->from_core ? "core" : "live"));
 	put(r, doc, "runtimes", runtimes_json(r));
 	put(r, doc, "tasks", tasks);
 	put(r, doc, "cycles", cycles_json(r, only));

@@ -475,9 +475,12 @@ static void write_document(struct text *x, const json_t *doc)
 		out(x, " ");
 		out_clean(x, exe);
 	}
-	outf(x, ", captured at %s, paused %" JSON_INTEGER_FORMAT " us\n\n",
-	     get_str(doc, "captured_at") ? get_str(doc, "captured_at") : "?",
-	     json_integer_value(get(doc, "pause_us")));
+	const char *captured = get_str(doc, "captured_at") ? get_str(doc, "captured_at") : "?";
+	if (json_is_null(get(doc, "pause_us")))
+		outf(x, ", from a core written at %s\n\n", captured);
+	else
+		outf(x, ", captured at %s, paused %" JSON_INTEGER_FORMAT " us\n\n", captured,
+		     json_integer_value(get(doc, "pause_us")));
 
 	const json_t *tasks = get(doc, "tasks"), *task;
 	size_t i;

@@ -44,6 +44,8 @@ static const char usage[] =
 	"  --config FILE             configuration file (default " AD_CONFIG_DEFAULT_PATH "\n"
 	"                            when it exists); flags override it\n"
 	"  --web-root DIR            serve the viewer from DIR instead of the one built in\n"
+	"  --cores-dir DIR           core files served by GET /cores (default\n"
+	"                            " AD_CONFIG_DEFAULT_CORES_DIR ")\n"
 	"  --token-file FILE         require 'Authorization: Bearer TOKEN' (the file's\n"
 	"                            content) on every TCP request except /healthz and the\n"
 	"                            viewer's static files\n"
@@ -92,6 +94,7 @@ static const struct option long_options[] = {
 	{ "unix", required_argument, NULL, 0 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "web-root", required_argument, NULL, 0 },
+	{ "cores-dir", required_argument, NULL, 0 },
 	{ "token-file", required_argument, NULL, 0 },
 	{ "max-connections", required_argument, NULL, 0 },
 	{ "max-connections-per-ip", required_argument, NULL, 0 },
@@ -227,6 +230,9 @@ static struct ad_error *app_init(struct app *app, const struct ad_config *config
 				       "unset for the viewer built into asyncdumpd)",
 				       config->web_root, strerror(errno));
 	}
+	if (!(app->cores_dir = strdup(config->cores_dir ? config->cores_dir
+							 : AD_CONFIG_DEFAULT_CORES_DIR)))
+		return &ad_error_nomem;
 	if ((err = metrics_create(&app->metrics)) || (err = own_metrics_register(app->metrics)))
 		return err;
 	if ((err = ad_context_create(NULL, &app->ctx)) ||
@@ -245,6 +251,7 @@ static void app_deinit(struct app *app)
 	metrics_destroy(app->metrics);
 	ratelimit_deinit(&app->ratelimit);
 	free(app->web_root);
+	free(app->cores_dir);
 	if (app->token)
 		memset(app->token, 0, app->token_len);
 	free(app->token);

@@ -10,16 +10,23 @@
 #include <string.h>
 
 #include "asyncdump/capture.h"
+#include "asyncdump/core.h"
 #include "asyncdump/render.h"
 #include "parse.h"
 #include "status.h"
 
 static const char usage[] =
 	"Usage: asyncdump [OPTION]... PID\n"
+	"  or:  asyncdump [OPTION]... --core FILE [--exe PATH]\n"
 	"Print the logical stack trace of every async task of the live Rust (tokio)\n"
 	"process PID. The process is stopped for a moment (ptrace), copied, resumed,\n"
 	"and decoded through its DWARF debuginfo while it runs again.\n"
+	"With --core, the same from a core file (gcore, the kernel's, an uncompressed\n"
+	"systemd-coredump core): nothing is stopped.\n"
 	"\n"
+	"  --core FILE  read the process from the ELF core FILE instead of a live PID\n"
+	"  --exe PATH   with --core: the program the core was made of, when it is no\n"
+	"               longer at the path the core names (its build-id must match)\n"
 	"  --json       print the JSON trace document instead of text\n"
 	"  --task ID    only task ID (and the tasks it awaits)\n"
 	"  --locals     also show futures created but not yet polled\n"
@@ -44,6 +51,8 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "task", required_argument, NULL, 't' },
 	{ "locals", no_argument, NULL, 'l' },
+	{ "core", required_argument, NULL, 'c' },
+	{ "exe", required_argument, NULL, 'e' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -94,9 +103,34 @@ static int print_trace(const struct ad_trace *trace, const struct ad_render_opti
 	return EXIT_OK;
 }
 
+static int trace_core(const char *path, const char *exe, const struct ad_render_options *render,
+		      bool json)
+{
+	struct ad_core_options options = { .exe = exe };
+	struct ad_core *core;
+	struct ad_error *err = ad_core_open(path, &options, &core);
+	if (err)
+		return fail_with(err);
+	struct ad_context *ctx;
+	if ((err = ad_context_create(NULL, &ctx))) {
+		ad_core_close(core);
+		return fail_with(err);
+	}
+	struct ad_capture_options capture = { .locals = render->locals };
+	struct ad_trace *trace;
+	err = ad_capture_core(ctx, core, &capture, &trace);
+	int status = err ? fail_with(err) : print_trace(trace, render, json);
+	if (!err)
+		ad_trace_destroy(trace);
+	ad_context_destroy(ctx);
+	ad_core_close(core);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	bool json = false;
+	const char *core_path = NULL, *exe = NULL;
 	struct ad_render_options render = { 0 };
 	pid_t pid;
 	int c;
@@ -105,6 +139,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'l': render.locals = true; break;
+		case 'c': core_path = optarg; break;
+		case 'e': exe = optarg; break;
 		case 't':
 			if (!parse_task_id(optarg, &render.task))
 				return fail(EXIT_USAGE, "malformed task id '%s': expected "
@@ -118,6 +154,13 @@ int main(int argc, char **argv)
 		default:
 			return fail(EXIT_USAGE, "unknown option %s; see --help", argv[optind - 1]);
 		}
+	}
+	if (exe && !core_path)
+		return fail(EXIT_USAGE, "--exe goes with --core; see --help");
+	if (core_path) {
+		if (argc != optind)
+			return fail(EXIT_USAGE, "--core FILE takes no PID; see --help");
+		return trace_core(core_path, exe, &render, json);
 	}
 	if (argc - optind != 1)
 		return fail(EXIT_USAGE, "expected one PID; see --help");

@@ -257,6 +257,13 @@ static struct ad_error *set_web_root(const struct target *t, const char *key, co
 	return replace_string(&t->config->web_root, value);
 }
 
+static struct ad_error *set_cores_dir(const struct target *t, const char *key, const char *value)
+{
+	if (value[0] != '/')
+		return bad_value(key, value, "an absolute directory path");
+	return replace_string(&t->config->cores_dir, value);
+}
+
 static struct ad_error *set_unsigned(unsigned *slot, const char *key, const char *value,
 				     unsigned min, unsigned max)
 {
@@ -480,6 +487,7 @@ static const struct key_def keys[] = {
 	{ "unix", SCOPE_DAEMON, false, false, set_unix },
 	{ "token_file", SCOPE_DAEMON, false, false, set_token_file },
 	{ "web_root", SCOPE_DAEMON, false, false, set_web_root },
+	{ "cores_dir", SCOPE_DAEMON, false, false, set_cores_dir },
 	{ "max_connections", SCOPE_DAEMON, false, false, set_max_connections },
 	{ "max_connections_per_ip", SCOPE_DAEMON, false, false, set_max_connections_per_ip },
 	{ "max_samples_in_flight", SCOPE_DAEMON, false, false, set_max_samples_in_flight },
@@ -539,6 +547,7 @@ void ad_config_destroy(struct ad_config *c)
 	free(c->unix_path);
 	free(c->token_file);
 	free(c->web_root);
+	free(c->cores_dir);
 	hang_settings_deinit(&c->hang);
 	for (size_t i = 0; i < c->nwatches; i++) {
 		free(c->watches[i].name);

@@ -19,6 +19,7 @@
  *     connection_timeout = 30s
  *     request_timeout = 10s
  *     log_level = info
+ *     cores_dir = /var/lib/systemd/coredump
  *
  *     [hang]                           # defaults for every watched target
  *     sample_interval = 10s
@@ -61,6 +62,7 @@
 
 #define AD_CONFIG_DEFAULT_PATH "/etc/asyncdump/asyncdumpd.conf"
 #define AD_CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
+#define AD_CONFIG_DEFAULT_CORES_DIR "/var/lib/systemd/coredump"
 
 enum ad_log_level { AD_LOG_ERROR, AD_LOG_WARN, AD_LOG_INFO, AD_LOG_DEBUG };
 
@@ -101,6 +103,7 @@ struct ad_config {
 	char *unix_path;             /* NULL: no unix socket */
 	char *token_file;            /* NULL: no token */
 	char *web_root;              /* NULL: the built-in default */
+	char *cores_dir;             /* GET /cores; NULL: AD_CONFIG_DEFAULT_CORES_DIR */
 	unsigned max_connections;
 	unsigned max_connections_per_ip; /* per address (TCP) or uid (unix, not root); 0: none */
 	unsigned max_samples_in_flight;

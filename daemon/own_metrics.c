@@ -5,7 +5,7 @@
 #include "own_metrics.h"
 
 static struct metric_family *requests, *samples, *reuses, *renders, *sample_seconds,
-	*pause_seconds, *in_flight;
+	*pause_seconds, *in_flight, *cores, *core_seconds;
 
 struct ad_error *own_metrics_register(struct metrics *m)
 {
@@ -41,7 +41,15 @@ struct ad_error *own_metrics_register(struct metrics *m)
 				      &pause_seconds)) ||
 	    (err = metrics_add_family(m, "asyncdumpd_samples_in_flight",
 				      "Samples being taken right now.", METRIC_GAUGE, NULL, 0,
-				      &in_flight)))
+				      &in_flight)) ||
+	    (err = metrics_add_family(m, "asyncdumpd_cores_traced_total",
+				      "Core files traced (GET /cores/{name}/tasks), by outcome "
+				      "(ok or the error code).", METRIC_COUNTER, NULL, 0, &cores)) ||
+	    (err = metrics_add_family(m, "asyncdumpd_core_trace_duration_seconds",
+				      "Time to open (decompress) and decode a core file.",
+				      METRIC_HISTOGRAM, duration_buckets,
+				      sizeof(duration_buckets) / sizeof(duration_buckets[0]),
+				      &core_seconds)))
 		return err;
 	metric_set(in_flight, NULL, 0);
 	return NULL;
@@ -92,4 +100,14 @@ void own_metrics_in_flight(int delta)
 {
 	if (in_flight)
 		metric_add(in_flight, NULL, delta);
+}
+
+void own_metrics_core(const char *outcome, double duration_s)
+{
+	if (!cores)
+		return;
+	char labels[96];
+	metrics_labels(labels, sizeof(labels), "outcome", outcome, (const char *)NULL);
+	metric_add(cores, labels, 1);
+	metric_observe(core_seconds, NULL, duration_s);
 }

@@ -18,5 +18,7 @@ void own_metrics_reuse(const char *how);
 /* A whole document answered: rendered for it, or another's rendering. */
 void own_metrics_render(bool reused);
 void own_metrics_in_flight(int delta);
+/* A core traced (GET /cores/{name}/tasks): "ok" or an error code name. */
+void own_metrics_core(const char *outcome, double duration_s);
 
 #endif

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "own_metrics.h"
 #include "admission.h"
+#include "cores.h"
 #include "parse.h"
 #include "peer_access.h"
 #include "pids.h"
@@ -393,6 +394,67 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 	return result;
 }
 
+/* ---------------------------------------------------------------- cores (cores.h) */
+
+static struct cores_client cores_client_of(const struct client *client)
+{
+	return (struct cores_client){ client->known_uid && client->uid != 0, client->uid };
+}
+
+static enum MHD_Result handle_cores(struct app *app, struct MHD_Connection *c, struct request *r,
+				    const struct client *client)
+{
+	struct query q;
+	if (!parse_query(c, 0, &q))
+		return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid_argument", "%s",
+				     q.problem);
+	struct cores_client who = cores_client_of(client);
+	json_t *doc;
+	struct ad_error *err = cores_list(app->ctx, app->cores_dir, &who, &doc);
+	if (err)
+		return respond_ad_error(c, r, err);
+	return respond_json(c, r, MHD_HTTP_OK, doc);
+}
+
+/* /cores/{name}/tasks and /cores/{name}/tasks/{id}, with the query of a
+ * pid's; `rest` follows "/cores/". */
+static enum MHD_Result handle_core_tasks(struct app *app, struct MHD_Connection *c,
+					 struct request *r, const struct client *client,
+					 const char *rest)
+{
+	struct tasks_request t = { 0 };
+	size_t n = strcspn(rest, "/");
+	const char *after = rest + n;
+	const char *task_text = NULL;
+	if (strncmp(after, "/tasks/", 7) == 0 && after[7] && !strchr(after + 7, '/')) {
+		t.one_task = t.has_task = true;
+		task_text = after + 7;
+	} else if (strcmp(after, "/tasks") != 0) {
+		return respond_error(c, r, MHD_HTTP_NOT_FOUND, "not_found",
+				     "no such path %s; see /cores/{name}/tasks", r->uri);
+	}
+	char name[256];
+	if (n == 0 || n >= sizeof(name))
+		return bad_request(c, r, "core name", rest, "a name from GET /cores");
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (task_text && !parse_task_id(task_text, &t.task))
+		return bad_request(c, r, "task id", task_text, TASK_ID_EXPECTED);
+	bool ok;
+	enum MHD_Result answered = parse_tasks_query(c, r, &t, &ok);
+	if (!ok)
+		return answered;
+	struct cores_client who = cores_client_of(client);
+	struct ad_trace *trace;
+	struct ad_error *err = cores_trace(app->ctx, app->cores_dir, name, &who, t.locals, &trace);
+	if (err)
+		return respond_ad_error(c, r, err);
+	t.pid = trace->pid;
+	enum MHD_Result result = render_tasks(app, c, r, &t, trace);
+	ad_trace_destroy(trace);
+	return result;
+}
+
 /* ---------------------------------------------------------------- routing */
 
 enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -425,7 +487,8 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 	if (strcmp(url, "/healthz") == 0)
 		return handle_healthz(c, r);
 	bool api = strcmp(url, "/metrics") == 0 || strcmp(url, "/pids") == 0 ||
-		   strncmp(url, "/pids/", 6) == 0;
+		   strncmp(url, "/pids/", 6) == 0 || strcmp(url, "/cores") == 0 ||
+		   strncmp(url, "/cores/", 7) == 0;
 	if (!api)
 		return static_serve(c, r, app->web_root, url);
 	bool denied = !l->is_unix && app->token && !authorized(app, c);
@@ -443,5 +506,9 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 		return handle_metrics(app, c, r);
 	if (strcmp(url, "/pids") == 0)
 		return handle_pids(app, c, r, &client);
+	if (strcmp(url, "/cores") == 0)
+		return handle_cores(app, c, r, &client);
+	if (strncmp(url, "/cores/", 7) == 0)
+		return handle_core_tasks(app, c, r, &client, url + 7);
 	return handle_tasks(app, c, r, &client, url + 6);
 }

@@ -10,6 +10,9 @@
  *                                    and "expected_wait": true where waiting is
  *                                    normal (hang detection, watch.h)
  *   GET /pids/{pid}/tasks/{id}       one task (?locals=1, ?max_age_ms=N)
+ *   GET /cores                       core files of the cores directory the
+ *                                    client may read (cores.h)
+ *   GET /cores/{name}/tasks[/{id}]   a core's trace document, as for a pid
  *   GET /, /FILE                     the web viewer (never needs a token: it
  *                                    holds no process data; its API calls do)
  *
@@ -43,6 +46,7 @@ struct app {
 	char *token;        /* NULL: no token required */
 	size_t token_len;
 	char *web_root;     /* realpath, or NULL: the built-in viewer */
+	char *cores_dir;    /* GET /cores (cores.h) */
 	pid_t self;
 };
 

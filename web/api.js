@@ -63,3 +63,13 @@ export function fetchTrace(pid, { locals = false, signal } = {}) {
 	return getJson(`pids/${encodeURIComponent(pid)}/tasks${locals ? '?locals=1' : ''}`,
 		`Sampling process ${pid}`, signal);
 }
+
+// The core files of the daemon's cores directory this client may read.
+export function fetchCores(signal) {
+	return getJson('cores', 'Listing core files', signal);
+}
+
+export function fetchCoreTrace(name, { locals = false, signal } = {}) {
+	return getJson(`cores/${encodeURIComponent(name)}/tasks${locals ? '?locals=1' : ''}`,
+		`Reading core file ${name}`, signal);
+}

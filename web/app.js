@@ -3,7 +3,7 @@
 // refresh interval) lives in the URL; samples come from asyncdumpd; the
 // page shows the process, its runtimes, and its tasks grouped by trace.
 
-import { ApiError, fetchPids, fetchTrace } from './api.js';
+import { ApiError, fetchCoreTrace, fetchCores, fetchPids, fetchTrace } from './api.js';
 import { append, clear, h } from './dom.js';
 import { formatCapturedAt, formatCount, formatPause } from './format.js';
 import { TaskList } from './list.js';
@@ -35,6 +35,7 @@ const el = {
 
 let view = readView();
 let pids = [];
+let cores = [];            // core files (GET /cores): {name, pid, comm, traceable, reason}
 let trace = null;          // the prepared current sample
 let groups = [];           // all groups of the current sample
 let request = 0;           // sequence number: answers to older requests are dropped
@@ -104,7 +105,40 @@ function renderProcessPicker() {
 	}
 	if (view.pid !== null && !known.has(view.pid))
 		el.process.append(h('option', { value: String(view.pid) }, `${view.pid}`));
-	el.process.value = view.pid !== null ? String(view.pid) : '';
+	// Core files: the same picker, values "core:NAME".
+	const coreOptions = cores.map((c) => {
+		const why = c.traceable ? '' : ` — ${c.reason || 'not traceable'}`;
+		return h('option', { value: `core:${c.name}` },
+			`${c.pid ?? '?'} ${c.comm || c.name} (core, ${c.time || '?'})${why}`);
+	});
+	if (view.core && !cores.some((c) => c.name === view.core))
+		coreOptions.push(h('option', { value: `core:${view.core}` }, view.core));
+	if (coreOptions.length)
+		el.process.append(h('optgroup', { label: 'Core files' }, coreOptions));
+	el.process.value = view.pid !== null ? String(view.pid) : view.core ? `core:${view.core}` : '';
+}
+
+// GET /cores, for the picker; a daemon without cores (or an older one)
+// just shows none.
+function normaliseCores(json) {
+	const list = json && Array.isArray(json.cores) ? json.cores : [];
+	return list.filter((c) => c && typeof c.name === 'string').map((c) => ({
+		name: c.name,
+		pid: Number.isInteger(c.pid) ? c.pid : null,
+		comm: typeof c.comm === 'string' ? c.comm : null,
+		time: typeof c.time === 'string' ? c.time : null,
+		traceable: c.is_rust === true && c.has_type_debuginfo === true && !c.reason,
+		reason: typeof c.reason === 'string' ? c.reason : null,
+	}));
+}
+
+async function loadCores() {
+	try {
+		cores = normaliseCores(await fetchCores());
+	} catch {
+		cores = [];
+	}
+	renderProcessPicker();
 }
 
 function processRow(p) {
@@ -166,7 +200,9 @@ function renderOverview(doc) {
 			h('span', { class: 'mono path', title: exe }, exe)),
 		h('dl', { class: 'facts' },
 			fact('captured', formatCapturedAt(doc.captured_at), doc.captured_at),
-			fact('paused', formatPause(doc.pause_us), 'how long the process was stopped for this sample'),
+			doc.source === 'core'
+				? fact('source', 'core file', 'read from a core file: nothing was stopped')
+				: fact('paused', formatPause(doc.pause_us), 'how long the process was stopped for this sample'),
 			fact('tasks', formatCount(doc.tasks.length)),
 			doc.build_id ? fact('build id', String(doc.build_id).slice(0, 12), String(doc.build_id)) : null),
 		runtimes.length ? h('ul', { class: 'runtimes', 'aria-label': 'runtimes' }, runtimes.map((rt) =>
@@ -226,19 +262,20 @@ function reveal(key) {
 }
 
 async function loadTrace({ fresh }) {
-	if (view.pid === null)
+	if (view.pid === null && !view.core)
 		return;
-	const pid = view.pid;
+	const pid = view.pid ?? view.core;
 	const seq = ++request;
 	if (inflight)
 		inflight.abort();
 	inflight = new AbortController();
 	el.main.setAttribute('aria-busy', 'true');
-	setStatus(`Sampling process ${pid}…`);
+	setStatus(view.core ? `Reading core file ${pid}…` : `Sampling process ${pid}…`);
 	let doc;
 	let next;
 	try {
-		doc = await fetchTrace(pid, { locals: view.locals, signal: inflight.signal });
+		doc = view.core ? await fetchCoreTrace(view.core, { locals: view.locals, signal: inflight.signal })
+			: await fetchTrace(pid, { locals: view.locals, signal: inflight.signal });
 		next = prepareTrace(doc);
 	} catch (err) {
 		if (err.name === 'AbortError' || seq !== request)
@@ -283,7 +320,7 @@ async function loadTrace({ fresh }) {
 function scheduleRefresh() {
 	clearTimeout(timer);
 	timer = null;
-	if (view.refresh && view.pid !== null)
+	if (view.refresh && view.pid !== null) // a core does not change
 		timer = setTimeout(() => loadTrace({ fresh: false }), view.refresh * 1000);
 }
 
@@ -291,6 +328,7 @@ function scheduleRefresh() {
 
 function selectPid(pid, { push = true } = {}) {
 	view.pid = pid;
+	view.core = null;
 	view.task = null;
 	pendingReveal = null;
 	trace = null;
@@ -300,8 +338,19 @@ function selectPid(pid, { push = true } = {}) {
 	showSelection();
 }
 
+function selectCore(name) {
+	view.pid = null;
+	view.core = name;
+	view.task = null;
+	pendingReveal = null;
+	trace = null;
+	writeView(view, { push: true });
+	renderProcessPicker();
+	showSelection();
+}
+
 function showSelection() {
-	if (view.pid === null) {
+	if (view.pid === null && !view.core) {
 		clearTimeout(timer);
 		el.overview.hidden = true;
 		el.tasksSection.hidden = true;
@@ -332,7 +381,9 @@ function debounce(fn, ms) {
 }
 
 el.process.addEventListener('change', () => {
-	if (el.process.value)
+	if (el.process.value.startsWith('core:'))
+		selectCore(el.process.value.slice(5));
+	else if (el.process.value)
 		selectPid(Number(el.process.value));
 });
 
@@ -347,10 +398,12 @@ el.pick.addEventListener('submit', (event) => {
 });
 
 el.refresh.addEventListener('click', () => {
-	if (view.pid !== null)
+	if (view.pid !== null || view.core)
 		loadTrace({ fresh: false });
-	else
+	else {
 		loadPids();
+		loadCores();
+	}
 });
 
 el.interval.addEventListener('change', () => {
@@ -403,7 +456,7 @@ document.addEventListener('click', (event) => {
 
 window.addEventListener('popstate', () => {
 	const next = readView();
-	const pidChanged = next.pid !== view.pid;
+	const pidChanged = next.pid !== view.pid || next.core !== view.core;
 	const localsChanged = next.locals !== view.locals;
 	view = next;
 	syncControls();
@@ -425,4 +478,5 @@ window.addEventListener('popstate', () => {
 syncControls();
 renderProcessPicker();
 loadPids();
+loadCores();
 showSelection();

@@ -40,6 +40,14 @@ struct ad_capture_options {
 struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 			    const struct ad_capture_options *options, struct ad_trace **ret);
 
+/* Decodes a core (include/asyncdump/core.h) as ad_capture() decodes a live
+ * sample: the same document, with the core's warnings, from_core set and no
+ * pause. Its executable must have the build-id the core holds. The core is
+ * read, not changed; one capture of a core at a time. */
+struct ad_core;
+struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
+				 const struct ad_capture_options *options, struct ad_trace **ret);
+
 /* What can be said of a process from its binary alone, without stopping it. */
 struct ad_binary_info {
 	bool is_rust;
@@ -50,6 +58,9 @@ struct ad_binary_info {
 };
 struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid,
 				    struct ad_binary_info *ret);
+/* The same look at an executable by path (a core's). */
+struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
+				   struct ad_binary_info *ret);
 void ad_binary_info_deinit(struct ad_binary_info *info);
 
 #endif

@@ -165,6 +165,7 @@ struct ad_trace {
 	char *source_root;        /* common prefix of the program's own sources, or NULL */
 	struct timespec captured_at;
 	uint64_t pause_us;
+	bool from_core;           /* read from a core file: source "core", no pause */
 	size_t nruntimes;
 	struct ad_runtime *runtimes;
 	size_t ntasks;
