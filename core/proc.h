@@ -37,6 +37,10 @@ void ad_proc_read_comm(pid_t pid, pid_t tid, char name[16]);
 /* The target of /proc/PID/exe (malloc'ed). */
 struct ad_error *ad_proc_read_exe(pid_t pid, char **ret);
 
+/* attach.c: ad_process_stop() for a caller that ran ad_process_check()
+ * just before (once per capture). */
+struct ad_error *ad_process_stop_checked(pid_t pid, struct ad_stopped **ret);
+
 /* The error that explains why `pid` (thread `tid`, 0 for the process) could
  * not be traced or read, given the errno of the failed call: no such
  * process, zombie, already traced (by whom), permission (with the hint), or

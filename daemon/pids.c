@@ -23,6 +23,16 @@ struct ad_error *pid_owned_by(pid_t pid, uid_t uid, bool *ret)
 }
 
 /* json_string() wants UTF-8; comm and exe are whatever bytes they are. */
+/* Whether `kind` is one of a comma-separated list of runtime kinds. */
+static bool kind_listed(const char *kinds, const char *kind)
+{
+	size_t n = strlen(kind);
+	for (const char *p = kinds; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, kind, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static json_t *string_or_null(const char *s)
 {
 	if (!s)
@@ -49,18 +59,19 @@ static struct ad_error *describe(struct ad_context *ctx, const struct ad_process
 	struct ad_error *err = ad_inspect_process(ctx, p->pid, &info);
 	if (err)
 		memset(&info, 0, sizeof(info));
-	bool traceable = info.is_rust && info.has_type_debuginfo && info.has_tokio;
+	bool traceable = info.is_rust && info.has_type_debuginfo && info.has_runtime;
+	bool has_tokio = info.runtime_kinds && kind_listed(info.runtime_kinds, "tokio");
 	const char *reason = NULL;
 	if (!traceable)
 		reason = err ? err->message
 		     : info.reason ? info.reason
-				   : "not a Rust program with type debuginfo and a tokio runtime";
+				   : "not a Rust program with type debuginfo and an async runtime asyncdump reads";
 	json_t *o = json_pack("{s:i,s:o,s:o,s:I,s:b,s:o,s:b,s:b,s:b,s:o}", "pid", (int)p->pid,
 			      "comm", string_or_null(p->comm), "exe",
 			      string_or_null(p->exe[0] ? p->exe : NULL), "uid",
 			      (json_int_t)p->uids[0], "traceable", traceable, "reason",
 			      string_or_null(reason), "rust", info.is_rust, "type_debuginfo",
-			      info.has_type_debuginfo, "tokio", info.has_tokio, "build_id",
+			      info.has_type_debuginfo, "tokio", has_tokio, "build_id",
 			      string_or_null(info.build_id));
 	if (err)
 		ad_error_destroy(err);
