@@ -28,8 +28,9 @@ sample "$TARGET_PID" live
 take_gcore "$TARGET_PID" "$HARNESS_TMP/demo.core"
 pid=$TARGET_PID
 stop_targets
-# systemd-coredump's name: core.COMM.UID.BOOTID.PID.TIME (microseconds).
-usec=1764800000123456
+# systemd-coredump's name: core.COMM.UID.BOOTID.PID.TIME (microseconds),
+# the time it was written.
+usec=$(date +%s%6N)
 name=core.demo.0.$bootid.$pid.$usec.zst
 zstd -q "$HARNESS_TMP/demo.core" -o "$cores/$name" || fail "zstd failed"
 rm -f "$HARNESS_TMP/demo.core"
