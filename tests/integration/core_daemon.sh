@@ -84,7 +84,8 @@ assert_http 404 not_found "/cores/$name/tasks/999999"
 
 note "names that are not one core of the directory"
 assert_http 404 not_found "/cores/core.absent/tasks"
-assert_http 400 invalid_argument "/cores/..%2Fetc/tasks"
+# (%2F is a '/' once decoded: a path below a name, not a name)
+assert_http 404 not_found "/cores/..%2Fetc/tasks"
 assert_http 400 invalid_argument "/cores/.hidden/tasks"
 assert_http 404 not_found "/cores/$name/other"
 assert_http 400 invalid_argument "/cores/notes.txt/tasks"
