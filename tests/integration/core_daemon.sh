@@ -103,7 +103,7 @@ unix_get() {
 }
 unix_get /cores
 assert_eq 200 "$HTTP_STATUS" "GET /cores as nobody"
-assert_eq "['$nobody_name']" "$(printf '%s' "$HTTP_BODY" | json_get '[e["name"] for e in d["cores"]]')" \
+assert_eq "$nobody_name" "$(printf '%s' "$HTTP_BODY" | json_get '" ".join(e["name"] for e in d["cores"])')" \
 	"the cores nobody sees"
 unix_get "/cores/$name/tasks"
 assert_eq 403 "$HTTP_STATUS" "GET root's core as nobody"
