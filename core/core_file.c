@@ -207,6 +207,7 @@ struct nt_file_entry {
 struct ad_core {
 	char *name;
 	int fd;
+	int compressed_fd;           /* the file itself while fd reads its copy, or -1 */
 	struct ad_core_info info;
 	struct ad_reader *memory;    /* owns the core_memory */
 	struct ad_snapshot *snap;    /* its reader is a cache over `memory` */
@@ -723,10 +724,27 @@ static struct ad_error *set_times(struct ad_core *c, const struct ad_core_option
 			   "left to timers' deadlines are meaningless");
 }
 
+/* Whether the notes of the (decompressed prefix of the) core end past
+ * `size`: read_headers() again afterwards. */
+static bool notes_beyond(struct ad_core *c, uint64_t size)
+{
+	struct ad_error *err = read_headers(c);
+	bool beyond = false;
+	for (size_t i = 0; !err && i < c->nphdrs; i++)
+		if (c->phdrs[i].p_type == PT_NOTE &&
+		    (c->phdrs[i].p_offset > size || c->phdrs[i].p_filesz > size - c->phdrs[i].p_offset))
+			beyond = true;
+	ad_error_destroy(err);
+	free(c->phdrs);
+	c->phdrs = NULL;
+	c->nphdrs = 0;
+	return beyond;
+}
+
 /* A compressed core is replaced by its decompressed copy: c->fd then reads
  * that, and `st` describes it (but for the times, the original's). */
 static struct ad_error *decompress(struct ad_core *c, const struct ad_core_options *options,
-				   struct stat *st)
+				   bool prefix, struct stat *st)
 {
 	unsigned char magic[8];
 	ssize_t got = pread_full(c->fd, magic, sizeof(magic), 0);
@@ -739,12 +757,12 @@ static struct ad_error *decompress(struct ad_core *c, const struct ad_core_optio
 	char *damage = NULL;
 	struct ad_error *err = ad_core_decompress(
 		c->fd, c->name, c->info.compression, options ? options->tmpdir : NULL,
-		options && options->notes_only ? AD_CORE_NOTES_PREFIX
+		prefix ? AD_CORE_NOTES_PREFIX
 		: options && options->max_bytes ? options->max_bytes : DEFAULT_MAX_DECOMPRESSED,
-		options && options->notes_only, &fd, &damage);
+		prefix, &fd, &damage);
 	if (err)
 		return err;
-	close(c->fd);
+	c->compressed_fd = c->fd;
 	c->fd = fd;
 	struct stat copy;
 	if (fstat(fd, &copy) != 0) {
@@ -769,7 +787,15 @@ static struct ad_error *open_core(struct ad_core *c, const struct ad_core_option
 	if (!S_ISREG(st.st_mode))
 		return invalid(c, "not a regular file");
 	c->info.size = (uint64_t)st.st_size;
-	struct ad_error *err = decompress(c, options, &st);
+	bool prefix = options && options->notes_only;
+	struct ad_error *err = decompress(c, options, prefix, &st);
+	if (!err && prefix && c->compressed_fd >= 0 && notes_beyond(c, (uint64_t)st.st_size)) {
+		/* gcore writes its notes after the memory: all of it is needed. */
+		close(c->fd);
+		c->fd = c->compressed_fd;
+		c->compressed_fd = -1;
+		err = decompress(c, options, false, &st);
+	}
 	if (err)
 		return err;
 	if ((err = read_headers(c)) || (err = read_notes(c)) || (err = find_exe(c)))
@@ -808,6 +834,7 @@ struct ad_error *ad_core_open(const char *path, const struct ad_core_options *op
 		free(c);
 		return &ad_error_nomem;
 	}
+	c->compressed_fd = -1;
 	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct ad_error *err = c->fd < 0 ? ad_error_os(errno, "cannot open the core %s", path)
 					 : open_core(c, options);
@@ -829,6 +856,8 @@ void ad_core_close(struct ad_core *c)
 	free_parsing(c);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->compressed_fd >= 0)
+		close(c->compressed_fd);
 	for (size_t i = 0; i < c->nwarnings; i++)
 		free(c->warnings[i]);
 	ad_core_info_deinit(&c->info);

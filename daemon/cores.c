@@ -162,6 +162,51 @@ static int newest_first(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* What describe() found, per file: a compressed gcore core is decompressed
+ * whole for its notes, so each is looked at once while it is unchanged. */
+struct described {
+	char name[MAX_NAME + 1];
+	off_t size;
+	struct timespec mtime;
+	json_t *facts;  /* the keys describe() sets */
+};
+static pthread_mutex_t described_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct described described[MAX_LISTED];
+static size_t next_described;
+
+static bool same_file(const struct described *d, const struct listed *l)
+{
+	return d->facts && strcmp(d->name, l->name) == 0 && d->size == l->st.st_size &&
+	       d->mtime.tv_sec == l->st.st_mtim.tv_sec && d->mtime.tv_nsec == l->st.st_mtim.tv_nsec;
+}
+
+static void describe_cached(struct ad_context *ctx, const char *path, const struct listed *l,
+			    json_t *o)
+{
+	pthread_mutex_lock(&described_lock);
+	for (size_t i = 0; i < MAX_LISTED; i++) {
+		if (same_file(&described[i], l)) {
+			json_object_update(o, described[i].facts);
+			pthread_mutex_unlock(&described_lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&described_lock);
+	json_t *facts = json_object();
+	if (!facts)
+		return;
+	describe(ctx, path, &l->parsed, &l->st, facts);
+	json_object_update(o, facts);
+	pthread_mutex_lock(&described_lock);
+	struct described *d = &described[next_described++ % MAX_LISTED];
+	json_decref(d->facts);
+	snprintf(d->name, sizeof(d->name), "%s", l->name);
+	d->size = l->st.st_size;
+	d->mtime = l->st.st_mtim;
+	d->facts = facts;
+	pthread_mutex_unlock(&described_lock);
+}
+
 static json_t *entry_json(struct ad_context *ctx, const char *dir, const struct listed *l)
 {
 	json_t *o = json_object();
@@ -178,7 +223,7 @@ static json_t *entry_json(struct ad_context *ctx, const char *dir, const struct 
 	json_object_set_new(o, "time", l->parsed.valid ? time_json(l->parsed.time) : json_null());
 	json_object_set_new(o, "is_rust", json_null());
 	json_object_set_new(o, "has_type_debuginfo", json_null());
-	describe(ctx, path, &l->parsed, &l->st, o);
+	describe_cached(ctx, path, l, o);
 	return o;
 }
 

@@ -109,7 +109,22 @@ const adapterDoc = adapterDocument();
 const big = JSON.stringify(bigDocument());
 const server = { failPids: false };
 
+// A core file of the daemon's cores directory (GET /cores), its document the
+// demo's read from a core: source "core", no pause.
+const CORE_NAME = 'core.demo.1000.0123456789abcdef0123456789abcdef.4242.1764800000000000.zst';
+const coreDoc = { ...demo, source: 'core', pause_us: null };
+const coresList = {
+	dir: '/var/lib/systemd/coredump',
+	cores: [{ name: CORE_NAME, size: 123456, uid: 1000, mtime: '2025-12-03T22:13:20.000000Z', pid: demo.pid,
+		comm: 'demo', time: '2025-12-03T22:13:20.000000Z', compression: 'zstd', exe: demo.exe,
+		build_id: demo.build_id, exe_matches: true, is_rust: true, has_type_debuginfo: true, reason: null }],
+};
+
 function routes(pathname) {
+	if (pathname === '/cores')
+		return { body: coresList };
+	if (pathname === `/cores/${CORE_NAME}/tasks`)
+		return { body: coreDoc };
 	if (pathname === '/pids')
 		return server.failPids ? { status: 500, type: 'text/plain', body: 'internal error' } : { body: pids };
 	if (pathname === '/pids/4242/tasks')
@@ -248,6 +263,20 @@ test('the landing page lists the processes; choosing one shows its runtimes and 
 	// 5 identical connection handlers are one row: tasks - 4 rows.
 	const shown = await rows(page);
 	assert.equal(shown.length, demo.tasks.length - 4);
+	assertNoPageErrors(browser);
+});
+
+test('the process picker opens a core file: its tasks, "core file" instead of a pause', async () => {
+	await openView();
+	const value = `core:${CORE_NAME}`;
+	await page.locator(`#process option[value="${value}"]`).waitFor({ state: 'attached' });
+	await page.locator('#process').selectOption(value);
+	await waitForRows();
+	assert.match(page.url(), new RegExp(`[?&]core=${CORE_NAME.replace(/\./g, '\\.')}(&|$)`));
+	const overview = await page.locator('#overview').textContent();
+	assert.ok(overview.includes('core file'), 'the overview says the sample is a core file');
+	assert.ok(!overview.includes('paused'), 'no pause for a core');
+	assert.equal((await rows(page)).length, coreDoc.tasks.length - 4);
 	assertNoPageErrors(browser);
 });
 

@@ -13,10 +13,13 @@ harness_init
 
 for run in $(matrix_runs); do
 	use_suite "${run%/*}"; profile=${run#*/}
-	for target in sync shapes "demo 1" "demo 3"; do
-		name=${target// /}.$profile
-		# shellcheck disable=SC2086 # the target's name, then its argument
-		start_target $target "$profile"
+	for target in sync shapes demo:1 demo:3; do
+		name=${target/:/}.$profile
+		if [ "${target#*:}" != "$target" ]; then
+			start_target "${target%:*}" "$profile" "${target#*:}"
+		else
+			start_target "$target" "$profile"
+		fi
 		sample "$TARGET_PID" "$name.live"
 		take_gcore "$TARGET_PID" "$HARNESS_TMP/$name.core"
 		trace_core "$HARNESS_TMP/$name.core" "$name.core"
