@@ -19,10 +19,6 @@ struct sample {
 	uint64_t done_ms;
 	struct ad_trace *trace;
 	struct ad_error *error;
-	/* Shared renderings (sampler_rendered()), made under render_lock. */
-	pthread_mutex_t render_lock;
-	char *rendered[SAMPLER_RENDERINGS];
-	size_t rendered_len[SAMPLER_RENDERINGS];
 };
 
 struct sampler_handle {
@@ -96,9 +92,6 @@ static void put_sample(struct sample *sample)
 {
 	if (!sample || --sample->refs)
 		return;
-	for (size_t i = 0; i < SAMPLER_RENDERINGS; i++)
-		free(sample->rendered[i]);
-	pthread_mutex_destroy(&sample->render_lock);
 	ad_trace_destroy(sample->trace);
 	ad_error_destroy(sample->error);
 	free(sample);
@@ -340,7 +333,6 @@ struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long st
 			err = &ad_error_nomem;
 			break;
 		}
-		pthread_mutex_init(&mine->render_lock, NULL);
 		mine->refs = 1; /* the slot's, while running */
 		mine->locals = locals;
 		slot->running = mine;
@@ -376,26 +368,6 @@ void sampler_release(struct sampler *s, struct sampled *sampled)
 	put_sample(sampled->handle);
 	pthread_mutex_unlock(&s->lock);
 	sampled->handle = NULL;
-}
-
-struct ad_error *sampler_rendered(struct sampler *s, struct sampled *sampled, unsigned kind,
-				  sampler_render_fn render, void *arg, const char **body,
-				  size_t *len, bool *reused)
-{
-	(void)s;
-	struct sample *sample = sampled->handle;
-	if (!sample || kind >= SAMPLER_RENDERINGS)
-		return ad_error_create(AD_ERROR_INVALID_ARGUMENT, "no shared rendering %u", kind);
-	/* Others asking for the same rendering wait here and reuse it. */
-	pthread_mutex_lock(&sample->render_lock);
-	struct ad_error *err = NULL;
-	*reused = sample->rendered[kind] != NULL;
-	if (!*reused)
-		err = render(arg, sample->trace, &sample->rendered[kind], &sample->rendered_len[kind]);
-	*body = sample->rendered[kind];
-	*len = sample->rendered_len[kind];
-	pthread_mutex_unlock(&sample->render_lock);
-	return err;
 }
 
 struct sampler_handle *sampler_hand_over(struct sampler *s, struct sampled *sampled)

@@ -59,22 +59,9 @@ struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long st
 			     bool locals, uint64_t max_age_ms, struct sampled *ret);
 void sampler_release(struct sampler *s, struct sampled *sampled);
 
-/* Renderings of a sample's whole document, shared: every request for the
- * same sample and the same `kind` (a small number the caller chooses, below
- * SAMPLER_RENDERINGS) gets the body rendered by the first one, kept with
- * the sample, so that concurrent requests cost one rendering, not one each.
- * `render` makes a malloc'ed body; *body stays valid while `sampled` holds
- * its sample (see sampler_hand_over()). *reused tells whether it was made for
- * another request. */
-#define SAMPLER_RENDERINGS 4
-typedef struct ad_error *(*sampler_render_fn)(void *arg, const struct ad_trace *trace,
-					      char **body, size_t *len);
-struct ad_error *sampler_rendered(struct sampler *s, struct sampled *sampled, unsigned kind,
-				  sampler_render_fn render, void *arg, const char **body,
-				  size_t *len, bool *reused);
 /* Moves the reference `sampled` holds into a malloc'ed handle, released by
- * sampler_release_handle(): for a response that sends a shared rendering
- * after the request returned. NULL when out of memory. */
+ * sampler_release_handle(): for a response that renders the sample
+ * after the request returned (streamed). NULL when out of memory. */
 struct sampler_handle *sampler_hand_over(struct sampler *s, struct sampled *sampled);
 void sampler_release_handle(void *handle);
 
