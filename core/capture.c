@@ -22,6 +22,7 @@
 #include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
+#include "priority.h"
 #include "proc.h"
 #include "unwind.h"
 #include "wait_graph.h"
@@ -418,6 +419,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	int *thread_runtime = NULL;
 	struct ad_snapshot *snap = NULL;
 	struct ad_trace *trace = NULL;
+	struct ad_priority_saved priority = { .lowered = false };
 	struct ad_error *err = ad_process_check(pid);
 	if (err || (err = binary_for(ctx, pid, &b)))
 		return err;
@@ -433,6 +435,8 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	}
 	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
 		goto out;
+	/* The target runs again: decode without competing with it. */
+	ad_priority_lower(options ? options->decode_priority : AD_DECODE_PRIORITY_NICE, &priority);
 	if (!(trace = ad_trace_create())) {
 		err = &ad_error_nomem;
 		goto out;
@@ -476,6 +480,7 @@ out:
 	ad_trace_destroy(trace);
 	ad_snapshot_destroy(snap);
 	binary_unref(b);
+	ad_priority_restore(&priority);
 	return err;
 }
 

@@ -41,6 +41,7 @@ struct sampler {
 	sampler_observer_fn observer;
 	void *observer_arg;
 	unsigned max_in_flight, in_flight;
+	enum ad_decode_priority decode_priority;
 	/* Snapshot memory admitted for samples in flight, against the budget. */
 	pthread_mutex_t memory_lock;
 	uint64_t memory_budget, memory_in_use;
@@ -79,6 +80,11 @@ struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 	s->max_in_flight = max_in_flight ? max_in_flight : 1;
 	*ret = s;
 	return NULL;
+}
+
+void sampler_set_decode_priority(struct sampler *s, enum ad_decode_priority priority)
+{
+	s->decode_priority = priority;
 }
 
 void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg)
@@ -264,6 +270,7 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 
 	struct ad_capture_options options = {
 		.locals = sample->locals,
+		.decode_priority = s->decode_priority,
 		.admit_memory = admit_memory,
 		.release_memory = release_memory,
 		.memory_arg = s,

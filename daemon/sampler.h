@@ -45,6 +45,9 @@ typedef void (*sampler_observer_fn)(void *arg, pid_t pid, struct ad_trace *trace
  * AD_ERROR_OVERLOADED (503) before its target is stopped. */
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 				uint64_t memory_budget, struct sampler **ret);
+/* Call before the first sampler_get(): how samples decode once their target
+ * runs again (the default: AD_DECODE_PRIORITY_NICE). */
+void sampler_set_decode_priority(struct sampler *s, enum ad_decode_priority priority);
 /* Call before the first sampler_get(). */
 void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
 /* Call once no request uses the sampler any more. */

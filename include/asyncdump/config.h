@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "capture.h"
 #include "error.h"
 
 #define AD_CONFIG_DEFAULT_PATH "/etc/asyncdump/asyncdumpd.conf"
@@ -118,6 +119,7 @@ struct ad_config {
 	unsigned connection_timeout_s;
 	unsigned request_timeout_ms;  /* a request's head must arrive within this */
 	enum ad_log_level log_level;
+	enum ad_decode_priority decode_priority; /* after the resume (capture.h) */
 
 	/* hang detection: [hang] with its defaults filled in, then the watches */
 	struct ad_hang_settings hang;
