@@ -436,7 +436,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
 		goto out;
 	/* The target runs again: decode without competing with it. */
-	ad_priority_lower(options ? options->decode_priority : AD_DECODE_PRIORITY_NICE, &priority);
+	ad_priority_lower(options ? options->decode_priority : AD_DECODE_PRIORITY_NORMAL, &priority);
 	if (!(trace = ad_trace_create())) {
 		err = &ad_error_nomem;
 		goto out;

@@ -15,6 +15,7 @@
 struct sample {
 	unsigned refs;   /* under the sampler's lock */
 	bool locals;
+	bool background; /* decoded at the sampler's decode priority */
 	bool done;
 	uint64_t done_ms;
 	struct ad_trace *trace;
@@ -270,7 +271,8 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 
 	struct ad_capture_options options = {
 		.locals = sample->locals,
-		.decode_priority = s->decode_priority,
+		.decode_priority = sample->background ? s->decode_priority
+						      : AD_DECODE_PRIORITY_NORMAL,
 		.admit_memory = admit_memory,
 		.release_memory = release_memory,
 		.memory_arg = s,
@@ -298,8 +300,9 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 	pthread_mutex_lock(&s->lock);
 }
 
-struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
-			     bool locals, uint64_t max_age_ms, struct sampled *ret)
+static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long long start_time,
+				   bool locals, uint64_t max_age_ms, bool background,
+				   struct sampled *ret)
 {
 	struct ad_error *err;
 	struct slot *slot = NULL;
@@ -342,6 +345,7 @@ struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long st
 		}
 		mine->refs = 1; /* the slot's, while running */
 		mine->locals = locals;
+		mine->background = background;
 		slot->running = mine;
 		s->in_flight++;
 		take_sample(s, pid, start_time, mine);
@@ -365,6 +369,18 @@ unlock:
 	if (!err && ret->source != SAMPLE_FRESH)
 		own_metrics_reuse(sample_source_name(ret->source));
 	return err;
+}
+
+struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
+			     bool locals, uint64_t max_age_ms, struct sampled *ret)
+{
+	return get_sample(s, pid, start_time, locals, max_age_ms, false, ret);
+}
+
+struct ad_error *sampler_get_background(struct sampler *s, pid_t pid,
+					unsigned long long start_time, struct sampled *ret)
+{
+	return get_sample(s, pid, start_time, false, 0, true, ret);
 }
 
 void sampler_release(struct sampler *s, struct sampled *sampled)

@@ -45,8 +45,10 @@ typedef void (*sampler_observer_fn)(void *arg, pid_t pid, struct ad_trace *trace
  * AD_ERROR_OVERLOADED (503) before its target is stopped. */
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 				uint64_t memory_budget, struct sampler **ret);
-/* Call before the first sampler_get(): how samples decode once their target
- * runs again (the default: AD_DECODE_PRIORITY_NICE). */
+/* Call before the first sampler_get(): how background samples (the watch
+ * list's) decode once their target runs again (default: AD_DECODE_PRIORITY_NICE).
+ * A request's sample decodes at the normal priority: a client waits for it,
+ * and a low priority on busy CPUs makes it many times slower. */
 void sampler_set_decode_priority(struct sampler *s, enum ad_decode_priority priority);
 /* Call before the first sampler_get(). */
 void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
@@ -60,6 +62,10 @@ void sampler_destroy(struct sampler *s);
  * AD_ERROR_NO_PROCESS. */
 struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
 			     bool locals, uint64_t max_age_ms, struct sampled *ret);
+/* A fresh sample taken for no waiting client (the watch list's periodic
+ * sampling): decoded at the decode priority. */
+struct ad_error *sampler_get_background(struct sampler *s, pid_t pid,
+					unsigned long long start_time, struct sampled *ret);
 void sampler_release(struct sampler *s, struct sampled *sampled);
 
 /* Moves the reference `sampled` holds into a malloc'ed handle, released by

@@ -30,12 +30,13 @@ void ad_context_destroy(struct ad_context *ctx);
 /* The priority of the capturing thread while it decodes, after the target
  * has been resumed (the pause itself always runs at the caller's priority). */
 enum ad_decode_priority {
-	/* nice 19 (the default): a small share of a busy CPU, never none */
+	AD_DECODE_PRIORITY_NORMAL, /* the caller's (the default) */
+	/* nice 19: a small share of busy CPUs, never none; on a saturated
+	 * machine decoding takes many times longer */
 	AD_DECODE_PRIORITY_NICE,
 	/* SCHED_IDLE: only CPU time nobody else wants; on a saturated machine a
 	 * sample may wait for seconds */
 	AD_DECODE_PRIORITY_IDLE,
-	AD_DECODE_PRIORITY_NORMAL, /* the caller's */
 };
 
 struct ad_capture_options {
