@@ -575,7 +575,9 @@ struct ad_error *ad_config_create(struct ad_config **ret)
 	c->max_connections_per_ip = DEFAULT_MAX_CONNECTIONS_PER_IP;
 	c->max_samples_in_flight = DEFAULT_MAX_SAMPLES_IN_FLIGHT;
 	c->sample_memory = DEFAULT_SAMPLE_MEMORY;
-	c->decode_priority = AD_DECODE_PRIORITY_NICE;
+	/* Not nice by default: on saturated CPUs a sample decoded at nice 19
+	 * took 1.4-3.6 s instead of about 30 ms (issue 18, RESULTS.md). */
+	c->decode_priority = AD_DECODE_PRIORITY_NORMAL;
 	c->rate_limit = DEFAULT_RATE_LIMIT;
 	c->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
 	c->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;

@@ -65,7 +65,7 @@ static const char usage[] =
 	"                            headers) took longer than DUR to arrive (default 10s)\n"
 	"  --log-level LEVEL         error, warn, info (default) or debug\n"
 	"  --decode-priority P       the watch list's samples decode after the resume at:\n"
-	"                            nice (nice 19, the default), idle (SCHED_IDLE) or normal\n"
+	"                            normal (the default), nice (nice 19) or idle (SCHED_IDLE)\n"
 	"\n"
 	"Hang detection (also [hang] and [watch NAME] in the configuration file):\n"
 	"  --watch pid=PID|exe=GLOB|comm=GLOB\n"

@@ -46,7 +46,7 @@ typedef void (*sampler_observer_fn)(void *arg, pid_t pid, struct ad_trace *trace
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 				uint64_t memory_budget, struct sampler **ret);
 /* Call before the first sampler_get(): how background samples (the watch
- * list's) decode once their target runs again (default: AD_DECODE_PRIORITY_NICE).
+ * list's) decode once their target runs again (default: AD_DECODE_PRIORITY_NORMAL).
  * A request's sample decodes at the normal priority: a client waits for it,
  * and a low priority on busy CPUs makes it many times slower. */
 void sampler_set_decode_priority(struct sampler *s, enum ad_decode_priority priority);

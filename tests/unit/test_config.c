@@ -56,7 +56,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c->unix_path);
 	ck_assert_ptr_null(c->token_file);
 	ck_assert_int_eq(c->log_level, AD_LOG_INFO);
-	ck_assert_int_eq(c->decode_priority, AD_DECODE_PRIORITY_NICE);
+	ck_assert_int_eq(c->decode_priority, AD_DECODE_PRIORITY_NORMAL);
 	ck_assert_uint_eq(c->hang.sample_interval_ms, 10000);
 	ck_assert_uint_eq(c->hang.stuck_threshold_ms, 60000);
 	ck_assert_uint_eq(c->nwatches, 0);
