@@ -24,6 +24,7 @@
 #include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
+#include "priority.h"
 #include "proc.h"
 #include "runtime.h"
 #include "unwind.h"
@@ -600,6 +601,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	struct binary *b = NULL;
 	struct ad_snapshot *snap = NULL;
 	struct ad_trace *trace = NULL;
+	struct ad_priority_saved priority = { .lowered = false };
 	struct ad_error *err = ad_process_check(pid);
 	if (err || (err = binary_for(ctx, pid, &b)))
 		return err;
@@ -615,6 +617,8 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	}
 	if ((err = ad_snapshot_take(pid, &sopts, &snap)))
 		goto out;
+	/* The target runs again: decode without competing with it. */
+	ad_priority_lower(options ? options->decode_priority : AD_DECODE_PRIORITY_NORMAL, &priority);
 	if (!(trace = ad_trace_create())) {
 		err = &ad_error_nomem;
 		goto out;
@@ -628,6 +632,7 @@ out:
 	ad_trace_destroy(trace);
 	ad_snapshot_destroy(snap);
 	binary_unref(b);
+	ad_priority_restore(&priority);
 	return err;
 }
 

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The JSON document of a trace, as docs/trace.schema.json describes it.
+/* The JSON document of a trace, as docs/trace.schema.json describes it,
+ * written as it is walked: one task at a time into a small buffer that the
+ * caller drains (ad_render_stream_read()), never a tree of the whole
+ * document. The same walk builds each task's object as a jansson tree for
+ * the text format (core/render_text.c draws it), so the two outputs cannot
+ * disagree.
  *
- * Building never stops half-way on OOM: jansson's *_new functions take their
- * argument even when they fail, so each failure only sets render.oom and the
- * caller checks it once at the end, with nothing leaked in between. */
+ * The writer (struct jw) has two backends: JSON text (compact, or indented
+ * as jansson's JSON_INDENT(2)) and a jansson tree. Writing never stops
+ * half-way on OOM: a failure only sets oom, checked once per piece. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,47 +18,74 @@
 #include <time.h>
 
 #include "asyncdump/render.h"
+#include "render_internal.h"
 
-struct task_entry {
-	uint64_t id;
-	const struct ad_task *task;
-};
+/* Nesting of JSON containers: a frame is two (object, children), a task link
+ * two more; render.h bounds it under 2 * AD_RENDER_MAX_DEPTH + 8. */
+#define JW_MAX_DEPTH (2 * AD_RENDER_MAX_DEPTH + 64)
 
-struct render {
-	const struct ad_trace *t;
-	bool locals;
-	struct task_entry *index; /* tasks with an id, by id */
-	size_t nindex;
-	json_t *warnings;         /* the document's, or NULL: cuts are then only marked */
+struct jw {
+	struct ad_outbuf *out; /* JSON text, or NULL: a jansson tree in root */
+	unsigned indent;       /* text: spaces per level, 0 compact */
+	unsigned depth;
+	bool has_items[JW_MAX_DEPTH];
+	bool after_key;        /* the next value is a member's */
+	const char *key;       /* tree: the member's key (a literal) */
+	json_t *stack[JW_MAX_DEPTH];
+	json_t *root;
 	bool oom;
-	size_t max_linked_frames;
-	size_t linked_frames;     /* frames reserved under task links so far */
-	unsigned max_nesting;     /* task links expanded inside task links */
-	bool warned_budget;
-	/* Of the task being rendered: */
-	const struct ad_task *top;
-	uint64_t path[AD_RENDER_MAX_TASK_NESTING + 1]; /* ids from top to the current link */
-	size_t npath;
-	unsigned nlinks;          /* task links entered */
-	bool warned_depth, warned_nesting;
 };
 
-static struct ad_error *nomem(const struct ad_trace *t)
+static void jw_text(struct jw *w, const char *s, size_t n)
 {
-	return ad_error_create(AD_ERROR_NOMEM, "out of memory rendering the trace of process %d",
-			       (int)t->pid);
+	ad_outbuf_append(w->out, s, n);
 }
 
-static void put(struct render *r, json_t *obj, const char *key, json_t *value)
+static void jw_newline(struct jw *w, unsigned depth)
 {
-	if (json_object_set_new(obj, key, value))
-		r->oom = true;
+	char spaces[64];
+	jw_text(w, "\n", 1);
+	for (size_t left = (size_t)depth * w->indent; left;) {
+		size_t n = left < sizeof(spaces) ? left : sizeof(spaces);
+		memset(spaces, ' ', n);
+		jw_text(w, spaces, n);
+		left -= n;
+	}
 }
 
-static void append(struct render *r, json_t *array, json_t *value)
+/* Text: the comma and indentation before a value or a key. */
+static void jw_separate(struct jw *w)
 {
-	if (json_array_append_new(array, value))
-		r->oom = true;
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (w->has_items[w->depth - 1])
+		jw_text(w, ",", 1);
+	w->has_items[w->depth - 1] = true;
+	if (w->indent)
+		jw_newline(w, w->depth);
+}
+
+/* Tree: attaches a new value to the open container (consumes it). */
+static void jw_attach(struct jw *w, json_t *v)
+{
+	if (!v) {
+		w->oom = true;
+		return;
+	}
+	if (w->depth == 0) {
+		json_decref(w->root);
+		w->root = v;
+		return;
+	}
+	json_t *parent = w->stack[w->depth - 1];
+	int failed = json_is_object(parent) ? json_object_set_new(parent, w->key, v)
+					    : json_array_append_new(parent, v);
+	if (failed)
+		w->oom = true;
 }
 
 /* Length of the valid UTF-8 sequence at s (as jansson accepts it), or 0. */
@@ -73,9 +105,59 @@ static size_t utf8_sequence(const unsigned char *s)
 	return n;
 }
 
+static bool needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
 /* Thread names, paths and type names come from the target and need not be
- * UTF-8, which JSON strings must be: invalid bytes become '?'. */
-static json_t *utf8_string(const char *s)
+ * UTF-8, which JSON strings must be: invalid bytes become '?'. Escapes as
+ * jansson does (no '/', no non-ASCII). */
+static void jw_quoted(struct jw *w, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	jw_text(w, "\"", 1);
+	while (*p) {
+		if (!needs_escape(*p)) {
+			p++;
+			continue;
+		}
+		if (*p >= 0x80) {
+			size_t n = utf8_sequence(p);
+			if (n) {
+				p += n;
+				continue;
+			}
+		}
+		jw_text(w, (const char *)run, (size_t)(p - run));
+		char esc[8];
+		const char *e = esc;
+		size_t n = 2;
+		switch (*p) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			if (*p >= 0x80) {
+				e = "?";
+				n = 1;
+			} else {
+				snprintf(esc, sizeof(esc), "\\u%04X", *p);
+				n = 6;
+			}
+		}
+		jw_text(w, e, n);
+		run = ++p;
+	}
+	jw_text(w, (const char *)run, (size_t)(p - run));
+	jw_text(w, "\"", 1);
+}
+
+static json_t *utf8_json_string(const char *s)
 {
 	json_t *j = json_string(s);
 	if (j)
@@ -96,44 +178,238 @@ static json_t *utf8_string(const char *s)
 	return j;
 }
 
-static json_t *text_or_null(const char *s)
+static void jw_string(struct jw *w, const char *s)
 {
-	return s ? utf8_string(s) : json_null();
+	if (!w->out) {
+		jw_attach(w, utf8_json_string(s));
+		return;
+	}
+	jw_separate(w);
+	jw_quoted(w, s);
 }
 
-static json_t *address(uint64_t a)
+/* A value that needs no escaping: a number, true, null. */
+static void jw_raw(struct jw *w, const char *s, size_t n)
 {
-	char buf[24];
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, a);
-	return json_string(buf);
+	jw_separate(w);
+	jw_text(w, s, n);
 }
 
-static json_t *address_or_null(uint64_t a)
+static void jw_null(struct jw *w)
 {
-	return a ? address(a) : json_null();
+	if (w->out)
+		jw_raw(w, "null", 4);
+	else
+		jw_attach(w, json_null());
 }
 
-static json_t *uint_json(uint64_t v)
+static void jw_true(struct jw *w)
 {
-	return json_integer((json_int_t)v);
+	if (w->out)
+		jw_raw(w, "true", 4);
+	else
+		jw_attach(w, json_true());
+}
+
+/* Digits of v in base 10 or 16, ending at end; returns where they start
+ * (printf is most of the cost of a number, and a document is mostly numbers). */
+static char *digits(uint64_t v, unsigned base, char *end)
+{
+	do
+		*--end = "0123456789abcdef"[v % base];
+	while (v /= base);
+	return end;
+}
+
+static void jw_int(struct jw *w, int64_t v)
+{
+	if (!w->out) {
+		jw_attach(w, json_integer((json_int_t)v));
+		return;
+	}
+	char buf[24], *end = buf + sizeof(buf);
+	char *p = digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, end);
+	if (v < 0)
+		*--p = '-';
+	jw_raw(w, p, (size_t)(end - p));
+}
+
+/* Ids, inodes, counts: as jansson's signed integers did. */
+static void jw_uint(struct jw *w, uint64_t v)
+{
+	jw_int(w, (int64_t)v);
+}
+
+/* As jansson writes a real: 17 significant digits, always a '.' or an
+ * exponent, the exponent without '+' and leading zeros. */
+static void jw_real(struct jw *w, double v)
+{
+	if (!w->out) {
+		jw_attach(w, json_real(v));
+		return;
+	}
+	char buf[48];
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	if (!strpbrk(buf, ".e"))
+		strcat(buf, ".0");
+	char *e = strchr(buf, 'e');
+	if (e) {
+		char *from = e + 1, *to = e + 1;
+		if (*from == '-')
+			*to++ = *from++;
+		else if (*from == '+')
+			from++;
+		while (*from == '0' && from[1])
+			from++;
+		memmove(to, from, strlen(from) + 1);
+	}
+	jw_raw(w, buf, strlen(buf));
+}
+
+/* "0x1f": as the schema writes addresses. */
+static void jw_address(struct jw *w, uint64_t a)
+{
+	char buf[24], *end = buf + sizeof(buf) - 1;
+	*end = '"';
+	char *p = digits(a, 16, end);
+	*--p = 'x';
+	*--p = '0';
+	*--p = '"';
+	if (!w->out) {
+		*end = '\0';
+		jw_attach(w, json_string(p + 1));
+		return;
+	}
+	jw_separate(w);
+	jw_text(w, p, (size_t)(end + 1 - p));
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+	if (!w->out) {
+		w->key = key;
+		return;
+	}
+	jw_separate(w);
+	jw_quoted(w, key);
+	jw_text(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
+	w->after_key = true;
+}
+
+static void jw_open(struct jw *w, bool object)
+{
+	if (w->depth >= JW_MAX_DEPTH) {
+		w->oom = true; /* not reached: the walk is bounded well below */
+		return;
+	}
+	if (w->out) {
+		jw_separate(w);
+		jw_text(w, object ? "{" : "[", 1);
+	} else {
+		/* The stack holds a reference of its own until jw_close(), so that
+		 * a container that failed to attach still takes its members. */
+		json_t *c = object ? json_object() : json_array();
+		w->stack[w->depth] = json_incref(c);
+		jw_attach(w, c);
+	}
+	w->has_items[w->depth++] = false;
+}
+
+static void jw_close(struct jw *w, bool object)
+{
+	if (w->depth == 0)
+		return;
+	w->depth--;
+	if (w->out) {
+		if (w->indent && w->has_items[w->depth])
+			jw_newline(w, w->depth);
+		jw_text(w, object ? "}" : "]", 1);
+	} else {
+		json_decref(w->stack[w->depth]);
+	}
+}
+
+#define jw_object(w) jw_open(w, true)
+#define jw_end_object(w) jw_close(w, true)
+#define jw_array(w) jw_open(w, false)
+#define jw_end_array(w) jw_close(w, false)
+
+static void jw_string_or_null(struct jw *w, const char *s)
+{
+	if (s)
+		jw_string(w, s);
+	else
+		jw_null(w);
+}
+
+static void jw_address_or_null(struct jw *w, uint64_t a)
+{
+	if (a)
+		jw_address(w, a);
+	else
+		jw_null(w);
+}
+
+/* ------------------------------------------------------------ the walk */
+
+struct task_entry {
+	uint64_t id;
+	const struct ad_task *task;
+};
+
+struct render {
+	const struct ad_trace *t;
+	struct jw *w;
+	bool locals;
+	ad_render_expected_wait_fn expected_wait;
+	void *expected_wait_arg;
+	struct task_entry *index; /* tasks with an id, by id */
+	size_t nindex;
+	bool keep_warnings;       /* a document's: else cuts are only marked */
+	char **warnings;          /* the cuts' warnings, for the document's end */
+	size_t nwarnings, warnings_cap;
+	bool oom;
+	size_t max_linked_frames;
+	size_t linked_frames;     /* frames reserved under task links so far */
+	unsigned max_nesting;     /* task links expanded inside task links */
+	bool warned_budget;
+	/* Of the task being rendered: */
+	const struct ad_task *top;
+	uint64_t path[AD_RENDER_MAX_TASK_NESTING + 1]; /* ids from top to the current link */
+	size_t npath;
+	unsigned nlinks;          /* task links entered */
+	bool warned_depth, warned_nesting;
+};
+
+static struct ad_error *nomem(const struct ad_trace *t)
+{
+	return ad_error_create(AD_ERROR_NOMEM, "out of memory rendering the trace of process %d",
+			       (int)t->pid);
 }
 
 static void warn(struct render *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct render *r, const char *fmt, ...)
 {
-	if (!r->warnings)
+	if (!r->keep_warnings)
 		return;
-	char *s;
+	if (r->nwarnings == r->warnings_cap) {
+		size_t cap = r->warnings_cap ? 2 * r->warnings_cap : 8;
+		char **p = realloc(r->warnings, cap * sizeof(*p));
+		if (!p) {
+			r->oom = true;
+			return;
+		}
+		r->warnings = p;
+		r->warnings_cap = cap;
+	}
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
+	int n = vasprintf(&r->warnings[r->nwarnings], fmt, ap);
 	va_end(ap);
-	if (n < 0) {
+	if (n < 0)
 		r->oom = true;
-		return;
-	}
-	append(r, r->warnings, utf8_string(s));
-	free(s);
+	else
+		r->nwarnings++;
 }
 
 /* "task 7", or "the block_on future at 0x…" for a task without an id. */
@@ -219,11 +495,14 @@ static const struct ad_task *find_task(const struct render *r, uint64_t id)
 }
 
 static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
-				    const struct ad_render_options *options)
+				    const struct ad_render_options *options, struct jw *w)
 {
 	*r = (struct render){
 		.t = t,
+		.w = w,
 		.locals = options && options->locals,
+		.expected_wait = options ? options->expected_wait : NULL,
+		.expected_wait_arg = options ? options->expected_wait_arg : NULL,
 		.max_linked_frames = options && options->max_linked_frames
 					     ? options->max_linked_frames
 					     : AD_RENDER_MAX_LINKED_FRAMES,
@@ -236,77 +515,134 @@ static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
 	return build_index(r) ? NULL : nomem(t);
 }
 
-static json_t *location_json(struct render *r, const struct ad_location *loc)
+static void render_fini(struct render *r)
 {
-	if (!loc)
-		return json_null();
-	json_t *o = json_object();
-	put(r, o, "file", text_or_null(loc->file));
-	put(r, o, "line", json_integer(loc->line));
-	if (loc->column)
-		put(r, o, "column", json_integer(loc->column));
-	return o;
+	free(r->index);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
 }
 
-static json_t *socket_json(struct render *r, const struct ad_socket *s)
+static void location_json(struct jw *w, const struct ad_location *loc)
 {
-	json_t *o = json_object();
-	put(r, o, "inode", uint_json(s->inode));
-	put(r, o, "family", utf8_string(s->family));
-	put(r, o, "protocol", utf8_string(s->protocol));
-	put(r, o, "local", utf8_string(s->local));
-	put(r, o, "peer", *s->peer ? utf8_string(s->peer) : json_null());
-	put(r, o, "state", utf8_string(s->state));
+	if (!loc) {
+		jw_null(w);
+		return;
+	}
+	jw_object(w);
+	jw_key(w, "file");
+	jw_string_or_null(w, loc->file);
+	jw_key(w, "line");
+	jw_int(w, loc->line);
+	if (loc->column) {
+		jw_key(w, "column");
+		jw_int(w, loc->column);
+	}
+	jw_end_object(w);
+}
+
+static void socket_json(struct jw *w, const struct ad_socket *s)
+{
+	jw_object(w);
+	jw_key(w, "inode");
+	jw_uint(w, s->inode);
+	jw_key(w, "family");
+	jw_string(w, s->family);
+	jw_key(w, "protocol");
+	jw_string(w, s->protocol);
+	jw_key(w, "local");
+	jw_string(w, s->local);
+	jw_key(w, "peer");
+	jw_string_or_null(w, *s->peer ? s->peer : NULL);
+	jw_key(w, "state");
+	jw_string(w, s->state);
 	if (s->has_queues) {
-		put(r, o, "rx_queue", uint_json(s->rx_queue));
-		put(r, o, "tx_queue", uint_json(s->tx_queue));
+		jw_key(w, "rx_queue");
+		jw_uint(w, s->rx_queue);
+		jw_key(w, "tx_queue");
+		jw_uint(w, s->tx_queue);
 	}
-	return o;
+	jw_end_object(w);
 }
 
-static json_t *blocked_on_json(struct render *r, const struct ad_blocked_on *b)
+static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 {
-	if (!b)
-		return json_null();
-	json_t *o = json_object();
-	put(r, o, "kind", json_string(ad_resource_kind_name(b->kind)));
-	put(r, o, "address", address_or_null(b->address));
-	char *description;
-	struct ad_error *err = ad_blocked_on_describe(b, &description);
-	if (err) {
-		ad_error_destroy(err);
-		r->oom = true;
-		return o;
+	struct jw *w = r->w;
+	if (!b) {
+		jw_null(w);
+		return;
 	}
-	put(r, o, "description", utf8_string(description));
-	free(description);
-	if (b->has_task_id)
-		put(r, o, "task_id", uint_json(b->task_id));
+	jw_object(w);
+	jw_key(w, "kind");
+	jw_string(w, ad_resource_kind_name(b->kind));
+	jw_key(w, "address");
+	jw_address_or_null(w, b->address);
+	jw_key(w, "description");
+	if (b->description) {
+		jw_string(w, b->description);
+	} else {
+		char *description;
+		struct ad_error *err = ad_blocked_on_describe(b, &description);
+		if (err) {
+			ad_error_destroy(err);
+			r->oom = true;
+			jw_null(w);
+		} else {
+			jw_string(w, description);
+			free(description);
+		}
+	}
+	if (b->has_task_id) {
+		jw_key(w, "task_id");
+		jw_uint(w, b->task_id);
+	}
 	if (b->has_deadline) {
-		put(r, o, "deadline_ns", json_integer(b->deadline_ns));
-		put(r, o, "time_left_s", json_real((double)b->time_left_ns / 1e9));
+		jw_key(w, "deadline_ns");
+		jw_int(w, b->deadline_ns);
+		jw_key(w, "time_left_s");
+		jw_real(w, (double)b->time_left_ns / 1e9);
 	}
-	if (b->fd >= 0)
-		put(r, o, "fd", json_integer(b->fd));
-	if (b->interest)
-		put(r, o, "interest", utf8_string(b->interest));
-	if (b->socket)
-		put(r, o, "socket", socket_json(r, b->socket));
-	if (b->other_fd >= 0)
-		put(r, o, "other_fd", json_integer(b->other_fd));
-	if (b->has_bytes_moved)
-		put(r, o, "bytes_moved", uint_json(b->bytes_moved));
-	if (b->channel)
-		put(r, o, "channel", address_or_null(b->channel));
-	if (*b->phase)
-		put(r, o, "phase", utf8_string(b->phase));
-	if (b->blocking)
-		put(r, o, "blocking", json_true());
-	if (b->permits_wanted >= 0)
-		put(r, o, "permits_wanted", json_integer(b->permits_wanted));
-	if (b->permits_available >= 0)
-		put(r, o, "permits_available", json_integer(b->permits_available));
-	return o;
+	if (b->fd >= 0) {
+		jw_key(w, "fd");
+		jw_int(w, b->fd);
+	}
+	if (b->interest) {
+		jw_key(w, "interest");
+		jw_string(w, b->interest);
+	}
+	if (b->socket) {
+		jw_key(w, "socket");
+		socket_json(w, b->socket);
+	}
+	if (b->other_fd >= 0) {
+		jw_key(w, "other_fd");
+		jw_int(w, b->other_fd);
+	}
+	if (b->has_bytes_moved) {
+		jw_key(w, "bytes_moved");
+		jw_uint(w, b->bytes_moved);
+	}
+	if (b->channel) {
+		jw_key(w, "channel");
+		jw_address(w, b->channel);
+	}
+	if (*b->phase) {
+		jw_key(w, "phase");
+		jw_string(w, b->phase);
+	}
+	if (b->blocking) {
+		jw_key(w, "blocking");
+		jw_true(w);
+	}
+	if (b->permits_wanted >= 0) {
+		jw_key(w, "permits_wanted");
+		jw_int(w, b->permits_wanted);
+	}
+	if (b->permits_available >= 0) {
+		jw_key(w, "permits_available");
+		jw_int(w, b->permits_available);
+	}
+	jw_end_object(w);
 }
 
 /* Frames of the subtree (children, and locals when rendered), at most limit + 1. */
@@ -323,17 +659,12 @@ static size_t count_frames(const struct render *r, const struct ad_frame *f, uns
 	return n;
 }
 
-static json_t *frame_json(struct render *r, const struct ad_frame *f, unsigned depth,
-			  bool is_local, const char *inside);
+static void frame_json(struct render *r, const struct ad_frame *f, unsigned depth,
+		       bool is_local, const char *inside);
 
-static json_t *task_state_json(const struct ad_task *task)
+static void summary_json(struct render *r, const struct ad_task *task)
 {
-	return json_string(ad_task_state_name(task->state));
-}
-
-static json_t *summary_json(struct render *r, const struct ad_task *task)
-{
-	return blocked_on_json(r, ad_frame_first_blocked_on(task->root));
+	blocked_on_json(r, ad_frame_first_blocked_on(task->root));
 }
 
 static bool on_path(const struct render *r, uint64_t id, size_t *ret)
@@ -347,13 +678,13 @@ static bool on_path(const struct render *r, uint64_t id, size_t *ret)
 	return false;
 }
 
-static json_t *cycle_json(struct render *r, size_t from, uint64_t id)
+static void cycle_json(struct render *r, size_t from, uint64_t id)
 {
-	json_t *a = json_array();
+	jw_array(r->w);
 	for (size_t i = from; i < r->npath; i++)
-		append(r, a, uint_json(r->path[i]));
-	append(r, a, uint_json(id));
-	return a;
+		jw_uint(r->w, r->path[i]);
+	jw_uint(r->w, id);
+	jw_end_array(r->w);
 }
 
 /* Whether B's tree may be shown under a link at `depth`; if not, says why. */
@@ -380,116 +711,162 @@ static bool may_expand(struct render *r, const struct ad_task *b, unsigned depth
 }
 
 /* The extra child of a frame awaiting task `id` (see render.h). */
-static json_t *task_link_json(struct render *r, uint64_t id, unsigned depth)
+static void task_link_json(struct render *r, uint64_t id, unsigned depth)
 {
-	json_t *o = json_object();
-	put(r, o, "kind", json_string("task"));
-	put(r, o, "task_id", uint_json(id));
+	struct jw *w = r->w;
+	jw_object(w);
+	jw_key(w, "kind");
+	jw_string(w, "task");
+	jw_key(w, "task_id");
+	jw_uint(w, id);
 	const struct ad_task *b = find_task(r, id);
 	if (!b) {
-		put(r, o, "address", json_null());
-		put(r, o, "state", json_string(ad_task_state_name(AD_TASK_STATE_UNKNOWN)));
-		put(r, o, "note", json_null());
-		put(r, o, "blocked_on", json_null());
-		put(r, o, "missing", json_true());
-		return o;
+		jw_key(w, "address");
+		jw_null(w);
+		jw_key(w, "state");
+		jw_string(w, ad_task_state_name(AD_TASK_STATE_UNKNOWN));
+		jw_key(w, "note");
+		jw_null(w);
+		jw_key(w, "blocked_on");
+		jw_null(w);
+		jw_key(w, "missing");
+		jw_true(w);
+		jw_end_object(w);
+		return;
 	}
-	put(r, o, "address", address(b->address));
-	put(r, o, "state", task_state_json(b));
-	put(r, o, "note", text_or_null(b->note));
-	put(r, o, "blocked_on", summary_json(r, b));
+	jw_key(w, "address");
+	jw_address(w, b->address);
+	jw_key(w, "state");
+	jw_string(w, ad_task_state_name(b->state));
+	jw_key(w, "note");
+	jw_string_or_null(w, b->note);
+	jw_key(w, "blocked_on");
+	summary_json(r, b);
 	size_t pos;
 	if (on_path(r, id, &pos)) {
-		put(r, o, "recursion", json_true());
-		put(r, o, "cycle", cycle_json(r, pos, id));
+		jw_key(w, "recursion");
+		jw_true(w);
+		jw_key(w, "cycle");
+		cycle_json(r, pos, id);
 	} else if (!may_expand(r, b, depth)) {
-		put(r, o, "truncated", json_true());
+		jw_key(w, "truncated");
+		jw_true(w);
 	} else {
 		r->path[r->npath++] = id;
 		r->nlinks++;
-		put(r, o, "root", b->root ? frame_json(r, b->root, depth + 1, false, NULL) : json_null());
+		jw_key(w, "root");
+		if (b->root)
+			frame_json(r, b->root, depth + 1, false, NULL);
+		else
+			jw_null(w);
 		r->nlinks--;
 		r->npath--;
 	}
-	return o;
+	jw_end_object(w);
 }
 
 /* Marks an adapter layer ("adapter": true) and names the one the user wrote
  * ("adapter_name": "Map"). `inside` is the type of the adapter whose own
  * implementation f belongs to (Then is a Flatten over a Map of what it
  * wraps: neither is the user's), or NULL; returns the same for f's children. */
-static const char *mark_adapter(struct render *r, json_t *o, const struct ad_frame *f,
-				const char *inside)
+static const char *mark_adapter(struct jw *w, const struct ad_frame *f, const char *inside)
 {
 	const char *word = NULL;
 	if (inside && ad_type_is_generic_argument(inside, f->type))
 		inside = NULL; /* the future it wraps: the user's level again */
 	if (!ad_type_is_adapter(f->type, &word))
 		return NULL;
-	put(r, o, "adapter", json_true());
+	jw_key(w, "adapter");
+	jw_true(w);
 	if (word && !inside) {
-		put(r, o, "adapter_name", json_string(word));
+		jw_key(w, "adapter_name");
+		jw_string(w, word);
 		return f->type;
 	}
 	return inside;
 }
 
-static json_t *frame_json(struct render *r, const struct ad_frame *f, unsigned depth,
-			  bool is_local, const char *inside)
+static void frame_json(struct render *r, const struct ad_frame *f, unsigned depth,
+		       bool is_local, const char *inside)
 {
-	json_t *o = json_object();
-	put(r, o, "kind", json_string(ad_frame_kind_name(f->kind)));
-	put(r, o, "name", text_or_null(f->name));
-	put(r, o, "type", text_or_null(f->type));
-	put(r, o, "address", address(f->address));
-	put(r, o, "state", json_string(ad_frame_state_name(f->state)));
-	put(r, o, "location", location_json(r, f->location));
-	if (f->macro_location)
-		put(r, o, "macro_location", location_json(r, f->macro_location));
-	put(r, o, "blocked_on", blocked_on_json(r, f->blocked_on));
-	if (f->error)
-		put(r, o, "error", utf8_string(f->error));
-	if (f->not_polled)
-		put(r, o, "not_polled", json_true());
+	struct jw *w = r->w;
+	jw_object(w);
+	jw_key(w, "kind");
+	jw_string(w, ad_frame_kind_name(f->kind));
+	jw_key(w, "name");
+	jw_string_or_null(w, f->name);
+	jw_key(w, "type");
+	jw_string_or_null(w, f->type);
+	jw_key(w, "address");
+	jw_address(w, f->address);
+	jw_key(w, "state");
+	jw_string(w, ad_frame_state_name(f->state));
+	jw_key(w, "location");
+	location_json(w, f->location);
+	if (f->macro_location) {
+		jw_key(w, "macro_location");
+		location_json(w, f->macro_location);
+	}
+	jw_key(w, "blocked_on");
+	blocked_on_json(r, f->blocked_on);
+	if (f->error) {
+		jw_key(w, "error");
+		jw_string(w, f->error);
+	}
+	if (f->not_polled) {
+		jw_key(w, "not_polled");
+		jw_true(w);
+	}
 	bool follow_task = f->has_awaits_task && !is_local;
-	if (f->has_awaits_task)
-		put(r, o, "awaits_task", uint_json(f->awaits_task));
-	inside = mark_adapter(r, o, f, inside);
+	if (f->has_awaits_task) {
+		jw_key(w, "awaits_task");
+		jw_uint(w, f->awaits_task);
+	}
+	inside = mark_adapter(w, f, inside);
 
-	json_t *children = json_array();
 	bool has_locals = r->locals && f->nlocals;
+	jw_key(w, "children");
+	jw_array(w);
 	if (depth >= AD_RENDER_MAX_DEPTH && (f->nchildren || follow_task || has_locals)) {
 		warn_depth(r);
-		put(r, o, "children", children);
-		put(r, o, "truncated", json_true());
-		return o;
+		jw_end_array(w);
+		jw_key(w, "truncated");
+		jw_true(w);
+		jw_end_object(w);
+		return;
 	}
 	for (size_t i = 0; i < f->nchildren; i++)
-		append(r, children, frame_json(r, f->children[i], depth + 1, is_local, inside));
+		frame_json(r, f->children[i], depth + 1, is_local, inside);
 	if (follow_task)
-		append(r, children, task_link_json(r, f->awaits_task, depth + 1));
-	put(r, o, "children", children);
+		task_link_json(r, f->awaits_task, depth + 1);
+	jw_end_array(w);
 	if (has_locals) {
-		json_t *locals = json_array();
+		jw_key(w, "locals");
+		jw_array(w);
 		for (size_t i = 0; i < f->nlocals; i++)
-			append(r, locals, frame_json(r, f->locals[i], depth + 1, true, NULL));
-		put(r, o, "locals", locals);
+			frame_json(r, f->locals[i], depth + 1, true, NULL);
+		jw_end_array(w);
 	}
-	return o;
+	jw_end_object(w);
 }
 
-static json_t *thread_json(struct render *r, const struct ad_task *task)
+static void thread_json(struct jw *w, const struct ad_task *task)
 {
-	if (!task->tid)
-		return json_null();
-	json_t *o = json_object();
-	put(r, o, "tid", json_integer(task->tid));
-	put(r, o, "name", text_or_null(task->thread_name));
-	return o;
+	if (!task->tid) {
+		jw_null(w);
+		return;
+	}
+	jw_object(w);
+	jw_key(w, "tid");
+	jw_int(w, task->tid);
+	jw_key(w, "name");
+	jw_string_or_null(w, task->thread_name);
+	jw_end_object(w);
 }
 
-static json_t *task_json(struct render *r, const struct ad_task *task)
+static void task_json(struct render *r, const struct ad_task *task)
 {
+	struct jw *w = r->w;
 	r->top = task;
 	r->npath = 0;
 	r->nlinks = 0;
@@ -497,35 +874,61 @@ static json_t *task_json(struct render *r, const struct ad_task *task)
 	if (task->has_id)
 		r->path[r->npath++] = task->id;
 
-	json_t *o = json_object();
-	put(r, o, "id", task->has_id ? uint_json(task->id) : json_null());
-	put(r, o, "kind", json_string(ad_task_kind_name(task->kind)));
-	put(r, o, "address", address(task->address));
-	put(r, o, "runtime", json_integer(task->runtime));
-	put(r, o, "thread", thread_json(r, task));
-	put(r, o, "state", task_state_json(task));
-	put(r, o, "note", text_or_null(task->note));
-	if (task->has_unchanged_for && isfinite(task->unchanged_for_s))
-		put(r, o, "unchanged_for_s", json_real(task->unchanged_for_s));
-	put(r, o, "blocked_on", summary_json(r, task));
-	put(r, o, "root", task->root ? frame_json(r, task->root, 1, false, NULL) : json_null());
-	return o;
+	jw_object(w);
+	jw_key(w, "id");
+	if (task->has_id)
+		jw_uint(w, task->id);
+	else
+		jw_null(w);
+	jw_key(w, "kind");
+	jw_string(w, ad_task_kind_name(task->kind));
+	jw_key(w, "address");
+	jw_address(w, task->address);
+	jw_key(w, "runtime");
+	jw_int(w, task->runtime);
+	jw_key(w, "thread");
+	thread_json(w, task);
+	jw_key(w, "state");
+	jw_string(w, ad_task_state_name(task->state));
+	jw_key(w, "note");
+	jw_string_or_null(w, task->note);
+	if (task->has_unchanged_for && isfinite(task->unchanged_for_s)) {
+		jw_key(w, "unchanged_for_s");
+		jw_real(w, task->unchanged_for_s);
+	}
+	jw_key(w, "blocked_on");
+	summary_json(r, task);
+	jw_key(w, "root");
+	if (task->root)
+		frame_json(r, task->root, 1, false, NULL);
+	else
+		jw_null(w);
+	if (r->expected_wait && r->expected_wait(r->expected_wait_arg, task)) {
+		jw_key(w, "expected_wait");
+		jw_true(w);
+	}
+	jw_end_object(w);
 }
 
-static json_t *runtimes_json(struct render *r)
+static void runtimes_json(struct jw *w, const struct ad_trace *t)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; i < r->t->nruntimes; i++) {
-		const struct ad_runtime *rt = &r->t->runtimes[i];
-		json_t *o = json_object();
-		put(r, o, "id", json_integer(rt->id));
-		put(r, o, "kind", text_or_null(rt->kind));
-		put(r, o, "flavor", text_or_null(rt->flavor));
-		put(r, o, "address", address(rt->address));
-		put(r, o, "tasks", json_integer((json_int_t)rt->ntasks));
-		append(r, a, o);
+	jw_array(w);
+	for (size_t i = 0; i < t->nruntimes; i++) {
+		const struct ad_runtime *rt = &t->runtimes[i];
+		jw_object(w);
+		jw_key(w, "id");
+		jw_int(w, rt->id);
+		jw_key(w, "kind");
+		jw_string_or_null(w, rt->kind);
+		jw_key(w, "flavor");
+		jw_string_or_null(w, rt->flavor);
+		jw_key(w, "address");
+		jw_address(w, rt->address);
+		jw_key(w, "tasks");
+		jw_uint(w, rt->ntasks);
+		jw_end_object(w);
 	}
-	return a;
+	jw_end_array(w);
 }
 
 static bool cycle_has_task(const struct ad_cycle *c, uint64_t id)
@@ -536,64 +939,177 @@ static bool cycle_has_task(const struct ad_cycle *c, uint64_t id)
 	return false;
 }
 
-static json_t *cycles_json(struct render *r, const struct ad_task *only)
+static bool cycle_shown(const struct ad_cycle *c, const struct ad_task *only)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; i < r->t->ncycles; i++) {
-		const struct ad_cycle *c = &r->t->cycles[i];
-		if (only && !cycle_has_task(c, only->id))
-			continue;
-		json_t *ids = json_array();
-		for (size_t k = 0; k < c->n; k++)
-			append(r, ids, uint_json(c->task_ids[k]));
-		append(r, a, ids);
-	}
-	return a;
+	return !only || cycle_has_task(c, only->id);
 }
 
-/* RFC 3339, UTC, microseconds: "2024-05-01T12:00:00.000412Z". */
-static json_t *timestamp_json(struct timespec ts)
+static void cycles_json(struct jw *w, const struct ad_trace *t, const struct ad_task *only)
+{
+	jw_array(w);
+	for (size_t i = 0; i < t->ncycles; i++) {
+		const struct ad_cycle *c = &t->cycles[i];
+		if (!cycle_shown(c, only))
+			continue;
+		jw_array(w);
+		for (size_t k = 0; k < c->n; k++)
+			jw_uint(w, c->task_ids[k]);
+		jw_end_array(w);
+	}
+	jw_end_array(w);
+}
+
+/* RFC 3339, UTC, microseconds: "2024-05-01T12:00:00.000412Z"; false when
+ * the time cannot be written. */
+static bool timestamp(struct timespec ts, char *buf, size_t size)
 {
 	struct tm tm;
 	time_t secs = ts.tv_sec;
 	if (!gmtime_r(&secs, &tm))
-		return json_null();
-	char date[32], buf[64];
+		return false;
+	char date[32];
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 	unsigned micros = (unsigned)(ts.tv_nsec / 1000) % 1000000u;
-	snprintf(buf, sizeof(buf), "%s.%06uZ", date, micros);
-	return json_string(buf);
+	snprintf(buf, size, "%s.%06uZ", date, micros);
+	return true;
 }
 
-static json_t *document_json(struct render *r, const struct ad_task *only)
+/* ------------------------------------------------------------ the stream */
+
+enum phase { PHASE_HEAD, PHASE_TASKS, PHASE_TAIL, PHASE_DONE };
+
+struct ad_render_stream {
+	struct render r;
+	struct jw w;
+	struct ad_outbuf out;
+	size_t sent;              /* bytes of out already read */
+	enum ad_render_format format;
+	const struct ad_task *only;
+	enum phase phase;
+	size_t next_task;
+	bool any_task;
+	bool failed;              /* out of memory: the stream stays failed */
+};
+
+static void json_head(struct ad_render_stream *s)
 {
-	const struct ad_trace *t = r->t;
-	r->warnings = json_array();
-	for (size_t i = 0; i < t->nwarnings; i++)
-		append(r, r->warnings, utf8_string(t->warnings[i]));
-
-	json_t *tasks = json_array();
-	for (size_t i = 0; i < t->ntasks; i++)
-		if (!only || only == &t->tasks[i])
-			append(r, tasks, task_json(r, &t->tasks[i]));
-
-	json_t *doc = json_object();
-	put(r, doc, "pid", json_integer(t->pid));
-	put(r, doc, "exe", text_or_null(t->exe));
-	put(r, doc, "build_id", text_or_null(t->build_id));
-	put(r, doc, "source_root", text_or_null(t->source_root));
-	put(r, doc, "captured_at", timestamp_json(t->captured_at));
-	put(r, doc, "pause_us", t->from_core ? json_null() : json_integer((json_int_t)t->pause_us));
-	put(r, doc, "source", json_string(t->from_core ? "core" : "live"));
-	put(r, doc, "runtimes", runtimes_json(r));
-	put(r, doc, "tasks", tasks);
-	put(r, doc, "cycles", cycles_json(r, only));
-	put(r, doc, "warnings", r->warnings);
-	return doc;
+	const struct ad_trace *t = s->r.t;
+	struct jw *w = &s->w;
+	char when[64];
+	jw_object(w);
+	jw_key(w, "pid");
+	jw_int(w, t->pid);
+	jw_key(w, "exe");
+	jw_string_or_null(w, t->exe);
+	jw_key(w, "build_id");
+	jw_string_or_null(w, t->build_id);
+	jw_key(w, "source_root");
+	jw_string_or_null(w, t->source_root);
+	jw_key(w, "captured_at");
+	jw_string_or_null(w, timestamp(t->captured_at, when, sizeof(when)) ? when : NULL);
+	jw_key(w, "pause_us");
+	if (t->from_core)
+		jw_null(w); /* a core never paused anything */
+	else
+		jw_uint(w, t->pause_us);
+	jw_key(w, "source");
+	jw_string(w, t->from_core ? "core" : "live");
+	jw_key(w, "runtimes");
+	runtimes_json(w, t);
+	jw_key(w, "tasks");
+	jw_array(w);
 }
 
-struct ad_error *ad_render_json(const struct ad_trace *t, const struct ad_render_options *options,
-				json_t **ret)
+static void json_tail(struct ad_render_stream *s)
+{
+	const struct ad_trace *t = s->r.t;
+	struct jw *w = &s->w;
+	jw_end_array(w);
+	jw_key(w, "cycles");
+	cycles_json(w, t, s->only);
+	jw_key(w, "warnings");
+	jw_array(w);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		jw_string(w, t->warnings[i]);
+	for (size_t i = 0; i < s->r.nwarnings; i++)
+		jw_string(w, s->r.warnings[i]);
+	jw_end_array(w);
+	jw_end_object(w);
+}
+
+/* The text format: each task's object as a tree, drawn, then dropped. */
+static void text_task(struct ad_render_stream *s, const struct ad_task *task)
+{
+	struct jw tree = { .out = NULL };
+	s->r.w = &tree;
+	task_json(&s->r, task);
+	s->r.w = &s->w;
+	if (tree.oom || !tree.root)
+		s->r.oom = true;
+	else
+		ad_text_task(&s->out, s->r.t->source_root, tree.root);
+	json_decref(tree.root);
+}
+
+static void text_tail(struct ad_render_stream *s)
+{
+	const struct ad_trace *t = s->r.t;
+	if (!s->any_task)
+		ad_text_no_tasks(&s->out);
+	for (size_t i = 0; i < t->ncycles; i++)
+		if (cycle_shown(&t->cycles[i], s->only))
+			ad_text_cycle(&s->out, t->cycles[i].task_ids, t->cycles[i].n);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		ad_text_warning(&s->out, t->warnings[i]);
+	for (size_t i = 0; i < s->r.nwarnings; i++)
+		ad_text_warning(&s->out, s->r.warnings[i]);
+}
+
+/* Renders the next piece of the document into s->out. */
+static void render_piece(struct ad_render_stream *s)
+{
+	const struct ad_trace *t = s->r.t;
+	bool text = s->format == AD_RENDER_TEXT;
+	switch (s->phase) {
+	case PHASE_HEAD:
+		if (text) {
+			char when[64];
+			ad_text_head(&s->out, t,
+				     timestamp(t->captured_at, when, sizeof(when)) ? when : NULL);
+		} else {
+			json_head(s);
+		}
+		s->phase = PHASE_TASKS;
+		break;
+	case PHASE_TASKS:
+		while (s->next_task < t->ntasks && s->only && s->only != &t->tasks[s->next_task])
+			s->next_task++;
+		if (s->next_task >= t->ntasks) {
+			s->phase = PHASE_TAIL;
+			break;
+		}
+		s->any_task = true;
+		if (text)
+			text_task(s, &t->tasks[s->next_task]);
+		else
+			task_json(&s->r, &t->tasks[s->next_task]);
+		s->next_task++;
+		break;
+	case PHASE_TAIL:
+		if (text)
+			text_tail(s);
+		else
+			json_tail(s);
+		s->phase = PHASE_DONE;
+		break;
+	case PHASE_DONE:
+		break;
+	}
+}
+
+struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_render_format format,
+					 const struct ad_render_options *options,
+					 struct ad_render_stream **ret)
 {
 	const struct ad_task *only = NULL;
 	if (options && options->has_task) {
@@ -603,33 +1119,121 @@ struct ad_error *ad_render_json(const struct ad_trace *t, const struct ad_render
 					       "no task with id %" PRIu64 " in process %d",
 					       options->task, (int)t->pid);
 	}
-	struct render r;
-	struct ad_error *err = render_init(&r, t, options);
-	if (err)
-		return err;
-	json_t *doc = document_json(&r, only);
-	free(r.index);
-	if (r.oom || !doc) {
-		json_decref(doc);
+	struct ad_render_stream *s = calloc(1, sizeof(*s));
+	if (!s)
 		return nomem(t);
+	struct ad_render_options o = options ? *options : (struct ad_render_options){ 0 };
+	if (format == AD_RENDER_TEXT && !o.max_task_nesting)
+		o.max_task_nesting = AD_RENDER_MAX_TASK_NESTING; /* the design nests */
+	struct ad_error *err = render_init(&s->r, t, &o, &s->w);
+	if (err) {
+		free(s);
+		return err;
 	}
-	*ret = doc;
+	s->r.keep_warnings = true;
+	s->w.out = &s->out;
+	s->w.indent = format == AD_RENDER_JSON_PRETTY ? 2 : 0;
+	s->format = format;
+	s->only = only;
+	*ret = s;
 	return NULL;
 }
 
-struct ad_error *ad_render_task_json(const struct ad_trace *t, const struct ad_task *task,
-				     const struct ad_render_options *options, json_t **ret)
+struct ad_error *ad_render_stream_read(struct ad_render_stream *s, char *buf, size_t size,
+				       size_t *len)
 {
-	struct render r;
-	struct ad_error *err = render_init(&r, t, options);
+	*len = 0;
+	while (!s->failed && s->sent == s->out.len && s->phase != PHASE_DONE) {
+		s->out.len = s->sent = 0;
+		render_piece(s);
+		s->failed = s->out.oom || s->w.oom || s->r.oom;
+	}
+	if (s->failed)
+		return nomem(s->r.t);
+	size_t n = s->out.len - s->sent;
+	if (n > size)
+		n = size;
+	memcpy(buf, s->out.buf + s->sent, n);
+	s->sent += n;
+	*len = n;
+	return NULL;
+}
+
+void ad_render_stream_destroy(struct ad_render_stream *s)
+{
+	if (!s)
+		return;
+	render_fini(&s->r);
+	free(s->out.buf);
+	free(s);
+}
+
+/* The whole of a stream into one string. */
+static struct ad_error *read_all(struct ad_render_stream *s, char **ret, size_t *len)
+{
+	struct ad_outbuf all = { 0 };
+	ad_outbuf_append(&all, "", 0); /* an empty document is still a string */
+	char chunk[65536];
+	size_t n;
+	struct ad_error *err;
+	while (!(err = ad_render_stream_read(s, chunk, sizeof(chunk), &n)) && n)
+		ad_outbuf_append(&all, chunk, n);
+	if (!err && all.oom)
+		err = nomem(s->r.t);
+	if (err) {
+		free(all.buf);
+		return err;
+	}
+	*ret = all.buf;
+	if (len)
+		*len = all.len;
+	return NULL;
+}
+
+static struct ad_error *render_whole(const struct ad_trace *t, enum ad_render_format format,
+				    const struct ad_render_options *options, char **ret,
+				    size_t *len)
+{
+	struct ad_render_stream *s;
+	struct ad_error *err = ad_render_stream_create(t, format, options, &s);
 	if (err)
 		return err;
-	json_t *o = task_json(&r, task);
-	free(r.index);
-	if (r.oom || !o) {
-		json_decref(o);
+	err = read_all(s, ret, len);
+	ad_render_stream_destroy(s);
+	return err;
+}
+
+struct ad_error *ad_render_json(const struct ad_trace *t, const struct ad_render_options *options,
+				char **ret, size_t *len)
+{
+	return render_whole(t, AD_RENDER_JSON, options, ret, len);
+}
+
+struct ad_error *ad_render_text(const struct ad_trace *t, const struct ad_render_options *options,
+				char **ret)
+{
+	return render_whole(t, AD_RENDER_TEXT, options, ret, NULL);
+}
+
+struct ad_error *ad_render_task_json(const struct ad_trace *t, const struct ad_task *task,
+				     const struct ad_render_options *options, char **ret,
+				     size_t *len)
+{
+	struct ad_outbuf out = { 0 };
+	struct jw w = { .out = &out };
+	struct render r;
+	struct ad_error *err = render_init(&r, t, options, &w);
+	if (err)
+		return err;
+	task_json(&r, task);
+	bool oom = r.oom || w.oom || out.oom;
+	render_fini(&r);
+	if (oom) {
+		free(out.buf);
 		return nomem(t);
 	}
-	*ret = o;
+	*ret = out.buf;
+	if (len)
+		*len = out.len;
 	return NULL;
 }

@@ -59,38 +59,16 @@
 #include <string.h>
 
 #include "asyncdump/render.h"
+#include "render_internal.h"
 
 struct text {
-	char *buf;
-	size_t len, cap;
-	bool oom;
+	struct ad_outbuf *o;
 	const char *source_root;
 };
 
 static void out_n(struct text *x, const char *s, size_t n)
 {
-	if (x->oom)
-		return;
-	if (n >= x->cap - x->len || !x->buf) {
-		size_t cap = x->cap ? x->cap : 4096;
-		while (cap - x->len <= n) {
-			if (cap > SIZE_MAX / 2) {
-				x->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		char *p = realloc(x->buf, cap);
-		if (!p) {
-			x->oom = true;
-			return;
-		}
-		x->buf = p;
-		x->cap = cap;
-	}
-	memcpy(x->buf + x->len, s, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
+	ad_outbuf_append(x->o, s, n);
 }
 
 static void out(struct text *x, const char *s)
@@ -107,7 +85,7 @@ static void outf(struct text *x, const char *fmt, ...)
 	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
-		x->oom = true;
+		x->o->oom = true;
 		return;
 	}
 	out_n(x, s, (size_t)n);
@@ -314,12 +292,12 @@ static void line(struct text *x, const char *prefix, const char *s)
 	out(x, "\n");
 }
 
-/* prefix + suffix in a new string, or NULL (x->oom set). */
+/* prefix + suffix in a new string, or NULL (x->o->oom set). */
 static char *extend(struct text *x, const char *prefix, const char *suffix)
 {
 	char *s;
 	if (asprintf(&s, "%s%s", prefix, suffix) < 0) {
-		x->oom = true;
+		x->o->oom = true;
 		return NULL;
 	}
 	return s;
@@ -330,7 +308,7 @@ static void write_link(struct text *x, const char *prefix, const json_t *link);
 /* Recursion follows the JSON document, whose nesting ad_render_json() bounds. */
 static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 {
-	if (x->oom)
+	if (x->o->oom)
 		return;
 	struct via via, leaf_via = { .n = 0 };
 	f = skip_adapters(f, &via);
@@ -467,69 +445,48 @@ static void write_link(struct text *x, const char *prefix, const json_t *link)
 	free(inner);
 }
 
-static void write_document(struct text *x, const json_t *doc)
+void ad_text_head(struct ad_outbuf *o, const struct ad_trace *t, const char *captured_at)
 {
-	const char *exe = get_str(doc, "exe");
-	outf(x, "process %" JSON_INTEGER_FORMAT, json_integer_value(get(doc, "pid")));
-	if (exe) {
-		out(x, " ");
-		out_clean(x, exe);
+	struct text x = { .o = o, .source_root = t->source_root };
+	outf(&x, "process %d", (int)t->pid);
+	if (t->exe) {
+		out(&x, " ");
+		out_clean(&x, t->exe);
 	}
-	const char *captured = get_str(doc, "captured_at") ? get_str(doc, "captured_at") : "?";
-	if (json_is_null(get(doc, "pause_us")))
-		outf(x, ", from a core written at %s\n\n", captured);
+	if (t->from_core)
+		outf(&x, ", from a core written at %s\n\n", captured_at ? captured_at : "?");
 	else
-		outf(x, ", captured at %s, paused %" JSON_INTEGER_FORMAT " us\n\n", captured,
-		     json_integer_value(get(doc, "pause_us")));
-
-	const json_t *tasks = get(doc, "tasks"), *task;
-	size_t i;
-	if (json_array_size(tasks) == 0)
-		out(x, "(no tasks)\n\n");
-	json_array_foreach(tasks, i, task) {
-		task_header(x, "", task);
-		out(x, "\n");
-		task_body(x, "    ", task);
-		out(x, "\n");
-	}
-
-	const json_t *cycles = get(doc, "cycles"), *cycle, *id;
-	json_array_foreach(cycles, i, cycle) {
-		size_t k;
-		out(x, "cycle:");
-		json_array_foreach(cycle, k, id)
-			outf(x, "%s task %" JSON_INTEGER_FORMAT, k ? " ->" : "",
-			     json_integer_value(id));
-		out(x, "\n");
-	}
-	const json_t *warnings = get(doc, "warnings"), *w;
-	json_array_foreach(warnings, i, w) {
-		out(x, "warning: ");
-		out_clean(x, json_string_value(w) ? json_string_value(w) : "?");
-		out(x, "\n");
-	}
+		outf(&x, ", captured at %s, paused %" PRIu64 " us\n\n",
+		     captured_at ? captured_at : "?", t->pause_us);
 }
 
-struct ad_error *ad_render_text(const struct ad_trace *t, const struct ad_render_options *options,
-				char **ret)
+void ad_text_no_tasks(struct ad_outbuf *o)
 {
-	json_t *doc;
-	struct ad_render_options nested = options ? *options : (struct ad_render_options){ 0 };
-	if (!nested.max_task_nesting)
-		nested.max_task_nesting = AD_RENDER_MAX_TASK_NESTING; /* the design nests */
-	struct ad_error *err = ad_render_json(t, &nested, &doc);
-	if (err)
-		return err;
-	struct text x = { .source_root = t->source_root };
-	write_document(&x, doc);
-	out(&x, ""); /* an empty document is still a string */
-	json_decref(doc);
-	if (x.oom) {
-		free(x.buf);
-		return ad_error_create(AD_ERROR_NOMEM,
-				       "out of memory rendering the text trace of process %d",
-				       (int)t->pid);
-	}
-	*ret = x.buf;
-	return NULL;
+	ad_outbuf_append(o, "(no tasks)\n\n", 12);
+}
+
+void ad_text_task(struct ad_outbuf *o, const char *source_root, const json_t *task)
+{
+	struct text x = { .o = o, .source_root = source_root };
+	task_header(&x, "", task);
+	out(&x, "\n");
+	task_body(&x, "    ", task);
+	out(&x, "\n");
+}
+
+void ad_text_cycle(struct ad_outbuf *o, const uint64_t *task_ids, size_t n)
+{
+	struct text x = { .o = o };
+	out(&x, "cycle:");
+	for (size_t k = 0; k < n; k++)
+		outf(&x, "%s task %" PRIu64, k ? " ->" : "", task_ids[k]);
+	out(&x, "\n");
+}
+
+void ad_text_warning(struct ad_outbuf *o, const char *warning)
+{
+	struct text x = { .o = o };
+	out(&x, "warning: ");
+	out_clean(&x, warning);
+	out(&x, "\n");
 }

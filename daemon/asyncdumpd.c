@@ -62,6 +62,8 @@ static const char usage[] =
 	"  --request-timeout DUR     close a connection whose request head (line and\n"
 	"                            headers) took longer than DUR to arrive (default 10s)\n"
 	"  --log-level LEVEL         error, warn, info (default) or debug\n"
+	"  --decode-priority P       the watch list's samples decode after the resume at:\n"
+	"                            normal (the default), nice (nice 19) or idle (SCHED_IDLE)\n"
 	"\n"
 	"Hang detection (also [hang] and [watch NAME] in the configuration file):\n"
 	"  --watch pid=PID|exe=GLOB|comm=GLOB\n"
@@ -104,6 +106,7 @@ static const struct option long_options[] = {
 	{ "connection-timeout", required_argument, NULL, 0 },
 	{ "request-timeout", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
+	{ "decode-priority", required_argument, NULL, 0 },
 	{ "watch", required_argument, NULL, 0 },
 	{ "sample-interval", required_argument, NULL, 0 },
 	{ "stuck-threshold", required_argument, NULL, 0 },
@@ -239,6 +242,7 @@ static struct ad_error *app_init(struct app *app, const struct ad_config *config
 	    (err = sampler_create(app->ctx, config->max_samples_in_flight, config->sample_memory,
 				  &app->sampler)))
 		return err;
+	sampler_set_decode_priority(app->sampler, config->decode_priority);
 	return watcher_create(config, app->sampler, app->metrics, &app->watcher);
 }
 

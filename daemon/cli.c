@@ -78,26 +78,24 @@ static int fail_with(struct ad_error *err)
 	return status;
 }
 
+/* Streamed task by task: a large trace's document is never whole in memory. */
 static int print_trace(const struct ad_trace *trace, const struct ad_render_options *options,
 		       bool json)
 {
-	struct ad_error *err;
-	char *text;
-	if (json) {
-		json_t *doc;
-		if ((err = ad_render_json(trace, options, &doc)))
-			return fail_with(err);
-		text = json_dumps(doc, JSON_INDENT(2));
-		json_decref(doc);
-		if (!text)
-			return fail(EXIT_INTERNAL, "out of memory");
-	} else if ((err = ad_render_text(trace, options, &text))) {
+	struct ad_render_stream *stream;
+	struct ad_error *err = ad_render_stream_create(
+		trace, json ? AD_RENDER_JSON_PRETTY : AD_RENDER_TEXT, options, &stream);
+	if (err)
 		return fail_with(err);
-	}
-	size_t len = strlen(text);
-	bool ok = fwrite(text, 1, len, stdout) == len &&
-		  (json ? fputc('\n', stdout) != EOF : true) && fflush(stdout) == 0;
-	free(text);
+	char chunk[65536];
+	size_t n;
+	bool ok = true;
+	while (ok && !(err = ad_render_stream_read(stream, chunk, sizeof(chunk), &n)) && n)
+		ok = fwrite(chunk, 1, n, stdout) == n;
+	ad_render_stream_destroy(stream);
+	if (err)
+		return fail_with(err);
+	ok = ok && (json ? fputc('\n', stdout) != EOF : true) && fflush(stdout) == 0;
 	if (!ok)
 		return fail(EXIT_INTERNAL, "writing the trace: %s", strerror(errno));
 	return EXIT_OK;

@@ -383,6 +383,22 @@ static struct ad_error *set_log_level(const struct target *t, const char *key, c
 	return bad_value(key, value, "one of error, warn, info, debug");
 }
 
+static struct ad_error *set_decode_priority(const struct target *t, const char *key,
+					    const char *value)
+{
+	static const char *const names[] = { "nice", "idle", "normal" };
+	static const enum ad_decode_priority values[] = {
+		AD_DECODE_PRIORITY_NICE, AD_DECODE_PRIORITY_IDLE, AD_DECODE_PRIORITY_NORMAL,
+	};
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(value, names[i]) == 0) {
+			t->config->decode_priority = values[i];
+			return NULL;
+		}
+	}
+	return bad_value(key, value, "one of nice, idle, normal");
+}
+
 /* ---------------------------------------------------------------- hang keys */
 
 static struct ad_error *set_sample_interval(const struct target *t, const char *key,
@@ -496,6 +512,7 @@ static const struct key_def keys[] = {
 	{ "connection_timeout", SCOPE_DAEMON, false, false, set_connection_timeout },
 	{ "request_timeout", SCOPE_DAEMON, false, false, set_request_timeout },
 	{ "log_level", SCOPE_DAEMON, false, false, set_log_level },
+	{ "decode_priority", SCOPE_DAEMON, false, false, set_decode_priority },
 	{ "sample_interval", SCOPE_HANG | SCOPE_WATCH, false, false, set_sample_interval },
 	{ "stuck_threshold", SCOPE_HANG | SCOPE_WATCH, false, false, set_stuck_threshold },
 	{ "expected_wait_fn", SCOPE_HANG | SCOPE_WATCH, true, false, set_expected_wait_fn },
@@ -567,6 +584,9 @@ struct ad_error *ad_config_create(struct ad_config **ret)
 	c->max_connections_per_ip = DEFAULT_MAX_CONNECTIONS_PER_IP;
 	c->max_samples_in_flight = DEFAULT_MAX_SAMPLES_IN_FLIGHT;
 	c->sample_memory = DEFAULT_SAMPLE_MEMORY;
+	/* Not nice by default: on saturated CPUs a sample decoded at nice 19
+	 * took 1.4-3.6 s instead of about 30 ms (issue 18, RESULTS.md). */
+	c->decode_priority = AD_DECODE_PRIORITY_NORMAL;
 	c->rate_limit = DEFAULT_RATE_LIMIT;
 	c->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
 	c->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;

@@ -59,6 +59,7 @@
 
 #include "asyncdump/error.h"
 #include "asyncdump/progress.h" /* struct ad_expected_wait */
+#include "asyncdump/capture.h" /* enum ad_decode_priority */
 
 #define AD_CONFIG_DEFAULT_PATH "/etc/asyncdump/asyncdumpd.conf"
 #define AD_CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
@@ -112,6 +113,7 @@ struct ad_config {
 	unsigned connection_timeout_s;
 	unsigned request_timeout_ms;  /* a request's head must arrive within this */
 	enum ad_log_level log_level;
+	enum ad_decode_priority decode_priority; /* after the resume (capture.h) */
 
 	/* hang detection: [hang] with its defaults filled in, then the watches */
 	struct ad_hang_settings hang;

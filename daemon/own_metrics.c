@@ -26,8 +26,8 @@ struct ad_error *own_metrics_register(struct metrics *m)
 				      METRIC_COUNTER, NULL, 0, &reuses)) ||
 	    (err = metrics_add_family(m, "asyncdumpd_renders_total",
 				      "Whole documents answered, by whether they were rendered "
-				      "for the request (reused=\"false\") or another request's "
-				      "rendering of the same sample was sent (reused=\"true\").",
+				      "for the request (reused=\"false\", streamed: always) or "
+				      "another request's rendering was sent (reused=\"true\").",
 				      METRIC_COUNTER, NULL, 0, &renders)) ||
 	    (err = metrics_add_family(m, "asyncdumpd_sample_duration_seconds",
 				      "Time to take and decode a sample.", METRIC_HISTOGRAM,

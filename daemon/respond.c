@@ -8,8 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asyncdump/render.h"
 #include "log.h"
 #include "status.h"
+
+/* What MHD asks the renderer for at a time: a few tasks' worth. */
+#define STREAM_BLOCK_SIZE (64 * 1024)
 
 /* Queues `resp` with the headers every response carries, and frees it. */
 static enum MHD_Result send_response(struct MHD_Connection *c, struct request *r,
@@ -75,6 +79,63 @@ enum MHD_Result respond_json(struct MHD_Connection *c, struct request *r, unsign
 	with_newline[len++] = '\n';
 	with_newline[len] = '\0';
 	return respond_text(c, r, status, "application/json", with_newline, len);
+}
+
+/* A response's body being rendered: what MHD's reader callback needs. */
+struct streamed {
+	struct ad_render_stream *stream;
+	bool newline;     /* still to send after the document */
+	void (*release)(void *cls);
+	void *cls;
+};
+
+static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	struct streamed *s = cls;
+	size_t n;
+	struct ad_error *err = ad_render_stream_read(s->stream, buf, max, &n);
+	if (err) {
+		log_msg(AD_LOG_WARN, "rendering cut short: %s", err->message);
+		ad_error_destroy(err);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (n)
+		return (ssize_t)n;
+	if (s->newline && max) {
+		s->newline = false;
+		buf[0] = '\n';
+		return 1;
+	}
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void free_streamed(void *cls)
+{
+	struct streamed *s = cls;
+	ad_render_stream_destroy(s->stream);
+	if (s->release)
+		s->release(s->cls);
+	free(s);
+}
+
+enum MHD_Result respond_stream(struct MHD_Connection *c, struct request *r, unsigned status,
+			       const char *content_type, struct ad_render_stream *stream,
+			       bool newline, void (*release)(void *cls), void *cls)
+{
+	struct streamed *s = malloc(sizeof(*s));
+	if (!s) {
+		ad_render_stream_destroy(stream);
+		if (release)
+			release(cls);
+		return MHD_NO;
+	}
+	*s = (struct streamed){ stream, newline, release, cls };
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, read_stream, s, free_streamed);
+	if (!resp)
+		free_streamed(s);
+	return send_response(c, r, status, resp, content_type, "no-store");
 }
 
 enum MHD_Result respond_file(struct MHD_Connection *c, struct request *r, int fd, size_t size,

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -31,6 +32,15 @@ enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, unsign
 enum MHD_Result respond_borrowed(struct MHD_Connection *c, struct request *r, unsigned status,
 				 const char *content_type, const char *body, size_t len,
 				 void (*release)(void *cls), void *cls);
+/* A document rendered as it is sent (chunked), task by task: never whole in
+ * memory. `stream` is taken over; `newline` ends the body with one (JSON).
+ * release(cls) is called once the response is sent or dropped (also on
+ * failure here), after the stream is destroyed: what the stream reads (the
+ * trace) must live until then. A failure half-way cuts the body short. */
+struct ad_render_stream;
+enum MHD_Result respond_stream(struct MHD_Connection *c, struct request *r, unsigned status,
+			       const char *content_type, struct ad_render_stream *stream,
+			       bool newline, void (*release)(void *cls), void *cls);
 /* An open regular file, taken over. */
 enum MHD_Result respond_file(struct MHD_Connection *c, struct request *r, int fd, size_t size,
 			     const char *content_type, const char *cache_control);

@@ -216,92 +216,88 @@ static struct ad_error *check_owner(const struct client *client, pid_t pid)
 	return peer_may_read(&client->creds, pid);
 }
 
-/* Marks the task objects of a watched process that wait where its watch says
- * waiting forever is normal. `tasks[i]` renders `only` when given, else the
- * trace's task i (renderers keep the trace's order). */
-static void mark_expected_waits(struct app *app, const struct ad_trace *trace,
-				const struct ad_task *only, json_t *tasks)
-{
-	size_t i;
-	json_t *o;
-	if (!watcher_watches(app->watcher, trace->pid))
-		return;
-	json_array_foreach(tasks, i, o) {
-		const struct ad_task *task = only;
-		if (!task && i < trace->ntasks)
-			task = &trace->tasks[i];
-		if (task && watcher_expected_wait(app->watcher, trace->pid, task))
-			json_object_set_new(o, "expected_wait", json_true());
-	}
-}
-
-/* A JSON body with its newline, from `doc` (consumed). */
-static struct ad_error *dump_json(json_t *doc, char **body, size_t *len)
-{
-	char *text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	size_t n = text ? strlen(text) : 0;
-	char *with_newline = text ? realloc(text, n + 2) : NULL;
-	if (!with_newline) {
-		free(text);
-		return &ad_error_nomem;
-	}
-	with_newline[n++] = '\n';
-	with_newline[n] = '\0';
-	*body = with_newline;
-	*len = n;
-	return NULL;
-}
-
-struct whole_document {
+/* Which tasks of a watched process wait where its watch says waiting
+ * forever is normal (render.h's expected_wait). */
+struct expected_waits {
 	struct app *app;
-	bool text;
-	bool locals;
+	pid_t pid;
 };
 
-/* The whole document of a sample, as every request for it gets it. */
-static struct ad_error *render_whole(void *arg, const struct ad_trace *trace, char **body,
-				     size_t *len)
+static bool expected_wait(void *arg, const struct ad_task *task)
 {
-	const struct whole_document *w = arg;
-	struct ad_render_options options = { .locals = w->locals };
-	struct ad_error *err;
-	if (w->text) {
-		if ((err = ad_render_text(trace, &options, body)))
-			return err;
-		*len = strlen(*body);
-		return NULL;
-	}
-	json_t *doc;
-	if ((err = ad_render_json(trace, &options, &doc)))
-		return err;
-	mark_expected_waits(w->app, trace, NULL, json_object_get(doc, "tasks"));
-	return dump_json(doc, body, len);
+	const struct expected_waits *e = arg;
+	return watcher_expected_wait(e->app->watcher, e->pid, task);
 }
 
-/* Requests for one sample's whole document share one rendering of it (a
- * large target's document is hundreds of megabytes); the response keeps the
- * sample, and so the rendering, until it is sent. */
+/* Sets options' expected_wait for the trace's process, when it is watched. */
+static void mark_expected_waits(struct ad_render_options *options, struct expected_waits *e,
+				struct app *app, const struct ad_trace *trace)
+{
+	*e = (struct expected_waits){ app, trace->pid };
+	if (!watcher_watches(app->watcher, trace->pid))
+		return;
+	options->expected_wait = expected_wait;
+	options->expected_wait_arg = e;
+}
+
+/* A whole document in flight: the sample it renders and the watch's
+ * expected waits live until the response is done with them. */
+struct whole_document {
+	struct sampler_handle *sample;
+	struct expected_waits waits;
+};
+
+static void release_whole_document(void *cls)
+{
+	struct whole_document *w = cls;
+	sampler_release_handle(w->sample);
+	free(w);
+}
+
+/* The whole document of a sample, rendered task by task as it is sent, so
+ * that it is never whole in memory (a large target's document is hundreds
+ * of megabytes); the response holds the sample until it is sent. */
 static enum MHD_Result respond_whole(struct app *app, struct MHD_Connection *c,
 				     struct request *r, const struct tasks_request *t,
 				     struct sampled *sampled)
 {
-	struct whole_document w = { app, t->text, t->locals };
-	const char *body;
-	size_t len;
-	bool reused;
-	unsigned kind = (t->text ? 2u : 0u) + (t->locals ? 1u : 0u);
-	struct ad_error *err = sampler_rendered(app->sampler, sampled, kind, render_whole, &w,
-						&body, &len, &reused);
+	struct whole_document *w = calloc(1, sizeof(*w));
+	if (!w)
+		return MHD_NO;
+	struct ad_render_options options = { .locals = t->locals };
+	mark_expected_waits(&options, &w->waits, app, sampled->trace);
+	struct ad_render_stream *stream;
+	struct ad_error *err = ad_render_stream_create(
+		sampled->trace, t->text ? AD_RENDER_TEXT : AD_RENDER_JSON, &options, &stream);
+	if (err) {
+		free(w);
+		return respond_ad_error(c, r, err);
+	}
+	own_metrics_render(false);
+	if (!(w->sample = sampler_hand_over(app->sampler, sampled))) {
+		ad_render_stream_destroy(stream);
+		free(w);
+		return MHD_NO;
+	}
+	return respond_stream(c, r, MHD_HTTP_OK,
+			      t->text ? "text/plain; charset=utf-8" : "application/json", stream,
+			      !t->text, release_whole_document, w);
+}
+
+/* A JSON body with its newline, as respond_text() takes it. */
+static enum MHD_Result respond_rendered_json(struct MHD_Connection *c, struct request *r,
+					     struct ad_error *err, char *body, size_t len)
+{
 	if (err)
 		return respond_ad_error(c, r, err);
-	own_metrics_render(reused);
-	struct sampler_handle *h = sampler_hand_over(app->sampler, sampled);
-	if (!h)
+	char *with_newline = realloc(body, len + 2);
+	if (!with_newline) {
+		free(body);
 		return MHD_NO;
-	return respond_borrowed(c, r, MHD_HTTP_OK,
-				t->text ? "text/plain; charset=utf-8" : "application/json", body, len,
-				sampler_release_handle, h);
+	}
+	with_newline[len++] = '\n';
+	with_newline[len] = '\0';
+	return respond_text(c, r, MHD_HTTP_OK, "application/json", with_newline, len);
 }
 
 static enum MHD_Result render_tasks(struct app *app, struct MHD_Connection *c, struct request *r,
@@ -310,34 +306,28 @@ static enum MHD_Result render_tasks(struct app *app, struct MHD_Connection *c, s
 	struct ad_render_options options = {
 		.locals = t->locals, .has_task = t->has_task, .task = t->task,
 	};
+	struct expected_waits waits;
+	mark_expected_waits(&options, &waits, app, trace);
 	struct ad_error *err;
+	char *body = NULL;
+	size_t len = 0;
 	if (t->one_task) {
 		struct ad_task *task = ad_trace_find_task(trace, t->task);
 		if (!task)
 			return respond_error(c, r, MHD_HTTP_NOT_FOUND, "not_found",
 					     "process %d has no task %llu (it may have finished)",
 					     (int)t->pid, (unsigned long long)t->task);
-		json_t *doc;
-		if ((err = ad_render_task_json(trace, task, &options, &doc)))
-			return respond_ad_error(c, r, err);
-		json_t *one = json_pack("[O]", doc);
-		mark_expected_waits(app, trace, task, one);
-		json_decref(one);
-		return respond_json(c, r, MHD_HTTP_OK, doc);
+		err = ad_render_task_json(trace, task, &options, &body, &len);
+		return respond_rendered_json(c, r, err, body, len);
 	}
 	if (t->text) {
-		char *text;
-		if ((err = ad_render_text(trace, &options, &text)))
+		if ((err = ad_render_text(trace, &options, &body)))
 			return respond_ad_error(c, r, err);
-		return respond_text(c, r, MHD_HTTP_OK, "text/plain; charset=utf-8", text,
-				    strlen(text));
+		return respond_text(c, r, MHD_HTTP_OK, "text/plain; charset=utf-8", body,
+				    strlen(body));
 	}
-	json_t *doc;
-	if ((err = ad_render_json(trace, &options, &doc)))
-		return respond_ad_error(c, r, err);
-	mark_expected_waits(app, trace, t->has_task ? ad_trace_find_task(trace, t->task) : NULL,
-			    json_object_get(doc, "tasks"));
-	return respond_json(c, r, MHD_HTTP_OK, doc);
+	err = ad_render_json(trace, &options, &body, &len);
+	return respond_rendered_json(c, r, err, body, len);
 }
 
 /* /pids/{pid}/tasks and /pids/{pid}/tasks/{id}; `rest` follows "/pids/". */

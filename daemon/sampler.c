@@ -15,14 +15,11 @@
 struct sample {
 	unsigned refs;   /* under the sampler's lock */
 	bool locals;
+	bool background; /* decoded at the sampler's decode priority */
 	bool done;
 	uint64_t done_ms;
 	struct ad_trace *trace;
 	struct ad_error *error;
-	/* Shared renderings (sampler_rendered()), made under render_lock. */
-	pthread_mutex_t render_lock;
-	char *rendered[SAMPLER_RENDERINGS];
-	size_t rendered_len[SAMPLER_RENDERINGS];
 };
 
 struct sampler_handle {
@@ -45,6 +42,7 @@ struct sampler {
 	sampler_observer_fn observer;
 	void *observer_arg;
 	unsigned max_in_flight, in_flight;
+	enum ad_decode_priority decode_priority;
 	/* Snapshot memory admitted for samples in flight, against the budget. */
 	pthread_mutex_t memory_lock;
 	uint64_t memory_budget, memory_in_use;
@@ -85,6 +83,11 @@ struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 	return NULL;
 }
 
+void sampler_set_decode_priority(struct sampler *s, enum ad_decode_priority priority)
+{
+	s->decode_priority = priority;
+}
+
 void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg)
 {
 	s->observer = fn;
@@ -96,9 +99,6 @@ static void put_sample(struct sample *sample)
 {
 	if (!sample || --sample->refs)
 		return;
-	for (size_t i = 0; i < SAMPLER_RENDERINGS; i++)
-		free(sample->rendered[i]);
-	pthread_mutex_destroy(&sample->render_lock);
 	ad_trace_destroy(sample->trace);
 	ad_error_destroy(sample->error);
 	free(sample);
@@ -271,6 +271,8 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 
 	struct ad_capture_options options = {
 		.locals = sample->locals,
+		.decode_priority = sample->background ? s->decode_priority
+						      : AD_DECODE_PRIORITY_NORMAL,
 		.admit_memory = admit_memory,
 		.release_memory = release_memory,
 		.memory_arg = s,
@@ -298,8 +300,9 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 	pthread_mutex_lock(&s->lock);
 }
 
-struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
-			     bool locals, uint64_t max_age_ms, struct sampled *ret)
+static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long long start_time,
+				   bool locals, uint64_t max_age_ms, bool background,
+				   struct sampled *ret)
 {
 	struct ad_error *err;
 	struct slot *slot = NULL;
@@ -340,9 +343,9 @@ struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long st
 			err = &ad_error_nomem;
 			break;
 		}
-		pthread_mutex_init(&mine->render_lock, NULL);
 		mine->refs = 1; /* the slot's, while running */
 		mine->locals = locals;
+		mine->background = background;
 		slot->running = mine;
 		s->in_flight++;
 		take_sample(s, pid, start_time, mine);
@@ -368,6 +371,18 @@ unlock:
 	return err;
 }
 
+struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
+			     bool locals, uint64_t max_age_ms, struct sampled *ret)
+{
+	return get_sample(s, pid, start_time, locals, max_age_ms, false, ret);
+}
+
+struct ad_error *sampler_get_background(struct sampler *s, pid_t pid,
+					unsigned long long start_time, struct sampled *ret)
+{
+	return get_sample(s, pid, start_time, false, 0, true, ret);
+}
+
 void sampler_release(struct sampler *s, struct sampled *sampled)
 {
 	if (!sampled->handle)
@@ -376,26 +391,6 @@ void sampler_release(struct sampler *s, struct sampled *sampled)
 	put_sample(sampled->handle);
 	pthread_mutex_unlock(&s->lock);
 	sampled->handle = NULL;
-}
-
-struct ad_error *sampler_rendered(struct sampler *s, struct sampled *sampled, unsigned kind,
-				  sampler_render_fn render, void *arg, const char **body,
-				  size_t *len, bool *reused)
-{
-	(void)s;
-	struct sample *sample = sampled->handle;
-	if (!sample || kind >= SAMPLER_RENDERINGS)
-		return ad_error_create(AD_ERROR_INVALID_ARGUMENT, "no shared rendering %u", kind);
-	/* Others asking for the same rendering wait here and reuse it. */
-	pthread_mutex_lock(&sample->render_lock);
-	struct ad_error *err = NULL;
-	*reused = sample->rendered[kind] != NULL;
-	if (!*reused)
-		err = render(arg, sample->trace, &sample->rendered[kind], &sample->rendered_len[kind]);
-	*body = sample->rendered[kind];
-	*len = sample->rendered_len[kind];
-	pthread_mutex_unlock(&sample->render_lock);
-	return err;
 }
 
 struct sampler_handle *sampler_hand_over(struct sampler *s, struct sampled *sampled)

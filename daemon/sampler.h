@@ -45,6 +45,11 @@ typedef void (*sampler_observer_fn)(void *arg, pid_t pid, struct ad_trace *trace
  * AD_ERROR_OVERLOADED (503) before its target is stopped. */
 struct ad_error *sampler_create(struct ad_context *ctx, unsigned max_in_flight,
 				uint64_t memory_budget, struct sampler **ret);
+/* Call before the first sampler_get(): how background samples (the watch
+ * list's) decode once their target runs again (default: AD_DECODE_PRIORITY_NORMAL).
+ * A request's sample decodes at the normal priority: a client waits for it,
+ * and a low priority on busy CPUs makes it many times slower. */
+void sampler_set_decode_priority(struct sampler *s, enum ad_decode_priority priority);
 /* Call before the first sampler_get(). */
 void sampler_set_observer(struct sampler *s, sampler_observer_fn fn, void *arg);
 /* Call once no request uses the sampler any more. */
@@ -57,24 +62,15 @@ void sampler_destroy(struct sampler *s);
  * AD_ERROR_NO_PROCESS. */
 struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
 			     bool locals, uint64_t max_age_ms, struct sampled *ret);
+/* A fresh sample taken for no waiting client (the watch list's periodic
+ * sampling): decoded at the decode priority. */
+struct ad_error *sampler_get_background(struct sampler *s, pid_t pid,
+					unsigned long long start_time, struct sampled *ret);
 void sampler_release(struct sampler *s, struct sampled *sampled);
 
-/* Renderings of a sample's whole document, shared: every request for the
- * same sample and the same `kind` (a small number the caller chooses, below
- * SAMPLER_RENDERINGS) gets the body rendered by the first one, kept with
- * the sample, so that concurrent requests cost one rendering, not one each.
- * `render` makes a malloc'ed body; *body stays valid while `sampled` holds
- * its sample (see sampler_hand_over()). *reused tells whether it was made for
- * another request. */
-#define SAMPLER_RENDERINGS 4
-typedef struct ad_error *(*sampler_render_fn)(void *arg, const struct ad_trace *trace,
-					      char **body, size_t *len);
-struct ad_error *sampler_rendered(struct sampler *s, struct sampled *sampled, unsigned kind,
-				  sampler_render_fn render, void *arg, const char **body,
-				  size_t *len, bool *reused);
 /* Moves the reference `sampled` holds into a malloc'ed handle, released by
- * sampler_release_handle(): for a response that sends a shared rendering
- * after the request returned. NULL when out of memory. */
+ * sampler_release_handle(): for a response that renders the sample
+ * after the request returned (streamed). NULL when out of memory. */
 struct sampler_handle *sampler_hand_over(struct sampler *s, struct sampled *sampled);
 void sampler_release_handle(void *handle);
 

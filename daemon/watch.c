@@ -229,7 +229,7 @@ static void sample_once(struct target *t)
 		pthread_mutex_unlock(&w->lock);
 	}
 	struct sampled sampled;
-	struct ad_error *err = sampler_get(w->sampler, pid, t->proc.start_time, false, 0, &sampled);
+	struct ad_error *err = sampler_get_background(w->sampler, pid, t->proc.start_time, &sampled);
 	if (!err)
 		sampler_release(w->sampler, &sampled);
 	pthread_mutex_lock(&w->lock);

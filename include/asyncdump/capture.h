@@ -27,8 +27,21 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 				   struct ad_context **ret);
 void ad_context_destroy(struct ad_context *ctx);
 
+/* The priority of the capturing thread while it decodes, after the target
+ * has been resumed (the pause itself always runs at the caller's priority). */
+enum ad_decode_priority {
+	AD_DECODE_PRIORITY_NORMAL, /* the caller's (the default) */
+	/* nice 19: a small share of busy CPUs, never none; on a saturated
+	 * machine decoding takes many times longer */
+	AD_DECODE_PRIORITY_NICE,
+	/* SCHED_IDLE: only CPU time nobody else wants; on a saturated machine a
+	 * sample may wait for seconds */
+	AD_DECODE_PRIORITY_IDLE,
+};
+
 struct ad_capture_options {
 	bool locals;            /* also decode not-yet-polled futures */
+	enum ad_decode_priority decode_priority; /* lowered only where it can be restored */
 	uint64_t max_snapshot_bytes; /* 0: default */
 	/* Optional memory admission of the snapshot (see ad_snapshot_options). */
 	struct ad_error *(*admit_memory)(void *arg, uint64_t bytes);

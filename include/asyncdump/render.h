@@ -19,7 +19,6 @@
 #ifndef ASYNCDUMP_RENDER_H
 #define ASYNCDUMP_RENDER_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +41,10 @@
  * (each task is still shown on its own, and with ?task=ID). */
 #define AD_RENDER_MAX_LINKED_FRAMES 100000
 
+/* Whether a task waits where waiting forever is normal (the daemon's watch
+ * list says so): its object then carries "expected_wait": true. */
+typedef bool (*ad_render_expected_wait_fn)(void *arg, const struct ad_task *task);
+
 struct ad_render_options {
 	bool locals;       /* include not-yet-polled futures */
 	bool has_task;     /* only this task (with its subtree) */
@@ -49,15 +52,43 @@ struct ad_render_options {
 	size_t max_linked_frames; /* 0: AD_RENDER_MAX_LINKED_FRAMES */
 	unsigned max_task_nesting; /* 0: AD_RENDER_JSON_TASK_NESTING (JSON), the
 				    * text format's own bound (text) */
+	ad_render_expected_wait_fn expected_wait; /* NULL: none is */
+	void *expected_wait_arg;
 };
 
-/* The whole document; AD_ERROR_NOT_FOUND when options->has_task names no task. */
+enum ad_render_format {
+	AD_RENDER_JSON,        /* compact, no newline at the end */
+	AD_RENDER_JSON_PRETTY, /* indented by two spaces, no newline at the end */
+	AD_RENDER_TEXT,        /* the design's text format (core/render_text.c) */
+};
+
+/* A document rendered piece by piece, one task at a time, so that a large
+ * trace never has its whole document in memory (the daemon streams it into
+ * its response). The trace and the options' expected_wait argument must
+ * outlive the stream. */
+struct ad_render_stream;
+/* AD_ERROR_NOT_FOUND when options->has_task names no task. */
+struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_render_format format,
+					 const struct ad_render_options *options,
+					 struct ad_render_stream **ret);
+/* Copies the next at most `size` bytes of the document into buf, *len of
+ * them; *len is 0 only at the end. On an error the stream stays failed. */
+struct ad_error *ad_render_stream_read(struct ad_render_stream *s, char *buf, size_t size,
+				       size_t *len);
+/* NULL is ignored. */
+void ad_render_stream_destroy(struct ad_render_stream *s);
+
+/* The whole document (compact), malloc'ed and NUL-terminated, in *ret and
+ * its length in *len (len may be NULL); AD_ERROR_NOT_FOUND when
+ * options->has_task names no task. */
 struct ad_error *ad_render_json(const struct ad_trace *t, const struct ad_render_options *options,
-				json_t **ret);
-/* One task object (the "tasks" array element), with its subtree. `task` must
- * belong to `t`. Cuts are marked in the object; their warnings are dropped. */
+				char **ret, size_t *len);
+/* One task object (the "tasks" array element), with its subtree, as
+ * ad_render_json(). `task` must belong to `t`. Cuts are marked in the object;
+ * their warnings are dropped. */
 struct ad_error *ad_render_task_json(const struct ad_trace *t, const struct ad_task *task,
-				     const struct ad_render_options *options, json_t **ret);
+				     const struct ad_render_options *options, char **ret,
+				     size_t *len);
 /* The text format into a malloc'ed, NUL-terminated string (the layout is
  * described in core/render_text.c); AD_ERROR_NOT_FOUND as ad_render_json(). */
 struct ad_error *ad_render_text(const struct ad_trace *t, const struct ad_render_options *options,

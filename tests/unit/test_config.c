@@ -56,6 +56,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c->unix_path);
 	ck_assert_ptr_null(c->token_file);
 	ck_assert_int_eq(c->log_level, AD_LOG_INFO);
+	ck_assert_int_eq(c->decode_priority, AD_DECODE_PRIORITY_NORMAL);
 	ck_assert_uint_eq(c->hang.sample_interval_ms, 10000);
 	ck_assert_uint_eq(c->hang.stuck_threshold_ms, 60000);
 	ck_assert_uint_eq(c->nwatches, 0);
@@ -79,6 +80,7 @@ static const char full_file[] =
 	"request_timeout = 1500ms\n"
 	"sample_memory = 512MiB\n"
 	"log_level = debug\n"
+	"decode_priority = idle\n"
 	"; another comment style\n"
 	"[hang]\n"
 	"sample_interval = 500ms\n"
@@ -121,6 +123,7 @@ START_TEST(full_file_is_understood)
 	ck_assert_uint_eq(c->request_timeout_ms, 1500);
 	ck_assert_uint_eq(c->sample_memory, (uint64_t)512 << 20);
 	ck_assert_int_eq(c->log_level, AD_LOG_DEBUG);
+	ck_assert_int_eq(c->decode_priority, AD_DECODE_PRIORITY_IDLE);
 
 	ck_assert_uint_eq(c->hang.sample_interval_ms, 500);
 	ck_assert_uint_eq(c->hang.stuck_threshold_ms, 90000);
@@ -134,7 +137,7 @@ START_TEST(full_file_is_understood)
 	ck_assert_uint_eq(c->nwatches, 3);
 	const struct ad_watch *api = &c->watches[0], *db = &c->watches[1], *byname = &c->watches[2];
 	ck_assert_str_eq(api->name, "api");
-	ck_assert_uint_eq(api->line, 23);
+	ck_assert_uint_eq(api->line, 24);
 	ck_assert_int_eq(api->selector, AD_WATCH_EXE);
 	ck_assert_str_eq(api->glob, "/usr/local/bin/api-*");
 	ck_assert_uint_eq(ad_watch_stuck_threshold_ms(c, api), 120000);
@@ -192,6 +195,7 @@ START_TEST(bad_values)
 	parse_fails("rate_limit = fast\n", "t.conf:1: ", "rate_limit");
 	parse_fails("rate_limit = 5/m\n", "t.conf:1: ", "rate_limit");
 	parse_fails("log_level = verbose\n", "t.conf:1: ", "error, warn, info, debug");
+	parse_fails("decode_priority = low\n", "t.conf:1: ", "one of nice, idle, normal");
 	parse_fails("connection_timeout = 1500ms\n", "t.conf:1: ", "whole seconds");
 	parse_fails("connection_timeout = 10d\n", "t.conf:1: ", "bad duration '10d'");
 	parse_fails("request_timeout = 50ms\n", "t.conf:1: ", "request_timeout");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "asyncdump/render.h"
+#include "render_json_reference.h"
 
 #define ck_ok(expr) ck_assert_ptr_null(expr)
 
@@ -124,12 +125,82 @@ static struct ad_frame *join_handle(uint64_t address, uint64_t task_address, uin
 static const struct ad_render_options no_options = { 0 };
 static const struct ad_render_options with_locals = { .locals = true };
 
+static json_t *parse(const char *text)
+{
+	json_error_t error;
+	json_t *v = json_loads(text, 0, &error);
+	ck_assert_msg(v != NULL, "not JSON: %s at %d: %.200s", error.text, error.position, text);
+	return v;
+}
+
+/* The whole of a stream, read `chunk` bytes at a time. */
+static char *read_stream(const struct ad_trace *t, enum ad_render_format format,
+			 const struct ad_render_options *o, size_t chunk)
+{
+	struct ad_render_stream *s = NULL;
+	ck_ok(ad_render_stream_create(t, format, o, &s));
+	size_t len = 0, cap = 64, n;
+	char *all = malloc(cap);
+	ck_assert_ptr_nonnull(all);
+	do {
+		if (cap - len <= chunk) {
+			cap = 2 * cap + chunk;
+			ck_assert_ptr_nonnull(all = realloc(all, cap));
+		}
+		ck_ok(ad_render_stream_read(s, all + len, chunk, &n));
+		ck_assert_uint_le(n, chunk);
+		len += n;
+	} while (n);
+	all[len] = '\0';
+	ad_render_stream_destroy(s);
+	return all;
+}
+
+/* The document, checked against the jansson renderer it replaced (the same
+ * JSON value), and the same when streamed in small pieces or indented. */
 static json_t *render_json(const struct ad_trace *t, const struct ad_render_options *o)
 {
-	json_t *doc = NULL;
-	ck_ok(ad_render_json(t, o, &doc));
-	ck_assert_ptr_nonnull(doc);
+	char *text = NULL;
+	size_t len = 0;
+	ck_ok(ad_render_json(t, o, &text, &len));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(len, strlen(text));
+	json_t *doc = parse(text);
+
+	json_t *reference = NULL;
+	ck_ok(ref_render_json(t, o, &reference));
+	ck_assert_msg(json_equal(doc, reference), "streamed and reference documents differ: %.300s",
+		      text);
+	char *reference_text = json_dumps(reference, JSON_COMPACT);
+	ck_assert_str_eq(text, reference_text); /* even byte for byte */
+	free(reference_text);
+	json_decref(reference);
+
+	char *streamed = read_stream(t, AD_RENDER_JSON, o, 7);
+	ck_assert_str_eq(streamed, text);
+	free(streamed);
+	char *pretty = read_stream(t, AD_RENDER_JSON_PRETTY, o, 4096);
+	reference_text = json_dumps(doc, JSON_INDENT(2));
+	ck_assert_str_eq(pretty, reference_text);
+	free(reference_text);
+	free(pretty);
+	free(text);
 	return doc;
+}
+
+/* One task's object, checked as render_json() checks the document. */
+static json_t *render_task_json(const struct ad_trace *t, const struct ad_task *task,
+				const struct ad_render_options *o)
+{
+	char *text = NULL;
+	ck_ok(ad_render_task_json(t, task, o, &text, NULL));
+	json_t *one = parse(text);
+	json_t *reference = NULL;
+	ck_ok(ref_render_task_json(t, task, o, &reference));
+	ck_assert(json_equal(one, reference));
+	json_decref(reference);
+	free(text);
+	return one;
 }
 
 static char *render_text(const struct ad_trace *t, const struct ad_render_options *o)
@@ -726,8 +797,7 @@ START_TEST(awaited_task_tree_is_the_subtree_in_json)
 	ck_assert_uint_eq(size_at(doc, "warnings"), 0);
 
 	/* The single-task endpoint gives the same object as the document. */
-	json_t *one = NULL;
-	ck_ok(ad_render_task_json(t, &t->tasks[1], &no_options, &one));
+	json_t *one = render_task_json(t, &t->tasks[1], &no_options);
 	ck_assert(json_equal(one, at(doc, "tasks/1")));
 	json_decref(one);
 	json_decref(doc);
@@ -869,9 +939,9 @@ START_TEST(unknown_task_is_not_found)
 {
 	struct ad_trace *t = two_task_cycle();
 	struct ad_render_options only99 = { .has_task = true, .task = 99 };
-	json_t *doc = NULL;
+	char *doc = NULL;
 	char *text = NULL;
-	assert_error(ad_render_json(t, &only99, &doc), AD_ERROR_NOT_FOUND,
+	assert_error(ad_render_json(t, &only99, &doc, NULL), AD_ERROR_NOT_FOUND,
 		     "no task with id 99 in process 4242");
 	assert_error(ad_render_text(t, &only99, &text), AD_ERROR_NOT_FOUND,
 		     "no task with id 99 in process 4242");
@@ -1186,41 +1256,83 @@ END_TEST
 
 /* ---------------------------------------------------------------- out of memory */
 
+/* Allocations left before they fail, when armed: jansson's (the text
+ * format's task trees) through json_set_alloc_funcs(), the library's own
+ * malloc, calloc and realloc through the linker (-Wl,--wrap, Makefile.am). */
+static bool armed;
 static long allocations_left;
+
+static bool allocation_fails(void)
+{
+	return armed && allocations_left-- <= 0;
+}
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+	return allocation_fails() ? NULL : __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return allocation_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+	return allocation_fails() ? NULL : __real_realloc(p, size);
+}
 
 static void *failing_malloc(size_t size)
 {
-	return allocations_left-- > 0 ? malloc(size) : NULL;
+	return allocation_fails() ? NULL : __real_malloc(size);
 }
 
-/* Every jansson allocation of a rendering fails in turn: each time the renderer
- * reports AD_ERROR_NOMEM, writes no result, and leaks nothing (ASan, valgrind). */
+static void arm(long n)
+{
+	allocations_left = n;
+	armed = true;
+}
+
+/* Every allocation of a rendering fails in turn: each time the renderer
+ * reports AD_ERROR_NOMEM, writes no result, and leaks nothing (ASan, valgrind).
+ * Returns how many allocations the rendering made. */
+static long oom_at_every_allocation(struct ad_trace *t, bool text)
+{
+	long n;
+	for (n = 0;; n++) {
+		char *out = NULL;
+		arm(n);
+		struct ad_error *err = text ? ad_render_text(t, &with_locals, &out)
+					    : ad_render_json(t, &with_locals, &out, NULL);
+		armed = false;
+		if (!err) {
+			free(out);
+			return n;
+		}
+		ck_assert_int_eq(err->code, AD_ERROR_NOMEM);
+		ck_assert_ptr_null(out);
+		ad_error_destroy(err);
+	}
+}
+
 START_TEST(json_oom_at_every_allocation_is_an_error)
 {
 	struct ad_trace *t = task_awaits_task();
-	long n;
 	json_set_alloc_funcs(failing_malloc, free);
-	for (n = 0;; n++) {
-		allocations_left = n;
-		json_t *doc = NULL;
-		struct ad_error *err = ad_render_json(t, &with_locals, &doc);
-		if (!err) {
-			json_decref(doc);
-			break;
-		}
-		ck_assert_int_eq(err->code, AD_ERROR_NOMEM);
-		ck_assert_ptr_null(doc);
-		ad_error_destroy(err);
-		char *text = NULL;
-		allocations_left = n;
-		err = ad_render_text(t, &with_locals, &text);
-		ck_assert_ptr_nonnull(err);
-		ck_assert_int_eq(err->code, AD_ERROR_NOMEM);
-		ck_assert_ptr_null(text);
-		ad_error_destroy(err);
-	}
+	long json = oom_at_every_allocation(t, false);
+	long text = oom_at_every_allocation(t, true);
 	json_set_alloc_funcs(malloc, free);
-	ck_assert_int_gt(n, 100); /* the loop did go through the whole document */
+	/* the loops did go through the whole document: the JSON is written
+	 * into a few growing buffers, the text format from per-task trees */
+	ck_assert_int_gt(json, 3);
+	ck_assert_int_gt(text, 100);
 	ad_trace_destroy(t);
 }
 END_TEST
@@ -1301,8 +1413,7 @@ static void save_trace(struct doc_set *s, struct ad_trace *t, const struct ad_re
 	save(s, doc, ".json");
 	json_decref(doc);
 	for (size_t i = 0; i < t->ntasks; i++) {
-		json_t *task = NULL;
-		ck_ok(ad_render_task_json(t, &t->tasks[i], o, &task));
+		json_t *task = render_task_json(t, &t->tasks[i], o);
 		save(s, task, ".task.json");
 		json_decref(task);
 	}
@@ -1554,6 +1665,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bounds");
+	tcase_set_timeout(tc, 60); /* big documents, each rendered four ways */
 	tcase_add_test(tc, deep_tree_is_cut_at_the_depth_limit);
 	tcase_add_test(tc, long_chain_of_awaited_tasks_is_cut);
 	tcase_add_test(tc, json_inlines_one_level_of_awaited_tasks);

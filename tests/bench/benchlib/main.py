@@ -31,9 +31,11 @@ TARGET_CRATES = ("benchtarget", "benchserver", "demo")
 class Context:
     """Where things are, and progress on stderr."""
 
-    def __init__(self, top, build):
+    def __init__(self, top, build, baseline=None):
         self.top = top
         self.build = build
+        # Another build's asyncdumpd, measured beside ours (the old path).
+        self.baseline_asyncdumpd = os.path.join(baseline, "asyncdumpd") if baseline else None
         self.asyncdumpd = os.path.join(build, "asyncdumpd")
         self.asyncdump = os.path.join(build, "asyncdump")
         self.web_root = os.path.join(top, "web")
@@ -67,6 +69,10 @@ def parse_args(argv, top):
     parser.add_argument("--tasks", help="comma-separated task counts, e.g. 1000,10000")
     parser.add_argument("--profiles", help="comma-separated: release,debug")
     parser.add_argument("--no-load", action="store_true", help="skip the loaded-service test")
+    parser.add_argument("--baseline-build-dir",
+                        help="also measure this build's asyncdumpd in the same rounds (e.g. a build "
+                             "of the commit before a change): the old path beside the new")
+    parser.add_argument("--baseline-label", help="what the baseline build is (e.g. its commit)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is missed")
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else FULL)
@@ -85,7 +91,7 @@ def parse_args(argv, top):
 
 
 def check_prerequisites(ctx, plan):
-    for exe in (ctx.asyncdumpd, ctx.asyncdump):
+    for exe in (ctx.asyncdumpd, ctx.asyncdump) + ((ctx.baseline_asyncdumpd,) if ctx.baseline_asyncdumpd else ()):
         if not os.access(exe, os.X_OK):
             raise BenchError(f"{exe} is missing: build asyncdump first (./dev bench does)")
     config_log = os.path.join(ctx.build, "config.log")
@@ -172,7 +178,8 @@ def main(argv):
     atexit.register(kill_children)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
-    ctx = Context(top, args.build_dir)
+    ctx = Context(top, args.build_dir,
+                  os.path.abspath(args.baseline_build_dir) if args.baseline_build_dir else None)
     try:
         check_prerequisites(ctx, plan)
         build_targets(ctx)
@@ -186,6 +193,7 @@ def main(argv):
     facts["loadavg_end"] = os.getloadavg()[0]
     facts["duration_min"] = (time.monotonic() - ctx.started) / 60
     facts["command"] = " ".join(["tests/bench/run", *argv])
+    facts["baseline"] = args.baseline_label or args.baseline_build_dir
     with open(ctx.work_file("raw.json"), "w") as f:
         json.dump({"machine": facts, "results": results}, f, indent=1)
     text, misses = report.render(facts, results)

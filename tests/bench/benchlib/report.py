@@ -66,8 +66,24 @@ def tool(entry, name, key):
     return [r[name][key] for r in entry["rounds"]]
 
 
-def peaks(entry):
-    return [r["asyncdump"]["peak_rss_kb"] for r in entry["rounds"]]
+def peaks(entry, name="asyncdump"):
+    return [r[name]["peak_rss_kb"] for r in entry["rounds"]]
+
+
+BASELINE = "asyncdump-baseline"
+
+
+def has_baseline(entry):
+    return bool(entry) and all(BASELINE in r for r in entry["rounds"])
+
+
+def base_warm(entry, key):
+    return [r[BASELINE]["warm"][key] for r in entry["rounds"]]
+
+
+def normal_felt(values):
+    """Rounds of an older raw.json have no normal-priority probe."""
+    return [v for v in values if v is not None]
 
 
 def per_round_ratio(entry, numerator, denominator):
@@ -98,10 +114,10 @@ class Budget:
         self.rows = []
         self.misses = []
 
-    def note(self, what, measured, over):
+    def note(self, what, measured, over, verdict=None):
         """A figure shown beside the budget, not part of it."""
-        self.rows.append((what, "— (informational)", measured,
-                          "informational (over 1 %)" if over else "informational (under 1 %)"))
+        self.rows.append((what, "— (informational)", measured, verdict or
+                          ("informational (over 1 %)" if over else "informational (under 1 %)")))
 
     def check(self, what, limit_text, measured, ok):
         if measured is None:
@@ -186,6 +202,42 @@ def budget_load(budget, results, nproc):
                     measured, not ok)
 
 
+def budget_issue18(budget, results):
+    """Issue 18's goals: work per task, memory, the old path beside the new."""
+    for tasks in (10000, 100000):
+        entry = find(results, "release", tasks)
+        what = f"decode + render per task, warm request, {tasks:,} tasks (issue 18)"
+        if not entry:
+            budget.check(what, "≤ 5 µs", None, False)
+            continue
+        per_task = median(warm(entry, "wall_s")) / tasks * 1e6
+        budget.check(what, "≤ 5 µs", f"{per_task:.1f} µs ({fmt_s(median(warm(entry, 'wall_s')))})",
+                     per_task <= 5)
+        what = f"warm request vs the old path (baseline build, same rounds), {tasks:,} tasks (issue 18)"
+        if not has_baseline(entry):
+            budget.check(what, "≥ 5× faster", None, False)
+        else:
+            speedup = per_round_ratio(entry, lambda x: base_warm(x, "wall_s"), lambda x: warm(x, "wall_s"))
+            budget.check(what, "≥ 5× faster", f"{ratio(speedup)} ({fmt_s(median(base_warm(entry, 'wall_s')))} → "
+                         f"{fmt_s(median(warm(entry, 'wall_s')))})", speedup >= 5)
+    entry = find(results, "release", 100000)
+    what = "asyncdumpd peak RSS, 100,000 tasks (issue 18)"
+    if not entry:
+        budget.check(what, "≤ 100 MB", None, False)
+    else:
+        peak = max(peaks(entry))
+        old = f"; old path {fmt_kb(max(peaks(entry, BASELINE)))}" if has_baseline(entry) else ""
+        budget.check(what, "≤ 100 MB", f"{fmt_kb(peak)}{old}", peak * 1024 <= 100e6)
+    entry = find(results, "release", 1000)
+    if entry and normal_felt([r["asyncdump"]["warm"].get("felt_normal_us") for r in entry["rounds"]]):
+        new = median(normal_felt([r["asyncdump"]["warm"].get("felt_normal_us") for r in entry["rounds"]]))
+        old = (f"; old path {fmt_us(median(base_warm(entry, 'felt_normal_us')))}"
+               if has_baseline(entry) else "")
+        budget.note("pause felt by a normal-priority probe, 1,000 tasks (issue 18)",
+                    f"{fmt_us(new)} (real-time probe {fmt_us(median(warm(entry, 'felt_us')))}){old}", False,
+                    "informational")
+
+
 def evaluate(results, nproc):
     budget = Budget()
     for tasks, limit_ms in ((1000, 1), (10000, 10), (100000, 100)):
@@ -194,6 +246,7 @@ def evaluate(results, nproc):
     budget_cold(budget, results)
     budget_load(budget, results, nproc)
     budget_linear(budget, results)
+    budget_issue18(budget, results)
     return budget
 
 
@@ -257,7 +310,9 @@ Tools: {facts['gdb']}; {facts['eu-stack']}; {facts['wrk']}; {facts['rustc']}.
   slack) and keeps the largest gap between two wake-ups; the benchmark resets it right before a
   tool runs and reads it right after. A stop of P µs shows as a gap of P to P + {period} µs, so
   the felt pause includes up to one period. *Idle* is the same reading with no tool running,
-  over as long as a warm request: the machine's noise floor.
+  over as long as a warm request: the machine's noise floor. A second probe thread runs at the
+  normal priority (SCHED_OTHER, as the target's own threads): it also feels the CPU time a tool
+  takes from the target around the pause, e.g. decoding right after the resume (issue 18).
 - **Rounds**: {plan['runs']} per target, tools in rotating order: asyncdumpd (a fresh daemon per
   round: its first `GET /pids/PID/tasks` is the *cold* sample, building the debuginfo index; the
   second is *warm*), `gdb -p PID -batch -ex 'thread apply all bt'`, `eu-stack -p PID`. Request
@@ -272,7 +327,7 @@ Tools: {facts['gdb']}; {facts['eu-stack']}; {facts['wrk']}; {facts['rustc']}.
 
 
 def section_budget(budget):
-    return "## Budget (release build, issue 10)\n\n" + table(
+    return "## Budget (release build, issues 10 and 18)\n\n" + table(
         ("budget", "limit", "measured (median)", "verdict"), budget.rows)
 
 
@@ -281,14 +336,20 @@ def section_pause(results):
     for profile in results["plan"]["profiles"]:
         rows = []
         for e in entries(results, profile):
+            normal = normal_felt([r["asyncdump"]["warm"].get("felt_normal_us") for r in e["rounds"]])
+            idle_normal = normal_felt([r.get("idle_normal_us") for r in e["rounds"]])
             rows.append((f"{e['tasks']:,}", spread(warm(e, "felt_us"), fmt_us),
+                         spread(normal, fmt_us) if normal else "—",
+                         spread(base_warm(e, "felt_normal_us"), fmt_us) if has_baseline(e) else "—",
                          spread(warm(e, "pause_us"), fmt_us),
                          spread(cold(e, "felt_us"), fmt_us),
                          f"{median([f / max(p, 1) for f, p in zip(warm(e, 'felt_us'), warm(e, 'pause_us'))]):.2f}",
-                         spread([r["idle_us"] for r in e["rounds"]], fmt_us)))
+                         spread([r["idle_us"] for r in e["rounds"]], fmt_us),
+                         spread(idle_normal, fmt_us) if idle_normal else "—"))
         out += f"\n{profile}:\n\n" + table(
-            ("tasks", "felt (warm sample)", "pause_us (warm)", "felt (cold sample)", "felt / pause_us",
-             "idle noise floor"), rows)
+            ("tasks", "felt (warm sample)", "felt, normal-priority probe", "the same, old path",
+             "pause_us (warm)", "felt (cold sample)", "felt / pause_us", "idle noise floor",
+             "idle, normal-priority probe"), rows)
     return out
 
 
@@ -307,6 +368,36 @@ def section_request(results):
         out += f"\n{profile}:\n\n" + table(
             ("tasks", "warm request", "cold (first) request", "daemon CPU per warm sample (10 ms ticks)", "JSON",
              "warm per task", "warm per added task", "pause per task"), rows)
+    return out
+
+
+def section_baseline(facts, results):
+    """The old path (another build's asyncdumpd) beside the new, same rounds."""
+    if not any(has_baseline(e) for e in results["targets"]):
+        return ""
+    out = (f"## The old path beside the new (issue 18)\n\nBaseline: `{facts.get('baseline')}`, "
+           "an asyncdumpd built from the commit before issue 18's work, measured in the same rounds "
+           "(its own fresh daemon, cold then warm sample, in the same rotation). Ratios are medians "
+           "of per-round ratios, old / new.\n")
+    for profile in results["plan"]["profiles"]:
+        rows = []
+        for e in entries(results, profile):
+            if not has_baseline(e):
+                continue
+            rows.append((
+                f"{e['tasks']:,}", spread(base_warm(e, "wall_s"), fmt_s), spread(warm(e, "wall_s"), fmt_s),
+                ratio(per_round_ratio(e, lambda x: base_warm(x, "wall_s"), lambda x: warm(x, "wall_s"))),
+                f"{median(base_warm(e, 'wall_s')) / e['tasks'] * 1e6:.1f} → "
+                f"{median(warm(e, 'wall_s')) / e['tasks'] * 1e6:.1f} µs",
+                f"{fmt_kb(max(peaks(e, BASELINE)))} → {fmt_kb(max(peaks(e)))}",
+                f"{fmt_us(median(base_warm(e, 'felt_us')))} → {fmt_us(median(warm(e, 'felt_us')))}",
+                f"{fmt_us(median(base_warm(e, 'felt_normal_us')))} → "
+                f"{fmt_us(median(normal_felt([r['asyncdump']['warm'].get('felt_normal_us') for r in e['rounds']])))}"))
+        if rows:
+            out += f"\n{profile}:\n\n" + table(
+                ("tasks", "old warm request", "new warm request", "old / new", "per task (old → new)",
+                 "peak RSS (old → new)", "felt, real-time probe (old → new)",
+                 "felt, normal-priority probe (old → new)"), rows)
     return out
 
 
@@ -449,7 +540,8 @@ def section_perf(results):
 def render(facts, results):
     budget = evaluate(results, facts["nproc"])
     parts = [section_header(facts, results), section_budget(budget), section_pause(results),
-             section_request(results), section_rss(results), section_tools(results),
+             section_request(results), section_baseline(facts, results), section_rss(results),
+             section_tools(results),
              section_demo(results)]
     if results["load"]:
         parts.append(section_load(results["load"], facts["nproc"]))

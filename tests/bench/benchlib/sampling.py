@@ -12,6 +12,9 @@ from .probe import Probe
 from .procs import BenchError, Daemon, Target, monotonic_ns, run_timed
 
 TOOLS = ("asyncdump", "gdb", "eu-stack")
+# With --baseline-build-dir: the same measurements of another build's
+# asyncdumpd (the old path, issue 18), in the same rotation.
+BASELINE = "asyncdump-baseline"
 TOOL_TIMEOUT_S = 900
 FRAMES = ("frame_one", "frame_two", "frame_three")
 # The marker of the line each frame is suspended at (tests/targets/README.md).
@@ -80,38 +83,46 @@ class TargetSession:
         self.marks = marker_lines(ctx.source("benchtarget"))
         log = ctx.work_file(f"benchtarget-{profile}-{tasks}.log")
         self.target = Target([ctx.target_bin("benchtarget", profile), "--tasks", str(tasks)],
-                             ["TASKS", "PROBE_PORT", "PROBE_PERIOD_US", "PROBE_SCHED"], log)
+                             ["TASKS", "PROBE_PORT", "PROBE_PERIOD_US", "PROBE_SCHED",
+                              "PROBE_NORMAL_PORT"], log)
         if int(self.target.info["TASKS"]) != tasks:
             raise BenchError(f"benchtarget reports TASKS {self.target.info['TASKS']}, "
                              f"asked for {tasks}")
         self.probe = Probe(int(self.target.info["PROBE_PORT"]))
+        self.normal_probe = Probe(int(self.target.info["PROBE_NORMAL_PORT"]))
         self.threads = self.target.thread_count()
 
     def close(self):
         self.probe.close()
+        self.normal_probe.close()
         self.target.close()
 
     def _felt(self, action):
-        """Runs action() between a probe reset and a read: (its result, max gap µs)."""
+        """Runs action() between probe resets and reads: (its result, max gap µs
+        of the real-time probe, of the normal-priority probe)."""
         self.probe.reset()
+        self.normal_probe.reset()
         result = action()
         gap = self.probe.read()
+        normal = self.normal_probe.read()
         if not self.target.alive():
             raise BenchError(f"benchtarget ({self.tasks} tasks) died during a measurement")
-        return result, gap["max_gap_us"]
+        return result, gap["max_gap_us"], normal["max_gap_us"]
 
     def sample(self, daemon):
-        (wall, status, body), felt = self._felt(
+        (wall, status, body), felt, felt_normal = self._felt(
             lambda: http_get(daemon.port, f"/pids/{self.target.pid}/tasks"))
         if status != 200:
             raise BenchError(f"asyncdumpd answered {status} for {self.tasks} tasks: {body[:500]!r}")
         pause = check_trace(body, self.tasks, self.marks)
-        return {"wall_s": wall, "felt_us": felt, "pause_us": pause, "bytes": len(body)}
+        return {"wall_s": wall, "felt_us": felt, "felt_normal_us": felt_normal, "pause_us": pause,
+                "bytes": len(body)}
 
-    def measure_asyncdump(self):
+    def measure_asyncdump(self, path=None):
         """A fresh daemon: its first sample (cold: the debuginfo index is built),
         then a warm one; the daemon's peak RSS and the warm sample's CPU time."""
-        daemon = Daemon(self.ctx.asyncdumpd, self.ctx.web_root, self.ctx.work_file("asyncdumpd.log"))
+        daemon = Daemon(path or self.ctx.asyncdumpd, self.ctx.web_root,
+                        self.ctx.work_file("asyncdumpd.log"))
         try:
             cold = self.sample(daemon)
             cpu_before = daemon.cpu_seconds()
@@ -123,12 +134,12 @@ class TargetSession:
         return {"cold": cold, "warm": warm, "peak_rss_kb": peak}
 
     def _tool(self, argv, line_pattern, name):
-        (wall, status, out), felt = self._felt(lambda: run_timed(argv, TOOL_TIMEOUT_S))
+        (wall, status, out), felt, felt_normal = self._felt(lambda: run_timed(argv, TOOL_TIMEOUT_S))
         shown = len(re.findall(line_pattern, out, re.M))
         if status != 0 or shown != self.threads:
             raise BenchError(f"{name} exited {status} and showed {shown} of {self.threads} "
                              f"threads: {' '.join(argv)}")
-        return {"wall_s": wall, "felt_us": felt}
+        return {"wall_s": wall, "felt_us": felt, "felt_normal_us": felt_normal}
 
     def measure_gdb(self):
         return self._tool(["gdb", "-p", str(self.target.pid), "-batch", "-ex", "thread apply all bt"],
@@ -139,15 +150,20 @@ class TargetSession:
 
     def measure_idle(self, seconds):
         """The largest gap with nobody stopping the target: the noise floor."""
-        _, felt = self._felt(lambda: time.sleep(seconds))
-        return felt
+        _, felt, felt_normal = self._felt(lambda: time.sleep(seconds))
+        return felt, felt_normal
 
     def round(self, index):
         measures = {"asyncdump": self.measure_asyncdump, "gdb": self.measure_gdb,
                     "eu-stack": self.measure_eu_stack}
-        order = TOOLS[index % len(TOOLS):] + TOOLS[:index % len(TOOLS)]
+        tools = TOOLS
+        if self.ctx.baseline_asyncdumpd:
+            measures[BASELINE] = lambda: self.measure_asyncdump(self.ctx.baseline_asyncdumpd)
+            tools = TOOLS + (BASELINE,)
+        order = tools[index % len(tools):] + tools[:index % len(tools)]
         result = {tool: measures[tool]() for tool in order}
-        result["idle_us"] = self.measure_idle(max(0.1, result["asyncdump"]["warm"]["wall_s"]))
+        result["idle_us"], result["idle_normal_us"] = self.measure_idle(
+            max(0.1, result["asyncdump"]["warm"]["wall_s"]))
         return result
 
 

@@ -8,7 +8,10 @@
 //! the largest gap between two consecutive wake-ups: a tool that stops the
 //! process for P µs shows up as a gap of about P + 200 µs, whatever the tool
 //! itself reports. The probe runs SCHED_FIFO when allowed (root), so that the
-//! scheduler's latency on a loaded machine does not pass for a pause.
+//! scheduler's latency on a loaded machine does not pass for a pause. A second
+//! probe runs at the normal priority (SCHED_OTHER, nice 0), as the target's
+//! own threads do: it also feels the CPU time a tool takes from the target
+//! around the pause (decoding right after the resume, say).
 //!
 //! The probe is read over a loopback TCP port, one command per line:
 //!   `reset` → `ok`   (forget the largest gap seen so far)
@@ -20,6 +23,7 @@
 //!   PROBE_PORT <port>
 //!   PROBE_PERIOD_US 200
 //!   PROBE_SCHED fifo|other
+//!   PROBE_NORMAL_PORT <port>   (the normal-priority probe, same commands)
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
@@ -103,21 +107,22 @@ fn sleep_one_period() {
     unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &period, std::ptr::null_mut()) };
 }
 
-/// Real-time priority and no timer slack for the calling thread, so its
-/// wake-ups are punctual on a busy machine. Returns whether it got SCHED_FIFO.
-fn make_punctual() -> bool {
+/// No timer slack for the calling thread and, when `realtime`, real-time
+/// priority, so its wake-ups are punctual on a busy machine. Returns whether
+/// it got SCHED_FIFO.
+fn make_punctual(realtime: bool) -> bool {
     // SAFETY: plain syscalls on the calling thread with valid arguments.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
         let param = libc::sched_param { sched_priority: 10 };
-        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
+        realtime && libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
     }
 }
 
-fn run_probe(probe: Arc<Probe>, fifo: std::sync::mpsc::Sender<bool>) {
+fn run_probe(probe: Arc<Probe>, realtime: bool, fifo: std::sync::mpsc::Sender<bool>) {
     // It wakes 5,000 times a second: the READY watcher must not wait for it.
     ready::ignore_current_thread();
-    let _ = fifo.send(make_punctual());
+    let _ = fifo.send(make_punctual(realtime));
     let mut last = monotonic_ns();
     loop {
         sleep_one_period();
@@ -150,8 +155,8 @@ fn serve_probe(listener: TcpListener, probe: Arc<Probe>) {
     }
 }
 
-/// Starts the probe and its control port; returns (port, got SCHED_FIFO).
-fn start_probe() -> std::io::Result<(u16, bool)> {
+/// Starts a probe and its control port; returns (port, got SCHED_FIFO).
+fn start_probe(realtime: bool) -> std::io::Result<(u16, bool)> {
     let probe = Arc::new(Probe::default());
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
@@ -159,7 +164,7 @@ fn start_probe() -> std::io::Result<(u16, bool)> {
     let for_probe = probe.clone();
     std::thread::Builder::new()
         .name("probe".into())
-        .spawn(move || run_probe(for_probe, fifo_tx))?;
+        .spawn(move || run_probe(for_probe, realtime, fifo_tx))?;
     std::thread::Builder::new()
         .name("probe-control".into())
         .spawn(move || serve_probe(listener, probe))?;
@@ -184,7 +189,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (port, fifo) = match start_probe() {
+    let started = start_probe(true).and_then(|(port, fifo)| {
+        start_probe(false).map(|(normal_port, _)| (port, fifo, normal_port))
+    });
+    let (port, fifo, normal_port) = match started {
         Ok(started) => started,
         Err(error) => {
             eprintln!("benchtarget: cannot start the probe: {error}");
@@ -198,6 +206,7 @@ fn main() -> ExitCode {
         "PROBE_SCHED {}",
         if fifo { "fifo" } else { "other" }
     ));
+    ready::report(format!("PROBE_NORMAL_PORT {normal_port}"));
     ready::announce_when_parked(tasks as usize);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

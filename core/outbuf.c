@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* The output buffer both renderers write into (render_internal.h): its own
+ * file, so that render_json.c (which draws text through render_text.c) and
+ * render_text.c do not refer to each other. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render_internal.h"
+
+void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n)
+{
+	if (o->oom)
+		return;
+	if (n >= o->cap - o->len || !o->buf) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap - o->len <= n) {
+			if (cap > SIZE_MAX / 2) {
+				o->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		char *p = realloc(o->buf, cap);
+		if (!p) {
+			o->oom = true;
+			return;
+		}
+		o->buf = p;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
