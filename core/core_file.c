@@ -34,6 +34,7 @@
 #define CACHE_BLOCK 4096
 #define ELF_HEADER_MAX 4096 /* of the executable, for its build-id note */
 #define NOTE_MAX 4096
+#define MAX_NOTE_SEGMENTS 8
 #define DEFAULT_MAX_DECOMPRESSED ((uint64_t)16 << 30)
 
 #ifndef NT_FILE
@@ -108,8 +109,14 @@ static int file_fd(struct core_memory *m, int i)
 {
 	struct mapped_file *f = &m->files[i];
 	if (!f->tried) {
+		/* Regular files only: a core may name a FIFO or a device. */
+		struct stat st;
 		f->tried = true;
-		f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (f->fd >= 0 && (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+			close(f->fd);
+			f->fd = -1;
+		}
 	}
 	return f->fd;
 }
@@ -216,7 +223,8 @@ struct ad_core {
 	/* While parsing. */
 	Elf64_Phdr *phdrs;
 	size_t nphdrs;
-	char *notes;
+	char *notes[MAX_NOTE_SEGMENTS]; /* NT_FILE's paths point into them */
+	size_t nnotes;
 	size_t nnt_files;
 	struct nt_file_entry *nt_files;
 	uint64_t entry, vdso;
@@ -437,8 +445,11 @@ static struct ad_error *read_notes(struct ad_core *c)
 			return invalid(c, "truncated before the end of its notes (threads, "
 				       "registers, mapped files)");
 		}
-		free(c->notes);
-		c->notes = buf;
+		if (c->nnotes == MAX_NOTE_SEGMENTS) {
+			free(buf);
+			break;
+		}
+		c->notes[c->nnotes++] = buf;
 		struct ad_error *err = read_notes_segment(c, buf, (size_t)got);
 		if (err)
 			return err;
@@ -809,6 +820,7 @@ static struct ad_error *open_core(struct ad_core *c, const struct ad_core_option
 	    (err = set_times(c, options, &st)))
 		return err;
 	name_threads(c);
+	c->snap->from_core = true;
 	c->info.nthreads = c->snap->nthreads;
 	c->snap->pid = c->info.pid;
 	return ad_reader_cached_create(c->memory, CACHE_BLOCK, &c->snap->reader);
@@ -817,10 +829,11 @@ static struct ad_error *open_core(struct ad_core *c, const struct ad_core_option
 static void free_parsing(struct ad_core *c)
 {
 	free(c->phdrs);
-	free(c->notes);
+	for (size_t i = 0; i < c->nnotes; i++)
+		free(c->notes[i]);
 	free(c->nt_files);
 	c->phdrs = NULL;
-	c->notes = NULL;
+	c->nnotes = 0;
 	c->nt_files = NULL;
 }
 

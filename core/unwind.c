@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unwind.h"
@@ -124,10 +125,23 @@ static int open_mapped_file(pid_t pid, const struct ad_mapping *m)
 	return open(alt, O_RDONLY | O_CLOEXEC);
 }
 
-/* Files that are not ELF (locale archives, data files) are skipped. */
-static bool report_file(Dwfl *dwfl, pid_t pid, const struct ad_mapping *m)
+/* A core's files by their paths only (its pid may be another process's
+ * now), and only regular files: a core may name a FIFO or a device. */
+static int open_core_file(const struct ad_mapping *m)
 {
-	int fd = open_mapped_file(pid, m);
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Files that are not ELF (locale archives, data files) are skipped. */
+static bool report_file(Dwfl *dwfl, const struct ad_snapshot *snap, const struct ad_mapping *m)
+{
+	int fd = snap->from_core ? open_core_file(m) : open_mapped_file(snap->pid, m);
 	if (fd < 0)
 		return false;
 	/* On success the module owns fd. */
@@ -174,7 +188,7 @@ static struct ad_error *report_modules(Dwfl *dwfl, const struct ad_snapshot *sna
 		}
 		if (!is_file_start(m) || already_reported(snap, i))
 			continue;
-		bool reported = report_file(dwfl, snap->pid, m);
+		bool reported = report_file(dwfl, snap, m);
 		if (snap->exe && strcmp(m->path, snap->exe) == 0) {
 			if (!reported)
 				return ad_error_create(AD_ERROR_NO_DEBUGINFO,

@@ -65,6 +65,9 @@ struct ad_snapshot {
 	struct ad_mapping *mappings;
 	struct ad_reader *reader;    /* copy for writable memory, live for the rest;
 				      * one thread at a time (it caches live reads) */
+	/* Read from a core file (core.h): no live process is behind pid, and
+	 * mapped files are opened by their paths only. */
+	bool from_core;
 	struct ad_socket_table *sockets; /* its socket fds, read right after the
 					  * resume (core/sockets.h); NULL unreadable */
 };
