@@ -24,6 +24,8 @@
 #define AD_MAX_TASK_NODES 100000    /* frames in one task's tree */
 
 struct ad_tokio;
+struct ad_adapter;
+struct ad_frame;
 
 struct ad_decode {
 	struct ad_debuginfo *di;
@@ -39,6 +41,17 @@ struct ad_decode {
 	struct ad_u64map visited;
 	size_t task_nodes;
 	struct ad_tokio *tokio;    /* tokio's layout, for tokio leaves; may be NULL */
+	/* The runtime adapters active in this capture (runtime.h), in
+	 * registry order, and the one whose task is being decoded (NULL: a
+	 * block_on of no runtime's). */
+	struct ad_adapter *adapters;
+	size_t nadapters;
+	struct ad_adapter *adapter;
+	/* Recursion without a call back into future.c: the tree of a child
+	 * future (ad_decode_future), and the leaf of a value (ad_decode_leaf). */
+	struct ad_error *(*walk)(struct ad_decode *d, const struct ad_type *type, uint64_t address,
+				 unsigned depth, struct ad_frame **ret);
+	bool (*leaf)(struct ad_decode *d, const struct ad_value *v, struct ad_frame *frame);
 	/* The runtime whose task (or block_on) is being decoded, and per
 	 * snapshot thread the runtime its context holds (-1: none). */
 	unsigned current_runtime;
