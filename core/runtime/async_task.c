@@ -198,7 +198,8 @@ static struct ad_error *future_type_locked(struct ad_decode *d, struct at_binary
 	struct ad_error *err = ad_debuginfo_function_at(d->di, link, &name);
 	if (err)
 		return err;
-	if (strncmp(name, "async_task::raw::RawTask", 24) != 0)
+	/* The DIE's name: "run<F, T, S>", a method of RawTask<F, T, S(, M)>. */
+	if (strncmp(name, "run<", 4) != 0 && strncmp(name, "async_task::raw::RawTask", 24) != 0)
 		return ad_error_create(AD_ERROR_NOT_FOUND, "0x%" PRIx64 " is %s, not RawTask::run",
 				       run, name);
 	if ((err = ad_debuginfo_function_template_param(d->di, link, "F", &t)))
@@ -258,7 +259,9 @@ static bool is_spawn_wrapper(const struct ad_frame *f)
 {
 	const char *t = f->type ? f->type : f->name;
 	return t && f->nchildren == 1 &&
-	       ((strncmp(t, "async_executor::", 16) == 0 && strstr(t, "spawn::{async_block")) ||
+	       /* 1.5: spawn::{async_block_env#0}, 1.13+: spawn_inner::… */
+	       ((strncmp(t, "async_executor::", 16) == 0 && strstr(t, "::spawn") &&
+		 strstr(t, "::{async_block")) ||
 		strncmp(t, "async_std::task::task_locals_wrapper::", 39) == 0 ||
 		strncmp(t, "async_std::task::builder::SupportTaskLocals", 43) == 0);
 }
@@ -492,31 +495,26 @@ static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *sel
 	return NULL;
 }
 
-/* Executor::run / LocalExecutor::run met while decoding a future (a
- * block_on's): remember the executor, whose tasks no static reaches. The
- * future itself is walked as any async fn. */
-struct ad_error *ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *v,
-					      unsigned depth, struct ad_frame **ret)
+void ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *env)
 {
-	(void)depth;
-	*ret = NULL;
 	struct ad_adapter *self = ad_decode_adapter(d, &ad_async_task_runtime);
-	if (!self || !self->capture || !strstr(v->type->name, "::run::{async_fn_env#"))
-		return NULL;
+	if (!self || !self->capture)
+		return;
 	struct at_capture *c = self->capture;
-	/* The env's `self` (in every state: an upvar of the async fn) is
-	 * &Executor or &LocalExecutor. */
 	struct ad_value s, e;
 	uint64_t off, state = 0;
 	const struct ad_type *t;
-	if (!keep(ad_find_member(d->di, v->type, "self", 3, &off, &t)))
-		return NULL;
-	s = ad_decode_value(d, t, v->address + off);
-	if (!keep(ad_value_deref(&s, &e)) || !keep(executor_state(d, &e, &state)) || !state)
-		return NULL;
-	if (!seen(c->noted, c->nnoted, state) && c->nnoted < MAX_EXECUTORS)
+	if (!keep(ad_find_member(d->di, env->type, "self", 1, &off, &t)))
+		return;
+	s = ad_decode_value(d, t, env->address + off);
+	if (!keep(ad_value_deref(&s, &e)))
+		return;
+	if (ad_type_is(e.type, "async_executor::State"))
+		state = e.address; /* 1.13+: State::run(&self) */
+	else if (!keep(executor_state(d, &e, &state)))
+		return;
+	if (state && !seen(c->noted, c->nnoted, state) && c->nnoted < MAX_EXECUTORS)
 		c->noted[c->nnoted++] = state;
-	return NULL;
 }
 
 static struct ad_error *task_id(struct ad_decode *d, struct ad_adapter *self, uint64_t task,
@@ -544,11 +542,14 @@ static bool is_task(struct ad_decode *d, struct ad_adapter *self, uint64_t task)
 	       keep(future_type(d, b, run, &t));
 }
 
-/* async-io's block_on pins the future it is given (`future`) on its stack;
+/* async-io's block_on pins the future it is given (`future`) on its stack
+ * (1.11: in block_on, 2.3 / 2.6: in the closure it passes its CACHE);
  * futures-lite's too; async-std's and async-global-executor's block_on end
  * in async-io's. */
 static const struct ad_block_on_function block_on_functions[] = {
 	{ "async_io::driver::block_on", "future" },
+	/* async-io 2.x pins it inside the closure given to its parker cache */
+	{ "async_io::driver::block_on::{closure#1}", "future" },
 	{ "futures_lite::future::block_on", "future" },
 	{ NULL, NULL },
 };
@@ -568,4 +569,5 @@ const struct ad_runtime_ops ad_async_task_runtime = {
 	.block_on_functions = block_on_functions,
 	.leaves = ad_async_task_leaves,
 	.combinators = ad_async_task_combinators,
+	.refiners = ad_async_task_refiners,
 };

@@ -9,13 +9,14 @@
 extern const struct ad_runtime_ops ad_async_task_runtime;
 extern const struct ad_leaf_recogniser ad_async_task_leaves[];
 extern const struct ad_combinator_recogniser ad_async_task_combinators[];
+extern const struct ad_leaf_refiner ad_async_task_refiners[];
 
 /* async-io's Async<T> (or what holds one: async-std's sockets): its fd. */
 bool ad_async_io_registration(struct ad_decode *d, const struct ad_value *v, int *fd);
 
-/* Combinator recogniser for Executor::run / LocalExecutor::run futures:
- * notes the executor (its tasks are collected late), takes nothing. */
-struct ad_error *ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *v,
-					      unsigned depth, struct ad_frame **ret);
+/* The env of an async fn `run` of async-executor (Executor, LocalExecutor,
+ * State) met while decoding: notes the executor its `self` is, whose tasks
+ * are then collected late. */
+void ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *env);
 
 #endif

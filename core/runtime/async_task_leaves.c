@@ -37,7 +37,7 @@
 #include "async_task.h"
 
 #define NSEC_PER_SEC 1000000000ll
-#define SEARCH_DEPTH 4
+#define SEARCH_DEPTH 7
 
 static bool keep(struct ad_error *err)
 {
@@ -70,14 +70,18 @@ static bool pointee(const struct ad_value *v, struct ad_value *ret)
 	return true;
 }
 
-/* Depth-first through fields and pointers (at most `depth` levels): the
- * first value whose field name or type satisfies `match`. Bounded: what a
- * future holds is a few references deep. */
+/* Depth-first through fields and pointers (at most `depth` levels, at most
+ * VISIT_BUDGET values): the first value whose field name or type satisfies
+ * `match`. Bounded: what a future holds is a few references deep. */
 typedef bool (*value_match)(const char *field, const struct ad_value *v, const void *arg);
 
-static bool find_value(const struct ad_value *v, const char *field, value_match match,
-		       const void *arg, int depth, struct ad_value *ret)
+#define VISIT_BUDGET 256
+
+static bool find_value_in(const struct ad_value *v, const char *field, value_match match,
+			  const void *arg, int depth, int *budget, struct ad_value *ret)
 {
+	if ((*budget)-- <= 0)
+		return false;
 	if (match(field, v, arg)) {
 		*ret = *v;
 		return true;
@@ -86,13 +90,13 @@ static bool find_value(const struct ad_value *v, const char *field, value_match 
 		return false;
 	if (is_pointer_like(v->type)) {
 		struct ad_value p;
-		return pointee(v, &p) && find_value(&p, field, match, arg, depth - 1, ret);
+		return pointee(v, &p) && find_value_in(&p, field, match, arg, depth - 1, budget, ret);
 	}
 	if (v->type->kind == AD_TYPE_ENUM) {
 		const struct ad_variant *active;
 		struct ad_value var;
 		return keep(ad_value_variant(v, &active, &var)) &&
-		       find_value(&var, field, match, arg, depth - 1, ret);
+		       find_value_in(&var, field, match, arg, depth - 1, budget, ret);
 	}
 	if (v->type->kind != AD_TYPE_STRUCT)
 		return false;
@@ -100,10 +104,17 @@ static bool find_value(const struct ad_value *v, const char *field, value_match 
 		struct ad_value m;
 		const char *name = v->type->fields[i].name;
 		if (name && keep(ad_value_member(v, name, &m)) &&
-		    find_value(&m, name, match, arg, depth - 1, ret))
+		    find_value_in(&m, name, match, arg, depth - 1, budget, ret))
 			return true;
 	}
 	return false;
+}
+
+static bool find_value(const struct ad_value *v, const char *field, value_match match,
+		       const void *arg, int depth, struct ad_value *ret)
+{
+	int budget = VISIT_BUDGET;
+	return find_value_in(v, field, match, arg, depth, &budget, ret);
 }
 
 static bool field_named(const char *field, const struct ad_value *v, const void *arg)
@@ -243,7 +254,10 @@ static bool task_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 	uint64_t header = 0, id;
 	struct ad_blocked_on *b;
 	struct ad_adapter *self = ad_decode_adapter(d, &ad_async_task_runtime);
-	pointer_named(v, "ptr", &header);
+	struct ad_value task;
+	/* async-std's JoinHandle holds an Option<async_task::Task>. */
+	if (find_value(v, NULL, type_named, "async_task::task::Task", SEARCH_DEPTH, &task))
+		pointer_named(&task, "ptr", &header);
 	if (!block(f, AD_RESOURCE_TASK, header, &b) || !header || !self)
 		return true;
 	if (keep(self->ops->task_id(d, self, header, &id))) {
@@ -298,6 +312,11 @@ static const struct lock_kind lock_kinds[] = {
 	  AD_RESOURCE_RWLOCK, "async_lock::RwLock::write" },
 	{ "async_lock::rwlock::Read", "::read::{async_fn_env#", "async_lock::rwlock::", "lock",
 	  AD_RESOURCE_RWLOCK, "async_lock::RwLock::read" },
+	/* 3.x moved them into a module `futures` */
+	{ "async_lock::rwlock::futures::Write", "::write::{async_fn_env#", "async_lock::rwlock::", "lock",
+	  AD_RESOURCE_RWLOCK, "async_lock::RwLock::write" },
+	{ "async_lock::rwlock::futures::Read", "::read::{async_fn_env#", "async_lock::rwlock::", "lock",
+	  AD_RESOURCE_RWLOCK, "async_lock::RwLock::read" },
 	{ "async_lock::semaphore::Acquire", "::acquire::{async_fn_env#", "async_lock::semaphore::",
 	  "semaphore", AD_RESOURCE_SEMAPHORE, "async_lock::Semaphore::acquire" },
 	{ "async_lock::barrier::BarrierWait", "::wait::{async_fn_env#", "async_lock::barrier::",
@@ -321,6 +340,19 @@ static const struct lock_kind *lock_kind_of(const struct ad_type *t, bool *is_fn
 	return NULL;
 }
 
+/* Semaphore { count: AtomicUsize }: the permits left; acquire wants one. */
+static void semaphore_permits(struct ad_decode *d, uint64_t semaphore, struct ad_blocked_on *b)
+{
+	const struct ad_type *st, *ct;
+	uint64_t off, count;
+	if (semaphore && keep(ad_debuginfo_find_type(d->di, "async_lock::semaphore::Semaphore", &st)) &&
+	    keep(ad_find_member(d->di, st, "count", 3, &off, &ct)) &&
+	    keep(ad_read_u64(d->reader, semaphore + off, &count))) {
+		b->permits_available = (int64_t)count;
+		b->permits_wanted = 1;
+	}
+}
+
 static struct ad_error *lock_future(struct ad_decode *d, const struct ad_value *v, unsigned depth,
 				    struct ad_frame **ret)
 {
@@ -342,26 +374,10 @@ static struct ad_error *lock_future(struct ad_decode *d, const struct ad_value *
 		ad_frame_destroy(f);
 		return err;
 	}
-	if (k->kind == AD_RESOURCE_SEMAPHORE && lock) {
-		/* Semaphore { count: AtomicUsize }: the permits left; one wanted. */
-		const struct ad_type *st;
-		uint64_t off, count;
-		const struct ad_type *ct;
-		if (keep(ad_debuginfo_find_type(d->di, "async_lock::semaphore::Semaphore", &st)) &&
-		    keep(ad_find_member(d->di, st, "count", 3, &off, &ct)) &&
-		    keep(ad_read_u64(d->reader, lock + off, &count))) {
-			b->permits_available = (int64_t)count;
-			b->permits_wanted = 1;
-		}
-	}
+	if (k->kind == AD_RESOURCE_SEMAPHORE)
+		semaphore_permits(d, lock, b);
 	*ret = f;
 	return NULL;
-}
-
-static struct ad_error *executor_run(struct ad_decode *d, const struct ad_value *v, unsigned depth,
-				     struct ad_frame **ret)
-{
-	return ad_async_task_note_executor(d, v, depth, ret);
 }
 
 /* Executor::run awaits `future.or(run_forever)` (async-executor 1.5:
@@ -376,14 +392,88 @@ static struct ad_error *executor_or(struct ad_decode *d, const struct ad_value *
 	if (!keep(ad_value_member(v, "future1", &first)) ||
 	    !keep(ad_value_member(v, "future2", &second)) ||
 	    strncmp(second.type->name, "async_executor::", 16) != 0 ||
-	    !strstr(second.type->name, "run::{async_block_env#"))
+	    !strstr(second.type->name, "::run::") || !strstr(second.type->name, "{async_block_env#"))
 		return NULL;
 	return d->walk(d, first.type, first.address, depth + 1, ret);
 }
 
+/* async-std's task::sleep(d) is timeout(d, pending()): Timeout { future,
+ * timeout: Timer } (1.12, 1.13) around a future that never completes: the
+ * timer alone is what the task waits for. */
+static struct ad_error *sleep_timeout(struct ad_decode *d, const struct ad_value *v, unsigned depth,
+				      struct ad_frame **ret)
+{
+	struct ad_value future, timer;
+	*ret = NULL;
+	if (!keep(ad_value_member(v, "future", &future)) ||
+	    !keep(ad_value_member(v, "timeout", &timer)) ||
+	    strncmp(future.type->name, "async_std::future::pending::", 28) != 0)
+		return NULL;
+	return d->walk(d, timer.type, timer.address, depth + 1, ret);
+}
+
 const struct ad_combinator_recogniser ad_async_task_combinators[] = {
+	{ "async_std::io::timeout::Timeout", AD_MATCH_TYPE, sleep_timeout },
 	{ "futures_lite::future::Or", AD_MATCH_TYPE, executor_or },
 	{ "async_lock::", AD_MATCH_PREFIX, lock_future },
-	{ "async_executor::{impl#", AD_MATCH_PREFIX, executor_run },
 	{ NULL, 0, NULL },
+};
+
+/* ---- refiners: what an async fn of these crates says about its awaitee */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Executor::run, LocalExecutor::run (1.5) and State::run (1.13+): the
+ * executor they run, whose tasks no static may reach. */
+static void refine_executor_run(struct ad_decode *d, const struct ad_value *env, const char *fn,
+				struct ad_frame *child)
+{
+	(void)child;
+	if (ends_with(fn, "::run"))
+		ad_async_task_note_executor(d, env);
+}
+
+/* async-lock 2.6's Mutex::lock, RwLock::write/read, Semaphore::acquire and
+ * Barrier::wait are async fns (3.x's are the futures lock_future takes):
+ * what they end waiting on is an event-listener inside the lock; the
+ * leaf is the lock, held in the env's `self`. */
+static void refine_lock(struct ad_decode *d, const struct ad_value *env, const char *fn,
+			struct ad_frame *child)
+{
+	static const struct {
+		const char *module, *fn;
+		enum ad_resource_kind kind;
+	} fns[] = {
+		{ "async_lock::mutex::", "::lock", AD_RESOURCE_MUTEX },
+		{ "async_lock::rwlock::", "::write", AD_RESOURCE_RWLOCK },
+		{ "async_lock::rwlock::", "::read", AD_RESOURCE_RWLOCK },
+		{ "async_lock::semaphore::", "::acquire", AD_RESOURCE_SEMAPHORE },
+		{ "async_lock::barrier::", "::wait", AD_RESOURCE_BARRIER },
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		if (strncmp(fn, fns[i].module, strlen(fns[i].module)) != 0 || !ends_with(fn, fns[i].fn))
+			continue;
+		uint64_t lock = 0;
+		struct ad_frame *end = child;
+		struct ad_blocked_on *b;
+		pointer_named(env, "self", &lock);
+		/* The end of the awaitee's single-child path carries the leaf. */
+		for (int k = 0; k < AD_FRAME_MAX_DEPTH && end->nchildren == 1; k++)
+			end = end->children[0];
+		if (end->nchildren || !block(end, fns[i].kind, lock, &b))
+			return;
+		if (fns[i].kind == AD_RESOURCE_SEMAPHORE)
+			semaphore_permits(d, lock, b);
+		return;
+	}
+}
+
+const struct ad_leaf_refiner ad_async_task_refiners[] = {
+	{ "async_executor::", refine_executor_run },
+	{ "async_lock::", refine_lock },
+	{ NULL, NULL },
 };
