@@ -373,8 +373,7 @@ static bool seen(const uint64_t *list, size_t n, uint64_t v)
 
 /* Every task of the executor whose State is at `state`: the Occupied
  * entries of State.active, a Slab<Waker>, each Waker's data a task header. */
-static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, uint64_t state,
-				      const char *what, int tid)
+static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, uint64_t state)
 {
 	const struct ad_type *st, *vt, *elem, *pt;
 	uint64_t entries_off, len_off, ptr_off, base, len;
@@ -393,11 +392,10 @@ static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, 
 	    (err = ad_read_u64(d->reader, state + entries_off + ptr_off, &base)))
 		return err;
 	struct ad_runtime *rt;
-	if ((err = ad_trace_add_runtime(d->trace, "async-executor", what, state, &rt)))
+	/* No flavor: any number of threads may run an Executor. */
+	if ((err = ad_trace_add_runtime(d->trace, "async-executor", NULL, state, &rt)))
 		return err;
 	unsigned runtime = rt->id;
-	if (tid >= 0 && d->thread_runtime)
-		d->thread_runtime[tid] = (int)runtime;
 	if (len > AD_MAX_TASKS)
 		return ad_trace_add_warning(d->trace,
 					    "executor 0x%" PRIx64 ": %" PRIu64 " slab entries (corrupt?)",
@@ -450,7 +448,7 @@ static struct ad_error *collect_global(struct ad_decode *d, struct at_binary *b,
 	if (seen(c->collected, c->ncollected, state) || c->ncollected >= MAX_EXECUTORS)
 		return NULL;
 	c->collected[c->ncollected++] = state;
-	return collect_state(d, b, state, "global", -1);
+	return collect_state(d, b, state);
 }
 
 static struct ad_error *collect(struct ad_decode *d, struct ad_adapter *self)
@@ -488,7 +486,7 @@ static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *sel
 		if (seen(c->collected, c->ncollected, state) || c->ncollected >= MAX_EXECUTORS)
 			continue;
 		c->collected[c->ncollected++] = state;
-		struct ad_error *err = collect_state(d, b, state, "own", -1);
+		struct ad_error *err = collect_state(d, b, state);
 		if (err)
 			return err;
 	}
