@@ -79,8 +79,9 @@ struct at_binary {
 struct at_capture {
 	size_t ncollected, nnoted;
 	uint64_t collected[MAX_EXECUTORS];
+	unsigned collected_runtime[MAX_EXECUTORS]; /* the trace's runtime of each */
 	uint64_t noted[MAX_EXECUTORS];
-	unsigned noted_runtime[MAX_EXECUTORS];
+	size_t noted_block_on[MAX_EXECUTORS]; /* 1 + the block_on task that ran it, or 0 */
 };
 
 static bool keep(struct ad_error *err)
@@ -373,7 +374,8 @@ static bool seen(const uint64_t *list, size_t n, uint64_t v)
 
 /* Every task of the executor whose State is at `state`: the Occupied
  * entries of State.active, a Slab<Waker>, each Waker's data a task header. */
-static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, uint64_t state)
+static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, uint64_t state,
+				      unsigned *runtime_ret)
 {
 	const struct ad_type *st, *vt, *elem, *pt;
 	uint64_t entries_off, len_off, ptr_off, base, len;
@@ -396,6 +398,7 @@ static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, 
 	if ((err = ad_trace_add_runtime(d->trace, "async-executor", NULL, state, &rt)))
 		return err;
 	unsigned runtime = rt->id;
+	*runtime_ret = runtime;
 	if (len > AD_MAX_TASKS)
 		return ad_trace_add_warning(d->trace,
 					    "executor 0x%" PRIx64 ": %" PRIu64 " slab entries (corrupt?)",
@@ -447,8 +450,8 @@ static struct ad_error *collect_global(struct ad_decode *d, struct at_binary *b,
 		return err;
 	if (seen(c->collected, c->ncollected, state) || c->ncollected >= MAX_EXECUTORS)
 		return NULL;
-	c->collected[c->ncollected++] = state;
-	return collect_state(d, b, state);
+	c->collected[c->ncollected] = state;
+	return collect_state(d, b, state, &c->collected_runtime[c->ncollected++]);
 }
 
 static struct ad_error *collect(struct ad_decode *d, struct ad_adapter *self)
@@ -477,18 +480,43 @@ static struct ad_error *collect(struct ad_decode *d, struct ad_adapter *self)
 	return NULL;
 }
 
+static bool thread_has_runtime(const struct ad_decode *d, pid_t tid)
+{
+	for (size_t i = 0; d->thread_runtime && i < d->snap->nthreads; i++)
+		if (d->snap->threads[i].tid == tid)
+			return d->thread_runtime[i] >= 0;
+	return false;
+}
+
+/* A block_on whose thread runs no other runtime's context belongs to the
+ * executor its future runs (Executor::run, LocalExecutor::run). */
+static void attribute_block_on(struct ad_decode *d, struct at_capture *c, size_t noted)
+{
+	size_t task = c->noted_block_on[noted];
+	if (!task || task > d->trace->ntasks)
+		return;
+	struct ad_task *t = &d->trace->tasks[task - 1];
+	if (t->kind != AD_TASK_KIND_BLOCK_ON || thread_has_runtime(d, t->tid))
+		return;
+	for (size_t k = 0; k < c->ncollected; k++)
+		if (c->collected[k] == c->noted[noted])
+			t->runtime = c->collected_runtime[k];
+}
+
 static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *self)
 {
 	struct at_binary *b = self->binary;
 	struct at_capture *c = self->capture;
 	for (size_t i = 0; i < c->nnoted; i++) {
 		uint64_t state = c->noted[i];
-		if (seen(c->collected, c->ncollected, state) || c->ncollected >= MAX_EXECUTORS)
-			continue;
-		c->collected[c->ncollected++] = state;
-		struct ad_error *err = collect_state(d, b, state);
-		if (err)
-			return err;
+		if (!seen(c->collected, c->ncollected, state) && c->ncollected < MAX_EXECUTORS) {
+			c->collected[c->ncollected] = state;
+			struct ad_error *err =
+				collect_state(d, b, state, &c->collected_runtime[c->ncollected++]);
+			if (err)
+				return err;
+		}
+		attribute_block_on(d, c, i);
 	}
 	return NULL;
 }
@@ -511,8 +539,19 @@ void ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *env
 		state = e.address; /* 1.13+: State::run(&self) */
 	else if (!keep(executor_state(d, &e, &state)))
 		return;
-	if (state && !seen(c->noted, c->nnoted, state) && c->nnoted < MAX_EXECUTORS)
-		c->noted[c->nnoted++] = state;
+	if (!state || c->nnoted >= MAX_EXECUTORS)
+		return;
+	/* The block_on being decoded, if this is one: the trace's last task. */
+	size_t n = d->trace->ntasks;
+	size_t block_on = n && d->trace->tasks[n - 1].kind == AD_TASK_KIND_BLOCK_ON ? n : 0;
+	for (size_t i = 0; i < c->nnoted; i++)
+		if (c->noted[i] == state && (c->noted_block_on[i] == block_on || !block_on))
+			return;
+	for (size_t i = 0; block_on && i < c->nnoted; i++)
+		if (c->noted_block_on[i] == block_on)
+			block_on = 0; /* an outer run of this block_on was noted first */
+	c->noted[c->nnoted] = state;
+	c->noted_block_on[c->nnoted++] = block_on;
 }
 
 static struct ad_error *task_id(struct ad_decode *d, struct ad_adapter *self, uint64_t task,

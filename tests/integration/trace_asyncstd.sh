@@ -52,6 +52,14 @@ if main and "awaits_task" in found:
             "leaf": "task", "link": {"task_id": found["awaited_child"]["id"]}}}},
         src, "main's block_on")
 
+if main:
+    c.eq("async-executor", doc["runtimes"][main["runtime"]]["kind"],
+         "main's block_on: the kind of the executor it runs (async-std's block_on runs a LocalExecutor)")
+tokio_tid = at.thread_named(pid, "tokio-runtime")
+tokio_main = c.block_on(doc, tokio_tid) if c.true(tokio_tid, "no thread tokio-runtime") else None
+if tokio_main:
+    c.eq("tokio", doc["runtimes"][tokio_main["runtime"]]["kind"], "the tokio thread's block_on: its runtime's kind")
+
 # tokio beside async-std: its runtime and its task, of kind tokio.
 tokio_task = c.one_task(doc, "asyncstd::tokio_waits_on_timer")
 if tokio_task:

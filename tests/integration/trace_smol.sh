@@ -72,6 +72,8 @@ if local_main:
     c.check_block_on(local_main, profile, {
         "chain": [("smolrt::local_main", "suspended", "local_main_awaits_forever")],
         "leaf": "other"}, src, "the LocalExecutor's run")
+    if locals_:
+        c.eq(locals_[0]["runtime"], local_main["runtime"], "the LocalExecutor's block_on: the executor it runs")
 c.done()
 PY
 	assert_running "$TARGET_PID" "smolrt ($profile) at the end"
