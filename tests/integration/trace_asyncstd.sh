@@ -40,11 +40,15 @@ executor_tasks = [t for t in doc["tasks"] if t["kind"] == "task"
 c.eq(int(info["TASKS"][0]), len(executor_tasks), "tasks on async-executor (TASKS)")
 
 # Main: #[async_std::main] passes an async block awaiting the user's main
-# (an async fn of the same name) to async-std's block_on.
+# (an async fn of the same name) to async-std's block_on; the block's states
+# are on the attribute's line.
+attribute = [n for n, text in enumerate(src.lines, 1) if text.strip() == "#[async_std::main]"]
+c.eq(1, len(attribute), "one #[async_std::main] in the source")
 main = c.block_on(doc, pid)
 if main and "awaits_task" in found:
     c.check_block_on(main, profile, {
-        "chain": [(re.compile(r"asyncstd::main::\{async_block#\d+\}"), "suspended", "main_attribute_awaits_main"),
+        "chain": [(re.compile(r"asyncstd::main::\{async_block#\d+\}"), "suspended",
+                   "asyncstd/src/main.rs:%d" % attribute[0] if attribute else "?"),
                   ("asyncstd::main::main", "suspended", "main_awaits_task")],
         "leaf": {"kind": "task", "task_id": found["awaits_task"]["id"]},
         "link": {"task_id": found["awaits_task"]["id"], "root": {

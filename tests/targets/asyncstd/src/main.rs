@@ -256,7 +256,7 @@ async fn spawn_blocked_tasks() -> (KeepAlive, usize, task::JoinHandle<()>) {
     (keep, spawned + others, awaited)
 }
 
-#[async_std::main] // @mark main_attribute_awaits_main
+#[async_std::main]
 async fn main() {
     let (_keep, arrivals, awaited) = spawn_blocked_tasks().await;
     ready::announce_when_parked(arrivals);
