@@ -1,6 +1,6 @@
 #!/bin/bash
 # Issue 16, async-std (tests/targets/asyncstd), async-std 1.12 (bookworm),
-# 1.13 (trixie, sid), both profiles: every task of async-std's global
+# 1.13.1 (trixie; not sid, see tests/targets/Cargo.toml), both profiles: every task of async-std's global
 # executor (async-global-executor on async-executor / async-task) is listed
 # with the runtime kind async-executor and has the chain its source marks
 # and its leaf: timers (task::sleep) with their deadline, the listener's and
@@ -15,6 +15,12 @@ harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
 for run in $(matrix_runs); do
+	if [ "${run%/*}" = sid ]; then
+		# tests/targets/Cargo.toml skip-sid: sid's async-std spawns on
+		# async-global-executor 3's StaticExecutor, which keeps no task registry.
+		note "sid: no asyncstd target (async-global-executor 3 keeps no registry of its tasks)"
+		continue
+	fi
 	use_suite "${run%/*}"; profile=${run#*/}
 	start_target asyncstd "$profile"
 	sample "$TARGET_PID" "asyncstd.$profile"
