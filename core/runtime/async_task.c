@@ -25,7 +25,7 @@
  *   raw::poll<T, S>). F is async-executor's spawn wrapper (an async block
  *   holding the CallOnDrop that removes the task from `active`, awaiting
  *   the user's future), or Pin<Box<that>> when async-task boxed a large
- *   future.
+ *   future (1.14: AsyncCallOnDrop { future, … }, a future of its own).
  * - state bits (async-task 4.x src/state.rs, unchanged 4.0 … 4.7):
  *   SCHEDULED 1, RUNNING 2, COMPLETED 4, CLOSED 8.
  * - async-executor's Executor { state: OnceCell<Arc<State>> (1.5) |
@@ -260,9 +260,11 @@ static bool is_spawn_wrapper(const struct ad_frame *f)
 {
 	const char *t = f->type ? f->type : f->name;
 	return t && f->nchildren == 1 &&
-	       /* 1.5: spawn::{async_block_env#0}, 1.13+: spawn_inner::… */
+	       /* 1.5: spawn::{async_block_env#0}, 1.13: spawn_inner::…,
+		* 1.14: AsyncCallOnDrop<F, …>, a future of its own */
 	       ((strncmp(t, "async_executor::", 16) == 0 && strstr(t, "::spawn") &&
 		 strstr(t, "::{async_block")) ||
+		strncmp(t, "async_executor::AsyncCallOnDrop", 31) == 0 ||
 		strncmp(t, "async_std::task::task_locals_wrapper::", 39) == 0 ||
 		strncmp(t, "async_std::task::builder::SupportTaskLocals", 43) == 0);
 }
