@@ -504,8 +504,12 @@ struct ad_error *ad_process_check(pid_t pid)
 struct ad_error *ad_process_stop(pid_t pid, struct ad_stopped **ret)
 {
 	struct ad_error *err = ad_process_check(pid);
-	if (err)
-		return err;
+	return err ? err : ad_process_stop_checked(pid, ret);
+}
+
+struct ad_error *ad_process_stop_checked(pid_t pid, struct ad_stopped **ret)
+{
+	struct ad_error *err;
 	struct ad_stopped *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &ad_error_nomem;

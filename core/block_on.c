@@ -6,21 +6,7 @@
 
 #include "block_on.h"
 #include "decode.h"
-
-/* The functions that pin the future they are given, and the name of the
- * pinned variable (see block_on.h). Names without generic arguments. */
-static const struct pinning_function {
-	const char *name;
-	const char *variable;
-} pinning_functions[] = {
-	{"tokio::runtime::park::CachedParkThread::block_on", "f"},
-	{"tokio::runtime::scheduler::current_thread::CurrentThread::block_on", "future"},
-	{"futures_executor::local_pool::block_on", "f"},
-};
-
-#define LEAF_NAME "block_on"
-/* Hops from an instance to its declaration (abstract origin, specification). */
-#define MAX_ORIGIN_HOPS 4
+#include "runtime.h"
 
 /* "name" or "name<generic arguments>". */
 static bool name_is(const char *qualified, const char *name)
@@ -29,6 +15,38 @@ static bool name_is(const char *qualified, const char *name)
 	return strncmp(qualified, name, len) == 0 &&
 	       (qualified[len] == '\0' || qualified[len] == '<');
 }
+
+/* The functions that pin the future they are given, and the name of the
+ * pinned variable (see block_on.h): the runtime adapters' and these, of
+ * executors that are no runtime. Names without generic arguments. */
+#define pinning_function ad_block_on_function
+static const struct ad_block_on_function library_pinning_functions[] = {
+	{"futures_executor::local_pool::block_on", "f"},
+	{NULL, NULL},
+};
+
+static const struct pinning_function *pinning_function_named(const char *name,
+							     const struct pinning_function *fns)
+{
+	for (; fns && fns->name; fns++)
+		if (name_is(name, fns->name))
+			return fns;
+	return NULL;
+}
+
+static const struct pinning_function *find_pinning_function(const char *name)
+{
+	for (const struct ad_runtime_ops *const *a = ad_runtime_adapters; *a; a++) {
+		const struct pinning_function *fn = pinning_function_named(name, (*a)->block_on_functions);
+		if (fn)
+			return fn;
+	}
+	return pinning_function_named(name, library_pinning_functions);
+}
+
+#define LEAF_NAME "block_on"
+/* Hops from an instance to its declaration (abstract origin, specification). */
+#define MAX_ORIGIN_HOPS 4
 
 /* Cheap test before building the qualified name. */
 static bool leaf_is_block_on(Dwarf_Die *function)
@@ -53,17 +71,12 @@ static const struct pinning_function *pinning_function_of(const struct ad_unwind
 		ad_error_destroy(err);
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof(pinning_functions) / sizeof(pinning_functions[0]); i++) {
-		if (name_is(name, pinning_functions[i].name)) {
-			if (name_ret)
-				*name_ret = name;
-			else
-				free(name);
-			return &pinning_functions[i];
-		}
-	}
-	free(name);
-	return NULL;
+	const struct pinning_function *fn = find_pinning_function(name);
+	if (fn && name_ret)
+		*name_ret = name;
+	else
+		free(name);
+	return fn;
 }
 
 /* A block_on may pin its future in a closure it runs rather than in its own
@@ -704,6 +717,15 @@ static bool is_async(const struct ad_frame *f)
 	       f->kind == AD_FRAME_ASYNC_CLOSURE;
 }
 
+/* A task of an active runtime adapter. */
+static bool is_task(struct ad_decode *d, uint64_t address)
+{
+	for (size_t i = 0; i < d->nadapters; i++)
+		if (d->adapters[i].ops->is_task && d->adapters[i].ops->is_task(d, &d->adapters[i], address))
+			return true;
+	return false;
+}
+
 /* Every JoinHandle of a tree points at a task header of the runtime; no
  * frame is undecodable; and, the thread being parked, no async frame
  * suspended on an await holds a finished or never-started async awaitee
@@ -713,7 +735,7 @@ static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, bool parke
 	if (depth > AD_FRAME_MAX_DEPTH || f->error)
 		return false;
 	if (f->blocked_on && f->blocked_on->kind == AD_RESOURCE_TASK &&
-	    !ad_tokio_is_task_header(d, f->blocked_on->address))
+	    !is_task(d, f->blocked_on->address))
 		return false;
 	if (parked && is_async(f) && f->state == AD_FRAME_SUSPENDED && f->nchildren == 1 &&
 	    is_async(f->children[0]) && f->children[0]->state != AD_FRAME_SUSPENDED)
@@ -729,11 +751,13 @@ static bool tree_valid(struct ad_decode *d, const struct ad_frame *f, bool parke
 static struct ad_error *decodes_validly(struct ad_decode *d, const struct ad_type *type,
 					uint64_t address, bool parked, bool *ret, uint64_t *leaf)
 {
-	size_t nodes = d->nodes, nlocal_sets = d->nlocal_sets;
+	size_t nodes = d->nodes;
+	bool trial = d->trial;
 	struct ad_frame *root = NULL;
-	struct ad_error *err = ad_decode_future(d, type, address, 0, &root);
+	d->trial = true;
+	struct ad_error *err = d->walk(d, type, address, 0, &root);
 	d->nodes = nodes;
-	d->nlocal_sets = nlocal_sets;
+	d->trial = trial;
 	if (err)
 		return err;
 	*ret = root && tree_valid(d, root, parked, 0);
@@ -827,16 +851,19 @@ static struct ad_error *all_decode_alike(struct ad_decode *d, const struct ad_ty
 					 const uint64_t *found, size_t n, bool *ret)
 {
 	struct ad_frame *first = NULL, *other = NULL;
-	struct ad_error *err = ad_decode_future(d, type, found[0], 0, &first);
+	bool trial = d->trial;
+	d->trial = true;
+	struct ad_error *err = d->walk(d, type, found[0], 0, &first);
 	*ret = !err;
 	for (size_t i = 1; i < n && *ret; i++) {
-		if ((err = ad_decode_future(d, type, found[i], 0, &other)))
+		if ((err = d->walk(d, type, found[i], 0, &other)))
 			*ret = false;
 		else
 			*ret = same_tree(first, other, 0);
 		ad_frame_destroy(other);
 		other = NULL;
 	}
+	d->trial = trial;
 	ad_frame_destroy(first);
 	return err;
 }

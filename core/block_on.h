@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal: the future a thread passed to `block_on`.
  *
- * The future given to tokio's `Runtime::block_on` (the body of
- * `#[tokio::main]`) is in no task list: block_on pins it on the stack of the
+ * The future given to a runtime's `block_on` (the body of its `main`
+ * attribute) is in no task list: block_on pins it on the stack of the
  * calling thread and polls it there. We find it in the unwound stack: the
  * frame of the function that pins it, and in it the pinned variable, whose
  * DWARF location gives the address and whose type is the future's.
  *
- * Functions that pin the future they are given (tokio 1.24 and later, the
- * futures crate), the outermost one on the stack wins:
- *   tokio::runtime::park::CachedParkThread::block_on          `f`
- *       (multi_thread Runtime::block_on, Handle::block_on)
- *   tokio::runtime::scheduler::current_thread::CurrentThread::block_on  `future`
+ * Functions that pin the future they are given: each runtime adapter's
+ * block_on_functions (runtime.h) and, of executors that are no runtime,
  *   futures_executor::local_pool::block_on                     `f`
- * In each, the pinned variable is the local `let mut f = f;` of type F (the
+ * The outermost one on the stack wins. In each, the pinned variable is the local `let mut f = f;` of type F (the
  * parameter of the same name is the moved-from copy: never read it) or the
  * `Pin<&mut F>` shadowing it. Release builds often give neither a location
  * at the pc where the thread waits (the value is in the frame, DWARF just
@@ -40,7 +37,7 @@ struct ad_block_on {
 	uint64_t address;     /* the future, in the target (has_address) */
 	Dwarf_Die type;       /* its DWARF type (valid while the unwinder lives) */
 	char *type_name;      /* qualified: "demo::main::{async_block_env#0}" */
-	/* The function that pinned it: "tokio::runtime::park::CachedParkThread::block_on". */
+	/* The function that pinned it: "futures_executor::local_pool::block_on". */
 	char *function;
 	size_t frame;         /* index into the unwind's frames */
 	/* Without an address: why DWARF gives none, and the stack of the

@@ -23,11 +23,13 @@
 #include "decode.h"
 #include "fault.h"
 #include "proc.h"
+#include "runtime.h"
 #include "unwind.h"
 #include "wait_graph.h"
 
 #define DEFAULT_MAX_BINARIES 16
 #define MAX_INFOS 1024
+#define MAX_ADAPTERS 8
 
 struct binary_key {
 	dev_t dev;
@@ -40,8 +42,10 @@ struct binary_key {
 struct binary {
 	atomic_int refcount;
 	struct ad_debuginfo *di;
-	struct ad_tokio *tokio;       /* NULL when tokio_error is set */
-	struct ad_error *tokio_error; /* why this binary has no tokio we can read */
+	/* Per adapter of ad_runtime_adapters: what its prepare() gave (NULL:
+	 * no such runtime in this binary). */
+	void *adapter_state[MAX_ADAPTERS];
+	struct ad_error *error; /* set when no adapter reads this binary: why */
 };
 
 struct cache_entry {
@@ -103,8 +107,10 @@ static void binary_unref(struct binary *b)
 {
 	if (!b || atomic_fetch_sub(&b->refcount, 1) != 1)
 		return;
-	ad_tokio_destroy(b->tokio);
-	ad_error_destroy(b->tokio_error);
+	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++)
+		if (b->adapter_state[i])
+			ad_runtime_adapters[i]->destroy(b->adapter_state[i]);
+	ad_error_destroy(b->error);
 	ad_debuginfo_unref(b->di);
 	free(b);
 }
@@ -176,6 +182,52 @@ static struct cache_entry *new_entry(struct ad_context *ctx, const struct binary
 	return e;
 }
 
+/* Every adapter's layouts for this binary. NULL when one or more adapters
+ * read it; else why none does: the adapter's own error when only one was
+ * tried, a lack of memory first of all. */
+static struct ad_error *prepare_adapters(struct binary *b)
+{
+	struct ad_error *first = NULL;
+	size_t active = 0, tried = 0;
+	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++) {
+		const struct ad_runtime_ops *ops = ad_runtime_adapters[i];
+		struct ad_error *err = ops->prepare(b->di, &b->adapter_state[i]);
+		tried++;
+		if (!err) {
+			active++;
+			continue;
+		}
+		b->adapter_state[i] = NULL;
+		if (err->code == AD_ERROR_NOMEM || !first) {
+			ad_error_destroy(first);
+			first = err;
+		} else if (first->code != AD_ERROR_NOMEM) {
+			struct ad_error *both = ad_error_create(first->code, "%s; %s", first->message,
+								err->message);
+			ad_error_destroy(first);
+			ad_error_destroy(err);
+			first = both;
+		} else {
+			ad_error_destroy(err);
+		}
+	}
+	if (active) {
+		ad_error_destroy(first);
+		return NULL;
+	}
+	if (!first)
+		return ad_error_create(AD_ERROR_NO_RUNTIME, "no runtime adapter (internal error)");
+	if (first->code != AD_ERROR_NOMEM && ad_debuginfo_corruption(b->di)) {
+		/* Not "no runtime": the DWARF that would say so is damaged. */
+		char what[64];
+		snprintf(what, sizeof(what), "the %s runtime%s", tried == 1 ? ad_runtime_adapters[0]->kind
+									 : "async", tried == 1 ? "" : "s");
+		ad_error_destroy(first);
+		return ad_debuginfo_corrupt_error(b->di, what);
+	}
+	return first;
+}
+
 static struct ad_error *open_binary(pid_t pid, const char *exe, struct binary **ret)
 {
 	struct binary *b = calloc(1, sizeof(*b));
@@ -190,18 +242,12 @@ static struct ad_error *open_binary(pid_t pid, const char *exe, struct binary **
 		free(b);
 		return ad_error_wrap(err, "process %d", (int)pid);
 	}
-	b->tokio_error = ad_tokio_prepare(b->di, &b->tokio);
-	if (b->tokio_error && b->tokio_error->code != AD_ERROR_NOMEM &&
-	    ad_debuginfo_corruption(b->di)) {
-		/* Not "no tokio runtime": the DWARF that would say so is damaged. */
-		ad_error_destroy(b->tokio_error);
-		b->tokio_error = ad_debuginfo_corrupt_error(b->di, "the tokio runtime");
-	}
+	b->error = prepare_adapters(b);
 	*ret = b;
 	return NULL;
 }
 
-/* The binary of `pid` with its debuginfo and tokio layout, opened once and
+/* The binary of `pid` with its debuginfo and runtime layouts, opened once and
  * returned with a reference the caller drops with binary_unref(). */
 static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct binary **ret)
 {
@@ -224,9 +270,8 @@ static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct bin
 		e->binary = b;
 	}
 	struct binary *b = e->binary;
-	if (b->tokio_error) {
-		err = ad_error_create(b->tokio_error->code, "process %d: %s", (int)pid,
-				      b->tokio_error->message);
+	if (b->error) {
+		err = ad_error_create(b->error->code, "process %d: %s", (int)pid, b->error->message);
 	} else {
 		atomic_fetch_add(&b->refcount, 1);
 		*ret = b;
@@ -247,7 +292,7 @@ static uint64_t load_bias(const struct ad_snapshot *snap, struct ad_debuginfo *d
 
 /* A thread in block_on is either polling its future or parked until a
  * wake-up: parked when a frame between the innermost and block_on parks
- * (std's, parking_lot's or tokio's park, or a driver's park). */
+ * (std's, parking_lot's or a runtime's park, or a driver's park). */
 static enum ad_task_state block_on_state(const struct ad_unwind *uw)
 {
 	for (size_t i = 0; i < uw->nframes; i++) {
@@ -341,6 +386,17 @@ static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *tas
 	return NULL;
 }
 
+/* The adapter that added the trace's runtime `index`. */
+static struct ad_adapter *adapter_of_runtime(struct ad_decode *d, unsigned index)
+{
+	if (index >= d->trace->nruntimes)
+		return NULL;
+	for (size_t i = 0; i < d->nadapters; i++)
+		if (strcmp(d->adapters[i].ops->kind, d->trace->runtimes[index].kind) == 0)
+			return &d->adapters[i];
+	return NULL;
+}
+
 /* The block_on future of each thread that runs one: a task of its own. */
 static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decode *d)
 {
@@ -370,8 +426,11 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 			break;
 		task->kind = AD_TASK_KIND_BLOCK_ON;
 		task->state = block_on_state(uw);
-		if (d->thread_runtime && d->thread_runtime[i] >= 0)
+		d->adapter = NULL;
+		if (d->thread_runtime && d->thread_runtime[i] >= 0) {
 			task->runtime = (unsigned)d->thread_runtime[i];
+			d->adapter = adapter_of_runtime(d, task->runtime);
+		}
 		d->current_runtime = task->runtime;
 		if ((err = ad_task_set_thread(task, th->tid, th->name)))
 			break;
@@ -411,6 +470,54 @@ static struct ad_error *fill_header(struct ad_trace *t, const struct ad_snapshot
 	return NULL;
 }
 
+/* Every active adapter's runtimes and tasks; then the block_on futures;
+ * then what adapters could only find while decoding. A process where no
+ * adapter finds a runtime running fails with the first one's reason. */
+static struct ad_error *collect(struct ad_context *ctx, struct ad_decode *d)
+{
+	struct ad_error *err = NULL, *none = NULL;
+	size_t found = 0;
+	for (size_t i = 0; i < d->nadapters && !err; i++) {
+		struct ad_adapter *a = &d->adapters[i];
+		if (a->ops->capture_begin)
+			err = a->ops->capture_begin(d, a);
+	}
+	for (size_t i = 0; i < d->nadapters && !err; i++) {
+		struct ad_adapter *a = &d->adapters[i];
+		d->adapter = a;
+		err = a->ops->collect(d, a);
+		if (err && err->code == AD_ERROR_NO_RUNTIME) {
+			if (!none)
+				none = err;
+			else
+				ad_error_destroy(err);
+			err = NULL;
+		} else if (!err) {
+			found++;
+		}
+	}
+	if (!err && !found) {
+		err = none;
+		none = NULL;
+	}
+	ad_error_destroy(none);
+	if (!err)
+		err = collect_block_on(ctx, d);
+	for (size_t i = 0; i < d->nadapters && !err; i++) {
+		struct ad_adapter *a = &d->adapters[i];
+		d->adapter = a;
+		if (a->ops->collect_late)
+			err = a->ops->collect_late(d, a);
+	}
+	for (size_t i = 0; i < d->nadapters; i++) {
+		struct ad_adapter *a = &d->adapters[i];
+		if (a->ops->capture_end)
+			a->ops->capture_end(a);
+	}
+	d->adapter = NULL;
+	return err;
+}
+
 struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 			    const struct ad_capture_options *options, struct ad_trace **ret)
 {
@@ -424,7 +531,14 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	if (!b)
 		return ad_error_create(AD_ERROR_OTHER, "process %d: no binary (internal error)", (int)pid);
 	struct ad_debuginfo *di = b->di;
-	struct ad_snapshot_options sopts = { 0 };
+	struct ad_adapter adapters[MAX_ADAPTERS];
+	size_t nadapters = 0;
+	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++)
+		if (b->adapter_state[i])
+			adapters[nadapters++] = (struct ad_adapter){ ad_runtime_adapters[i],
+								    b->adapter_state[i], NULL };
+	/* Checked above: the snapshot does not check again. */
+	struct ad_snapshot_options sopts = { .process_checked = true };
 	if (options) {
 		sopts.max_bytes = options->max_snapshot_bytes;
 		sopts.admit_memory = options->admit_memory;
@@ -459,13 +573,15 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 		.bias = load_bias(snap, di),
 		.trace = trace,
 		.locals = options && options->locals,
-		.tokio = b->tokio,
+		.adapters = adapters,
+		.nadapters = nadapters,
+		.walk = ad_decode_future,
+		.leaf = ad_decode_leaf,
 	};
 #ifdef AD_FAULT_INJECTION
 	d.reader = &faulty; /* decoding reads the snapshot through the hook */
 #endif
-	if (!(err = ad_tokio_collect(&d)) && !(err = collect_block_on(ctx, &d)))
-		err = ad_tokio_collect_local(&d);
+	err = collect(ctx, &d);
 	ad_u64map_deinit(&d.visited);
 	if (err || (err = ad_wait_graph_cycles(trace)))
 		goto out;
@@ -481,6 +597,32 @@ out:
 
 /* ---- the cheap look: from the ELF file alone, no DWARF walk */
 
+/* The kinds of the adapters whose probe finds their runtime in the ELF
+ * file, comma-separated ("" none); NULL without memory. */
+static char *probe_runtimes(Elf *elf)
+{
+	char kinds[256] = "";
+	for (const struct ad_runtime_ops *const *a = ad_runtime_adapters; *a; a++)
+		if ((*a)->probe && (*a)->probe(elf) &&
+		    strlen(kinds) + strlen((*a)->kind) + 2 < sizeof(kinds)) {
+			if (kinds[0])
+				strcat(kinds, ",");
+			strcat(kinds, (*a)->kind);
+		}
+	return strdup(kinds);
+}
+
+static const char *no_runtime_reason(char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "no async runtime asyncdump reads (");
+	for (const struct ad_runtime_ops *const *a = ad_runtime_adapters; *a && n < len; a++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", a == ad_runtime_adapters ? "" : ", ",
+				      (*a)->kind);
+	if (n < len)
+		snprintf(buf + n, len - n, ")");
+	return buf;
+}
+
 static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *info)
 {
 	int fd = open(exe, O_RDONLY | O_CLOEXEC);
@@ -489,15 +631,23 @@ static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *i
 	elf_version(EV_CURRENT);
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	const char *reason = NULL;
+	char why[256];
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		reason = "not an ELF program";
 	} else {
 		info->is_rust = ad_elf_looks_like_rust(elf);
 		info->has_type_debuginfo = ad_elf_section_contains(elf, ".debug_str", "__awaitee") ||
 					   ad_elf_section_contains(elf, ".debug_str", "__state");
-		info->has_tokio = ad_elf_section_contains(elf, ".strtab", "tokio7runtime") ||
-				  ad_elf_section_contains(elf, ".debug_str", "tokio::runtime") ||
-				  ad_elf_section_contains(elf, ".debug_str", "OwnedTasks");
+		if (!(info->runtime_kinds = probe_runtimes(elf))) {
+			elf_end(elf);
+			close(fd);
+			return &ad_error_nomem;
+		}
+		info->has_runtime = info->runtime_kinds[0] != '\0';
+		if (!info->has_runtime) {
+			free(info->runtime_kinds);
+			info->runtime_kinds = NULL;
+		}
 		const void *id;
 		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
 		if (n > 0 && (info->build_id = malloc((size_t)n * 2 + 1)))
@@ -507,8 +657,8 @@ static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *i
 			reason = "not a Rust program";
 		else if (!info->has_type_debuginfo)
 			reason = "no type debuginfo for async code (build with debug = true)";
-		else if (!info->has_tokio)
-			reason = "no tokio runtime";
+		else if (!info->has_runtime)
+			reason = no_runtime_reason(why, sizeof(why));
 	}
 	if (elf)
 		elf_end(elf);
@@ -523,7 +673,9 @@ static struct ad_error *copy_info(const struct ad_binary_info *from, struct ad_b
 	*to = *from;
 	to->build_id = from->build_id ? strdup(from->build_id) : NULL;
 	to->reason = from->reason ? strdup(from->reason) : NULL;
-	if ((from->build_id && !to->build_id) || (from->reason && !to->reason)) {
+	to->runtime_kinds = from->runtime_kinds ? strdup(from->runtime_kinds) : NULL;
+	if ((from->build_id && !to->build_id) || (from->reason && !to->reason) ||
+	    (from->runtime_kinds && !to->runtime_kinds)) {
 		ad_binary_info_deinit(to);
 		return &ad_error_nomem;
 	}
@@ -586,5 +738,6 @@ void ad_binary_info_deinit(struct ad_binary_info *info)
 		return;
 	free(info->build_id);
 	free(info->reason);
-	info->build_id = info->reason = NULL;
+	free(info->runtime_kinds);
+	info->build_id = info->reason = info->runtime_kinds = NULL;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Futures made of other futures, where a plain walk over fields would miss
  * or mislabel branches: MaybeDone (a join's branch, possibly finished),
- * FuturesUnordered (a linked list of tasks), PollFn (tokio's select!/join!
- * closures hold their futures by reference), and sequences of futures
- * (join_all's boxed slice, SelectAll's Vec). Joins, selects, Fuse, Map,
+ * FuturesUnordered (a linked list of tasks), PollFn (select!/join! macros'
+ * closures hold their futures by reference). Joins, selects, Fuse, Map,
  * Then, Timeout and Instrumented need nothing special: their futures are
- * fields, which the generic walk in future.c finds. */
+ * fields, which the generic walk in future.c finds, as it finds sequences
+ * of futures (join_all's boxed slice, SelectAll's Vec). A runtime's own
+ * MaybeDone and PollFn use the decoders here from its adapter's table.
+ * Child futures are decoded through d->walk. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,29 +15,33 @@
 
 #include "decode.h"
 #include "fault.h"
+#include "recognisers.h"
+#include "runtime.h"
 #include "u64map.h"
 
 #define MAX_LIST 100000
 
-static struct ad_error *decode_maybe_done(struct ad_decode *d, const struct ad_value *v,
-					  unsigned depth, struct ad_frame **ret)
+struct ad_error *ad_decode_maybe_done(struct ad_decode *d, const struct ad_value *v, unsigned depth,
+				      struct ad_frame **ret)
 {
 	const struct ad_variant *var;
 	struct ad_value variant, inner;
 	char name[64];
-	struct ad_error *err = ad_value_variant(v, &var, &variant);
-	if (err)
+	*ret = NULL;
+	if (v->type->kind != AD_TYPE_ENUM)
+		return NULL;
+	struct ad_error *err = AD_FAULT("combinator", v->type->name);
+	if (err || (err = ad_value_variant(v, &var, &variant)))
 		return err;
 	ad_type_base_name(variant.type->name, name, sizeof(name));
 	if (strcmp(name, "Future") == 0) {
-		/* Future(F): futures' MaybeDone/TryMaybeDone, tokio's up to 1.3x;
-		 * Future { future: F }: tokio's pin-project-lite enum since.
-		 * checked: tokio 1.24.2 (__0), 1.43.1 and 1.53.2 (future);
-		 * futures 0.3.21, 0.3.31, 0.3.34 (__0). */
+		/* Future(F): futures' MaybeDone/TryMaybeDone (checked: futures
+		 * 0.3.21, 0.3.31, 0.3.34), a runtime's tuple variant; Future {
+		 * future: F }: a pin-project-lite enum (see the adapter's table). */
 		const char *field = ad_type_field(variant.type, "future") ? "future" : "__0";
 		if ((err = ad_value_member(&variant, field, &inner)))
 			return ad_error_wrap(err, "a MaybeDone branch");
-		return ad_decode_future(d, inner.type, inner.address, depth + 1, ret);
+		return d->walk(d, inner.type, inner.address, depth + 1, ret);
 	}
 	/* Done or Gone: the branch finished. Name it by its future type, as
 	 * the design shows "baz() completed at src/foo.rs:21". */
@@ -95,6 +101,9 @@ static struct ad_error *decode_maybe_done(struct ad_decode *d, const struct ad_v
 static struct ad_error *decode_futures_unordered(struct ad_decode *d, const struct ad_value *v,
 						 unsigned depth, struct ad_frame **ret)
 {
+	struct ad_error *injected = AD_FAULT("combinator", v->type->name);
+	if (injected)
+		return injected;
 	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
@@ -139,7 +148,7 @@ static struct ad_error *decode_futures_unordered(struct ad_decode *d, const stru
 		struct ad_error *none = ad_value_unwrap_option(&fut, &some);
 		if (!none) {
 			struct ad_frame *child;
-			if ((err = ad_decode_future(d, some.type, some.address, depth + 1, &child)) ||
+			if ((err = d->walk(d, some.type, some.address, depth + 1, &child)) ||
 			    (err = ad_frame_add_child(f, child)))
 				break;
 		}
@@ -162,13 +171,17 @@ static struct ad_error *decode_futures_unordered(struct ad_decode *d, const stru
 	return NULL;
 }
 
-/* tokio's select!/join! poll a closure over futures it holds by reference:
+/* select!/join! poll a closure over futures they hold by reference:
  * follow the closure's captured references one level. */
-static struct ad_error *decode_poll_fn(struct ad_decode *d, const struct ad_value *v,
-				       unsigned depth, struct ad_frame **ret)
+struct ad_error *ad_decode_poll_fn(struct ad_decode *d, const struct ad_value *v, unsigned depth,
+				   struct ad_frame **ret)
 {
 	struct ad_value closure;
-	struct ad_error *err = ad_value_member(v, "f", &closure);
+	*ret = NULL;
+	struct ad_error *err = AD_FAULT("combinator", v->type->name);
+	if (err)
+		return err;
+	err = ad_value_member(v, "f", &closure);
 	if (err) {
 		ad_error_destroy(err);
 		return NULL; /* not the PollFn we know: let the generic walk try */
@@ -199,10 +212,10 @@ static struct ad_error *decode_poll_fn(struct ad_decode *d, const struct ad_valu
 			struct ad_value elem = target;
 			if (tuple && (err = ad_value_member(&target, target.type->fields[k].name, &elem)))
 				goto fail;
-			if (!ad_is_future_like(d->di, elem.type))
+			if (!ad_is_future_like(d, elem.type))
 				continue;
 			struct ad_frame *child;
-			if ((err = ad_decode_future(d, elem.type, elem.address, depth + 1, &child)) ||
+			if ((err = d->walk(d, elem.type, elem.address, depth + 1, &child)) ||
 			    (err = ad_frame_add_child(f, child)))
 				goto fail;
 		}
@@ -227,81 +240,12 @@ fail:
 	return err;
 }
 
-struct ad_error *ad_decode_combinator(struct ad_decode *d, const struct ad_value *v,
-				      unsigned depth, struct ad_frame **ret)
-{
-	*ret = NULL;
-	const struct ad_type *t = v->type;
-	struct ad_error *(*decode)(struct ad_decode *, const struct ad_value *, unsigned,
-				   struct ad_frame **) = NULL;
-	if ((ad_type_is(t, "futures_util::future::maybe_done::MaybeDone") ||
-	     ad_type_is(t, "futures_util::future::try_maybe_done::TryMaybeDone") ||
-	     ad_type_is(t, "tokio::future::maybe_done::MaybeDone")) &&
-	    t->kind == AD_TYPE_ENUM)
-		decode = decode_maybe_done;
-	else if (ad_type_is(t, "tokio::task::local::RunUntil") ||
-		 ad_type_is(t, "tokio::task::local::LocalSet"))
-		return ad_tokio_note_local_set(d, v); /* then walked as any future */
-	else if (ad_type_is(t, "futures_util::stream::futures_unordered::FuturesUnordered"))
-		decode = decode_futures_unordered;
-	else if (ad_type_is(t, "tokio::future::poll_fn::PollFn") ||
-		 ad_type_is(t, "futures_util::future::poll_fn::PollFn") ||
-		 ad_type_is(t, "core::future::poll_fn::PollFn"))
-		decode = decode_poll_fn;
-	if (!decode)
-		return NULL;
-	struct ad_error *err = AD_FAULT("combinator", t->name);
-	return err ? err : decode(d, v, depth, ret);
-}
-
-/* Box<[F]> / Pin<Box<[F]>> ({data_ptr, length}) and Vec<F> ({buf, len}). */
-static bool sequence_of(struct ad_decode *d, const struct ad_value *field, uint64_t *base,
-			uint64_t *count, const struct ad_type **elem)
-{
-	struct ad_value v = *field, ptr, len;
-	struct ad_error *err = NULL;
-	if (ad_type_is(v.type, "core::pin::Pin") && ad_type_field(v.type, "__pointer"))
-		err = ad_value_member(&v, "__pointer", &v);
-	else if (ad_type_is(v.type, "core::pin::Pin") && ad_type_field(v.type, "pointer") &&
-		 !ad_type_field(v.type, "vtable"))
-		err = ad_value_member(&v, "pointer", &v);
-	if (!err && ad_type_field(v.type, "data_ptr") && ad_type_field(v.type, "length")) {
-		if (!(err = ad_value_member(&v, "data_ptr", &ptr)) &&
-		    !(err = ad_value_member(&v, "length", &len)) && !(err = ad_value_pointer(&ptr, base)) &&
-		    !(err = ad_value_uint(&len, count)))
-			err = ad_type_target(d->di, ptr.type, elem);
-	} else if (!err && ad_type_is(v.type, "alloc::vec::Vec") && v.type->ntemplate_params) {
-		uint64_t off;
-		const struct ad_type *pt;
-		if (!(err = ad_value_member(&v, "len", &len)) && !(err = ad_value_uint(&len, count)) &&
-		    !(err = ad_type_template_param(d->di, v.type, "T", elem)) &&
-		    !(err = ad_find_member(d->di, v.type, "pointer", 6, &off, &pt)))
-			err = ad_read_u64(d->reader, v.address + off, base);
-	} else {
-		ad_error_destroy(err);
-		return false;
-	}
-	ad_error_destroy(err);
-	return !err;
-}
-
-struct ad_error *ad_collect_sequence(struct ad_decode *d, struct ad_frame *f,
-				     const struct ad_value *field, unsigned depth, bool *handled)
-{
-	uint64_t base, count;
-	const struct ad_type *elem;
-	*handled = false;
-	if (!sequence_of(d, field, &base, &count, &elem) || !ad_is_future_like(d->di, elem) ||
-	    !elem->size)
-		return NULL;
-	*handled = true;
-	for (uint64_t i = 0; i < count && f->nchildren < AD_MAX_CHILDREN; i++) {
-		struct ad_frame *child;
-		struct ad_error *err = ad_decode_future(d, elem, base + i * elem->size, depth + 1, &child);
-		if (!err)
-			err = ad_frame_add_child(f, child);
-		if (err)
-			return err;
-	}
-	return NULL;
-}
+const struct ad_combinator_recogniser ad_library_combinators[] = {
+	{ "futures_util::future::maybe_done::MaybeDone", AD_MATCH_TYPE, ad_decode_maybe_done },
+	{ "futures_util::future::try_maybe_done::TryMaybeDone", AD_MATCH_TYPE, ad_decode_maybe_done },
+	{ "futures_util::stream::futures_unordered::FuturesUnordered", AD_MATCH_TYPE,
+	  decode_futures_unordered },
+	{ "futures_util::future::poll_fn::PollFn", AD_MATCH_TYPE, ad_decode_poll_fn },
+	{ "core::future::poll_fn::PollFn", AD_MATCH_TYPE, ad_decode_poll_fn },
+	{ NULL, AD_MATCH_TYPE, NULL },
+};

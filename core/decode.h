@@ -23,7 +23,6 @@
 #define AD_MAX_NODES 4000000        /* frames in one trace */
 #define AD_MAX_TASK_NODES 100000    /* frames in one task's tree */
 
-struct ad_tokio;
 struct ad_adapter;
 struct ad_frame;
 
@@ -40,7 +39,6 @@ struct ad_decode {
 	 * never runs in a circle; and their count. */
 	struct ad_u64map visited;
 	size_t task_nodes;
-	struct ad_tokio *tokio;    /* tokio's layout, for tokio leaves; may be NULL */
 	/* The runtime adapters active in this capture (runtime.h), in
 	 * registry order, and the one whose task is being decoded (NULL: a
 	 * block_on of no runtime's). */
@@ -56,10 +54,9 @@ struct ad_decode {
 	 * snapshot thread the runtime its context holds (-1: none). */
 	unsigned current_runtime;
 	int *thread_runtime;
-	/* LocalSets met while decoding (their tasks are in no runtime's list). */
-	size_t nlocal_sets;
-	struct ad_value local_sets[64]; /* each LocalSet's LocalOwnedTasks */
-	unsigned local_set_runtime[64]; /* the runtime that drives it */
+	/* Decoding a candidate that may be thrown away (block_on.c's scan):
+	 * recognisers note nothing for later (an adapter's LocalSets). */
+	bool trial;
 };
 
 static inline struct ad_value ad_decode_value(const struct ad_decode *d, const struct ad_type *t,
@@ -77,45 +74,23 @@ struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *typ
 struct ad_error *ad_thread_local_address(struct ad_decode *d, const struct ad_thread *thread,
 					 uint64_t dtpoff, uint64_t *ret);
 
-/* tokio.c: layout resolved by name before the pause, then the collection. */
-struct ad_error *ad_tokio_prepare(struct ad_debuginfo *di, struct ad_tokio **ret);
-void ad_tokio_destroy(struct ad_tokio *t);
-struct ad_error *ad_tokio_collect(struct ad_decode *d);
-/* A RunUntil / LocalSet value met while decoding: remember its LocalSet. */
-struct ad_error *ad_tokio_note_local_set(struct ad_decode *d, const struct ad_value *v);
-/* The tasks of every LocalSet noted, as tasks of kind local. */
-struct ad_error *ad_tokio_collect_local(struct ad_decode *d);
-/* The task id of a task header (for JoinHandle leaves). */
-struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t *ret);
-/* Whether `header` is a task of the runtime: one the trace lists, or one
- * whose vtable's poll is an instance of tokio's raw::poll<T, S>. */
-bool ad_tokio_is_task_header(struct ad_decode *d, uint64_t header);
-
-/* leaves.c: a future of a known leaf type (timer, JoinHandle, lock, …):
- * fills frame->blocked_on and returns true; false when not a leaf. */
+/* future.c: a future of a known leaf type (timer, JoinHandle, lock, …),
+ * by the recognisers of the active adapters, then the libraries': fills
+ * frame->blocked_on and returns true; false when not a leaf. */
 bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *frame);
-/* After an async fn's awaitee was decoded (future.c): completes the leaf at
- * the end of its chain from the fn's own state (env: the suspended
- * variant) — the socket of TcpListener::accept, the channel of
- * mpsc::Sender::send, watch::Receiver::changed, Barrier::wait. */
-void ad_refine_leaf(struct ad_decode *d, const struct ad_value *env, const char *fn,
-		    struct ad_frame *child);
-/* For a future that holds no other future: the socket it polls, if any
- * (an accept loop's listener). */
+
+/* leaves.c: for a future that holds no other future, the socket it
+ * polls, if any (an accept loop's listener). */
 bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct ad_frame *frame);
 
-/* combinators.c: futures_util / tokio combinators, each branch a child.
- * *ret is NULL when v is no combinator this knows. */
-struct ad_error *ad_decode_combinator(struct ad_decode *d, const struct ad_value *v,
-				      unsigned depth, struct ad_frame **ret);
-/* A field holding many futures (Box<[F]>, Vec<F>): each one a child of f.
- * *handled false when the field is no such sequence. */
-struct ad_error *ad_collect_sequence(struct ad_decode *d, struct ad_frame *f,
-				     const struct ad_value *field, unsigned depth, bool *handled);
-
-/* future.c */
+/* future_type.c: the kind of a compiler-generated state machine by its
+ * type name; whether a type is one (an enum so named); whether it is a
+ * future or leads to one (pointer, Box, Pin, Option), by the program's
+ * Future impls or, without them, the names the adapters give. */
+enum ad_env_kind { AD_ENV_NONE, AD_ENV_FN, AD_ENV_BLOCK, AD_ENV_CLOSURE, AD_ENV_COROUTINE };
+enum ad_env_kind ad_env_kind(const char *type_name);
 bool ad_is_coroutine_env(const struct ad_type *t);
-bool ad_is_future_like(struct ad_debuginfo *di, const struct ad_type *t);
+bool ad_is_future_like(const struct ad_decode *d, const struct ad_type *t);
 
 /* Helpers shared by decoders. */
 /* A member named `name` anywhere inside `t`, breadth first through struct,

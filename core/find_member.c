@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Finding a member by name inside a type, wherever a version of a library
- * nests it: tokio wraps the same field in UnsafeCell, Mutex, loom shims or
- * CachePadded depending on its version and features. Breadth first, so the
+ * nests it: a runtime wraps the same field in UnsafeCell, Mutex, loom shims
+ * or CachePadded depending on its version and features. Breadth first, so the
  * shallowest match wins; never through pointers (that would leave the
  * object). */
 #include <string.h>

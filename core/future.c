@@ -6,9 +6,11 @@
  * Option, GenFuture, Arc) are stepped through; trait objects are resolved
  * through their vtable's debuginfo; compiler-generated state machines
  * (async fn / block / closure) give name, state and suspension point and
- * continue with `__awaitee`; known combinators (combinators.c) show every
- * branch; known leaves (leaves.c) say what they wait on; any other future
- * is walked field by field for the futures inside it. */
+ * continue with `__awaitee`; known leaves say what they wait on and known
+ * combinators show every branch — recognised by the tables of the active
+ * runtime adapters (runtime.h), then the libraries' (leaves.c,
+ * combinators.c); any other future is walked field by field for the
+ * futures inside it. No runtime is named here. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 
 #include "decode.h"
 #include "fault.h"
+#include "recognisers.h"
+#include "runtime.h"
 
 static struct ad_frame *error_frame(const struct ad_type *t, uint64_t address, struct ad_error *why)
 {
@@ -38,32 +42,6 @@ static struct ad_error *degrade(struct ad_frame *f, struct ad_error *err)
 	struct ad_error *set = ad_frame_set_error(f, "%s", err->message);
 	ad_error_destroy(err);
 	return set;
-}
-
-/* ---- coroutine envs */
-
-enum env_kind { ENV_NONE, ENV_FN, ENV_BLOCK, ENV_CLOSURE, ENV_COROUTINE };
-
-static enum env_kind env_kind_of(const char *name)
-{
-	/* The last path component, generic arguments aside. */
-	char buf[128];
-	const char *base = ad_type_base_name(name, buf, sizeof(buf));
-	if (strncmp(base, "{async_fn_env#", 14) == 0)
-		return ENV_FN;
-	if (strncmp(base, "{async_block_env#", 17) == 0)
-		return ENV_BLOCK;
-	if (strncmp(base, "{async_closure_env#", 19) == 0)
-		return ENV_CLOSURE;
-	if (strncmp(base, "{coroutine_env#", 15) == 0 || strncmp(base, "{generator_env#", 15) == 0 ||
-	    strncmp(base, "{generator#", 11) == 0)
-		return ENV_COROUTINE;
-	return ENV_NONE;
-}
-
-bool ad_is_coroutine_env(const struct ad_type *t)
-{
-	return t->kind == AD_TYPE_ENUM && env_kind_of(t->name) != ENV_NONE;
 }
 
 /* "demo::foo::{async_fn_env#0}<T>" → "demo::foo";
@@ -158,7 +136,7 @@ static char *resume_function_of_env(const char *type_name)
 }
 
 /* The user's line of a suspension point that another crate's macro declares
- * (tokio::select!, join!): the variant points into the macro, while the
+ * (select!, join!): the variant points into the macro, while the
  * line table has the call site. Bounded by the neighbouring suspension
  * points that the user's own file declares. */
 static bool macro_call_line(struct ad_decode *d, const struct ad_type *env,
@@ -213,8 +191,6 @@ static struct ad_error *env_location(struct ad_decode *d, struct ad_frame *f,
 	return err;
 }
 
-static bool is_future_like(struct ad_debuginfo *di, const struct ad_type *t);
-
 /* A future nobody polled yet: an async fn/block still Unresumed, or a
  * combinator (join(bar, baz)) all of whose futures are. */
 static bool never_polled(const struct ad_frame *f)
@@ -240,7 +216,7 @@ static struct ad_error *add_locals(struct ad_decode *d, struct ad_frame *f,
 			continue;
 		if ((err = ad_field_type(d->di, field, &ft)))
 			return err;
-		if (!is_future_like(d->di, ft))
+		if (!ad_is_future_like(d, ft))
 			continue;
 		struct ad_frame *local;
 		if ((err = ad_decode_future(d, ft, variant->address + field->offset, depth + 1, &local)))
@@ -258,32 +234,31 @@ static struct ad_error *add_locals(struct ad_decode *d, struct ad_frame *f,
 	return NULL;
 }
 
-/* A future awaited inside tokio's lock/channel/io methods gets its resource
- * kind from the method it is awaited in. */
-static void refine_leaf_kind(const char *fn, struct ad_frame *child)
+/* After the awaitee of the async fn `fn` was decoded: the refiners of the
+ * active adapters whose prefix fn has complete its leaf from the fn's
+ * state (a runtime's lock, channel or socket methods). */
+static void refine_leaf(struct ad_decode *d, const struct ad_value *env, const char *fn,
+			struct ad_frame *child)
 {
-	struct ad_blocked_on *b = child->blocked_on;
-	if (!b)
-		return;
-	if (b->kind == AD_RESOURCE_SEMAPHORE && strncmp(fn, "tokio::sync::mutex::", 20) == 0)
-		b->kind = AD_RESOURCE_MUTEX;
-	else if (b->kind == AD_RESOURCE_SEMAPHORE && strncmp(fn, "tokio::sync::rwlock::", 21) == 0)
-		b->kind = AD_RESOURCE_RWLOCK;
-	else if ((b->kind == AD_RESOURCE_OTHER) && strstr(fn, "tokio::sync::mpsc::") && strstr(fn, "recv"))
-		b->kind = AD_RESOURCE_MPSC;
+	for (size_t i = 0; i < d->nadapters; i++) {
+		const struct ad_leaf_refiner *r = d->adapters[i].ops->refiners;
+		for (; r && r->fn_prefix; r++)
+			if (strncmp(fn, r->fn_prefix, strlen(r->fn_prefix)) == 0)
+				r->refine(d, env, fn, child);
+	}
 }
 
 static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v, unsigned depth,
 				   struct ad_frame **ret)
 {
 	static const enum ad_frame_kind kinds[] = {
-		[ENV_FN] = AD_FRAME_ASYNC_FN, [ENV_BLOCK] = AD_FRAME_ASYNC_BLOCK,
-		[ENV_CLOSURE] = AD_FRAME_ASYNC_CLOSURE, [ENV_COROUTINE] = AD_FRAME_ASYNC_BLOCK,
+		[AD_ENV_FN] = AD_FRAME_ASYNC_FN, [AD_ENV_BLOCK] = AD_FRAME_ASYNC_BLOCK,
+		[AD_ENV_CLOSURE] = AD_FRAME_ASYNC_CLOSURE, [AD_ENV_COROUTINE] = AD_FRAME_ASYNC_BLOCK,
 	};
 	char *name = function_path_of_env(v->type->name);
 	if (!name)
 		return &ad_error_nomem;
-	struct ad_frame *f = ad_frame_create(kinds[env_kind_of(v->type->name)], name, v->type->name,
+	struct ad_frame *f = ad_frame_create(kinds[ad_env_kind(v->type->name)], name, v->type->name,
 					     v->address);
 	if (!f) {
 		free(name);
@@ -303,8 +278,7 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 			goto undecodable;
 		if ((err = ad_decode_future(d, awaitee.type, awaitee.address, depth + 1, &child)))
 			goto fail;
-		refine_leaf_kind(name, child);
-		ad_refine_leaf(d, &variant, name, child);
+		refine_leaf(d, &variant, name, child);
 		if ((err = ad_frame_add_child(f, child)))
 			goto fail;
 	}
@@ -323,110 +297,6 @@ fail:
 	free(name);
 	ad_frame_destroy(f);
 	return err;
-}
-
-/* ---- what counts as a future, for walks over hand-written futures
- *
- * The program says: a type is a future when the program has a
- * `<T as Future>::poll` for it (debuginfo.c indexes them per binary).
- * The name prefixes below are only for a binary where none could be read
- * (symbols not in rustc's default legacy mangling). */
-
-static bool name_has_prefix(const char *name, const char *const *prefixes, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
-static const char *const future_prefixes[] = {
-	"tokio::time::sleep::Sleep", "tokio::time::timeout::Timeout",
-	"tokio::runtime::task::join::JoinHandle", "tokio::task::join_set::JoinSet",
-	"tokio::sync::", "tokio::future::", "tokio::io::util::", "tokio::runtime::io::scheduled_io::Readiness",
-	"tokio::task::local::RunUntil", "tokio::task::yield_now::",
-	"futures_util::future::", "futures_util::stream::futures_unordered::FuturesUnordered",
-	"futures_util::stream::futures_ordered::FuturesOrdered", "futures_util::stream::stream::next::Next",
-	"futures_util::stream::select_all::SelectAll", "core::future::", "tracing::instrument::Instrumented",
-	"tracing_futures::Instrumented", "std::future::",
-	"hyper::proto::h1::dispatch::Dispatcher", /* a connection: a leaf when idle (leaves.c) */
-};
-
-static bool is_boxed_dyn_future(const struct ad_type *t)
-{
-	return strstr(t->name, "dyn core::future::future::Future") != NULL;
-}
-
-/* Option<T>'s T: rustc puts an enum's generic parameters on its variant
- * structs, not on the enum, so read Some's payload. */
-static struct ad_error *option_payload_type(struct ad_debuginfo *di, const struct ad_type *t,
-					    const struct ad_type **ret)
-{
-	const struct ad_variant *some = ad_type_variant_named(di, t, "Some");
-	const struct ad_type *st;
-	struct ad_error *err;
-	if (!some)
-		return ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "%s has no Some variant", t->name);
-	if ((err = ad_variant_type(di, some, &st)))
-		return err;
-	const struct ad_field *f = ad_type_field(st, "__0");
-	if (!f)
-		return ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "%s::Some has no payload", t->name);
-	return ad_field_type(di, f, ret);
-}
-
-static bool implements_future(struct ad_debuginfo *di, const struct ad_type *t)
-{
-	if (ad_debuginfo_future_impl_count(di))
-		return ad_debuginfo_implements_future(di, t->name);
-	if (name_has_prefix(t->name, future_prefixes,
-			    sizeof(future_prefixes) / sizeof(future_prefixes[0])))
-		return !ad_type_is(t, "tokio::sync::mpsc::bounded::Sender") &&
-		       !strstr(t->name, "Semaphore<") && !ad_type_is(t, "tokio::sync::notify::Notify");
-	return false;
-}
-
-static bool is_wrapper(const struct ad_type *t)
-{
-	return t->kind == AD_TYPE_POINTER || ad_type_is(t, "core::pin::Pin") ||
-	       ad_type_is(t, "alloc::boxed::Box") || ad_type_is(t, "core::option::Option");
-}
-
-static bool is_future_like(struct ad_debuginfo *di, const struct ad_type *t)
-{
-	for (int i = 0; i < 6; i++) {
-		if (ad_is_coroutine_env(t) || is_boxed_dyn_future(t))
-			return true;
-		if (!is_wrapper(t))
-			return implements_future(di, t);
-		/* Nothing polls a future through a shared reference (there is
-		 * no Future for &F): RunUntil's &LocalSet is the executor. */
-		if (t->kind == AD_TYPE_POINTER && t->name && t->name[0] == '&' &&
-		    strncmp(t->name, "&mut ", 5) != 0)
-			return false;
-		/* Pin<Box<F>>, Box<F> (a pointer in DWARF), &mut F, Option<F>:
-		 * look at what they hold. */
-		const struct ad_type *inner = NULL;
-		struct ad_error *err = NULL;
-		if (t->kind == AD_TYPE_POINTER && t->target_die)
-			err = ad_type_target(di, t, &inner);
-		else if ((ad_type_is(t, "core::pin::Pin") || ad_type_is(t, "alloc::boxed::Box")) &&
-			 t->ntemplate_params)
-			err = ad_type_template_param(di, t, t->template_params[0].name, &inner);
-		else if (ad_type_is(t, "core::option::Option"))
-			err = option_payload_type(di, t, &inner);
-		if (err || !inner) {
-			ad_error_destroy(err);
-			return false;
-		}
-		t = inner;
-	}
-	return false;
-}
-
-bool ad_is_future_like(struct ad_debuginfo *di, const struct ad_type *t)
-{
-	return is_future_like(di, t);
 }
 
 /* ---- the generic walk: futures inside a hand-written future */
@@ -459,7 +329,7 @@ static struct ad_error *collect_child_futures(struct ad_decode *d, struct ad_fra
 static struct ad_value follow_borrowed_future(struct ad_decode *d, const struct ad_value *v)
 {
 	struct ad_value pointee;
-	if (v->type->kind != AD_TYPE_POINTER || !v->type->target_die || !is_future_like(d->di, v->type))
+	if (v->type->kind != AD_TYPE_POINTER || !v->type->target_die || !ad_is_future_like(d, v->type))
 		return *v;
 	struct ad_error *err = ad_value_deref(v, &pointee);
 	if (!err)
@@ -468,12 +338,66 @@ static struct ad_value follow_borrowed_future(struct ad_decode *d, const struct 
 	return *v;
 }
 
+/* Box<[F]> / Pin<Box<[F]>> ({data_ptr, length}) and Vec<F> ({buf, len}). */
+static bool sequence_of(struct ad_decode *d, const struct ad_value *field, uint64_t *base,
+			uint64_t *count, const struct ad_type **elem)
+{
+	struct ad_value v = *field, ptr, len;
+	struct ad_error *err = NULL;
+	if (ad_type_is(v.type, "core::pin::Pin") && ad_type_field(v.type, "__pointer"))
+		err = ad_value_member(&v, "__pointer", &v);
+	else if (ad_type_is(v.type, "core::pin::Pin") && ad_type_field(v.type, "pointer") &&
+		 !ad_type_field(v.type, "vtable"))
+		err = ad_value_member(&v, "pointer", &v);
+	if (!err && ad_type_field(v.type, "data_ptr") && ad_type_field(v.type, "length")) {
+		if (!(err = ad_value_member(&v, "data_ptr", &ptr)) &&
+		    !(err = ad_value_member(&v, "length", &len)) && !(err = ad_value_pointer(&ptr, base)) &&
+		    !(err = ad_value_uint(&len, count)))
+			err = ad_type_target(d->di, ptr.type, elem);
+	} else if (!err && ad_type_is(v.type, "alloc::vec::Vec") && v.type->ntemplate_params) {
+		uint64_t off;
+		const struct ad_type *pt;
+		if (!(err = ad_value_member(&v, "len", &len)) && !(err = ad_value_uint(&len, count)) &&
+		    !(err = ad_type_template_param(d->di, v.type, "T", elem)) &&
+		    !(err = ad_find_member(d->di, v.type, "pointer", 6, &off, &pt)))
+			err = ad_read_u64(d->reader, v.address + off, base);
+	} else {
+		ad_error_destroy(err);
+		return false;
+	}
+	ad_error_destroy(err);
+	return !err;
+}
+
+/* A field holding many futures (Box<[F]>, Vec<F>: join_all, SelectAll):
+ * each one a child of f. *handled false when the field is no such sequence. */
+static struct ad_error *collect_sequence(struct ad_decode *d, struct ad_frame *f,
+					 const struct ad_value *field, unsigned depth, bool *handled)
+{
+	uint64_t base, count;
+	const struct ad_type *elem;
+	*handled = false;
+	if (!sequence_of(d, field, &base, &count, &elem) || !ad_is_future_like(d, elem) ||
+	    !elem->size)
+		return NULL;
+	*handled = true;
+	for (uint64_t i = 0; i < count && f->nchildren < AD_MAX_CHILDREN; i++) {
+		struct ad_frame *child;
+		struct ad_error *err = ad_decode_future(d, elem, base + i * elem->size, depth + 1, &child);
+		if (!err)
+			err = ad_frame_add_child(f, child);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
 static struct ad_error *collect_field(struct ad_decode *d, struct ad_frame *f,
 				      const struct ad_value *in, unsigned depth, int level)
 {
 	struct ad_value followed = follow_borrowed_future(d, in);
 	const struct ad_value *field = &followed;
-	if (is_future_like(d->di, field->type) && ad_type_is(field->type, "core::option::Option")) {
+	if (ad_is_future_like(d, field->type) && ad_type_is(field->type, "core::option::Option")) {
 		/* An optional future that is None (hyper's unused accept
 		 * timeout) is nothing being awaited. */
 		struct ad_value some;
@@ -483,7 +407,7 @@ static struct ad_error *collect_field(struct ad_decode *d, struct ad_frame *f,
 		if (absent)
 			return NULL;
 	}
-	if (is_future_like(d->di, field->type)) {
+	if (ad_is_future_like(d, field->type)) {
 		/* Already in this task's tree (shared, or a way back up): shown
 		 * once, and the walk cannot go round. */
 		if (visited(d, field))
@@ -493,7 +417,7 @@ static struct ad_error *collect_field(struct ad_decode *d, struct ad_frame *f,
 		return err ? err : ad_frame_add_child(f, child);
 	}
 	bool handled;
-	struct ad_error *err = ad_collect_sequence(d, f, field, depth, &handled);
+	struct ad_error *err = collect_sequence(d, f, field, depth, &handled);
 	if (err || handled)
 		return err;
 	if (level + 1 >= AD_MAX_FIELD_DEPTH)
@@ -528,6 +452,74 @@ static struct ad_error *collect_child_futures(struct ad_decode *d, struct ad_fra
 	return NULL;
 }
 
+/* ---- the recognisers: the active adapters' tables, then the libraries' */
+
+struct ad_adapter *ad_decode_adapter(struct ad_decode *d, const struct ad_runtime_ops *ops)
+{
+	for (size_t i = 0; i < d->nadapters; i++)
+		if (d->adapters[i].ops == ops)
+			return &d->adapters[i];
+	return NULL;
+}
+
+struct ad_adapter *ad_decode_adapter_kind(struct ad_decode *d, const char *kind)
+{
+	for (size_t i = 0; i < d->nadapters; i++)
+		if (strcmp(d->adapters[i].ops->kind, kind) == 0)
+			return &d->adapters[i];
+	return NULL;
+}
+
+bool ad_recogniser_matches(const struct ad_type *t, const char *name, enum ad_match match)
+{
+	return match == AD_MATCH_PREFIX ? strncmp(t->name, name, strlen(name)) == 0
+					: ad_type_is(t, name);
+}
+
+static bool leaf_in(struct ad_decode *d, const struct ad_leaf_recogniser *r,
+		    const struct ad_value *v, struct ad_frame *f)
+{
+	for (; r && r->name; r++)
+		if (ad_recogniser_matches(v->type, r->name, r->match) && r->decode(d, v, f))
+			return true;
+	return false;
+}
+
+bool ad_decode_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	for (size_t i = 0; i < d->nadapters; i++)
+		if (leaf_in(d, d->adapters[i].ops->leaves, v, f))
+			return true;
+	return leaf_in(d, ad_library_leaves, v, f);
+}
+
+static struct ad_error *combinator_in(struct ad_decode *d, const struct ad_combinator_recogniser *r,
+				      const struct ad_value *v, unsigned depth, struct ad_frame **ret)
+{
+	for (; r && r->name; r++) {
+		if (!ad_recogniser_matches(v->type, r->name, r->match))
+			continue;
+		struct ad_error *err = r->decode(d, v, depth, ret);
+		if (err || *ret)
+			return err;
+	}
+	return NULL;
+}
+
+/* A known combinator's frame, each branch a child; *ret NULL when v is
+ * none (or one that is walked as any future after noting it). */
+static struct ad_error *decode_combinator(struct ad_decode *d, const struct ad_value *v,
+					  unsigned depth, struct ad_frame **ret)
+{
+	struct ad_error *err = NULL;
+	*ret = NULL;
+	for (size_t i = 0; i < d->nadapters && !err && !*ret; i++)
+		err = combinator_in(d, d->adapters[i].ops->combinators, v, depth, ret);
+	if (!err && !*ret)
+		err = combinator_in(d, ad_library_combinators, v, depth, ret);
+	return err;
+}
+
 static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_value *v,
 				       unsigned depth, struct ad_frame **ret)
 {
@@ -537,8 +529,8 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;
-	/* Known leaves first: some are PollFns (copy_bidirectional, Interval::tick
-	 * since tokio 1.4x) whose captures the combinator walk would enter. */
+	/* Known leaves first: some are PollFns (a runtime's copy or interval
+	 * tick) whose captures the combinator walk would enter. */
 	if (ad_decode_leaf(d, v, f)) {
 		if ((err = AD_FAULT("leaf", v->type->name))) {
 			ad_frame_destroy(f);
@@ -547,7 +539,7 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 		*ret = f;
 		return f ? NULL : &ad_error_nomem;
 	}
-	if ((err = ad_decode_combinator(d, v, depth, ret)) || *ret) {
+	if ((err = decode_combinator(d, v, depth, ret)) || *ret) {
 		ad_frame_destroy(f);
 		if (!err || err->code == AD_ERROR_NOMEM)
 			return err;
@@ -621,7 +613,7 @@ static struct ad_error *unwrap_once(struct ad_decode *d, const struct ad_value *
 		return ad_value_member(v, "data", ret);
 	if (ad_type_is(t, "core::future::from_generator::GenFuture"))
 		return ad_value_member(v, "__0", ret);
-	if (ad_type_is(t, "core::option::Option") && is_future_like(d->di, t))
+	if (ad_type_is(t, "core::option::Option") && ad_is_future_like(d, t))
 		return ad_value_unwrap_option(v, ret);
 	*stepped = false;
 	return NULL;

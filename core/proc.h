@@ -41,6 +41,10 @@ bool ad_proc_read_start_time(pid_t pid, unsigned long long *ret);
 /* The target of /proc/PID/exe (malloc'ed). */
 struct ad_error *ad_proc_read_exe(pid_t pid, char **ret);
 
+/* attach.c: ad_process_stop() for a caller that ran ad_process_check()
+ * just before (once per capture). */
+struct ad_error *ad_process_stop_checked(pid_t pid, struct ad_stopped **ret);
+
 /* The error that explains why `pid` (thread `tid`, 0 for the process) could
  * not be traced or read, given the errno of the failed call: no such
  * process, zombie, already traced (by whom), permission (with the hint), or

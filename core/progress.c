@@ -307,7 +307,7 @@ static uint64_t task_key(const struct ad_task *t)
 	return h ? h : 1;
 }
 
-/* Ids are never reused by tokio, but a task at another address under a
+/* Ids are never reused by a runtime, but a task at another address under a
  * known id is a new one all the same. */
 static bool same_task(const struct record *r, const struct ad_task *t)
 {

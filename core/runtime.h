@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal: runtime adapters. Everything asyncdump knows of one async
- * runtime (tokio; the async-task family) sits behind one `struct
+ * runtime (a family of executors and the crates around it) sits behind one `struct
  * ad_runtime_ops`; the generic pipeline (capture.c), the future walk
  * (future.c), the library recognisers (combinators.c, leaves.c) and the
  * block_on search (block_on.c) name no runtime.
@@ -18,13 +18,18 @@
  * (possibly at once: guard any cache in it). Per capture, every adapter
  * whose prepare() succeeded gets an ad_adapter (ops + binary state + its
  * own capture state), in registry order. Several adapters may be active
- * in one process (a tokio runtime and an async-executor side by side):
+ * in one process (two families of runtimes side by side):
  * each adds its runtimes to the trace with its own `kind`, and each task
  * it adds points at one of them (ad_task.runtime).
  *
  * The order of a capture: capture_begin (all) → collect (all) → the
  * block_on future of every thread (block_on_functions of all adapters) →
- * collect_late (all) → capture_end (all).
+ * collect_late (all) → capture_end (all). A task's future is decoded with
+ * d->walk(d, type, address, 0, &task->root); d->adapter is the adapter
+ * whose task is being decoded (capture.c sets it for collect,
+ * collect_late and block_on futures), d->current_runtime its runtime in
+ * the trace. d->trial is set while block_on.c decodes candidates it may
+ * throw away: recognisers then note nothing in their capture state.
  *
  * Recognisers are data: tables of type name (or prefix) → decoder, ending
  * with an entry whose name is NULL. A leaf decoder returns true when it
@@ -87,7 +92,7 @@ struct ad_block_on_function {
 };
 
 struct ad_runtime_ops {
-	const char *kind; /* "tokio": ad_runtime.kind of the runtimes it adds */
+	const char *kind; /* ad_runtime.kind of the runtimes it adds: the crate's name */
 
 	/* The cheap look (no DWARF walk, no pause): whether the ELF file
 	 * links this runtime, by its symbol or debug string names. */
@@ -106,21 +111,21 @@ struct ad_runtime_ops {
 	/* The runtimes of the snapshot and every task they own, into
 	 * d->trace; fills d->thread_runtime for the threads that run one.
 	 * AD_ERROR_NO_RUNTIME when no thread runs one right now. Tasks are
-	 * collected here; only tasks no runtime structure reaches (tokio's
-	 * LocalSets, which live inside a future) wait for collect_late
+	 * collected here; only tasks no runtime structure reaches (a set of
+	 * local tasks that lives inside a future) wait for collect_late
 	 * (optional), after every other future was decoded. */
 	struct ad_error *(*collect)(struct ad_decode *d, struct ad_adapter *self);
 	struct ad_error *(*collect_late)(struct ad_decode *d, struct ad_adapter *self);
 
-	/* A task handle's target (tokio's task Header, async-task's raw task
-	 * pointer): its task id; and whether it is a task of this runtime
+	/* A task handle's target (the task header or raw task pointer a
+	 * JoinHandle or Task holds): its task id; and whether it is a task of this runtime
 	 * (one the trace lists, or one whose vtable says so). */
 	struct ad_error *(*task_id)(struct ad_decode *d, struct ad_adapter *self, uint64_t task,
 				    uint64_t *ret);
 	bool (*is_task)(struct ad_decode *d, struct ad_adapter *self, uint64_t task);
 
-	/* Whether v is this runtime's I/O registration (tokio's PollEvented,
-	 * async-io's Async<T>), and its file descriptor (-1: unknown). The
+	/* Whether v is this runtime's I/O registration (the value that pairs
+	 * an fd with the reactor, async-io's Async<T>), and its file descriptor (-1: unknown). The
 	 * libraries' socket leaves (hyper, h2, streams) find their socket
 	 * through it. Optional. */
 	bool (*io_registration)(struct ad_decode *d, const struct ad_value *v, int *fd);
@@ -136,13 +141,17 @@ struct ad_runtime_ops {
 	const char *const *not_futures;
 };
 
-/* registry.c: every adapter, NULL-terminated, in the order they are tried. */
+/* registry.c: every adapter, NULL-terminated, in the order they are
+ * tried. Read by capture.c and block_on.c only: decoders use d->adapters. */
 extern const struct ad_runtime_ops *const ad_runtime_adapters[];
 
-/* The active adapter of d with these ops, or NULL. */
+/* future.c: the active adapter of d with these ops, or of this kind (for
+ * an adapter's recognisers, which then need not name its ops: no
+ * reference loop between an adapter's files), or NULL. */
 struct ad_adapter *ad_decode_adapter(struct ad_decode *d, const struct ad_runtime_ops *ops);
+struct ad_adapter *ad_decode_adapter_kind(struct ad_decode *d, const char *kind);
 
-/* Whether a type name matches a recogniser's. */
+/* future.c: whether a type name matches a recogniser's. */
 bool ad_recogniser_matches(const struct ad_type *t, const char *name, enum ad_match match);
 
 #endif

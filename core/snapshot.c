@@ -751,7 +751,7 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 	struct ad_vm vm;
 	ad_vm_init(&vm, pid);
 
-	struct ad_error *err = ad_process_check(pid);
+	struct ad_error *err = options && options->process_checked ? NULL : ad_process_check(pid);
 	if (!err)
 		err = ad_proc_read_exe(pid, &snap->exe);
 	if (!err)
@@ -762,7 +762,7 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 	struct realtime rt = { 0 };
 	if (!err) {
 		enter_realtime(&rt);
-		err = ad_process_stop(pid, &stopped);
+		err = ad_process_stop_checked(pid, &stopped);
 	}
 	if (!err) {
 		clock_gettime(CLOCK_REALTIME, &snap->captured_at);

@@ -4,8 +4,8 @@
  * libdwfl does the unwinding (CFI from .eh_frame / .debug_frame) over the
  * registers and the stack memory the snapshot holds, so it runs after the
  * target has been resumed. Every physical frame is expanded into its inline
- * chain: release builds inline most of what we look for (tokio's block_on
- * among it), so an inlined function counts as a frame of its own.
+ * chain: release builds inline most of what we look for (a runtime's
+ * block_on among it), so an inlined function counts as a frame of its own.
  *
  * An ad_unwinder is the expensive part: one Dwfl with every ELF module the
  * process maps (the executable, libc, the vDSO, ...), their DWARF and CFI
@@ -130,7 +130,7 @@ size_t ad_unwind_variable_stack_slots(const struct ad_unwind_frame *frame, Dwarf
 				      const struct ad_reader *reader, uint64_t *ret, size_t max);
 
 /* The fully qualified name of a DIE from its enclosing namespaces and types
- * ("tokio::runtime::park::CachedParkThread::block_on<F>"): malloc'ed. For a
+ * ("futures_executor::local_pool::block_on<F>"): malloc'ed. For a
  * function instance, the name of what it is an instance of. */
 struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret);
 

@@ -233,24 +233,28 @@ static bool is_transparent_wrapper(const struct ad_type *t)
 		"core::cell::UnsafeCell", "core::cell::Cell", "core::cell::RefCell",
 		"core::mem::maybe_uninit::MaybeUninit", "core::mem::manually_drop::ManuallyDrop",
 		"core::mem::maybe_dangling::MaybeDangling",
-		"core::cell::SyncUnsafeCell", "tokio::loom::std::unsafe_cell::UnsafeCell",
-		"tokio::util::cacheline::CachePadded", "crossbeam_utils::cache_padded::CachePadded",
-		"tokio::runtime::task::core::CoreStage",
+		"core::cell::SyncUnsafeCell",
 	};
 	for (size_t i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
 		if (ad_type_is(t, wrappers[i]))
 			return true;
-	return false;
+	/* Libraries' own shims of the same (loom's UnsafeCell in a runtime,
+	 * crossbeam's and runtimes' CachePadded): any crate's, by name. */
+	char base[32];
+	if (t->kind != AD_TYPE_STRUCT || !t->name)
+		return false;
+	ad_type_base_name(t->name, base, sizeof(base));
+	return strcmp(base, "UnsafeCell") == 0 || strcmp(base, "CachePadded") == 0;
 }
 
 struct ad_error *ad_value_strip_wrappers(const struct ad_value *v, struct ad_value *ret)
 {
 	struct ad_value cur = *v;
 	for (int i = 0; i < 16 && is_transparent_wrapper(cur.type); i++) {
-		static const char *const inner[] = { "value", "__0", "stage" };
+		static const char *const inner[] = { "value", "__0" };
 		struct ad_error *err = NULL;
 		bool found = false;
-		for (size_t k = 0; k < 3 && !found; k++) {
+		for (size_t k = 0; k < 2 && !found; k++) {
 			if (!ad_type_field(cur.type, inner[k]))
 				continue;
 			if ((err = ad_value_member(&cur, inner[k], &cur)))

@@ -80,6 +80,16 @@ static bool is_kernel_thread(pid_t pid)
 }
 
 /* json_string() wants UTF-8; comm and exe are whatever bytes they are. */
+/* Whether `kind` is one of a comma-separated list of runtime kinds. */
+static bool kind_listed(const char *kinds, const char *kind)
+{
+	size_t n = strlen(kind);
+	for (const char *p = kinds; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, kind, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static json_t *string_or_null(const char *s)
 {
 	if (!s)
@@ -109,18 +119,19 @@ static struct ad_error *describe(struct ad_context *ctx, pid_t pid, uid_t uid, j
 	struct ad_error *err = ad_inspect_process(ctx, pid, &info);
 	if (err)
 		memset(&info, 0, sizeof(info));
-	bool traceable = info.is_rust && info.has_type_debuginfo && info.has_tokio;
+	bool traceable = info.is_rust && info.has_type_debuginfo && info.has_runtime;
+	bool has_tokio = info.runtime_kinds && kind_listed(info.runtime_kinds, "tokio");
 	const char *reason = NULL;
 	if (!traceable)
 		reason = err ? err->message
 		     : info.reason ? info.reason
-				   : "not a Rust program with type debuginfo and a tokio runtime";
+				   : "not a Rust program with type debuginfo and an async runtime asyncdump reads";
 	json_t *o = json_pack("{s:i,s:o,s:o,s:I,s:b,s:o,s:b,s:b,s:b,s:o}", "pid", (int)pid,
 			      "comm", string_or_null(comm), "exe",
 			      string_or_null(has_exe ? exe : NULL), "uid", (json_int_t)uid,
 			      "traceable", traceable, "reason", string_or_null(reason), "rust",
 			      info.is_rust, "type_debuginfo", info.has_type_debuginfo, "tokio",
-			      info.has_tokio, "build_id", string_or_null(info.build_id));
+			      has_tokio, "build_id", string_or_null(info.build_id));
 	if (err)
 		ad_error_destroy(err);
 	else

@@ -523,9 +523,12 @@ static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *sel
 	return NULL;
 }
 
-void ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *env)
+/* The env of an async fn `run` of async-executor (Executor, LocalExecutor,
+ * State) met while decoding: the executor its `self` is, whose tasks are
+ * then collected late. */
+static void note_executor(struct ad_decode *d, const struct ad_value *env)
 {
-	struct ad_adapter *self = ad_decode_adapter(d, &ad_async_task_runtime);
+	struct ad_adapter *self = ad_decode_adapter_kind(d, "async-executor");
 	if (!self || !self->capture)
 		return;
 	struct at_capture *c = self->capture;
@@ -555,6 +558,28 @@ void ad_async_task_note_executor(struct ad_decode *d, const struct ad_value *env
 	c->noted[c->nnoted] = state;
 	c->noted_block_on[c->nnoted++] = block_on;
 }
+
+static bool ends_with(const char *str, const char *suffix)
+{
+	size_t a = strlen(str), b = strlen(suffix);
+	return a >= b && strcmp(str + a - b, suffix) == 0;
+}
+
+/* Executor::run, LocalExecutor::run (1.5) and State::run (1.13+): the
+ * executor they run, whose tasks no static may reach. */
+static void refine_executor_run(struct ad_decode *d, const struct ad_value *env, const char *fn,
+				struct ad_frame *child)
+{
+	(void)child;
+	if (ends_with(fn, "::run"))
+		note_executor(d, env);
+}
+
+static const struct ad_leaf_refiner refiners[] = {
+	{ "async_executor::", refine_executor_run },
+	{ "async_lock::", ad_async_task_refine_lock },
+	{ NULL, NULL },
+};
 
 static struct ad_error *task_id(struct ad_decode *d, struct ad_adapter *self, uint64_t task,
 				uint64_t *ret)
@@ -593,6 +618,7 @@ static const struct ad_block_on_function block_on_functions[] = {
 	{ NULL, NULL },
 };
 
+extern const struct ad_runtime_ops ad_async_task_runtime;
 const struct ad_runtime_ops ad_async_task_runtime = {
 	.kind = "async-executor",
 	.probe = probe,
@@ -608,5 +634,5 @@ const struct ad_runtime_ops ad_async_task_runtime = {
 	.block_on_functions = block_on_functions,
 	.leaves = ad_async_task_leaves,
 	.combinators = ad_async_task_combinators,
-	.refiners = ad_async_task_refiners,
+	.refiners = refiners,
 };

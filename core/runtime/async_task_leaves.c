@@ -253,7 +253,7 @@ static bool task_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 {
 	uint64_t header = 0, id;
 	struct ad_blocked_on *b;
-	struct ad_adapter *self = ad_decode_adapter(d, &ad_async_task_runtime);
+	struct ad_adapter *self = ad_decode_adapter_kind(d, "async-executor");
 	struct ad_value task;
 	/* async-std's JoinHandle holds an Option<async_task::Task>. */
 	if (find_value(v, NULL, type_named, "async_task::task::Task", SEARCH_DEPTH, &task))
@@ -421,28 +421,18 @@ const struct ad_combinator_recogniser ad_async_task_combinators[] = {
 
 /* ---- refiners: what an async fn of these crates says about its awaitee */
 
-static bool ends_with(const char *s, const char *suffix)
+static bool ends_with(const char *str, const char *suffix)
 {
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Executor::run, LocalExecutor::run (1.5) and State::run (1.13+): the
- * executor they run, whose tasks no static may reach. */
-static void refine_executor_run(struct ad_decode *d, const struct ad_value *env, const char *fn,
-				struct ad_frame *child)
-{
-	(void)child;
-	if (ends_with(fn, "::run"))
-		ad_async_task_note_executor(d, env);
+	size_t a = strlen(str), b = strlen(suffix);
+	return a >= b && strcmp(str + a - b, suffix) == 0;
 }
 
 /* async-lock 2.6's Mutex::lock, RwLock::write/read, Semaphore::acquire and
  * Barrier::wait are async fns (3.x's are the futures lock_future takes):
  * what they end waiting on is an event-listener inside the lock; the
  * leaf is the lock, held in the env's `self`. */
-static void refine_lock(struct ad_decode *d, const struct ad_value *env, const char *fn,
-			struct ad_frame *child)
+void ad_async_task_refine_lock(struct ad_decode *d, const struct ad_value *env, const char *fn,
+			       struct ad_frame *child)
 {
 	static const struct {
 		const char *module, *fn;
@@ -472,8 +462,3 @@ static void refine_lock(struct ad_decode *d, const struct ad_value *env, const c
 	}
 }
 
-const struct ad_leaf_refiner ad_async_task_refiners[] = {
-	{ "async_executor::", refine_executor_run },
-	{ "async_lock::", refine_lock },
-	{ NULL, NULL },
-};

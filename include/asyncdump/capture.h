@@ -44,7 +44,8 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 struct ad_binary_info {
 	bool is_rust;
 	bool has_type_debuginfo;
-	bool has_tokio;
+	bool has_runtime;     /* an async runtime asyncdump reads is linked in */
+	char *runtime_kinds;  /* their kinds (ad_runtime.kind), comma-separated, or NULL */
 	char *build_id;   /* hex or NULL */
 	char *reason;     /* why it is not traceable, or NULL */
 };

@@ -52,7 +52,7 @@ const char *ad_debuginfo_source_root(const struct ad_debuginfo *di);
  * mapping (file offset 0) and the ELF's first PT_LOAD. */
 uint64_t ad_debuginfo_load_bias(const struct ad_debuginfo *di, uint64_t first_mapping_start);
 
-/* Types by fully qualified name ("tokio::runtime::task::core::Header"). */
+/* Types by fully qualified name ("alloc::sync::ArcInner<T>"). */
 struct ad_error *ad_debuginfo_find_type(struct ad_debuginfo *di, const char *name,
 					const struct ad_type **ret);
 /* Every type whose qualified name starts with `prefix`, for version probing. */
@@ -91,7 +91,7 @@ struct ad_error *ad_debuginfo_find_object(struct ad_debuginfo *di, const char *p
 					  uint64_t *address_ret);
 /* A thread-local `static` of the executable: the TLS variable whose
  * qualified DWARF name contains `name_contains` (e.g.
- * "tokio::runtime::context::CONTEXT::") and whose STT_TLS symbol is defined
+ * a runtime's "…::context::CONTEXT::") and whose STT_TLS symbol is defined
  * (rustc also emits a dead twin). Gives its offset in the executable's TLS
  * block (DTPOFF) and its type. */
 struct ad_error *ad_debuginfo_find_tls(struct ad_debuginfo *di, const char *name_contains,
@@ -104,7 +104,7 @@ struct ad_error *ad_debuginfo_static_tls_offset(struct ad_debuginfo *di, int64_t
  * follow in DWARF), the line of a file ending in `file_suffix` to which the
  * line table attributes the most code, among lines strictly between `after`
  * and `before`. rustc collapses code expanded from another crate's macro
- * (tokio::select!, join!) to the macro's call site in the line table, while
+ * (select!, join!) to the macro's call site in the line table, while
  * the suspension point's declaration points into the macro: this recovers
  * the call site. AD_ERROR_NOT_FOUND when no line qualifies. The answer is
  * kept per binary under `key` (non-zero, e.g. the variant's DIE), so the

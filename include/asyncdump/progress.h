@@ -11,7 +11,7 @@
  *   - a different fingerprint: another suspension point, resource or frame;
  *   - a timer's deadline that moved: `loop { sleep(100ms).await }` shows the
  *     same chain in every sample, but a new deadline each time;
- *   - a state that changed (tokio's RUNNING / NOTIFIED bits, as the task's
+ *   - a state that changed (the runtime's RUNNING / NOTIFIED bits, as the task's
  *     state): it was woken or polled between the samples. A task RUNNING in
  *     both samples with the same tree has been inside one poll all along (it
  *     blocks its worker) and counts as unchanged, as does one NOTIFIED in both
@@ -24,7 +24,7 @@
  *
  * Deadlocks are the wait-for graph's cycles, which the capture computes
  * (trace->cycles, task → task edges from JoinHandles). Task → lock edges
- * would need the holder of a lock, and tokio's Mutex, RwLock and Semaphore do
+ * would need the holder of a lock, and a runtime's Mutex, RwLock and Semaphore do
  * not record who holds a permit: a task waiting on a lock is reported as
  * unchanged (and stuck past the threshold), never as part of a cycle.
  *

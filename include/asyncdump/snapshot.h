@@ -10,6 +10,7 @@
 #ifndef ASYNCDUMP_SNAPSHOT_H
 #define ASYNCDUMP_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,8 @@ struct ad_snapshot_options {
 	struct ad_error *(*admit_memory)(void *arg, uint64_t bytes);
 	void (*release_memory)(void *arg, uint64_t bytes);
 	void *memory_arg;
+	/* The caller ran ad_process_check() just before: not run again. */
+	bool process_checked;
 };
 
 /* One mapping of /proc/PID/maps. */

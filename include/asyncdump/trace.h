@@ -137,7 +137,7 @@ struct ad_frame {
 
 struct ad_runtime {
 	unsigned id;
-	char *kind;     /* "tokio" */
+	char *kind;     /* the runtime adapter's kind (core/runtime/) */
 	char *flavor;   /* "current_thread" | "multi_thread" */
 	uint64_t address;
 	size_t ntasks;
@@ -253,7 +253,7 @@ const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f);
 /* name with every generic argument list longer than
  * AD_DISPLAY_NAME_MAX_GENERICS characters written "<…>" (UTF-8), malloc'ed;
  * NULL on OOM. ad_frame_create() names frames so; `type` keeps the full name.
- * "futures_util::future::future::Map<…>", "tokio::time::sleep::Sleep". */
+ * "futures_util::future::future::Map<…>", "futures_timer::Delay". */
 char *ad_display_name(const char *name);
 /* Whether a future of this type only wraps another (futures_util's Map,
  * Then, Fuse, Either…, tracing's Instrumented, tower's and hyper's service

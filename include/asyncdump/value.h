@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A typed view of target memory: a type and an address, read through a
- * reader. Decoders navigate tokio's and rustc's structures with these
+ * reader. Decoders navigate the runtimes' and rustc's structures with these
  * helpers by field *name*, never by hard-coded offsets. */
 #ifndef ASYNCDUMP_VALUE_H
 #define ASYNCDUMP_VALUE_H

@@ -7,15 +7,19 @@
  * block_on, blocking-pool threads); deduplicated by the handle's address.
  * Tasks: the runtime's OwnedTasks list (one list up to 1.34, sharded
  * since 1.35), linked through each task's Trailer. A task's future type
- * comes from its vtable's poll function, raw::poll<T, S>. */
+ * comes from its vtable's poll function, raw::poll<T, S>. LocalSet tasks:
+ * see collect_late below. The recognisers are in tokio_leaves.c. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
+#include "runtime.h"
+#include "tokio.h"
 #include "u64map.h"
 
 #define TOKIO_TASK_HEADER "tokio::runtime::task::core::Header"
@@ -49,11 +53,6 @@ struct ad_tokio {
 	uint64_t trailer_next_off;
 	pthread_mutex_t task_types_lock; /* captures of one binary may run at once */
 	struct ad_u64map task_types; /* poll fn (link-time) → struct task_type */
-};
-
-struct runtime_seen {
-	uint64_t address;
-	unsigned index;
 };
 
 struct thread_task {
@@ -114,7 +113,9 @@ static struct ad_error *prepare_trailer(struct ad_tokio *tk)
 	return NULL;
 }
 
-struct ad_error *ad_tokio_prepare(struct ad_debuginfo *di, struct ad_tokio **ret)
+static void tokio_destroy(void *binary);
+
+static struct ad_error *tokio_prepare(struct ad_debuginfo *di, void **ret)
 {
 	struct ad_tokio *tk = calloc(1, sizeof(*tk));
 	if (!tk)
@@ -154,12 +155,13 @@ struct ad_error *ad_tokio_prepare(struct ad_debuginfo *di, struct ad_tokio **ret
 	*ret = tk;
 	return NULL;
 fail:
-	ad_tokio_destroy(tk);
+	tokio_destroy(tk);
 	return err;
 }
 
-void ad_tokio_destroy(struct ad_tokio *tk)
+static void tokio_destroy(void *binary)
 {
+	struct ad_tokio *tk = binary;
 	if (!tk)
 		return;
 	for (size_t i = 0; i < tk->task_types.cap; i++)
@@ -196,18 +198,18 @@ static bool storage_is_alive(struct ad_decode *d, const struct ad_value *storage
 	return strcmp(ad_type_base_name(var.type->name, buf, sizeof(buf)), "Alive") == 0;
 }
 
-static struct ad_error *thread_context(struct ad_decode *d, const struct ad_thread *th,
-				       struct ad_value *ret)
+static struct ad_error *thread_context(struct ad_decode *d, struct ad_tokio *tk,
+				       const struct ad_thread *th, struct ad_value *ret)
 {
 	uint64_t address;
-	struct ad_error *err = ad_thread_local_address(d, th, d->tokio->context_dtpoff, &address);
+	struct ad_error *err = ad_thread_local_address(d, th, tk->context_dtpoff, &address);
 	if (err)
 		return err;
-	struct ad_value storage = ad_decode_value(d, d->tokio->context_storage, address);
+	struct ad_value storage = ad_decode_value(d, tk->context_storage, address);
 	if (!storage_is_alive(d, &storage))
 		return ad_error_create(AD_ERROR_NOT_FOUND, "thread %d has no tokio context",
 				       (int)th->tid);
-	*ret = ad_decode_value(d, d->tokio->context, address + d->tokio->context_offset);
+	*ret = ad_decode_value(d, tk->context, address + tk->context_offset);
 	return NULL;
 }
 
@@ -270,6 +272,7 @@ static bool context_current_task(struct ad_decode *d, const struct ad_value *ctx
 
 struct list_walk {
 	struct ad_decode *d;
+	struct ad_tokio *tk;
 	unsigned runtime;
 	const struct thread_task *threads;
 	size_t nthreads;
@@ -277,10 +280,9 @@ struct list_walk {
 	struct ad_u64map visited; /* task headers met, over every shard */
 };
 
-static struct ad_error *task_type_of_locked(struct ad_decode *d, uint64_t vtable,
-					   struct task_type **ret)
+static struct ad_error *task_type_of_locked(struct ad_decode *d, struct ad_tokio *tk,
+					   uint64_t vtable, struct task_type **ret)
 {
-	struct ad_tokio *tk = d->tokio;
 	uint64_t poll;
 	struct ad_error *err = ad_read_u64(d->reader, vtable + tk->vt_poll_off, &poll);
 	if (err)
@@ -321,11 +323,12 @@ static struct ad_error *task_type_of_locked(struct ad_decode *d, uint64_t vtable
 	return NULL;
 }
 
-static struct ad_error *task_type_of(struct ad_decode *d, uint64_t vtable, struct task_type **ret)
+static struct ad_error *task_type_of(struct ad_decode *d, struct ad_tokio *tk, uint64_t vtable,
+				     struct task_type **ret)
 {
-	pthread_mutex_lock(&d->tokio->task_types_lock);
-	struct ad_error *err = task_type_of_locked(d, vtable, ret);
-	pthread_mutex_unlock(&d->tokio->task_types_lock);
+	pthread_mutex_lock(&tk->task_types_lock);
+	struct ad_error *err = task_type_of_locked(d, tk, vtable, ret);
+	pthread_mutex_unlock(&tk->task_types_lock);
 	return err;
 }
 
@@ -345,9 +348,9 @@ static enum ad_task_state task_state(uint64_t word)
 /* The id at Header + vtable.id_offset: Core.task_id, Id(u64) or, in newer
  * tokio, Id(NonZeroU64) (same 8 bytes; a task always has one).
  * checked: tokio 1.24.2, 1.43.1, 1.53.2 */
-struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t *ret)
+static struct ad_error *task_id(struct ad_decode *d, struct ad_tokio *tk, uint64_t header,
+				uint64_t *ret)
 {
-	struct ad_tokio *tk = d->tokio;
 	uint64_t vtable, id_offset;
 	struct ad_error *err;
 	if (!tk->has_vt_id)
@@ -360,21 +363,28 @@ struct ad_error *ad_tokio_task_id(struct ad_decode *d, uint64_t header, uint64_t
 	return NULL;
 }
 
-bool ad_tokio_is_task_header(struct ad_decode *d, uint64_t header)
+static struct ad_error *tokio_task_id(struct ad_decode *d, struct ad_adapter *self,
+				      uint64_t header, uint64_t *ret)
 {
+	return task_id(d, self->binary, header, ret);
+}
+
+/* One of the trace's tasks, or a header whose vtable's poll is an instance
+ * of raw::poll<T, S>. */
+static bool tokio_is_task(struct ad_decode *d, struct ad_adapter *self, uint64_t header)
+{
+	struct ad_tokio *tk = self->binary;
 	if (!header)
 		return false;
 	for (size_t i = 0; i < d->trace->ntasks; i++)
 		if (d->trace->tasks[i].kind != AD_TASK_KIND_BLOCK_ON &&
 		    d->trace->tasks[i].address == header)
 			return true;
-	if (!d->tokio)
-		return false;
 	uint64_t vtable;
 	struct task_type *tt;
-	struct ad_error *err = ad_read_u64(d->reader, header + d->tokio->vtable_off, &vtable);
+	struct ad_error *err = ad_read_u64(d->reader, header + tk->vtable_off, &vtable);
 	if (!err)
-		err = task_type_of(d, vtable, &tt);
+		err = task_type_of(d, tk, vtable, &tt);
 	bool ok = !err;
 	ad_error_destroy(err);
 	return ok;
@@ -382,14 +392,18 @@ bool ad_tokio_is_task_header(struct ad_decode *d, uint64_t header)
 
 /* The future of a task whose stage is Running; NULL root otherwise.
  * Stage::{Running(T), Finished, Consumed}. checked: tokio 1.24.2, 1.43.1, 1.53.2 */
-static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *task,
-					   uint64_t header, uint64_t vtable)
+static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_tokio *tk,
+					   struct ad_task *task, uint64_t header, uint64_t vtable)
 {
 	struct task_type *tt = NULL;
 	struct ad_error *err = AD_FAULT("task", "a tokio task's future");
-	if (err || (err = task_type_of(d, vtable, &tt)))
+	if (err || (err = task_type_of(d, tk, vtable, &tt)))
 		return err;
 	struct ad_value stage = ad_decode_value(d, tt->stage, header + tt->stage_offset), running;
+	/* CoreStage { stage: UnsafeCell<Stage<T>> } */
+	if (ad_type_is(stage.type, "tokio::runtime::task::core::CoreStage") &&
+	    (err = ad_value_member(&stage, "stage", &stage)))
+		return err;
 	if ((err = ad_value_strip_wrappers(&stage, &stage)))
 		return err;
 	err = ad_value_member(&stage, "Running", &running);
@@ -402,7 +416,7 @@ static struct ad_error *decode_task_future(struct ad_decode *d, struct ad_task *
 	}
 	if ((err = ad_value_member(&running, "__0", &running)))
 		return err;
-	return ad_decode_future(d, tt->future, running.address, 0, &task->root);
+	return d->walk(d, tt->future, running.address, 0, &task->root);
 }
 
 static void note_running_thread(struct list_walk *w, struct ad_task *task)
@@ -419,7 +433,7 @@ static void note_running_thread(struct list_walk *w, struct ad_task *task)
 static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
 {
 	struct ad_decode *d = w->d;
-	struct ad_tokio *tk = d->tokio;
+	struct ad_tokio *tk = w->tk;
 	uint64_t state, vtable;
 	struct ad_error *err;
 	if ((err = ad_read_u64(d->reader, header + tk->state_off, &state)) ||
@@ -433,12 +447,12 @@ static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
 	task->runtime = w->runtime;
 	d->current_runtime = w->runtime;
 	task->state = task_state(state);
-	err = ad_tokio_task_id(d, header, &task->id);
+	err = task_id(d, tk, header, &task->id);
 	task->has_id = !err;
 	ad_error_destroy(err);
 	if (task->state == AD_TASK_RUNNING)
 		note_running_thread(w, task);
-	err = decode_task_future(d, task, header, vtable);
+	err = decode_task_future(d, tk, task, header, vtable);
 	if (err && err->code != AD_ERROR_NOMEM) {
 		if (asprintf(&task->note, "the task's future could not be decoded: %s", err->message) < 0)
 			task->note = NULL;
@@ -451,7 +465,7 @@ static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
 static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
 {
 	struct ad_decode *d = w->d;
-	struct ad_tokio *tk = d->tokio;
+	struct ad_tokio *tk = w->tk;
 	uint64_t h = head;
 	while (h) {
 		/* One corrupt link must not turn the walk into a loop over the
@@ -528,9 +542,9 @@ static struct ad_error *list_heads(struct ad_decode *d, const struct ad_value *o
 	return NULL;
 }
 
-static struct ad_error *collect_runtime(struct ad_decode *d, const struct ad_value *handle,
-					unsigned index, const struct thread_task *threads,
-					size_t nthreads)
+static struct ad_error *collect_runtime(struct ad_decode *d, struct ad_tokio *tk,
+					const struct ad_value *handle, unsigned index,
+					const struct thread_task *threads, size_t nthreads)
 {
 	uint64_t off;
 	const struct ad_type *t;
@@ -542,7 +556,8 @@ static struct ad_error *collect_runtime(struct ad_decode *d, const struct ad_val
 	size_t n;
 	if ((err = list_heads(d, &owned, heads, 4096, &n)))
 		return err;
-	struct list_walk w = { .d = d, .runtime = index, .threads = threads, .nthreads = nthreads };
+	struct list_walk w = { .d = d, .tk = tk, .runtime = index, .threads = threads,
+			       .nthreads = nthreads };
 	ad_u64map_init(&w.visited);
 	size_t before = d->trace->ntasks;
 	for (size_t i = 0; i < n && !err; i++)
@@ -552,8 +567,9 @@ static struct ad_error *collect_runtime(struct ad_decode *d, const struct ad_val
 	return err;
 }
 
-struct ad_error *ad_tokio_collect(struct ad_decode *d)
+static struct ad_error *tokio_collect(struct ad_decode *d, struct ad_adapter *self)
 {
+	struct ad_tokio *tk = self->binary;
 	const struct ad_snapshot *snap = d->snap;
 	struct thread_task *threads = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*threads));
 	struct ad_value *handles = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*handles));
@@ -570,7 +586,7 @@ struct ad_error *ad_tokio_collect(struct ad_decode *d)
 		const char *flavor = NULL;
 		threads[i].tid = th->tid;
 		threads[i].name = th->name;
-		struct ad_error *e = thread_context(d, th, &ctx);
+		struct ad_error *e = thread_context(d, tk, th, &ctx);
 		if (!e) {
 			threads[i].has_task = context_current_task(d, &ctx, &threads[i].task_id);
 			e = context_handle(d, &ctx, &flavor, &handle);
@@ -604,7 +620,8 @@ struct ad_error *ad_tokio_collect(struct ad_decode *d)
 		struct ad_runtime *rt;
 		if ((err = ad_trace_add_runtime(d->trace, "tokio", flavors[k], handles[k].address, &rt)))
 			goto out;
-		if ((err = collect_runtime(d, &handles[k], rt->id, threads, snap->nthreads)))
+		d->adapter = self;
+		if ((err = collect_runtime(d, tk, &handles[k], rt->id, threads, snap->nthreads)))
 			goto out;
 	}
 out:
@@ -616,63 +633,35 @@ out:
 
 /* ---- LocalSet tasks: LocalSet { context: Rc<Context> }, whose owned tasks
  * are in the Context (older tokio) or in Context.shared → Shared.local_state
- * (1.2x and later). checked: tokio 1.24.2, 1.43.1, 1.53.2 */
+ * (1.2x and later). checked: tokio 1.24.2, 1.43.1, 1.53.2
+ *
+ * Found only while decoding: a LocalSet is a value inside a future (the
+ * block_on future, a task's), and no runtime structure points at it while
+ * it is not being polled (tokio::task::local's thread-local CURRENT is set
+ * only during a poll of the set). So the RunUntil / LocalSet recogniser
+ * (tokio_leaves.c) notes it in this adapter's capture state, and
+ * collect_late lists its tasks once every other future is decoded: nothing
+ * leaves the adapter. */
 
-static struct ad_error *local_owned_tasks(struct ad_decode *d, const struct ad_value *set,
-					  struct ad_value *ret)
+static struct ad_error *tokio_capture_begin(struct ad_decode *d, struct ad_adapter *self)
 {
-	struct ad_value ctx, shared;
-	uint64_t off;
-	const struct ad_type *t;
-	struct ad_error *err;
-	if ((err = ad_value_member(set, "context", &ctx)) || (err = ad_value_deref(&ctx, &ctx)))
-		return err;
-	if (ad_type_field(ctx.type, "value") && (err = ad_value_member(&ctx, "value", &ctx)))
-		return err; /* RcBox { strong, weak, value } */
-	if (ad_type_field(ctx.type, "shared")) {
-		if ((err = ad_value_member(&ctx, "shared", &shared)) ||
-		    (err = ad_value_deref(&shared, &ctx)))
-			return err;
-	}
-	if ((err = ad_find_member(d->di, ctx.type, "owned", 4, &off, &t)))
-		return err;
-	*ret = ad_decode_value(d, t, ctx.address + off);
-	return NULL;
+	(void)d;
+	self->capture = calloc(1, sizeof(struct ad_tokio_local_sets));
+	return self->capture ? NULL : &ad_error_nomem;
 }
 
-struct ad_error *ad_tokio_note_local_set(struct ad_decode *d, const struct ad_value *v)
+static void tokio_capture_end(struct ad_adapter *self)
 {
-	struct ad_value set = *v, owned;
-	struct ad_error *err = NULL;
-	if (ad_type_is(v->type, "tokio::task::local::RunUntil")) {
-		struct ad_value ref;
-		if ((err = ad_value_member(v, "local_set", &ref)) || (err = ad_value_deref(&ref, &set)))
-			goto ignore;
-	}
-	if ((err = local_owned_tasks(d, &set, &owned)))
-		goto ignore;
-	for (size_t i = 0; i < d->nlocal_sets; i++)
-		if (d->local_sets[i].address == owned.address)
-			return NULL;
-	if (d->nlocal_sets < sizeof(d->local_sets) / sizeof(d->local_sets[0])) {
-		d->local_set_runtime[d->nlocal_sets] = d->current_runtime;
-		d->local_sets[d->nlocal_sets++] = owned;
-	}
-	return NULL;
-ignore:
-	if (err->code == AD_ERROR_NOMEM)
-		return err;
-	struct ad_error *w = ad_trace_add_warning(d->trace,
-						  "a LocalSet at 0x%" PRIx64 " could not be read: %s",
-						  v->address, err->message);
-	ad_error_destroy(err);
-	return w;
+	free(self->capture);
+	self->capture = NULL;
 }
 
-struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
+static struct ad_error *tokio_collect_late(struct ad_decode *d, struct ad_adapter *self)
 {
-	for (size_t i = 0; i < d->nlocal_sets; i++) {
-		const struct ad_value *owned = &d->local_sets[i];
+	struct ad_tokio_local_sets *sets = self->capture;
+	d->adapter = self;
+	for (size_t i = 0; sets && i < sets->n; i++) {
+		const struct ad_value *owned = &sets->owned[i];
 		uint64_t off, head;
 		const struct ad_type *t;
 		struct ad_error *err = ad_find_member(d->di, owned->type, "head", 6, &off, &t);
@@ -693,7 +682,7 @@ struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
 		if (err)
 			return err;
 		size_t before = d->trace->ntasks;
-		struct list_walk w = { .d = d, .runtime = d->local_set_runtime[i] };
+		struct list_walk w = { .d = d, .tk = self->binary, .runtime = sets->runtime[i] };
 		ad_u64map_init(&w.visited);
 		err = walk_list(&w, head);
 		ad_u64map_deinit(&w.visited);
@@ -704,3 +693,52 @@ struct ad_error *ad_tokio_collect_local(struct ad_decode *d)
 	}
 	return NULL;
 }
+
+/* ---- the adapter */
+
+/* The cheap look: tokio's symbols or debug strings in the ELF file. */
+static bool tokio_probe(Elf *elf)
+{
+	return ad_elf_section_contains(elf, ".strtab", "tokio7runtime") ||
+	       ad_elf_section_contains(elf, ".debug_str", "tokio::runtime") ||
+	       ad_elf_section_contains(elf, ".debug_str", "OwnedTasks");
+}
+
+static const struct ad_block_on_function block_on_functions[] = {
+	/* multi_thread Runtime::block_on, Handle::block_on (tokio 1.24 and later) */
+	{ "tokio::runtime::park::CachedParkThread::block_on", "f" },
+	{ "tokio::runtime::scheduler::current_thread::CurrentThread::block_on", "future" },
+	{ NULL, NULL },
+};
+
+/* For binaries whose Future impls could not be indexed. */
+static const char *const future_prefixes[] = {
+	"tokio::time::sleep::Sleep", "tokio::time::timeout::Timeout",
+	"tokio::runtime::task::join::JoinHandle", "tokio::task::join_set::JoinSet",
+	"tokio::sync::", "tokio::future::", "tokio::io::util::", "tokio::runtime::io::scheduled_io::Readiness",
+	"tokio::task::local::RunUntil", "tokio::task::yield_now::", NULL,
+};
+
+static const char *const not_futures[] = {
+	"tokio::sync::mpsc::bounded::Sender", "tokio::sync::notify::Notify", NULL,
+};
+
+const struct ad_runtime_ops ad_tokio_runtime = {
+	.kind = "tokio",
+	.probe = tokio_probe,
+	.prepare = tokio_prepare,
+	.destroy = tokio_destroy,
+	.capture_begin = tokio_capture_begin,
+	.capture_end = tokio_capture_end,
+	.collect = tokio_collect,
+	.collect_late = tokio_collect_late,
+	.task_id = tokio_task_id,
+	.is_task = tokio_is_task,
+	.io_registration = ad_tokio_io_registration,
+	.block_on_functions = block_on_functions,
+	.leaves = ad_tokio_leaves,
+	.combinators = ad_tokio_combinators,
+	.refiners = ad_tokio_refiners,
+	.future_prefixes = future_prefixes,
+	.not_futures = not_futures,
+};
