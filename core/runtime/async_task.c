@@ -21,8 +21,7 @@
  *   clone_waker, layout_info: &Option<TaskLayout> } (4.3 and 4.7 alike);
  *   TaskLayout { layout, offset_s, offset_f, offset_r }: the future is at
  *   header + offset_f. `run` is RawTask<F, T, S(, M)>::run, whose DWARF
- *   template parameter F is the future's type (as tokio's vtable gives
- *   raw::poll<T, S>). F is async-executor's spawn wrapper (an async block
+ *   template parameter F is the future's type. F is async-executor's spawn wrapper (an async block
  *   holding the CallOnDrop that removes the task from `active`, awaiting
  *   the user's future), or Pin<Box<that>> when async-task boxed a large
  *   future (1.14: AsyncCallOnDrop { future, … }, a future of its own).
