@@ -54,7 +54,8 @@ static bool leaf_is_block_on(Dwarf_Die *function)
 {
 	Dwarf_Die die = *function;
 	const char *leaf = dwarf_diename(&die);
-	return leaf && name_is(leaf, LEAF_NAME);
+	/* or a closure of one (pinning_closure) */
+	return leaf && (name_is(leaf, LEAF_NAME) || strncmp(leaf, "{closure#", 9) == 0);
 }
 
 static const struct pinning_function *pinning_function_of(const struct ad_unwind_frame *f,
@@ -79,6 +80,32 @@ static const struct pinning_function *pinning_function_of(const struct ad_unwind
 	return fn;
 }
 
+/* A block_on may pin its future in a closure it runs rather than in its own
+ * frame (async-io 2.x: in the closure it passes its thread-local parker
+ * cache): a pinning function of its own a few frames inside, preferred. */
+#define MAX_CLOSURE_HOPS 4
+static size_t pinning_closure(const struct ad_unwind *uw, size_t outer,
+			      const struct pinning_function **fn_ret, char **name_ret)
+{
+	for (size_t j = outer; j-- > 0 && outer - j <= MAX_CLOSURE_HOPS;) {
+		char *name = NULL;
+		const struct pinning_function *fn = pinning_function_of(&uw->frames[j], &name);
+		if (!fn || !strstr(fn->name, "::{closure#")) {
+			free(name);
+			continue;
+		}
+		if (name_ret) {
+			free(*name_ret);
+			*name_ret = name;
+		} else {
+			free(name);
+		}
+		*fn_ret = fn;
+		return j;
+	}
+	return outer;
+}
+
 /* The outermost block_on frame: a nested block_on (current_thread's
  * fallback that block_ons a PollFn wrapping the user's future) is inside. */
 static size_t outermost_block_on(const struct ad_unwind *uw,
@@ -88,7 +115,7 @@ static size_t outermost_block_on(const struct ad_unwind *uw,
 		const struct pinning_function *fn = pinning_function_of(&uw->frames[i], name_ret);
 		if (fn) {
 			*fn_ret = fn;
-			return i;
+			return pinning_closure(uw, i, fn_ret, name_ret);
 		}
 	}
 	return SIZE_MAX;

@@ -559,6 +559,32 @@ struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t addres
 			       di->path);
 }
 
+struct ad_error *ad_debuginfo_find_object(struct ad_debuginfo *di, const char *path,
+					  uint64_t *address_ret)
+{
+	char mangled[512] = "_ZN";
+	size_t n = 3;
+	for (const char *p = path; *p;) {
+		const char *end = strstr(p, "::");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		int w = snprintf(mangled + n, sizeof(mangled) - n, "%zu%.*s", len, (int)len, p);
+		if (w < 0 || (size_t)w >= sizeof(mangled) - n)
+			return ad_error_create(AD_ERROR_INVALID_ARGUMENT, "path too long: %s", path);
+		n += (size_t)w;
+		p = end ? end + 2 : p + len;
+	}
+	for (size_t i = 0; i < di->nsymbols; i++) {
+		const struct ad_symbol *s = &di->symbols[i];
+		/* The hash component follows: 17h<16 hex digits>E. */
+		if (s->type == STT_OBJECT && strncmp(s->name, mangled, n) == 0 &&
+		    strncmp(s->name + n, "17h", 3) == 0) {
+			*address_ret = s->address;
+			return NULL;
+		}
+	}
+	return ad_error_create(AD_ERROR_NOT_FOUND, "no static %s in %s", path, di->path);
+}
+
 /* Recent std emits a dead twin of each thread-local (type Storage<T, !>,
  * DTPOFF 0): the live one is the one an STT_TLS symbol of the same size
  * defines (…::__RUST_STD_INTERNAL_VAL; older std: …::__getit::__KEY). */

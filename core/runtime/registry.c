@@ -9,8 +9,10 @@
 #include "runtime.h"
 
 extern const struct ad_runtime_ops ad_tokio_runtime;
+extern const struct ad_runtime_ops ad_async_task_runtime;
 
 const struct ad_runtime_ops *const ad_runtime_adapters[] = {
 	&ad_tokio_runtime,
+	&ad_async_task_runtime,
 	NULL,
 };

@@ -5,7 +5,8 @@
 # TARGET_DIR. The workspace is copied to TARGET_DIR/workspace with a lock
 # file of its own, resolved offline against REGISTRY (the source tree's
 # Cargo.lock is bookworm's). Members listed in the root manifest's
-# [workspace.metadata.matrix] skip are left out (the benchmark), those in
+# [workspace.metadata.matrix] skip (and skip-SUITE) are left out (the
+# benchmark), those in
 # extra are added (targets for crates bookworm lacks, e.g. hyper 1), and a
 # member is left out when REGISTRY has no version of one of its crates
 # (sid packages no hyper 0.14). Prints the members built and the versions of
@@ -53,7 +54,8 @@ with open(root_path, "rb") as f:
     root = tomllib.load(f)
 ws = root["workspace"]
 matrix = ws.get("metadata", {}).get("matrix", {})
-members = [m for m in ws["members"] if m not in matrix.get("skip", [])] + matrix.get("extra", [])
+skip = matrix.get("skip", []) + matrix.get("skip-" + suite, [])
+members = [m for m in ws["members"] if m not in skip] + matrix.get("extra", [])
 
 available = {}
 for entry in os.listdir(registry):
