@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal: runtime adapters. Everything asyncdump knows of one async
- * runtime (a family of executors and the crates around it) sits behind one `struct
- * ad_runtime_ops`; the generic pipeline (capture.c), the future walk
+ * runtime (a family of executors and the crates around it) sits behind one
+ * `struct ad_runtime_ops`; the generic pipeline (capture.c), the future walk
  * (future.c), the library recognisers (combinators.c, leaves.c) and the
  * block_on search (block_on.c) name no runtime.
  *
@@ -12,6 +12,12 @@
  *      of its leaf and combinator recognisers;
  *   2. core/runtime/registry.c lists it in ad_runtime_adapters[];
  *   3. Makefile.am lists its sources.
+ * Its recognisers build on recognisers.h (reading values, sockets through
+ * io_registration, channel and pointer leaves, MaybeDone / PollFn) and
+ * find their own adapter by kind (ad_decode_adapter_kind), not by naming
+ * its ops: then no two objects of the library refer to each other in a
+ * loop (tests/integration/layering.sh checks it, and that no runtime name
+ * leaves its adapter's files).
  *
  * Lifetime: prepare() runs once per binary, before any pause, and resolves
  * every layout by name; its state is shared by all captures of that binary
@@ -35,10 +41,12 @@
  * with an entry whose name is NULL. A leaf decoder returns true when it
  * filled frame->blocked_on (false: not a leaf it knows, the next entry is
  * tried); a combinator decoder leaves *ret NULL when it does not take the
- * value. Every active adapter's table is tried before the libraries'
- * (futures-util, hyper, h2), in registry order. Decoders never call
- * future.c: recursion into a child future goes through d->walk, and a
- * leaf that wants the leaf of a value it holds calls d->leaf. */
+ * value; it starts with AD_FAULT("combinator", type name) (fault.h) once
+ * it knows the value is its own. Every active adapter's table is tried
+ * before the libraries' (futures-util, hyper, h2), in registry order.
+ * Decoders never call into the walk: recursion into a child future goes
+ * through d->walk, and a leaf that wants the leaf of a value it holds
+ * calls d->leaf. */
 #ifndef ASYNCDUMP_RUNTIME_H
 #define ASYNCDUMP_RUNTIME_H
 
