@@ -378,7 +378,8 @@ def section_baseline(facts, results):
     out = (f"## The old path beside the new (issue 18)\n\nBaseline: `{facts.get('baseline')}`, "
            "an asyncdumpd built from the commit before issue 18's work, measured in the same rounds "
            "(its own fresh daemon, cold then warm sample, in the same rotation). Ratios are medians "
-           "of per-round ratios, old / new.\n")
+           "of per-round ratios, old / new. On a loaded machine the wall time is mostly waiting for "
+           "a CPU; the daemon's CPU time per warm sample is the work done.\n")
     for profile in results["plan"]["profiles"]:
         rows = []
         for e in entries(results, profile):
@@ -389,6 +390,8 @@ def section_baseline(facts, results):
                 ratio(per_round_ratio(e, lambda x: base_warm(x, "wall_s"), lambda x: warm(x, "wall_s"))),
                 f"{median(base_warm(e, 'wall_s')) / e['tasks'] * 1e6:.1f} → "
                 f"{median(warm(e, 'wall_s')) / e['tasks'] * 1e6:.1f} µs",
+                f"{fmt_s(median(base_warm(e, 'cpu_s')))} → {fmt_s(median(warm(e, 'cpu_s')))} "
+                f"({ratio(per_round_ratio(e, lambda x: base_warm(x, 'cpu_s'), lambda x: [max(c, 0.01) for c in warm(x, 'cpu_s')]))})",
                 f"{fmt_kb(max(peaks(e, BASELINE)))} → {fmt_kb(max(peaks(e)))}",
                 f"{fmt_us(median(base_warm(e, 'felt_us')))} → {fmt_us(median(warm(e, 'felt_us')))}",
                 f"{fmt_us(median(base_warm(e, 'felt_normal_us')))} → "
@@ -396,7 +399,7 @@ def section_baseline(facts, results):
         if rows:
             out += f"\n{profile}:\n\n" + table(
                 ("tasks", "old warm request", "new warm request", "old / new", "per task (old → new)",
-                 "peak RSS (old → new)", "felt, real-time probe (old → new)",
+                 "daemon CPU per warm sample (old → new, old / new)", "peak RSS (old → new)", "felt, real-time probe (old → new)",
                  "felt, normal-priority probe (old → new)"), rows)
     return out
 
