@@ -83,6 +83,7 @@ struct ad_context {
 	struct info_entry *infos;
 	struct unwinder_slot unwinders[MAX_UNWINDERS];
 	uint64_t clock;
+	char *debuginfo_dirs;      /* ad_context_options; NULL: the standard places */
 };
 
 struct ad_error *ad_context_create(const struct ad_context_options *options,
@@ -95,9 +96,13 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 							   : DEFAULT_MAX_BINARIES;
 	ctx->entries = calloc(ctx->max, sizeof(*ctx->entries));
 	ctx->infos = calloc(MAX_INFOS, sizeof(*ctx->infos));
-	if (!ctx->entries || !ctx->infos) {
+	if (options && options->debuginfo_dirs)
+		ctx->debuginfo_dirs = strdup(options->debuginfo_dirs);
+	if (!ctx->entries || !ctx->infos ||
+	    (options && options->debuginfo_dirs && !ctx->debuginfo_dirs)) {
 		free(ctx->entries);
 		free(ctx->infos);
+		free(ctx->debuginfo_dirs);
 		free(ctx);
 		return &ad_error_nomem;
 	}
@@ -130,6 +135,7 @@ void ad_context_destroy(struct ad_context *ctx)
 		ad_unwinder_destroy(ctx->unwinders[i].unwinder);
 	free(ctx->entries);
 	free(ctx->infos);
+	free(ctx->debuginfo_dirs);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -233,13 +239,14 @@ static struct ad_error *prepare_adapters(struct binary *b)
 
 /* `who` names the process in messages ("process 12", "core FILE"). */
 static struct ad_error *open_binary(const char *exe, const char *name, const char *who,
+				    const char *debuginfo_dirs,
 				    struct binary **ret)
 {
 	struct binary *b = calloc(1, sizeof(*b));
 	if (!b)
 		return &ad_error_nomem;
 	atomic_init(&b->refcount, 1);
-	struct ad_error *err = ad_debuginfo_open_as(exe, name, &b->di);
+	struct ad_error *err = ad_debuginfo_open_in(exe, name, debuginfo_dirs, &b->di);
 	if (err) {
 		free(b);
 		return ad_error_wrap(err, "%s", who);
@@ -282,7 +289,7 @@ static struct ad_error *cached_binary(struct ad_context *ctx, const struct binar
 		/* Opening builds the index (up to a second for a large binary):
 		 * done under the lock so that one binary is indexed once. */
 		struct binary *b = NULL;
-		if ((err = open_binary(exe, name, who, &b))) {
+		if ((err = open_binary(exe, name, who, ctx->debuginfo_dirs, &b))) {
 			pthread_mutex_unlock(&ctx->lock);
 			return err;
 		}
@@ -353,7 +360,7 @@ static struct ad_error *unwinder_take(struct ad_context *ctx, const struct ad_sn
 		*ret = u;
 		return NULL;
 	}
-	return ad_unwinder_create(snap, ret);
+	return ad_unwinder_create(snap, ctx->debuginfo_dirs, ret);
 }
 
 static void unwinder_put(struct ad_context *ctx, pid_t pid, struct ad_unwinder *u)
@@ -424,7 +431,7 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 	/* A core's unwinder is of no later sample: built, used, dropped. */
 	bool live = !d->trace->from_core;
 	struct ad_error *err = live ? unwinder_take(ctx, d->snap, &u)
-				    : ad_unwinder_create(d->snap, &u);
+				    : ad_unwinder_create(d->snap, ctx->debuginfo_dirs, &u);
 	if (err) {
 		struct ad_error *w = ad_trace_add_warning(d->trace,
 							  "block_on futures not searched: %s",

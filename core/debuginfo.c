@@ -68,10 +68,12 @@ static int cmp_symbols(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct ad_error *read_symbols(struct ad_debuginfo *di)
+/* The symbol table of `elf`: the program's, or for a stripped program the
+ * separate debug file's (objcopy --only-keep-debug keeps .symtab). */
+static struct ad_error *read_symbols(struct ad_debuginfo *di, Elf *elf)
 {
 	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(di->elf, scn))) {
+	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
 			continue;
@@ -79,6 +81,9 @@ static struct ad_error *read_symbols(struct ad_debuginfo *di)
 		if (!data)
 			continue;
 		size_t n = sh.sh_size / sh.sh_entsize;
+		free(di->symbols);
+		free(di->tls_symbols);
+		di->nsymbols = di->ntls_symbols = 0;
 		di->symbols = calloc(n, sizeof(*di->symbols));
 		di->tls_symbols = calloc(n, sizeof(*di->tls_symbols));
 		if (!di->symbols || !di->tls_symbols)
@@ -87,7 +92,7 @@ static struct ad_error *read_symbols(struct ad_debuginfo *di)
 			GElf_Sym sym;
 			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
 				continue;
-			const char *name = elf_strptr(di->elf, sh.sh_link, sym.st_name);
+			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (!name || !*name)
 				continue;
 			struct ad_symbol s = { sym.st_value, sym.st_size, name, GELF_ST_TYPE(sym.st_info) };
@@ -162,7 +167,9 @@ bool ad_elf_looks_like_rust(Elf *elf)
 
 static struct ad_error *open_dwarf(struct ad_debuginfo *di)
 {
-	di->dwfl = dwfl_begin(&offline_callbacks);
+	di->callbacks = offline_callbacks;
+	di->callbacks.debuginfo_path = &di->search_path;
+	di->dwfl = dwfl_begin(&di->callbacks);
 	if (!di->dwfl)
 		return ad_error_create(AD_ERROR_DWARF, "libdwfl: %s", dwfl_errmsg(-1));
 	dwfl_report_begin(di->dwfl);
@@ -219,8 +226,27 @@ struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret)
 	return ad_debuginfo_open_as(path, path, ret);
 }
 
+struct ad_error *ad_debuginfo_search_path(const char *debuginfo_dirs, char **ret)
+{
+	*ret = NULL;
+	/* libdwfl's default is ":.debug:/usr/lib/debug": beside the file, its
+	 * .debug subdirectory, then the system's (build-id and debuglink). */
+	if (debuginfo_dirs && *debuginfo_dirs &&
+	    asprintf(ret, ":.debug:%s:/usr/lib/debug", debuginfo_dirs) < 0) {
+		*ret = NULL;
+		return &ad_error_nomem;
+	}
+	return NULL;
+}
+
 struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name,
 				      struct ad_debuginfo **ret)
+{
+	return ad_debuginfo_open_in(path, display_name, NULL, ret);
+}
+
+struct ad_error *ad_debuginfo_open_in(const char *path, const char *display_name,
+				      const char *debuginfo_dirs, struct ad_debuginfo **ret)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_libelf);
@@ -241,6 +267,8 @@ struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name
 		err = &ad_error_nomem;
 		goto fail;
 	}
+	if ((err = ad_debuginfo_search_path(debuginfo_dirs, &di->search_path)))
+		goto fail;
 	di->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (di->fd < 0) {
 		err = ad_error_os(errno, "cannot open the program's binary %s", path);
@@ -253,10 +281,16 @@ struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name
 		err = ad_error_create(AD_ERROR_NOT_RUST, "%s is not an ELF program", path);
 		goto fail;
 	}
-	if ((err = read_build_id(di)) || (err = read_symbols(di)))
+	if ((err = read_build_id(di)) || (err = read_symbols(di, di->elf)))
 		goto fail;
 	read_program_headers(di);
-	if ((err = open_dwarf(di)) || (err = ad_dwarf_index_build(di)))
+	if ((err = open_dwarf(di)))
+		goto fail;
+	Elf *debug_elf = di->dwarf ? dwarf_getelf(di->dwarf) : NULL;
+	if (!di->nsymbols && !di->ntls_symbols && debug_elf && debug_elf != di->elf &&
+	    (err = read_symbols(di, debug_elf)))
+		goto fail;
+	if ((err = ad_dwarf_index_build(di)))
 		goto fail;
 	if (di->corrupt && (!di->is_rust || !di->has_types)) {
 		err = ad_debuginfo_corrupt_error(di, "its debuginfo");
@@ -318,6 +352,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 		close(di->fd);
 	pthread_mutex_destroy(&di->lock);
 	free(di->path);
+	free(di->search_path);
 	free(di->build_id);
 	free(di->source_root);
 	free(di->corrupt);

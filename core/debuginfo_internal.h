@@ -55,6 +55,8 @@ struct ad_debuginfo {
 	 * truncated or corrupt file must not be taken for a missing type. */
 	char *corrupt;
 
+	Dwfl_Callbacks callbacks;  /* offline, with this binary's search path */
+	char *search_path;         /* callbacks.debuginfo_path; NULL: the default */
 	Dwfl *dwfl;
 	Dwfl_Module *module;
 	Dwarf *dwarf;

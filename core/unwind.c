@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "asyncdump/debuginfo.h"
 #include "unwind.h"
 #include "search.h"
 
@@ -35,6 +36,8 @@ struct cu_functions {
 };
 
 struct ad_unwinder {
+	Dwfl_Callbacks callbacks;      /* dwfl_callbacks with this unwinder's search path */
+	char *search_path;
 	Dwfl *dwfl;
 	pid_t pid;
 	uint64_t modules_signature;    /* of the ELF mappings it knows (modules_signature()) */
@@ -295,7 +298,8 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 
 /* ---- the unwinder */
 
-struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, struct ad_unwinder **ret)
+struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *debuginfo_dirs,
+				    struct ad_unwinder **ret)
 {
 	if (!snap || !snap->reader)
 		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
@@ -304,14 +308,22 @@ struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, struct ad_un
 	if (!u)
 		return &ad_error_nomem;
 	u->pid = snap->pid;
-	u->dwfl = dwfl_begin(&dwfl_callbacks);
+	struct ad_error *err = ad_debuginfo_search_path(debuginfo_dirs, &u->search_path);
+	if (err) {
+		free(u);
+		return err;
+	}
+	u->callbacks = dwfl_callbacks;
+	u->callbacks.debuginfo_path = &u->search_path;
+	u->dwfl = dwfl_begin(&u->callbacks);
 	if (!u->dwfl) {
+		free(u->search_path);
 		free(u);
 		return dwfl_error("starting libdwfl for %s failed: %s", "unwinding");
 	}
 	/* The snapshot serves the module images read from memory (vDSO). */
 	u->snap = snap;
-	struct ad_error *err = report_modules(u->dwfl, snap);
+	err = report_modules(u->dwfl, snap);
 	u->snap = NULL;
 	u->modules_signature = modules_signature(snap);
 	if (!err && !dwfl_attach_state(u->dwfl, NULL, snap->pid, &thread_callbacks, u))
@@ -334,6 +346,7 @@ void ad_unwinder_destroy(struct ad_unwinder *u)
 	for (size_t i = 0; i < u->ncus; i++)
 		free(u->cus[i].ranges);
 	free(u->cus);
+	free(u->search_path);
 	free(u);
 }
 

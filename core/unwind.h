@@ -82,7 +82,9 @@ struct ad_unwinder;
 
 /* Reports every ELF module mapped in `snap` (the executable must be one of
  * them) and prepares unwinding; no thread is unwound yet. */
-struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, struct ad_unwinder **ret);
+/* `debuginfo_dirs`: see ad_context_options (NULL: the standard places). */
+struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *debuginfo_dirs,
+				    struct ad_unwinder **ret);
 void ad_unwinder_destroy(struct ad_unwinder *u);
 
 /* Whether `snap` is of the same process with the same ELF files mapped at

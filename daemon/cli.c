@@ -17,7 +17,7 @@
 
 static const char usage[] =
 	"Usage: asyncdump [OPTION]... PID\n"
-	"  or:  asyncdump [OPTION]... --core FILE [--exe PATH]\n"
+	"  or:  asyncdump [OPTION]... --core FILE [--exe PATH] [--debuginfo-dir DIR]\n"
 	"Print the logical stack trace of every async task of the live Rust (tokio)\n"
 	"process PID. The process is stopped for a moment (ptrace), copied, resumed,\n"
 	"and decoded through its DWARF debuginfo while it runs again.\n"
@@ -27,6 +27,9 @@ static const char usage[] =
 	"  --core FILE  read the process from the ELF core FILE instead of a live PID\n"
 	"  --exe PATH   with --core: the program the core was made of, when it is no\n"
 	"               longer at the path the core names (its build-id must match)\n"
+	"  --debuginfo-dir DIR  also look for separate debug files in DIR (by build-id,\n"
+	"               DIR/.build-id/xx/yyyy.debug, or by .gnu_debuglink) before\n"
+	"               /usr/lib/debug: a core's debuginfo on another machine\n"
 	"  --json       print the JSON trace document instead of text\n"
 	"  --task ID    only task ID (and the tasks it awaits)\n"
 	"  --locals     also show futures created but not yet polled\n"
@@ -53,6 +56,7 @@ static const struct option long_options[] = {
 	{ "locals", no_argument, NULL, 'l' },
 	{ "core", required_argument, NULL, 'c' },
 	{ "exe", required_argument, NULL, 'e' },
+	{ "debuginfo-dir", required_argument, NULL, 'd' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -101,8 +105,9 @@ static int print_trace(const struct ad_trace *trace, const struct ad_render_opti
 	return EXIT_OK;
 }
 
-static int trace_core(const char *path, const char *exe, const struct ad_render_options *render,
-		      bool json)
+static int trace_core(const char *path, const char *exe,
+		      const struct ad_context_options *context,
+		      const struct ad_render_options *render, bool json)
 {
 	struct ad_core_options options = { .exe = exe };
 	struct ad_core *core;
@@ -110,7 +115,7 @@ static int trace_core(const char *path, const char *exe, const struct ad_render_
 	if (err)
 		return fail_with(err);
 	struct ad_context *ctx;
-	if ((err = ad_context_create(NULL, &ctx))) {
+	if ((err = ad_context_create(context, &ctx))) {
 		ad_core_close(core);
 		return fail_with(err);
 	}
@@ -129,6 +134,7 @@ int main(int argc, char **argv)
 {
 	bool json = false;
 	const char *core_path = NULL, *exe = NULL;
+	struct ad_context_options context = { 0 };
 	struct ad_render_options render = { 0 };
 	pid_t pid;
 	int c;
@@ -139,6 +145,7 @@ int main(int argc, char **argv)
 		case 'l': render.locals = true; break;
 		case 'c': core_path = optarg; break;
 		case 'e': exe = optarg; break;
+		case 'd': context.debuginfo_dirs = optarg; break;
 		case 't':
 			if (!parse_task_id(optarg, &render.task))
 				return fail(EXIT_USAGE, "malformed task id '%s': expected "
@@ -158,7 +165,7 @@ int main(int argc, char **argv)
 	if (core_path) {
 		if (argc != optind)
 			return fail(EXIT_USAGE, "--core FILE takes no PID; see --help");
-		return trace_core(core_path, exe, &render, json);
+		return trace_core(core_path, exe, &context, &render, json);
 	}
 	if (argc - optind != 1)
 		return fail(EXIT_USAGE, "expected one PID; see --help");
@@ -166,7 +173,7 @@ int main(int argc, char **argv)
 		return fail(EXIT_USAGE, "malformed pid '%s': expected " PID_EXPECTED, argv[optind]);
 
 	struct ad_context *ctx;
-	struct ad_error *err = ad_context_create(NULL, &ctx);
+	struct ad_error *err = ad_context_create(&context, &ctx);
 	if (err)
 		return fail_with(err);
 	struct ad_capture_options capture = { .locals = render.locals };

@@ -21,6 +21,11 @@ struct ad_context;
 
 struct ad_context_options {
 	size_t max_cached_binaries; /* 0: default (16) */
+	/* Directories of separate debug files (DIR/.build-id/xx/yyyy.debug, or
+	 * by .gnu_debuglink), searched before /usr/lib/debug, colon-separated:
+	 * where the debuginfo of a core that travelled to another machine is.
+	 * NULL: the standard places only. */
+	const char *debuginfo_dirs;
 };
 
 struct ad_error *ad_context_create(const struct ad_context_options *options,

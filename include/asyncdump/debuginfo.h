@@ -31,6 +31,13 @@ struct ad_error *ad_debuginfo_open(const char *path, struct ad_debuginfo **ret);
  * or namespaced binary, but say what it is). */
 struct ad_error *ad_debuginfo_open_as(const char *path, const char *display_name,
 				      struct ad_debuginfo **ret);
+/* Like ad_debuginfo_open_as, also searching `debuginfo_dirs` (colon-separated,
+ * or NULL) for a separate debug file before the standard places. */
+struct ad_error *ad_debuginfo_open_in(const char *path, const char *display_name,
+				      const char *debuginfo_dirs, struct ad_debuginfo **ret);
+/* libdwfl's search path (Dwfl_Callbacks.debuginfo_path) for `debuginfo_dirs`
+ * before the standard places, malloc'ed; NULL (and *ret NULL) for none. */
+struct ad_error *ad_debuginfo_search_path(const char *debuginfo_dirs, char **ret);
 void ad_debuginfo_ref(struct ad_debuginfo *di);
 void ad_debuginfo_unref(struct ad_debuginfo *di);
 

@@ -7,6 +7,8 @@
 #    before its notes it is refused with a clear message, never a crash;
 #  - a core whose executable was rebuilt since is refused by build-id, and
 #    traced with --exe pointing at the original;
+#  - a core traced on "another machine" where the program is stripped and its
+#    DWARF is a separate file: refused without it, traced with --debuginfo-dir;
 #  - the design example built with Debian's rustc 1.63 (as trace_rustc163.sh
 #    builds it), through a gcore.
 # The kernel writes cores where /proc/sys/kernel/core_pattern says: a plain
@@ -114,6 +116,45 @@ corecheck.compare(c, live, core, open(sys.argv[3]).read())
 c.done()
 PY
 rm -f "$HARNESS_TMP/rebuilt.core"
+
+# ---- travelled: on the other machine the program is stripped and its DWARF
+# is a separate file in a directory of our choosing (by build-id)
+tdir=$HARNESS_TMP/travelled
+mkdir -p "$tdir/release" "$tdir/stripped" "$tdir/dbg"
+cp "$(target_bin demo release)" "$tdir/release/demo"
+TARGETS_DIR_SAVED=$TARGETS_DIR TARGETS_DIR=$tdir
+start_target demo release 1
+TARGETS_DIR=$TARGETS_DIR_SAVED
+sample "$TARGET_PID" travelled.live
+take_gcore "$TARGET_PID" "$HARNESS_TMP/travelled.core"
+stop_targets
+id=$(json_get 'd["build_id"]' <"$HARNESS_TMP/travelled.live.json")
+[ ${#id} -gt 2 ] || fail "the live trace of the demo has no build-id: $id"
+mkdir -p "$tdir/dbg/.build-id/${id:0:2}"
+objcopy --only-keep-debug "$tdir/release/demo" "$tdir/dbg/.build-id/${id:0:2}/${id:2}.debug" ||
+	fail "objcopy --only-keep-debug failed"
+strip -o "$tdir/stripped/demo" "$tdir/release/demo" || fail "strip failed"
+status=0
+"$ASYNCDUMP" --core "$HARNESS_TMP/travelled.core" --exe "$tdir/stripped/demo" >/dev/null \
+	2>"$HARNESS_TMP/travelled.err" || status=$?
+assert_eq 6 "$status" "exit status for a stripped executable without its debug file"
+assert_contains "$(cat "$HARNESS_TMP/travelled.err")" "has no DWARF debuginfo" \
+	"the message for a stripped executable"
+trace_core "$HARNESS_TMP/travelled.core" travelled.core --exe "$tdir/stripped/demo" \
+	--debuginfo-dir "$tdir/dbg"
+run_checks "stripped, --debuginfo-dir" "$HARNESS_TMP/travelled.live.json" \
+	"$HARNESS_TMP/travelled.core.json" "$HARNESS_TMP/travelled.core.txt" "$tdir/stripped/demo" <<'PY'
+import sys
+import corecheck
+import tracecheck as tc
+live, core = tc.load(sys.argv[1]), tc.load(sys.argv[2])
+c = tc.Check("demo 1 (release), stripped, its DWARF in --debuginfo-dir")
+c.eq(sys.argv[4], core["exe"], "exe: the stripped one given with --exe")
+live["exe"] = core["exe"]
+corecheck.compare(c, live, core, open(sys.argv[3]).read())
+c.done()
+PY
+rm -f "$HARNESS_TMP/travelled.core"
 
 # ---- rustc 1.63
 legacy=$top_builddir/tests/legacy-rustc/target

@@ -259,7 +259,7 @@ static void sample_thread(pid_t pid, pid_t tid, struct sample *s)
 {
 	struct ad_error *err = ad_snapshot_take(pid, NULL, &s->snap);
 	ck_assert_msg(!err, "snapshot of %d: %s", pid, err ? err->message : "");
-	err = ad_unwinder_create(s->snap, &s->unwinder);
+	err = ad_unwinder_create(s->snap, NULL, &s->unwinder);
 	ck_assert_msg(!err, "unwinder: %s", err ? err->message : "");
 	err = ad_unwind_thread(s->unwinder, s->snap, tid, &s->uw);
 	ck_assert_msg(!err, "unwinding thread %d: %s", tid, err ? err->message : "");
@@ -505,14 +505,14 @@ START_TEST(unwinder_needs_the_executable_mapped)
 	ck_assert_msg(!err, "%s", err ? err->message : "");
 	struct ad_snapshot snap = {.pid = 1, .exe = (char *)"/nonexistent/exe", .reader = reader};
 	struct ad_unwinder *u;
-	err = ad_unwinder_create(&snap, &u);
+	err = ad_unwinder_create(&snap, NULL, &u);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, AD_ERROR_NOT_FOUND);
 	ck_assert_msg(strstr(err->message, "/nonexistent/exe"), "%s", err->message);
 	ad_error_destroy(err);
 
 	snap.reader = NULL;
-	err = ad_unwinder_create(&snap, &u);
+	err = ad_unwinder_create(&snap, NULL, &u);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, AD_ERROR_INVALID_ARGUMENT);
 	ad_error_destroy(err);
