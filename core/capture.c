@@ -836,6 +836,30 @@ static struct info_entry *new_info(struct ad_context *ctx)
 	return oldest;
 }
 
+/* What the binary of `key` says, looked at once (from `path`) and cached. */
+static struct ad_error *cached_info(struct ad_context *ctx, const struct binary_key *key,
+				    const char *path, struct ad_binary_info *ret)
+{
+	struct ad_error *err;
+	pthread_mutex_lock(&ctx->lock);
+	struct info_entry *e = info_for(ctx, key);
+	if (!e) {
+		struct ad_binary_info info = { 0 };
+		if ((err = look_at_binary(path, &info))) {
+			pthread_mutex_unlock(&ctx->lock);
+			ad_binary_info_deinit(&info);
+			return err;
+		}
+		e = new_info(ctx);
+		e->key = *key;
+		e->last_used = ++ctx->clock;
+		e->info = info;
+	}
+	err = copy_info(&e->info, ret);
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
 struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad_binary_info *ret)
 {
 	struct binary_key key;
@@ -843,23 +867,7 @@ struct ad_error *ad_inspect_process(struct ad_context *ctx, pid_t pid, struct ad
 	struct ad_error *err = binary_key_of(pid, &key, exe, sizeof(exe));
 	if (err)
 		return err;
-	pthread_mutex_lock(&ctx->lock);
-	struct info_entry *e = info_for(ctx, &key);
-	if (!e) {
-		struct ad_binary_info info = { 0 };
-		if ((err = look_at_binary(exe, &info))) {
-			pthread_mutex_unlock(&ctx->lock);
-			ad_binary_info_deinit(&info);
-			return err;
-		}
-		e = new_info(ctx);
-		e->key = key;
-		e->last_used = ++ctx->clock;
-		e->info = info;
-	}
-	err = copy_info(&e->info, ret);
-	pthread_mutex_unlock(&ctx->lock);
-	return err;
+	return cached_info(ctx, &key, exe, ret);
 }
 
 struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
@@ -869,24 +877,7 @@ struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
 	if (stat(path, &st) != 0)
 		return ad_error_os(errno, "cannot read the executable %s", path);
 	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
-	struct ad_error *err;
-	pthread_mutex_lock(&ctx->lock);
-	struct info_entry *e = info_for(ctx, &key);
-	if (!e) {
-		struct ad_binary_info info = { 0 };
-		if ((err = look_at_binary(path, &info))) {
-			pthread_mutex_unlock(&ctx->lock);
-			ad_binary_info_deinit(&info);
-			return err;
-		}
-		e = new_info(ctx);
-		e->key = key;
-		e->last_used = ++ctx->clock;
-		e->info = info;
-	}
-	err = copy_info(&e->info, ret);
-	pthread_mutex_unlock(&ctx->lock);
-	return err;
+	return cached_info(ctx, &key, path, ret);
 }
 
 void ad_binary_info_deinit(struct ad_binary_info *info)
