@@ -18,13 +18,9 @@ static bool name_is(const char *qualified, const char *name)
 }
 
 /* The functions that pin the future they are given, and the name of the
- * pinned variable (see block_on.h): the runtime adapters' and these, of
- * executors that are no runtime. Names without generic arguments. */
+ * pinned variable (see block_on.h): the runtime adapters'. Names without
+ * generic arguments. */
 #define pinning_function ad_block_on_function
-static const struct ad_block_on_function library_pinning_functions[] = {
-	{"futures_executor::local_pool::block_on", "f"},
-	{NULL, NULL},
-};
 
 static const struct pinning_function *pinning_function_named(const char *name,
 							     const struct pinning_function *fns)
@@ -42,12 +38,29 @@ static const struct pinning_function *find_pinning_function(const char *name)
 		if (fn)
 			return fn;
 	}
-	return pinning_function_named(name, library_pinning_functions);
+	return NULL;
 }
 
-#define LEAF_NAME "block_on"
 /* Hops from an instance to its declaration (abstract origin, specification). */
 #define MAX_ORIGIN_HOPS 4
+
+/* The last component of a path: "run_until" of "a::B::run_until". */
+static const char *last_component(const char *path)
+{
+	const char *last = path;
+	for (const char *p = strstr(path, "::"); p; p = strstr(p + 2, "::"))
+		last = p + 2;
+	return last;
+}
+
+static bool leaf_names_pinning_function(const char *leaf)
+{
+	for (const struct ad_runtime_ops *const *a = ad_runtime_adapters; *a; a++)
+		for (const struct pinning_function *fn = (*a)->block_on_functions; fn && fn->name; fn++)
+			if (name_is(leaf, last_component(fn->name)))
+				return true;
+	return false;
+}
 
 /* Cheap test before building the qualified name. */
 static bool leaf_is_block_on(Dwarf_Die *function)
@@ -55,7 +68,7 @@ static bool leaf_is_block_on(Dwarf_Die *function)
 	Dwarf_Die die = *function;
 	const char *leaf = dwarf_diename(&die);
 	/* or a closure of one (pinning_closure) */
-	return leaf && (name_is(leaf, LEAF_NAME) || strncmp(leaf, "{closure#", 9) == 0);
+	return leaf && (strncmp(leaf, "{closure#", 9) == 0 || leaf_names_pinning_function(leaf));
 }
 
 static const struct pinning_function *pinning_function_of(const struct ad_unwind_frame *f,

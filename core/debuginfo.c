@@ -597,6 +597,13 @@ struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t addres
 struct ad_error *ad_debuginfo_find_object(struct ad_debuginfo *di, const char *path,
 					  uint64_t *address_ret)
 {
+	uint64_t size;
+	return ad_debuginfo_find_object_sized(di, path, address_ret, &size);
+}
+
+struct ad_error *ad_debuginfo_find_object_sized(struct ad_debuginfo *di, const char *path,
+						uint64_t *address_ret, uint64_t *size_ret)
+{
 	char mangled[512] = "_ZN";
 	size_t n = 3;
 	for (const char *p = path; *p;) {
@@ -614,6 +621,7 @@ struct ad_error *ad_debuginfo_find_object(struct ad_debuginfo *di, const char *p
 		if (s->type == STT_OBJECT && strncmp(s->name, mangled, n) == 0 &&
 		    strncmp(s->name + n, "17h", 3) == 0) {
 			*address_ret = s->address;
+			*size_ret = s->size;
 			return NULL;
 		}
 	}

@@ -33,6 +33,22 @@ static bool kind_listed(const char *kinds, const char *kind)
 	return false;
 }
 
+/* ["tokio", "async-executor"] of "tokio,async-executor"; [] for NULL. */
+static json_t *kinds_array(const char *kinds)
+{
+	json_t *a = json_array();
+	for (const char *p = kinds; a && p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (json_array_append_new(a, json_stringn(p, n))) {
+			json_decref(a);
+			return NULL;
+		}
+		p = end ? end + 1 : p + n;
+	}
+	return a;
+}
+
 static json_t *string_or_null(const char *s)
 {
 	if (!s)
@@ -66,13 +82,13 @@ static struct ad_error *describe(struct ad_context *ctx, const struct ad_process
 		reason = err ? err->message
 		     : info.reason ? info.reason
 				   : "not a Rust program with type debuginfo and an async runtime asyncdump reads";
-	json_t *o = json_pack("{s:i,s:o,s:o,s:I,s:b,s:o,s:b,s:b,s:b,s:o}", "pid", (int)p->pid,
+	json_t *o = json_pack("{s:i,s:o,s:o,s:I,s:b,s:o,s:b,s:b,s:b,s:o,s:o}", "pid", (int)p->pid,
 			      "comm", string_or_null(p->comm), "exe",
 			      string_or_null(p->exe[0] ? p->exe : NULL), "uid",
 			      (json_int_t)p->uids[0], "traceable", traceable, "reason",
 			      string_or_null(reason), "rust", info.is_rust, "type_debuginfo",
-			      info.has_type_debuginfo, "tokio", has_tokio, "build_id",
-			      string_or_null(info.build_id));
+			      info.has_type_debuginfo, "tokio", has_tokio, "runtimes",
+			      kinds_array(info.runtime_kinds), "build_id", string_or_null(info.build_id));
 	if (err)
 		ad_error_destroy(err);
 	else

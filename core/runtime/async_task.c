@@ -48,6 +48,7 @@
 
 #include "../debuginfo_internal.h"
 #include "../decode.h"
+#include "../heap_scan.h"
 #include "../runtime.h"
 #include "async_task.h"
 
@@ -69,6 +70,7 @@ struct at_binary {
 	uint64_t vt_run_off, vt_layout_off;      /* in TaskVTable */
 	const struct ad_type *layout_option;     /* Option<TaskLayout> */
 	uint64_t globals[NGLOBALS];              /* link-time addresses, 0: absent */
+	uint64_t globals_size[NGLOBALS];
 	pthread_mutex_t lock;                    /* guards future_types */
 	struct ad_u64map future_types;           /* run fn (link) → F */
 };
@@ -149,7 +151,8 @@ static struct ad_error *prepare(struct ad_debuginfo *di, void **ret)
 		return layout_error(err, "Header, TaskVTable, TaskLayout");
 	}
 	for (size_t i = 0; i < NGLOBALS; i++)
-		if (!keep(ad_debuginfo_find_object(di, global_executors[i], &b->globals[i])))
+		if (!keep(ad_debuginfo_find_object_sized(di, global_executors[i], &b->globals[i],
+							 &b->globals_size[i])))
 			b->globals[i] = 0;
 	pthread_mutex_init(&b->lock, NULL);
 	ad_u64map_init(&b->future_types);
@@ -433,9 +436,112 @@ static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, 
 	return err;
 }
 
+/* ---- a StaticExecutor's tasks (async-executor 1.14, async-global-executor 3)
+ *
+ * A StaticExecutor keeps no list of its tasks (it never cancels one): a
+ * pending task is reachable only from the wakers of what it waits on. Each
+ * task is one allocation that starts with its Header, whose `vtable` (at
+ * offset 0 in every async-task checked) is one of the program's
+ * TaskVTables, in read-only data: the heap words that point at a TaskVTable
+ * whose RawTask schedules on a StaticExecutor are its tasks' headers. A
+ * freed task's first word is the allocator's, so no dead task matches. */
+
+#define STATIC_SCHEDULE "async_executor::static_executors::"
+#define STATIC_EXECUTOR "async_executor::static_executors::StaticExecutor"
+/* async-task's state word: flags in the low byte, references above. */
+#define STATE_REFERENCE_SHIFT 8
+#define MAX_REFERENCES (UINT64_C(1) << 24)
+
+struct static_scan {
+	struct at_binary *b;
+	uint64_t state;       /* the StaticExecutor's State: the runtime's address */
+	bool has_runtime;
+	unsigned runtime;
+	struct ad_u64map headers; /* visited */
+	size_t ntasks;
+};
+
+static bool schedules_on_static_executor(struct ad_decode *d, void *arg, uint64_t vtable)
+{
+	struct static_scan *s = arg;
+	uint64_t run;
+	const struct ad_type *f, *schedule;
+	if (!keep(ad_read_u64(d->reader, vtable + s->b->vt_run_off, &run)) || run < d->bias ||
+	    !keep(future_type(d, s->b, run, &f)) ||
+	    !keep(ad_debuginfo_function_template_param(d->di, run - d->bias, "S", &schedule)))
+		return false;
+	return schedule->name && strncmp(schedule->name, STATIC_SCHEDULE, strlen(STATIC_SCHEDULE)) == 0;
+}
+
+static struct ad_error *static_task_found(struct ad_decode *d, void *arg, uint64_t address,
+					  uint64_t vtable)
+{
+	struct static_scan *s = arg;
+	uint64_t header = address - s->b->vtable_off, word;
+	(void)vtable;
+	if (ad_u64map_get(&s->headers, header) ||
+	    !keep(ad_read_u64(d->reader, header + s->b->state_off, &word)) ||
+	    (word >> STATE_REFERENCE_SHIFT) >= MAX_REFERENCES)
+		return NULL;
+	if (!ad_u64map_put(&s->headers, header, (void *)1))
+		return &ad_error_nomem;
+	if (++s->ntasks > AD_MAX_TASKS)
+		return ad_error_create(AD_ERROR_TOO_LARGE, "more than %d tasks", AD_MAX_TASKS);
+	if (!s->has_runtime) {
+		struct ad_runtime *rt;
+		struct ad_error *err = ad_trace_add_runtime(d->trace, "async-executor", NULL, s->state, &rt);
+		if (err)
+			return err;
+		s->runtime = rt->id;
+		s->has_runtime = true;
+	}
+	return visit_task(d, s->b, s->runtime, header);
+}
+
+/* A StaticExecutor's tasks, found in the heap; its runtime is listed when
+ * it has a task. */
+static struct ad_error *collect_static(struct ad_decode *d, struct at_binary *b,
+				       struct at_capture *c, uint64_t address)
+{
+	const struct ad_type *t, *st;
+	uint64_t off;
+	struct ad_error *err = ad_debuginfo_find_type(d->di, STATIC_EXECUTOR, &t);
+	if (!err)
+		err = ad_find_member(d->di, t, "state", 1, &off, &st);
+	if (err)
+		return layout_error(err, "StaticExecutor.state");
+	struct static_scan s = { .b = b, .state = address + off };
+	if (seen(c->collected, c->ncollected, s.state) || c->ncollected >= MAX_EXECUTORS)
+		return NULL;
+	ad_u64map_init(&s.headers);
+	err = ad_heap_scan(d, false, schedules_on_static_executor, static_task_found, &s);
+	ad_u64map_deinit(&s.headers);
+	if (err && err->code == AD_ERROR_TOO_LARGE) {
+		struct ad_error *w = ad_trace_add_warning(d->trace, "%s: %s", STATIC_EXECUTOR, err->message);
+		ad_error_destroy(err);
+		err = w;
+	}
+	if (s.has_runtime) {
+		c->collected[c->ncollected] = s.state;
+		c->collected_runtime[c->ncollected++] = s.runtime;
+	}
+	return err;
+}
+
+/* Whether global `i` is a StaticExecutor (async-global-executor 3) rather
+ * than an Executor: its symbol has the StaticExecutor's size. */
+static bool global_is_static(struct ad_decode *d, const struct at_binary *b, size_t i)
+{
+	const struct ad_type *t;
+	return keep(ad_debuginfo_find_type(d->di, STATIC_EXECUTOR, &t)) && t->size == b->globals_size[i] &&
+	       t->size != 8;
+}
+
 static struct ad_error *collect_global(struct ad_decode *d, struct at_binary *b,
 				       struct at_capture *c, size_t i)
 {
+	if (global_is_static(d, b, i))
+		return collect_static(d, b, c, b->globals[i] + d->bias);
 	/* The static's type: the Executor itself or a OnceCell around it. */
 	static const char *const types[] = {
 		"async_lock::once_cell::OnceCell<async_executor::Executor>",

@@ -10,9 +10,11 @@
 
 extern const struct ad_runtime_ops ad_tokio_runtime;
 extern const struct ad_runtime_ops ad_async_task_runtime;
+extern const struct ad_runtime_ops ad_futures_executor_runtime;
 
 const struct ad_runtime_ops *const ad_runtime_adapters[] = {
 	&ad_tokio_runtime,
 	&ad_async_task_runtime,
+	&ad_futures_executor_runtime,
 	NULL,
 };

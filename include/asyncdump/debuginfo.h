@@ -96,6 +96,9 @@ struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t addres
  * program has none. */
 struct ad_error *ad_debuginfo_find_object(struct ad_debuginfo *di, const char *path,
 					  uint64_t *address_ret);
+/* The same, with the symbol's size: which of two types a static has. */
+struct ad_error *ad_debuginfo_find_object_sized(struct ad_debuginfo *di, const char *path,
+						uint64_t *address_ret, uint64_t *size_ret);
 /* A thread-local `static` of the executable: the TLS variable whose
  * qualified DWARF name contains `name_contains` (e.g.
  * a runtime's "…::context::CONTEXT::") and whose STT_TLS symbol is defined

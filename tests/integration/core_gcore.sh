@@ -3,8 +3,10 @@
 # trace of the live process taken just before: same runtimes, tasks, frames,
 # lines, leaves and addresses (tests/integration/corecheck.py says what a
 # core cannot hold). For the targets of trace_sync, trace_shapes and
-# trace_demo, both profiles, every suite of the tokio matrix; the target runs
-# on after the core is taken.
+# trace_demo, both profiles, every suite of the tokio matrix, and on sid
+# trace_asyncstd's (tasks no registry lists, found in the core's heap: a
+# StaticExecutor's, futures' pools'); the target runs on after the core is
+# taken.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
@@ -13,7 +15,9 @@ harness_init
 
 for run in $(matrix_runs); do
 	use_suite "${run%/*}"; profile=${run#*/}
-	for target in sync shapes demo:1 demo:3; do
+	targets="sync shapes demo:1 demo:3"
+	[ "${run%/*}" != sid ] || targets="$targets asyncstd"
+	for target in $targets; do
 		name=${target/:/}.$profile
 		if [ "${target#*:}" != "$target" ]; then
 			start_target "${target%:*}" "$profile" "${target#*:}"

@@ -58,6 +58,7 @@ assert_eq true "$(json_get "[p['traceable'] for p in d['pids'] if p['pid'] == $d
 assert_eq demo "$(json_get "[p['comm'] for p in d['pids'] if p['pid'] == $demo][0]" <"$pids")" "demo's comm"
 assert_eq "$(readlink "/proc/$demo/exe")" "$(json_get "[p['exe'] for p in d['pids'] if p['pid'] == $demo][0]" <"$pids")" "demo's exe"
 assert_eq "$(id -u)" "$(json_get "[p['uid'] for p in d['pids'] if p['pid'] == $demo][0]" <"$pids")" "demo's uid"
+assert_eq true "$(json_get "'tokio' in [p['runtimes'] for p in d['pids'] if p['pid'] == $demo][0]" <"$pids")" "demo's runtimes name tokio"
 assert_eq null "$(json_get "[p['reason'] for p in d['pids'] if p['pid'] == $demo][0]" <"$pids")" "demo has no reason not to be traced"
 assert_eq false "$(json_get "[p['traceable'] for p in d['pids'] if p['pid'] == $sleeper][0]" <"$pids")" "sleep is not traceable"
 reason=$(json_get "[p['reason'] for p in d['pids'] if p['pid'] == $sleeper][0]" <"$pids")

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Issue 16, async-std (tests/targets/asyncstd), async-std 1.12 (bookworm),
-# 1.13.1 (trixie; not sid, see tests/targets/Cargo.toml), both profiles: every task of async-std's global
+# 1.13.1 (trixie), 1.13.2 (sid: on async-global-executor 3's StaticExecutor,
+# which keeps no registry: its tasks are found in the heap), both profiles:
+# every task of async-std's global
 # executor (async-global-executor on async-executor / async-task) is listed
 # with the runtime kind async-executor and has the chain its source marks
 # and its leaf: timers (task::sleep) with their deadline, the listener's and
@@ -8,19 +10,16 @@
 # async-lock's Mutex, RwLock, Semaphore (permits) and Barrier,
 # event-listener, a JoinHandle awaited with the awaited task's tree; main's
 # future (#[async_std::main], async-std's block_on) awaits a JoinHandle;
-# and the tokio runtime beside them is listed too, its task of kind tokio.
+# the tokio runtime beside them is listed too, its task of kind tokio; and
+# futures' executors: the LocalPool's run_until future (thread local-pool)
+# and its task, the ThreadPool's two tasks (one pool), futures' block_on
+# (thread futures-blockon), with kind futures-executor.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
 . "$top_srcdir/tests/integration/trace_common.sh"
 
 for run in $(matrix_runs); do
-	if [ "${run%/*}" = sid ]; then
-		# tests/targets/Cargo.toml skip-sid: sid's async-std spawns on
-		# async-global-executor 3's StaticExecutor, which keeps no task registry.
-		note "sid: no asyncstd target (async-global-executor 3 keeps no registry of its tasks)"
-		continue
-	fi
 	use_suite "${run%/*}"; profile=${run#*/}
 	start_target asyncstd "$profile"
 	sample "$TARGET_PID" "asyncstd.$profile"
@@ -77,7 +76,40 @@ if tokio_task:
     c.check_tree(tokio_task, {"chain": [("asyncstd::tokio_waits_on_timer", "suspended",
                                          "tokio_waits_on_timer_awaits_sleep")],
                               "leaf": tc.TIMER}, src, "the tokio task")
-c.eq({"async-executor", "tokio"}, {r["kind"] for r in doc["runtimes"]}, "the runtimes' kinds")
+
+# futures' executors: no registry; tasks found in the heap, each checked.
+local_tid = at.thread_named(pid, "local-pool")
+local_main = c.block_on(doc, local_tid) if c.true(local_tid, "no thread local-pool") else None
+if local_main:
+    c.check_block_on(local_main, profile, {
+        "chain": [("asyncstd::local_pool_main", "suspended", "local_pool_main_awaits_oneshot")],
+        "leaf": "oneshot"}, src, "the LocalPool's run_until future")
+local_task = c.one_task(doc, "asyncstd::local_pool_task")
+if local_task:
+    c.check_tree(local_task, {"chain": [("asyncstd::local_pool_task", "suspended", "local_pool_task_awaits_oneshot")],
+                              "leaf": "oneshot"}, src, "the LocalPool's task")
+    c.eq(["futures-executor", "local_pool"],
+         [doc["runtimes"][local_task["runtime"]][k] for k in ("kind", "flavor")], "the LocalPool task's runtime")
+pool_task = c.one_task(doc, "asyncstd::thread_pool_task")
+if pool_task:
+    c.check_tree(pool_task, {"chain": [("asyncstd::thread_pool_task", "suspended", "thread_pool_task_awaits_listen")],
+                             "leaf": "notify"}, src, "the ThreadPool's task")
+pool_outer = c.one_task(doc, "asyncstd::thread_pool_outer")
+if pool_outer:
+    c.check_tree(pool_outer, {"chain": [("asyncstd::thread_pool_outer", "suspended", "thread_pool_outer_awaits_inner"),
+                                        ("asyncstd::thread_pool_inner", "suspended", "thread_pool_inner_awaits_next")],
+                              "leaf": "mpsc"}, src, "the ThreadPool's nested task")
+if pool_task and pool_outer:
+    c.eq(pool_task["runtime"], pool_outer["runtime"], "the ThreadPool's two tasks: one runtime")
+    c.eq(["futures-executor", "thread_pool", 2],
+         [doc["runtimes"][pool_task["runtime"]][k] for k in ("kind", "flavor", "tasks")], "the ThreadPool's runtime")
+fb_tid = at.thread_named(pid, "futures-blockon")
+fb_main = c.block_on(doc, fb_tid) if c.true(fb_tid, "no thread futures-blockon") else None
+if fb_main:
+    c.check_block_on(fb_main, profile, {
+        "chain": [("asyncstd::futures_block_on_main", "suspended", "futures_block_on_main_awaits_oneshot")],
+        "leaf": "oneshot"}, src, "futures' block_on future")
+c.eq({"async-executor", "tokio", "futures-executor"}, {r["kind"] for r in doc["runtimes"]}, "the runtimes' kinds")
 c.done()
 PY
 	assert_running "$TARGET_PID" "asyncstd ($profile) at the end"

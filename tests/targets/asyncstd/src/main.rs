@@ -3,8 +3,10 @@
 //! async-executor and async-task, timers and sockets of async-io); main's
 //! future (`#[async_std::main]`, async-std's `task::block_on`) awaits a
 //! task's JoinHandle. Beside them, on threads of their own: futures'
-//! `LocalPool` (thread `local-pool`), a `ThreadPool` task, and a tokio
-//! runtime (thread `tokio-runtime`) with one task. After `READY <pid>`:
+//! `LocalPool` (thread `local-pool`, running `local_pool_main` with one
+//! task), two `ThreadPool` tasks, futures' `block_on` (thread
+//! `futures-blockon`), and a tokio runtime (thread `tokio-runtime`) with
+//! one task. After `READY <pid>`:
 //!
 //!   ACCEPT_PORT <port of the listener accepts_on_listener waits on>
 //!   READ_PORT <port of the listener whose accepted stream reads_tcp reads>
@@ -142,14 +144,33 @@ async fn thread_pool_task(event: Arc<Event>) {
     event.listen().await; // @mark thread_pool_task_awaits_listen
 }
 
+async fn thread_pool_inner(mut rx: futures::channel::mpsc::Receiver<u32>) {
+    use futures::StreamExt;
+    ready::arrive();
+    let _ = rx.next().await; // @mark thread_pool_inner_awaits_next
+}
+
+async fn thread_pool_outer(rx: futures::channel::mpsc::Receiver<u32>) {
+    thread_pool_inner(rx).await; // @mark thread_pool_outer_awaits_inner
+}
+
+async fn futures_block_on_main() {
+    ready::arrive();
+    let (_tx, rx) = futures::channel::oneshot::channel::<()>();
+    let _ = rx.await; // @mark futures_block_on_main_awaits_oneshot
+}
+
 async fn tokio_waits_on_timer() {
     ready::arrive();
     tokio::time::sleep(AN_HOUR).await; // @mark tokio_waits_on_timer_awaits_sleep
 }
 
+/// What keeps the futures executors' tasks waiting.
+type FuturesKeepAlive = (futures::executor::ThreadPool, Arc<Event>, futures::channel::mpsc::Sender<u32>);
+
 /// Starts the futures and tokio executors on their threads; returns how many
 /// of their futures arrive, and what keeps them alive.
-fn start_other_executors() -> (usize, futures::executor::ThreadPool, Arc<Event>) {
+fn start_other_executors() -> (usize, FuturesKeepAlive) {
     std::thread::Builder::new()
         .name("local-pool".into())
         .spawn(|| {
@@ -168,6 +189,12 @@ fn start_other_executors() -> (usize, futures::executor::ThreadPool, Arc<Event>)
         .expect("cannot build the ThreadPool");
     let event = Arc::new(Event::new());
     thread_pool.spawn_ok(thread_pool_task(event.clone()));
+    let (tx, rx) = futures::channel::mpsc::channel(1);
+    thread_pool.spawn_ok(thread_pool_outer(rx));
+    std::thread::Builder::new()
+        .name("futures-blockon".into())
+        .spawn(|| futures::executor::block_on(futures_block_on_main()))
+        .expect("cannot start the futures block_on's thread");
     std::thread::Builder::new()
         .name("tokio-runtime".into())
         .spawn(|| {
@@ -181,7 +208,7 @@ fn start_other_executors() -> (usize, futures::executor::ThreadPool, Arc<Event>)
             });
         })
         .expect("cannot start the tokio runtime's thread");
-    (4, thread_pool, event)
+    (6, (thread_pool, event, tx))
 }
 
 /// Everything main keeps alive so that nobody is ever woken.
@@ -189,7 +216,7 @@ struct KeepAlive {
     _channels: (channel::Sender<u32>, channel::Receiver<u32>),
     _client: TcpStream,
     _events: (Arc<Event>, Arc<Event>),
-    _others: (futures::executor::ThreadPool, Arc<Event>),
+    _others: FuturesKeepAlive,
 }
 
 async fn spawn_holder<F>(holder: impl FnOnce(channel::Sender<()>) -> F)
@@ -243,12 +270,12 @@ async fn spawn_blocked_tasks() -> (KeepAlive, usize, task::JoinHandle<()>) {
     task::spawn(waits_on_event(event.clone()));
     spawned += 7;
 
-    let (others, thread_pool, pool_event) = start_other_executors();
+    let (others, futures_keep) = start_other_executors();
     let keep = KeepAlive {
         _channels: (recv_tx, full_rx),
         _client: client,
-        _events: (event, pool_event.clone()),
-        _others: (thread_pool, pool_event),
+        _events: (event, futures_keep.1.clone()),
+        _others: futures_keep,
     };
     let awaited = task::spawn(awaits_task());
     spawned += 2;
