@@ -71,7 +71,8 @@ static bool leaf_is_block_on(Dwarf_Die *function)
 	return leaf && (strncmp(leaf, "{closure#", 9) == 0 || leaf_names_pinning_function(leaf));
 }
 
-static const struct pinning_function *pinning_function_of(const struct ad_unwind_frame *f,
+static const struct pinning_function *pinning_function_of(const struct ad_unwind *uw,
+							   const struct ad_unwind_frame *f,
 							   char **name_ret)
 {
 	if (!f->has_function)
@@ -79,17 +80,15 @@ static const struct pinning_function *pinning_function_of(const struct ad_unwind
 	Dwarf_Die function = f->function;
 	if (!leaf_is_block_on(&function))
 		return NULL;
-	char *name;
-	struct ad_error *err = ad_unwind_qualified_name(&function, &name);
+	const char *name;
+	struct ad_error *err = ad_unwind_function_name(uw, &function, &name);
 	if (err) {
 		ad_error_destroy(err);
 		return NULL;
 	}
 	const struct pinning_function *fn = find_pinning_function(name);
-	if (fn && name_ret)
-		*name_ret = name;
-	else
-		free(name);
+	if (fn && name_ret && !(*name_ret = strdup(name)))
+		return NULL;
 	return fn;
 }
 
@@ -102,7 +101,7 @@ static size_t pinning_closure(const struct ad_unwind *uw, size_t outer,
 {
 	for (size_t j = outer; j-- > 0 && outer - j <= MAX_CLOSURE_HOPS;) {
 		char *name = NULL;
-		const struct pinning_function *fn = pinning_function_of(&uw->frames[j], &name);
+		const struct pinning_function *fn = pinning_function_of(uw, &uw->frames[j], &name);
 		if (!fn || !strstr(fn->name, "::{closure#")) {
 			free(name);
 			continue;
@@ -125,7 +124,7 @@ static size_t outermost_block_on(const struct ad_unwind *uw,
 				 const struct pinning_function **fn_ret, char **name_ret)
 {
 	for (size_t i = uw->nframes; i-- > 0;) {
-		const struct pinning_function *fn = pinning_function_of(&uw->frames[i], name_ret);
+		const struct pinning_function *fn = pinning_function_of(uw, &uw->frames[i], name_ret);
 		if (fn) {
 			*fn_ret = fn;
 			return pinning_closure(uw, i, fn_ret, name_ret);

@@ -12,8 +12,9 @@
 #include <unistd.h>
 
 #include "asyncdump/debuginfo.h"
-#include "unwind.h"
 #include "search.h"
+#include "u64map.h"
+#include "unwind.h"
 
 /* A vDSO is two pages; anything much larger is not one. */
 #define VDSO_MAX_SIZE (64 * 1024)
@@ -44,6 +45,18 @@ struct ad_unwinder {
 	const struct ad_snapshot *snap; /* the snapshot being unwound, during a call only */
 	size_t ncus, cus_cap;
 	struct cu_functions *cus;
+	/* Qualified names of the functions met (ad_unwind_function_name): by
+	 * DIE offset, a chain per offset since each module has its own DWARF. */
+	struct ad_u64map names;
+	size_t nnames;
+	struct function_name *all_names; /* every entry, newest first */
+};
+
+struct function_name {
+	Dwarf *dwarf;
+	char *name;
+	struct function_name *next;  /* same offset, another module */
+	struct function_name *older; /* in all_names */
 };
 
 /* ---- errors */
@@ -308,6 +321,7 @@ struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *
 	if (!u)
 		return &ad_error_nomem;
 	u->pid = snap->pid;
+	ad_u64map_init(&u->names);
 	struct ad_error *err = ad_debuginfo_search_path(debuginfo_dirs, &u->search_path);
 	if (err) {
 		free(u);
@@ -347,6 +361,12 @@ void ad_unwinder_destroy(struct ad_unwinder *u)
 		free(u->cus[i].ranges);
 	free(u->cus);
 	free(u->search_path);
+	for (struct function_name *n = u->all_names, *older; n; n = older) {
+		older = n->older;
+		free(n->name);
+		free(n);
+	}
+	ad_u64map_deinit(&u->names);
 	free(u);
 }
 
@@ -699,6 +719,7 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 	if (!uw)
 		return &ad_error_nomem;
 	uw->tid = tid;
+	uw->unwinder = u;
 	struct frames_builder b = {.u = u, .uw = uw};
 	u->snap = snap;
 	int rc = dwfl_getthread_frames(u->dwfl, tid, frame_callback, &b);
@@ -802,5 +823,47 @@ struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret)
 	if (n > 0)
 		free(chain);
 	*ret = name;
+	return NULL;
+}
+
+/* Names kept per unwinder, at most: past that, built each time. */
+#define MAX_FUNCTION_NAMES 65536
+
+/* Building a qualified name walks the compilation unit from its start
+ * (dwarf_getscopes_die): once per function and unwinder, not per sample. */
+struct ad_error *ad_unwind_function_name(const struct ad_unwind *uw, Dwarf_Die *function,
+					 const char **ret)
+{
+	struct ad_unwinder *u = uw->unwinder;
+	uint64_t off = dwarf_dieoffset(function);
+	Dwarf *dwarf = dwarf_cu_getdwarf(function->cu);
+	struct function_name *head = ad_u64map_get(&u->names, off);
+	for (struct function_name *n = head; n; n = n->next)
+		if (n->dwarf == dwarf) {
+			*ret = n->name;
+			return NULL;
+		}
+	if (u->nnames >= MAX_FUNCTION_NAMES)
+		return ad_error_create(AD_ERROR_TOO_LARGE, "more than %d function names",
+				       MAX_FUNCTION_NAMES);
+	struct function_name *n = calloc(1, sizeof(*n));
+	if (!n)
+		return &ad_error_nomem;
+	struct ad_error *err = ad_unwind_qualified_name(function, &n->name);
+	if (err) {
+		free(n);
+		return err;
+	}
+	n->dwarf = dwarf;
+	n->next = head;
+	if (!ad_u64map_put(&u->names, off, n)) {
+		free(n->name);
+		free(n);
+		return &ad_error_nomem;
+	}
+	n->older = u->all_names;
+	u->all_names = n;
+	u->nnames++;
+	*ret = n->name;
 	return NULL;
 }

@@ -76,6 +76,7 @@ struct ad_unwind {
 	size_t nphysical;
 	bool truncated;           /* AD_UNWIND_MAX_FRAMES reached */
 	char *end_reason;         /* why unwinding stopped before the outermost frame, or NULL */
+	struct ad_unwinder *unwinder; /* that unwound it: outlives it */
 };
 
 struct ad_unwinder;
@@ -103,5 +104,9 @@ void ad_unwind_destroy(struct ad_unwind *uw);
  * ("futures_executor::local_pool::block_on<F>"): malloc'ed. For a
  * function instance, the name of what it is an instance of. */
 struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret);
+/* The same for a frame's function, kept by the unwinder of `uw`: *ret lives
+ * as long as that unwinder. */
+struct ad_error *ad_unwind_function_name(const struct ad_unwind *uw, Dwarf_Die *function,
+					 const char **ret);
 
 #endif
