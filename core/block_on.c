@@ -93,7 +93,7 @@ static const struct pinning_function *pinning_function_of(const struct ad_unwind
 }
 
 /* A block_on may pin its future in a closure it runs rather than in its own
- * frame (async-io 2.x: in the closure it passes its thread-local parker
+ * frame (e.g. in the closure it passes its thread-local parker
  * cache): a pinning function of its own a few frames inside, preferred. */
 #define MAX_CLOSURE_HOPS 4
 static size_t pinning_closure(const struct ad_unwind *uw, size_t outer,

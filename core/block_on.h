@@ -8,9 +8,9 @@
  * DWARF location gives the address and whose type is the future's.
  *
  * Functions that pin the future they are given: each runtime adapter's
- * block_on_functions (runtime.h) and, of executors that are no runtime,
- *   futures_executor::local_pool::block_on                     `f`
- * The outermost one on the stack wins. In each, the pinned variable is the local `let mut f = f;` of type F (the
+ * block_on_functions (runtime.h), each with the name of its pinned
+ * variable. The outermost one on the stack wins. In each, the pinned
+ * variable is the local `let mut f = f;` of type F (the
  * parameter of the same name is the moved-from copy: never read it) or the
  * `Pin<&mut F>` shadowing it. Release builds often give neither a location
  * at the pc where the thread waits (the value is in the frame, DWARF just
@@ -37,7 +37,7 @@ struct ad_block_on {
 	uint64_t address;     /* the future, in the target (has_address) */
 	Dwarf_Die type;       /* its DWARF type (valid while the unwinder lives) */
 	char *type_name;      /* qualified: "demo::main::{async_block_env#0}" */
-	/* The function that pinned it: "futures_executor::local_pool::block_on". */
+	/* The function that pinned it: "a_crate::executor::block_on". */
 	char *function;
 	size_t frame;         /* index into the unwind's frames */
 	/* Without an address: why DWARF gives none, and the stack of the

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Objects no registry lists: some executors (async-executor's
- * StaticExecutor, futures' ThreadPool) keep no list of their tasks; a
+/* Objects no registry lists: some executors keep no list of their tasks; a
  * pending task is reachable only from the wakers of what it waits on. Such
  * tasks are found by looking through the process's heap for a pointer only
  * they hold (a vtable, a function): the caller says which values may be

@@ -133,7 +133,7 @@ struct ad_runtime_ops {
 	bool (*is_task)(struct ad_decode *d, struct ad_adapter *self, uint64_t task);
 
 	/* Whether v is this runtime's I/O registration (the value that pairs
-	 * an fd with the reactor, async-io's Async<T>), and its file descriptor (-1: unknown). The
+	 * an fd with the reactor, e.g. an Async<T>), and its file descriptor (-1: unknown). The
 	 * libraries' socket leaves (hyper, h2, streams) find their socket
 	 * through it. Optional. */
 	bool (*io_registration)(struct ad_decode *d, const struct ad_value *v, int *fd);

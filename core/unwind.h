@@ -101,7 +101,7 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 void ad_unwind_destroy(struct ad_unwind *uw);
 
 /* The fully qualified name of a DIE from its enclosing namespaces and types
- * ("futures_executor::local_pool::block_on<F>"): malloc'ed. For a
+ * ("a_crate::executor::block_on<F>"): malloc'ed. For a
  * function instance, the name of what it is an instance of. */
 struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret);
 /* The same for a frame's function, kept by the unwinder of `uw`: *ret lives

@@ -90,9 +90,9 @@ struct ad_error *ad_debuginfo_vtable_type(struct ad_debuginfo *di, uint64_t vtab
 struct ad_error *ad_debuginfo_symbol_at(struct ad_debuginfo *di, uint64_t address,
 					const char **name_ret, uint64_t *offset_ret);
 
-/* A `static` of the executable by its path ("smol::spawn::spawn::GLOBAL"):
+/* A `static` of the executable by its path ("a_crate::spawn::GLOBAL"):
  * the link-time address of its OBJECT symbol (legacy mangling, rustc's
- * default: _ZN5smol5spawn5spawn6GLOBAL17h…E). AD_ERROR_NOT_FOUND when the
+ * default: _ZN7a_crate5spawn6GLOBAL17h…E). AD_ERROR_NOT_FOUND when the
  * program has none. */
 struct ad_error *ad_debuginfo_find_object(struct ad_debuginfo *di, const char *path,
 					  uint64_t *address_ret);

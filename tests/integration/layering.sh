@@ -5,7 +5,9 @@
 #  - No "tokio" (any case) in core/ or include/asyncdump/ outside the tokio
 #    adapter's own files, core/runtime/tokio*; the adapter registry
 #    (core/runtime/registry.c) may name the adapter's ops, ad_tokio_runtime,
-#    and nothing else of it.
+#    and nothing else of it. No other adapter's crate (async-task,
+#    async-executor, async-std, async-io, async-global-executor, smol,
+#    futures-executor) named outside core/runtime/.
 #  - No reference loop between the library's objects: from the built
 #    archive's symbols (nm), object A refers to B when A uses a symbol B
 #    defines (a call, or a function's or table's address); that graph has
@@ -31,6 +33,12 @@ $hits"
 # The exception above is narrow: the registry's lines that name the ops.
 reg=$(grep -ci tokio core/runtime/registry.c)
 [ "$reg" -le 2 ] || problem "core/runtime/registry.c names tokio $reg times (its declaration and list entry only)"
+# The other adapters' crates: named in core/runtime/ only (the adapters
+# and their registry), nowhere in the runtime-independent files.
+crates='async[-_]task|async[-_]executor|async[-_]std|async[-_]io|async[-_]global[-_]executor|smol|futures[-_]executor'
+hits=$(grep -rniE "$crates" core include/asyncdump | grep -v '^core/runtime/')
+[ -z "$hits" ] || problem "a runtime's crate named outside core/runtime/:
+$hits"
 
 # ---- object reference loops
 archive=$top_builddir/core/libasyncdump.a
