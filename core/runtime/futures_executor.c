@@ -81,6 +81,7 @@ struct fe_scan {
 	uint64_t pools[MAX_POOLS];
 	unsigned pool_runtime[MAX_POOLS];
 	struct ad_u64map seen; /* task addresses listed */
+	size_t ntasks;
 };
 
 static bool keep(struct ad_error *err)
@@ -269,6 +270,8 @@ static struct ad_error *add_task(struct ad_decode *d, struct fe_scan *s, unsigne
 {
 	if (ad_u64map_get(&s->seen, address))
 		return NULL;
+	if (++s->ntasks > AD_MAX_TASKS)
+		return ad_error_create(AD_ERROR_TOO_LARGE, "more than %d tasks", AD_MAX_TASKS);
 	if (!ad_u64map_put(&s->seen, address, (void *)1))
 		return &ad_error_nomem;
 	struct ad_task *task;
