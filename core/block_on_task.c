@@ -47,7 +47,7 @@ static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *tas
 	char *how = NULL;
 	if (!bo->has_address &&
 	    (e = ad_block_on_scan(d, bo, t, task->state == AD_TASK_IDLE, &address, &how))) {
-		if (e->code == AD_ERROR_NOMEM)
+		if (ad_error_is_fatal(e))
 			*fatal = e;
 		return *fatal ? NULL : e;
 	}

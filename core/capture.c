@@ -150,10 +150,10 @@ static struct ad_error *prepare_adapters(struct binary *b)
 			continue;
 		}
 		b->adapter_state[i] = NULL;
-		if (err->code == AD_ERROR_NOMEM || !first) {
+		if (ad_error_is_fatal(err) || !first) {
 			ad_error_destroy(first);
 			first = err;
-		} else if (first->code != AD_ERROR_NOMEM) {
+		} else if (!ad_error_is_fatal(first)) {
 			struct ad_error *both = ad_error_create(first->code, "%s; %s", first->message,
 								err->message);
 			ad_error_destroy(first);
@@ -169,7 +169,7 @@ static struct ad_error *prepare_adapters(struct binary *b)
 	}
 	if (!first)
 		return ad_error_create(AD_ERROR_NO_RUNTIME, "no runtime adapter (internal error)");
-	if (first->code != AD_ERROR_NOMEM && ad_debuginfo_corruption(b->di)) {
+	if (!ad_error_is_fatal(first) && ad_debuginfo_corruption(b->di)) {
 		/* Not "no runtime": the DWARF that would say so is damaged. */
 		char what[64];
 		snprintf(what, sizeof(what), "the %s runtime%s", tried == 1 ? ad_runtime_adapters[0]->kind
@@ -533,7 +533,7 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 		err = &ad_error_nomem;
 	if (!err && !(err = core_header(trace, core, b->di)))
 		err = decode_snapshot(ctx, b, ad_core_snapshot(core), options, trace);
-	if (err && err->code != AD_ERROR_NOMEM && ad_core_truncated(core)) {
+	if (err && !ad_error_is_fatal(err) && ad_core_truncated(core)) {
 		/* What was lost explains the failure: the trace says so, with
 		 * whatever was decoded before it. */
 		struct ad_error *w = ad_trace_add_warning(trace, "decoding stopped early, "
