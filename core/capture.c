@@ -225,7 +225,7 @@ static struct ad_error *cached_binary(struct ad_context *ctx, const struct binar
 				      struct ad_lru_entry **ret)
 {
 	struct ad_lru_key k = lru_key(key);
-	struct ad_lru_entry *e;
+	struct ad_lru_entry *e = NULL;
 	struct ad_error *err = ad_lru_get(&ctx->binaries, &k, &e);
 	if (err)
 		return err;
@@ -233,7 +233,7 @@ static struct ad_error *cached_binary(struct ad_context *ctx, const struct binar
 		/* Opening builds the index (up to a second for a large
 		 * binary) outside the cache's lock: others wanting this binary
 		 * wait for it, other binaries are served meanwhile. */
-		struct binary *b;
+		struct binary *b = NULL;
 		if ((err = open_binary(exe, name, who, ctx->debuginfo_dirs, &b))) {
 			ad_lru_abandon(&ctx->binaries, e);
 			return err;
@@ -431,7 +431,7 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 			    const struct ad_capture_options *options, struct ad_trace **ret)
 {
-	struct ad_lru_entry *held;
+	struct ad_lru_entry *held = NULL;
 	struct ad_snapshot *snap = NULL;
 	struct ad_trace *trace = NULL;
 	struct ad_priority_saved priority = { .lowered = false };
@@ -487,7 +487,7 @@ static struct ad_error *binary_for_core(struct ad_context *ctx, struct ad_core *
 				       "(%s); pass the program the core was made of with --exe",
 				       who, exe, strerror(errno));
 	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
-	struct ad_lru_entry *held;
+	struct ad_lru_entry *held = NULL;
 	struct ad_error *err = cached_binary(ctx, &key, exe, exe, who, &held);
 	if (err)
 		return err;
@@ -523,7 +523,7 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 {
 	char who[PATH_MAX + 8];
 	snprintf(who, sizeof(who), "core of process %d", (int)ad_core_info(core)->pid);
-	struct ad_lru_entry *held;
+	struct ad_lru_entry *held = NULL;
 	struct ad_error *err = binary_for_core(ctx, core, who, &held);
 	if (err)
 		return err;
@@ -564,7 +564,7 @@ static struct ad_error *cached_info(struct ad_context *ctx, const struct binary_
 				    const char *path, struct ad_binary_info *ret)
 {
 	struct ad_lru_key k = lru_key(key);
-	struct ad_lru_entry *e;
+	struct ad_lru_entry *e = NULL;
 	struct ad_error *err = ad_lru_get(&ctx->infos, &k, &e);
 	if (err)
 		return err;
