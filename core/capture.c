@@ -188,6 +188,7 @@ static struct ad_error *open_binary(const char *exe, const char *name, const cha
 	struct binary *b = calloc(1, sizeof(*b));
 	if (!b)
 		return &ad_error_nomem;
+	AD_FAULT_SLOW_OPEN(name);
 	struct ad_error *err = ad_debuginfo_open_in(exe, name, debuginfo_dirs, &b->di);
 	if (err) {
 		free(b);
