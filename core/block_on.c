@@ -500,7 +500,7 @@ struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_re
 					    "finding the future passed to block_on on thread %d",
 					    (int)uw->tid);
 		/* With F known, the frame can still be searched for it. */
-		if (!have_f || err->code == AD_ERROR_NOMEM || !frame_stack(uw, index, &low, &high)) {
+		if (!have_f || ad_error_is_fatal(err) || !frame_stack(uw, index, &low, &high)) {
 			free(function);
 			return err;
 		}

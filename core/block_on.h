@@ -90,4 +90,10 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 				  const struct ad_type *type, bool parked, uint64_t *ret,
 				  char **how);
 
+/* Adds a task of kind block_on for every thread of the sample inside a
+ * block_on function, unwound with `u` (block_on_task.c): its root is the
+ * future, or its note says why the future is not shown. Fails only for lack
+ * of memory. */
+struct ad_error *ad_collect_block_on(struct ad_decode *d, struct ad_unwinder *u);
+
 #endif

@@ -1,29 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* The pipeline: check → debuginfo (cached per binary) → snapshot (the only
- * pause) → decode on the copy → trace. And the cheap look at a binary that
- * the daemon's process list needs. */
-#include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
+ * pause) → decode on the copy → trace. And the cached cheap look at a
+ * binary (binary_probe.c) that the daemon's process list needs. */
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "asyncdump/capture.h"
 #include "asyncdump/core.h"
 #include "asyncdump/snapshot.h"
+#include "binary_probe.h"
 #include "block_on.h"
 #include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
+#include "lru.h"
 #include "priority.h"
 #include "proc.h"
 #include "runtime.h"
@@ -34,16 +28,16 @@
 #define MAX_INFOS 1024
 #define MAX_ADAPTERS 8
 
+/* An executable as it is on disk now: a rebuilt one is another key. */
 struct binary_key {
 	dev_t dev;
 	ino_t ino;
 	struct timespec mtime;
 };
 
-/* One opened binary. Captures hold a reference while they decode, so the
- * cache may evict it meanwhile without pulling it from under them. */
+/* One opened binary, in ctx->binaries: pinned there while a capture
+ * decodes with it. */
 struct binary {
-	atomic_int refcount;
 	struct ad_debuginfo *di;
 	/* Per adapter of ad_runtime_adapters: what its prepare() gave (NULL:
 	 * no such runtime in this binary). */
@@ -51,40 +45,26 @@ struct binary {
 	struct ad_error *error; /* set when no adapter reads this binary: why */
 };
 
-struct cache_entry {
-	struct binary_key key;
-	uint64_t last_used;
-	struct binary *binary;
-};
-
-/* The cheap look at a binary, for process lists: many more of these than
- * opened binaries, and none of them holds DWARF. */
-struct info_entry {
-	struct binary_key key;
-	uint64_t last_used;
-	struct ad_binary_info info;
-};
-
 /* An unwinder (libdwfl with every module the process maps, CFI loaded) is
  * expensive to build and belongs to one process: kept per pid, and taken
  * out of the cache while a capture uses it (libdwfl is not thread-safe). */
 #define MAX_UNWINDERS 8
-struct unwinder_slot {
-	pid_t pid;
-	uint64_t last_used;
-	struct ad_unwinder *unwinder;
-};
 
 struct ad_context {
-	pthread_mutex_t lock;
-	size_t max, n;
-	struct cache_entry *entries;
-	size_t ninfos;
-	struct info_entry *infos;
-	struct unwinder_slot unwinders[MAX_UNWINDERS];
-	uint64_t clock;
-	char *debuginfo_dirs;      /* ad_context_options; NULL: the standard places */
+	struct ad_lru binaries;  /* struct binary, by binary_key */
+	/* The cheap look (struct ad_binary_info), by binary_key: many more of
+	 * these than opened binaries, and none of them holds DWARF. */
+	struct ad_lru infos;
+	struct ad_lru unwinders; /* struct ad_unwinder, by pid */
+	char *debuginfo_dirs;    /* ad_context_options; NULL: the standard places */
 };
+
+static void binary_destroy(void *value);
+static void info_destroy(void *value);
+static void unwinder_destroy(void *value)
+{
+	ad_unwinder_destroy(value);
+}
 
 struct ad_error *ad_context_create(const struct ad_context_options *options,
 				   struct ad_context **ret)
@@ -92,29 +72,27 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 	struct ad_context *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return &ad_error_nomem;
-	ctx->max = options && options->max_cached_binaries ? options->max_cached_binaries
-							   : DEFAULT_MAX_BINARIES;
-	ctx->entries = calloc(ctx->max, sizeof(*ctx->entries));
-	ctx->infos = calloc(MAX_INFOS, sizeof(*ctx->infos));
-	if (options && options->debuginfo_dirs)
-		ctx->debuginfo_dirs = strdup(options->debuginfo_dirs);
-	if (!ctx->entries || !ctx->infos ||
-	    (options && options->debuginfo_dirs && !ctx->debuginfo_dirs)) {
-		free(ctx->entries);
-		free(ctx->infos);
-		free(ctx->debuginfo_dirs);
-		free(ctx);
-		return &ad_error_nomem;
+	size_t max = options && options->max_cached_binaries ? options->max_cached_binaries
+							     : DEFAULT_MAX_BINARIES;
+	struct ad_error *err = ad_lru_init(&ctx->binaries, max, binary_destroy);
+	if (!err)
+		err = ad_lru_init(&ctx->infos, MAX_INFOS, info_destroy);
+	if (!err)
+		err = ad_lru_init(&ctx->unwinders, MAX_UNWINDERS, unwinder_destroy);
+	if (!err && options && options->debuginfo_dirs &&
+	    !(ctx->debuginfo_dirs = strdup(options->debuginfo_dirs)))
+		err = &ad_error_nomem;
+	if (err) {
+		ad_context_destroy(ctx);
+		return err;
 	}
-	pthread_mutex_init(&ctx->lock, NULL);
 	*ret = ctx;
 	return NULL;
 }
 
-static void binary_unref(struct binary *b)
+static void binary_destroy(void *value)
 {
-	if (!b || atomic_fetch_sub(&b->refcount, 1) != 1)
-		return;
+	struct binary *b = value;
 	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++)
 		if (b->adapter_state[i])
 			ad_runtime_adapters[i]->destroy(b->adapter_state[i]);
@@ -127,16 +105,10 @@ void ad_context_destroy(struct ad_context *ctx)
 {
 	if (!ctx)
 		return;
-	for (size_t i = 0; i < ctx->n; i++)
-		binary_unref(ctx->entries[i].binary);
-	for (size_t i = 0; i < ctx->ninfos; i++)
-		ad_binary_info_deinit(&ctx->infos[i].info);
-	for (size_t i = 0; i < MAX_UNWINDERS; i++)
-		ad_unwinder_destroy(ctx->unwinders[i].unwinder);
-	free(ctx->entries);
-	free(ctx->infos);
+	ad_lru_deinit(&ctx->binaries);
+	ad_lru_deinit(&ctx->infos);
+	ad_lru_deinit(&ctx->unwinders);
 	free(ctx->debuginfo_dirs);
-	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
 
@@ -156,39 +128,10 @@ static struct ad_error *binary_key_of(pid_t pid, struct binary_key *ret, char *e
 	return NULL;
 }
 
-static bool same_key(const struct binary_key *a, const struct binary_key *b)
+static struct ad_lru_key lru_key(const struct binary_key *key)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-static struct cache_entry *find_entry(struct ad_context *ctx, const struct binary_key *key)
-{
-	for (size_t i = 0; i < ctx->n; i++)
-		if (same_key(&ctx->entries[i].key, key)) {
-			ctx->entries[i].last_used = ++ctx->clock;
-			return &ctx->entries[i];
-		}
-	return NULL;
-}
-
-/* A free slot, evicting the least recently used binary when full. */
-static struct cache_entry *new_entry(struct ad_context *ctx, const struct binary_key *key)
-{
-	struct cache_entry *e;
-	if (ctx->n < ctx->max) {
-		e = &ctx->entries[ctx->n++];
-	} else {
-		e = &ctx->entries[0];
-		for (size_t i = 1; i < ctx->n; i++)
-			if (ctx->entries[i].last_used < e->last_used)
-				e = &ctx->entries[i];
-		binary_unref(e->binary);
-	}
-	memset(e, 0, sizeof(*e));
-	e->key = *key;
-	e->last_used = ++ctx->clock;
-	return e;
+	return (struct ad_lru_key){ { (uint64_t)key->dev, (uint64_t)key->ino,
+				      (uint64_t)key->mtime.tv_sec, (uint64_t)key->mtime.tv_nsec } };
 }
 
 /* Every adapter's layouts for this binary. NULL when one or more adapters
@@ -207,10 +150,10 @@ static struct ad_error *prepare_adapters(struct binary *b)
 			continue;
 		}
 		b->adapter_state[i] = NULL;
-		if (err->code == AD_ERROR_NOMEM || !first) {
+		if (ad_error_is_fatal(err) || !first) {
 			ad_error_destroy(first);
 			first = err;
-		} else if (first->code != AD_ERROR_NOMEM) {
+		} else if (!ad_error_is_fatal(first)) {
 			struct ad_error *both = ad_error_create(first->code, "%s; %s", first->message,
 								err->message);
 			ad_error_destroy(first);
@@ -226,7 +169,7 @@ static struct ad_error *prepare_adapters(struct binary *b)
 	}
 	if (!first)
 		return ad_error_create(AD_ERROR_NO_RUNTIME, "no runtime adapter (internal error)");
-	if (first->code != AD_ERROR_NOMEM && ad_debuginfo_corruption(b->di)) {
+	if (!ad_error_is_fatal(first) && ad_debuginfo_corruption(b->di)) {
 		/* Not "no runtime": the DWARF that would say so is damaged. */
 		char what[64];
 		snprintf(what, sizeof(what), "the %s runtime%s", tried == 1 ? ad_runtime_adapters[0]->kind
@@ -245,7 +188,7 @@ static struct ad_error *open_binary(const char *exe, const char *name, const cha
 	struct binary *b = calloc(1, sizeof(*b));
 	if (!b)
 		return &ad_error_nomem;
-	atomic_init(&b->refcount, 1);
+	AD_FAULT_SLOW_OPEN(name);
 	struct ad_error *err = ad_debuginfo_open_in(exe, name, debuginfo_dirs, &b->di);
 	if (err) {
 		free(b);
@@ -258,11 +201,11 @@ static struct ad_error *open_binary(const char *exe, const char *name, const cha
 
 static struct ad_error *cached_binary(struct ad_context *ctx, const struct binary_key *key,
 				      const char *exe, const char *name, const char *who,
-				      struct binary **ret);
+				      struct ad_lru_entry **ret);
 
-/* The binary of `pid` with its debuginfo and runtime layouts, opened once and
- * returned with a reference the caller drops with binary_unref(). */
-static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct binary **ret)
+/* The binary of `pid` with its debuginfo and runtime layouts, opened once:
+ * its cache entry, pinned until binary_release(). */
+static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct ad_lru_entry **ret)
 {
 	struct binary_key key;
 	char exe[64], who[32];
@@ -280,31 +223,37 @@ static struct ad_error *binary_for(struct ad_context *ctx, pid_t pid, struct bin
 /* The cached binary of `key`, opened from `exe` when not cached yet. */
 static struct ad_error *cached_binary(struct ad_context *ctx, const struct binary_key *key,
 				      const char *exe, const char *name, const char *who,
-				      struct binary **ret)
+				      struct ad_lru_entry **ret)
 {
-	struct ad_error *err = NULL;
-	pthread_mutex_lock(&ctx->lock);
-	struct cache_entry *e = find_entry(ctx, key);
-	if (!e) {
-		/* Opening builds the index (up to a second for a large binary):
-		 * done under the lock so that one binary is indexed once. */
+	struct ad_lru_key k = lru_key(key);
+	struct ad_lru_entry *e = NULL;
+	struct ad_error *err = ad_lru_get(&ctx->binaries, &k, &e);
+	if (err)
+		return err;
+	if (!e->value) {
+		/* Opening builds the index (up to a second for a large
+		 * binary) outside the cache's lock: others wanting this binary
+		 * wait for it, other binaries are served meanwhile. */
 		struct binary *b = NULL;
 		if ((err = open_binary(exe, name, who, ctx->debuginfo_dirs, &b))) {
-			pthread_mutex_unlock(&ctx->lock);
+			ad_lru_abandon(&ctx->binaries, e);
 			return err;
 		}
-		e = new_entry(ctx, key);
-		e->binary = b;
+		ad_lru_publish(&ctx->binaries, e, b);
 	}
-	struct binary *b = e->binary;
+	const struct binary *b = e->value;
 	if (b->error) {
 		err = ad_error_create(b->error->code, "%s: %s", who, b->error->message);
-	} else {
-		atomic_fetch_add(&b->refcount, 1);
-		*ret = b;
+		ad_lru_release(&ctx->binaries, e);
+		return err;
 	}
-	pthread_mutex_unlock(&ctx->lock);
-	return err;
+	*ret = e;
+	return NULL;
+}
+
+static void binary_release(struct ad_context *ctx, struct ad_lru_entry *e)
+{
+	ad_lru_release(&ctx->binaries, e);
 }
 
 static uint64_t load_bias(const struct ad_snapshot *snap, struct ad_debuginfo *di)
@@ -317,45 +266,17 @@ static uint64_t load_bias(const struct ad_snapshot *snap, struct ad_debuginfo *d
 	return 0;
 }
 
-/* A thread in block_on is either polling its future or parked until a
- * wake-up: parked when a frame between the innermost and block_on parks
- * (std's, parking_lot's or a runtime's park, or a driver's park). */
-static enum ad_task_state block_on_state(const struct ad_unwind *uw)
-{
-	for (size_t i = 0; i < uw->nframes; i++) {
-		if (!uw->frames[i].has_function)
-			continue;
-		const char *name = dwarf_diename((Dwarf_Die *)&uw->frames[i].function);
-		if (!name)
-			continue;
-		if (strncmp(name, "block_on", 8) == 0)
-			break;
-		if (strstr(name, "park") || strcmp(name, "epoll_wait") == 0)
-			return AD_TASK_IDLE;
-	}
-	return AD_TASK_RUNNING;
-}
-
 /* The cached unwinder of this process if it still fits the snapshot, or a
  * new one; the caller owns it until unwinder_put(). */
 static struct ad_error *unwinder_take(struct ad_context *ctx, const struct ad_snapshot *snap,
 				      struct ad_unwinder **ret)
 {
-	struct ad_unwinder *u = NULL, *stale = NULL;
-	pthread_mutex_lock(&ctx->lock);
-	for (size_t i = 0; i < MAX_UNWINDERS; i++) {
-		struct unwinder_slot *s = &ctx->unwinders[i];
-		if (s->unwinder && s->pid == snap->pid) {
-			if (ad_unwinder_matches(s->unwinder, snap))
-				u = s->unwinder;
-			else
-				stale = s->unwinder; /* pid reused or exec'ed */
-			s->unwinder = NULL;
-			break;
-		}
+	struct ad_lru_key key = { { (uint64_t)snap->pid } };
+	struct ad_unwinder *u = ad_lru_take(&ctx->unwinders, &key);
+	if (u && !ad_unwinder_matches(u, snap)) {
+		ad_unwinder_destroy(u); /* pid reused or exec'ed */
+		u = NULL;
 	}
-	pthread_mutex_unlock(&ctx->lock);
-	ad_unwinder_destroy(stale);
 	if (u) {
 		*ret = u;
 		return NULL;
@@ -365,63 +286,8 @@ static struct ad_error *unwinder_take(struct ad_context *ctx, const struct ad_sn
 
 static void unwinder_put(struct ad_context *ctx, pid_t pid, struct ad_unwinder *u)
 {
-	struct ad_unwinder *evicted = NULL;
-	pthread_mutex_lock(&ctx->lock);
-	struct unwinder_slot *slot = &ctx->unwinders[0];
-	for (size_t i = 0; i < MAX_UNWINDERS; i++) {
-		struct unwinder_slot *s = &ctx->unwinders[i];
-		if (!s->unwinder) {
-			slot = s;
-			break;
-		}
-		if (s->last_used < slot->last_used)
-			slot = s;
-	}
-	evicted = slot->unwinder;
-	*slot = (struct unwinder_slot){ pid, ++ctx->clock, u };
-	pthread_mutex_unlock(&ctx->lock);
-	ad_unwinder_destroy(evicted);
-}
-
-/* The block_on future's tree, at the address DWARF gives or, without one,
- * at the one place in the pinning frame that validates (said in the note).
- * Returns why the future is not shown; *fatal only for lack of memory. */
-static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *task,
-					struct ad_block_on *bo, struct ad_error **fatal)
-{
-	const struct ad_type *t;
-	struct ad_error *e = AD_FAULT("task", bo->type_name);
-	if (!e)
-		e = ad_debuginfo_find_type(d->di, bo->type_name, &t);
-	if (e)
-		return e;
-	uint64_t address = bo->address;
-	char *how = NULL;
-	if (!bo->has_address &&
-	    (e = ad_block_on_scan(d, bo, t, task->state == AD_TASK_IDLE, &address, &how))) {
-		if (e->code == AD_ERROR_NOMEM)
-			*fatal = e;
-		return *fatal ? NULL : e;
-	}
-	task->address = address;
-	if (how && (*fatal = ad_task_set_note(task, "%s", how))) {
-		free(how);
-		return NULL;
-	}
-	free(how);
-	*fatal = ad_decode_future(d, t, address, 0, &task->root);
-	return NULL;
-}
-
-/* The adapter that added the trace's runtime `index`. */
-static struct ad_adapter *adapter_of_runtime(struct ad_decode *d, unsigned index)
-{
-	if (index >= d->trace->nruntimes)
-		return NULL;
-	for (size_t i = 0; i < d->nadapters; i++)
-		if (strcmp(d->adapters[i].ops->kind, d->trace->runtimes[index].kind) == 0)
-			return &d->adapters[i];
-	return NULL;
+	struct ad_lru_key key = { { (uint64_t)pid } };
+	ad_lru_put(&ctx->unwinders, &key, u);
 }
 
 /* The block_on future of each thread that runs one: a task of its own. */
@@ -439,46 +305,7 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 		ad_error_destroy(err);
 		return w;
 	}
-	for (size_t i = 0; i < d->snap->nthreads && !err; i++) {
-		const struct ad_thread *th = &d->snap->threads[i];
-		struct ad_unwind *uw;
-		struct ad_error *e = ad_unwind_thread(u, d->snap, th->tid, &uw);
-		if (e) {
-			ad_error_destroy(e);
-			continue;
-		}
-		if (!ad_block_on_present(uw)) {
-			ad_unwind_destroy(uw);
-			continue;
-		}
-		struct ad_task *task;
-		if ((err = ad_trace_add_task(d->trace, &task)))
-			break;
-		task->kind = AD_TASK_KIND_BLOCK_ON;
-		task->state = block_on_state(uw);
-		d->adapter = NULL;
-		if (d->thread_runtime && d->thread_runtime[i] >= 0) {
-			task->runtime = (unsigned)d->thread_runtime[i];
-			d->adapter = adapter_of_runtime(d, task->runtime);
-		}
-		d->current_runtime = task->runtime;
-		/* A core knows only the main thread's name: the others' are null. */
-		if ((err = ad_task_set_thread(task, th->tid, th->name[0] ? th->name : NULL)))
-			break;
-		struct ad_block_on bo;
-		e = ad_block_on_find(uw, d->reader, &bo);
-		if (!e) {
-			e = decode_block_on(d, task, &bo, &err);
-			ad_block_on_deinit(&bo);
-		}
-		if (e && !err) {
-			err = ad_task_set_note(task, "%s", e->message);
-			ad_error_destroy(e);
-		} else {
-			ad_error_destroy(e);
-		}
-		ad_unwind_destroy(uw);
-	}
+	err = ad_collect_block_on(d, u);
 	if (live)
 		unwinder_put(ctx, d->snap->pid, u);
 	else
@@ -605,15 +432,14 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 			    const struct ad_capture_options *options, struct ad_trace **ret)
 {
-	struct binary *b = NULL;
+	struct ad_lru_entry *held = NULL;
 	struct ad_snapshot *snap = NULL;
 	struct ad_trace *trace = NULL;
 	struct ad_priority_saved priority = { .lowered = false };
 	struct ad_error *err = ad_process_check(pid);
-	if (err || (err = binary_for(ctx, pid, &b)))
+	if (err || (err = binary_for(ctx, pid, &held)))
 		return err;
-	if (!b)
-		return ad_error_create(AD_ERROR_OTHER, "process %d: no binary (internal error)", (int)pid);
+	struct binary *b = held->value;
 	/* Checked above: the snapshot does not check again. */
 	struct ad_snapshot_options sopts = { .process_checked = true };
 	if (options) {
@@ -638,7 +464,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 out:
 	ad_trace_destroy(trace);
 	ad_snapshot_destroy(snap);
-	binary_unref(b);
+	binary_release(ctx, held);
 	ad_priority_restore(&priority);
 	return err;
 }
@@ -649,7 +475,7 @@ out:
  * the same path now holds a rebuilt program, whose DWARF would describe
  * other layouts and addresses. */
 static struct ad_error *binary_for_core(struct ad_context *ctx, struct ad_core *core,
-					const char *who, struct binary **ret)
+					const char *who, struct ad_lru_entry **ret)
 {
 	const struct ad_core_info *info = ad_core_info(core);
 	const char *exe = ad_core_snapshot(core)->exe;
@@ -662,20 +488,20 @@ static struct ad_error *binary_for_core(struct ad_context *ctx, struct ad_core *
 				       "(%s); pass the program the core was made of with --exe",
 				       who, exe, strerror(errno));
 	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
-	struct binary *b;
-	struct ad_error *err = cached_binary(ctx, &key, exe, exe, who, &b);
+	struct ad_lru_entry *held = NULL;
+	struct ad_error *err = cached_binary(ctx, &key, exe, exe, who, &held);
 	if (err)
 		return err;
-	const char *id = ad_debuginfo_build_id(b->di);
+	const char *id = ad_debuginfo_build_id(((struct binary *)held->value)->di);
 	if (info->build_id && (!id || strcmp(id, info->build_id) != 0)) {
-		binary_unref(b);
+		binary_release(ctx, held);
 		return ad_error_create(AD_ERROR_NO_DEBUGINFO,
 				       "%s: the executable %s is not the program the core was made "
 				       "of: its build-id is %s, the core's is %s (rebuilt since?); "
 				       "pass the original with --exe", who, exe, id ? id : "(none)",
 				       info->build_id);
 	}
-	*ret = b;
+	*ret = held;
 	return NULL;
 }
 
@@ -698,16 +524,17 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 {
 	char who[PATH_MAX + 8];
 	snprintf(who, sizeof(who), "core of process %d", (int)ad_core_info(core)->pid);
-	struct binary *b = NULL;
-	struct ad_error *err = binary_for_core(ctx, core, who, &b);
+	struct ad_lru_entry *held = NULL;
+	struct ad_error *err = binary_for_core(ctx, core, who, &held);
 	if (err)
 		return err;
+	struct binary *b = held->value;
 	struct ad_trace *trace = ad_trace_create();
 	if (!trace)
 		err = &ad_error_nomem;
 	if (!err && !(err = core_header(trace, core, b->di)))
 		err = decode_snapshot(ctx, b, ad_core_snapshot(core), options, trace);
-	if (err && err->code != AD_ERROR_NOMEM && ad_core_truncated(core)) {
+	if (err && !ad_error_is_fatal(err) && ad_core_truncated(core)) {
 		/* What was lost explains the failure: the trace says so, with
 		 * whatever was decoded before it. */
 		struct ad_error *w = ad_trace_add_warning(trace, "decoding stopped early, "
@@ -716,7 +543,7 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 		ad_error_destroy(err);
 		err = w;
 	}
-	binary_unref(b);
+	binary_release(ctx, held);
 	if (err) {
 		ad_trace_destroy(trace);
 		return err;
@@ -725,138 +552,35 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 	return NULL;
 }
 
-/* ---- the cheap look: from the ELF file alone, no DWARF walk */
+/* ---- the cheap look (binary_probe.c), cached */
 
-/* The kinds of the adapters whose probe finds their runtime in the ELF
- * file, comma-separated ("" none); NULL without memory. */
-static char *probe_runtimes(Elf *elf)
+static void info_destroy(void *value)
 {
-	char kinds[256] = "";
-	for (const struct ad_runtime_ops *const *a = ad_runtime_adapters; *a; a++)
-		if ((*a)->probe && (*a)->probe(elf) &&
-		    strlen(kinds) + strlen((*a)->kind) + 2 < sizeof(kinds)) {
-			if (kinds[0])
-				strcat(kinds, ",");
-			strcat(kinds, (*a)->kind);
-		}
-	return strdup(kinds);
-}
-
-static const char *no_runtime_reason(char *buf, size_t len)
-{
-	size_t n = (size_t)snprintf(buf, len, "no async runtime asyncdump reads (");
-	for (const struct ad_runtime_ops *const *a = ad_runtime_adapters; *a && n < len; a++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", a == ad_runtime_adapters ? "" : ", ",
-				      (*a)->kind);
-	if (n < len)
-		snprintf(buf + n, len - n, ")");
-	return buf;
-}
-
-static struct ad_error *look_at_binary(const char *exe, struct ad_binary_info *info)
-{
-	int fd = open(exe, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ad_error_os(errno, "cannot open %s", exe);
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	const char *reason = NULL;
-	char why[256];
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		reason = "not an ELF program";
-	} else {
-		info->is_rust = ad_elf_looks_like_rust(elf);
-		info->has_type_debuginfo = ad_elf_section_contains(elf, ".debug_str", "__awaitee") ||
-					   ad_elf_section_contains(elf, ".debug_str", "__state");
-		if (!(info->runtime_kinds = probe_runtimes(elf))) {
-			elf_end(elf);
-			close(fd);
-			return &ad_error_nomem;
-		}
-		info->has_runtime = info->runtime_kinds[0] != '\0';
-		if (!info->has_runtime) {
-			free(info->runtime_kinds);
-			info->runtime_kinds = NULL;
-		}
-		const void *id;
-		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
-		if (n > 0 && (info->build_id = malloc((size_t)n * 2 + 1)))
-			for (ssize_t i = 0; i < n; i++)
-				sprintf(info->build_id + i * 2, "%02x", ((const unsigned char *)id)[i]);
-		if (!info->is_rust)
-			reason = "not a Rust program";
-		else if (!info->has_type_debuginfo)
-			reason = "no type debuginfo for async code (build with debug = true)";
-		else if (!info->has_runtime)
-			reason = no_runtime_reason(why, sizeof(why));
-	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	if (reason && !(info->reason = strdup(reason)))
-		return &ad_error_nomem;
-	return NULL;
-}
-
-static struct ad_error *copy_info(const struct ad_binary_info *from, struct ad_binary_info *to)
-{
-	*to = *from;
-	to->build_id = from->build_id ? strdup(from->build_id) : NULL;
-	to->reason = from->reason ? strdup(from->reason) : NULL;
-	to->runtime_kinds = from->runtime_kinds ? strdup(from->runtime_kinds) : NULL;
-	if ((from->build_id && !to->build_id) || (from->reason && !to->reason) ||
-	    (from->runtime_kinds && !to->runtime_kinds)) {
-		ad_binary_info_deinit(to);
-		return &ad_error_nomem;
-	}
-	return NULL;
-}
-
-static struct info_entry *info_for(struct ad_context *ctx, const struct binary_key *key)
-{
-	for (size_t i = 0; i < ctx->ninfos; i++) {
-		struct info_entry *e = &ctx->infos[i];
-		if (same_key(&e->key, key)) {
-			e->last_used = ++ctx->clock;
-			return e;
-		}
-	}
-	return NULL;
-}
-
-static struct info_entry *new_info(struct ad_context *ctx)
-{
-	if (ctx->ninfos < MAX_INFOS)
-		return &ctx->infos[ctx->ninfos++];
-	struct info_entry *oldest = &ctx->infos[0];
-	for (size_t i = 1; i < ctx->ninfos; i++)
-		if (ctx->infos[i].last_used < oldest->last_used)
-			oldest = &ctx->infos[i];
-	ad_binary_info_deinit(&oldest->info);
-	return oldest;
+	ad_binary_info_deinit(value);
+	free(value);
 }
 
 /* What the binary of `key` says, looked at once (from `path`) and cached. */
 static struct ad_error *cached_info(struct ad_context *ctx, const struct binary_key *key,
 				    const char *path, struct ad_binary_info *ret)
 {
-	struct ad_error *err;
-	pthread_mutex_lock(&ctx->lock);
-	struct info_entry *e = info_for(ctx, key);
-	if (!e) {
-		struct ad_binary_info info = { 0 };
-		if ((err = look_at_binary(path, &info))) {
-			pthread_mutex_unlock(&ctx->lock);
-			ad_binary_info_deinit(&info);
-			return err;
+	struct ad_lru_key k = lru_key(key);
+	struct ad_lru_entry *e = NULL;
+	struct ad_error *err = ad_lru_get(&ctx->infos, &k, &e);
+	if (err)
+		return err;
+	if (!e->value) {
+		struct ad_binary_info *info = calloc(1, sizeof(*info));
+		if (!info || (err = ad_binary_probe(path, info))) {
+			if (info)
+				info_destroy(info);
+			ad_lru_abandon(&ctx->infos, e);
+			return info ? err : &ad_error_nomem;
 		}
-		e = new_info(ctx);
-		e->key = *key;
-		e->last_used = ++ctx->clock;
-		e->info = info;
+		ad_lru_publish(&ctx->infos, e, info);
 	}
-	err = copy_info(&e->info, ret);
-	pthread_mutex_unlock(&ctx->lock);
+	err = ad_binary_info_copy(e->value, ret);
+	ad_lru_release(&ctx->infos, e);
 	return err;
 }
 
@@ -878,14 +602,4 @@ struct ad_error *ad_inspect_binary(struct ad_context *ctx, const char *path,
 		return ad_error_os(errno, "cannot read the executable %s", path);
 	struct binary_key key = { st.st_dev, st.st_ino, st.st_mtim };
 	return cached_info(ctx, &key, path, ret);
-}
-
-void ad_binary_info_deinit(struct ad_binary_info *info)
-{
-	if (!info)
-		return;
-	free(info->build_id);
-	free(info->reason);
-	free(info->runtime_kinds);
-	info->build_id = info->reason = info->runtime_kinds = NULL;
 }

@@ -159,7 +159,7 @@ static struct ad_error *decode_futures_unordered(struct ad_decode *d, const stru
 			break;
 	}
 	ad_u64map_deinit(&seen);
-	if (err && err->code == AD_ERROR_NOMEM) {
+	if (ad_error_is_fatal(err)) {
 		ad_frame_destroy(f);
 		return err;
 	}
@@ -227,7 +227,7 @@ struct ad_error *ad_decode_poll_fn(struct ad_decode *d, const struct ad_value *v
 	*ret = f;
 	return NULL;
 fail:
-	if (err->code != AD_ERROR_NOMEM) {
+	if (!ad_error_is_fatal(err)) {
 		/* The branches read so far stand; the frame says why no more. */
 		struct ad_error *set = ad_frame_set_error(f, "%s", err->message);
 		ad_error_destroy(err);

@@ -25,6 +25,7 @@
 
 #include "asyncdump/core.h"
 #include "proc.h"
+#include "segments.h"
 
 #define MAX_PHDRS ((size_t)1 << 20)
 #define MAX_NOTES_BYTES ((uint64_t)64 << 20)
@@ -59,6 +60,8 @@ struct segment {
 	bool writable;
 };
 
+AD_RANGE_TYPE(struct segment);
+
 static bool is_read_only_file(const struct segment *s)
 {
 	return s->file >= 0 && !s->writable;
@@ -72,21 +75,6 @@ struct core_memory {
 	size_t nfiles;
 	struct mapped_file *files;
 };
-
-static const struct segment *find_segment(const struct core_memory *m, uint64_t address)
-{
-	size_t lo = 0, hi = m->nsegments;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (address < m->segments[mid].start)
-			hi = mid;
-		else if (address >= m->segments[mid].end)
-			lo = mid + 1;
-		else
-			return &m->segments[mid];
-	}
-	return NULL;
-}
 
 /* Reads exactly len bytes at off, or fewer at the end of the file. */
 static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -161,27 +149,30 @@ static struct ad_error *read_in_segment(struct core_memory *m, const struct segm
 	return NULL;
 }
 
-static struct ad_error *core_read(void *ctx, uint64_t address, void *buf, size_t len)
+/* What one segment holds of a read (segments.h). */
+static struct ad_error *core_piece(void *ctx, const struct ad_piece_read *r, size_t *got)
 {
 	struct core_memory *m = ctx;
-	size_t done = 0;
-	while (done < len) {
-		uint64_t at = address + done;
-		if (at < address)
-			return ad_error_fault(at, len - done, "core %s: reading %zu bytes at 0x%"
-					      PRIx64 " wraps around", m->name, len, address);
-		const struct segment *s = find_segment(m, at);
-		if (!s)
-			return ad_error_fault(at, len - done, "core %s: 0x%" PRIx64 " is not mapped "
-					      "(reading %zu bytes at 0x%" PRIx64 ")", m->name, at,
-					      len, address);
-		size_t n = s->end - at < len - done ? (size_t)(s->end - at) : len - done;
-		struct ad_error *err = read_in_segment(m, s, at - s->start, (char *)buf + done, n);
-		if (err)
-			return err;
-		done += n;
-	}
-	return NULL;
+	const struct segment *s = ad_range_find(m->segments, m->nsegments, sizeof(*m->segments),
+						r->at);
+	if (!s)
+		return ad_error_fault(r->at, r->want, "core %s: 0x%" PRIx64 " is not mapped "
+				      "(reading %zu bytes at 0x%" PRIx64 ")", m->name, r->at,
+				      r->len, r->address);
+	*got = ad_range_clip(s->end, r->at, r->want);
+	return read_in_segment(m, s, r->at - s->start, r->buf, *got);
+}
+
+static struct ad_error *core_wraps(void *ctx, const struct ad_piece_read *r)
+{
+	const struct core_memory *m = ctx;
+	return ad_error_fault(r->at, r->want, "core %s: reading %zu bytes at 0x%" PRIx64
+			      " wraps around", m->name, r->len, r->address);
+}
+
+static struct ad_error *core_read(void *ctx, uint64_t address, void *buf, size_t len)
+{
+	return ad_read_pieces(ctx, address, buf, len, core_piece, core_wraps);
 }
 
 static void core_memory_destroy(void *ctx)
@@ -626,7 +617,8 @@ static struct ad_error *find_exe(struct ad_core *c)
  * build-id must be the one the process had, not the file's of today. */
 static bool read_dumped(const struct core_memory *m, uint64_t address, void *buf, size_t len)
 {
-	const struct segment *s = find_segment(m, address);
+	const struct segment *s = ad_range_find(m->segments, m->nsegments, sizeof(*m->segments),
+						address);
 	if (!s || address - s->start > s->present || len > s->present - (address - s->start))
 		return false;
 	return pread_full(m->fd, buf, len, s->offset + (address - s->start)) == (ssize_t)len;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The test-only decode fault hook (fault.h). State is per thread: the
  * daemon decodes several captures at once. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fault.h"
 
@@ -61,6 +63,26 @@ static const struct ad_reader_ops fault_ops = { fault_read, NULL };
 void ad_fault_reader(const struct ad_reader *inner, struct ad_reader *ret)
 {
 	*ret = (struct ad_reader){ &fault_ops, (void *)inner };
+}
+
+void ad_fault_slow_open(const char *path)
+{
+	const char *spec = getenv("ASYNCDUMP_SLOW_OPEN");
+	const char *colon = spec ? strrchr(spec, ':') : NULL;
+	if (!colon || !path)
+		return;
+	size_t n = (size_t)(colon - spec);
+	char text[256];
+	if (n == 0 || n >= sizeof(text))
+		return;
+	memcpy(text, spec, n);
+	text[n] = '\0';
+	if (!strstr(path, text))
+		return;
+	unsigned long ms = strtoul(colon + 1, NULL, 10);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 #else

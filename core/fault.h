@@ -12,7 +12,9 @@
  *   leaf        decoding a leaf future
  *   task        decoding a task's root future
  * The failure is an error whose message starts "injected fault: STEP".
- * Without the option every hook compiles to nothing. */
+ * And ASYNCDUMP_SLOW_OPEN=TEXT:MS makes opening (indexing) a binary whose
+ * path contains TEXT take MS milliseconds longer, to show that others are
+ * served meanwhile. Without the option every hook compiles to nothing. */
 #ifndef ASYNCDUMP_FAULT_H
 #define ASYNCDUMP_FAULT_H
 
@@ -30,14 +32,18 @@ void ad_fault_walk(int delta);
 struct ad_error *ad_fault(const char *step, const char *what);
 /* A reader that fails reads as the `read` step says, else reads `inner`. */
 void ad_fault_reader(const struct ad_reader *inner, struct ad_reader *ret);
+/* Sleeps as ASYNCDUMP_SLOW_OPEN says before the binary `path` is opened. */
+void ad_fault_slow_open(const char *path);
 
 #define AD_FAULT(step, what) ad_fault(step, what)
 #define AD_FAULT_WALK(delta) ad_fault_walk(delta)
+#define AD_FAULT_SLOW_OPEN(path) ad_fault_slow_open(path)
 
 #else
 
 #define AD_FAULT(step, what) ((struct ad_error *)NULL)
 #define AD_FAULT_WALK(delta) ((void)0)
+#define AD_FAULT_SLOW_OPEN(path) ((void)0)
 
 #endif
 

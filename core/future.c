@@ -37,7 +37,7 @@ static struct ad_frame *error_frame(const struct ad_type *t, uint64_t address, s
  * what was decoded before it: only lack of memory goes further up. */
 static struct ad_error *degrade(struct ad_frame *f, struct ad_error *err)
 {
-	if (!err || err->code == AD_ERROR_NOMEM)
+	if (!err || ad_error_is_fatal(err))
 		return err;
 	struct ad_error *set = ad_frame_set_error(f, "%s", err->message);
 	ad_error_destroy(err);
@@ -433,7 +433,7 @@ static struct ad_error *collect_child_futures(struct ad_decode *d, struct ad_fra
 	if (t->kind == AD_TYPE_ENUM) {
 		struct ad_value variant;
 		if ((err = ad_value_variant(v, NULL, &variant))) {
-			if (err->code == AD_ERROR_NOMEM)
+			if (ad_error_is_fatal(err))
 				return err;
 			ad_error_destroy(err);
 			return NULL;
@@ -541,7 +541,7 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 	}
 	if ((err = decode_combinator(d, v, depth, ret)) || *ret) {
 		ad_frame_destroy(f);
-		if (!err || err->code == AD_ERROR_NOMEM)
+		if (!err || ad_error_is_fatal(err))
 			return err;
 		*ret = error_frame(v->type, v->address, err);
 		return *ret ? NULL : &ad_error_nomem;
@@ -641,7 +641,7 @@ static struct ad_error *decode_future(struct ad_decode *d, const struct ad_type 
 		if ((err = mark_visited(d, &v)))
 			return err;
 		if ((err = unwrap_once(d, &v, &next, &stepped))) {
-			if (err->code == AD_ERROR_NOMEM)
+			if (ad_error_is_fatal(err))
 				return err;
 			if (err->code == AD_ERROR_NOT_FOUND && ad_type_is(v.type, "core::option::Option")) {
 				/* None: a future already taken or never set. */
@@ -674,7 +674,7 @@ struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *typ
 	AD_FAULT_WALK(+1);
 	struct ad_error *err = decode_future(d, type, address, depth, ret);
 	AD_FAULT_WALK(-1);
-	if (err && err->code != AD_ERROR_NOMEM) {
+	if (err && !ad_error_is_fatal(err)) {
 		/* The decoders above give their frame the error where they
 		 * can; this keeps any they did not from leaving the frame. */
 		*ret = error_frame(type, address, err);

@@ -389,8 +389,12 @@ struct ad_error *ad_progress_update(struct ad_progress *p, struct ad_trace *trac
 
 	/* Nothing can fail from here on. */
 	for (size_t i = 0; i < n; i++) {
-		trace->tasks[i].has_unchanged_for = tasks[i].tracked;
-		trace->tasks[i].unchanged_for_s = tasks[i].tracked ? tasks[i].unchanged_for_s : 0;
+		struct ad_task *task = &trace->tasks[i];
+		task->has_unchanged_for = tasks[i].tracked;
+		task->unchanged_for_s = tasks[i].tracked ? tasks[i].unchanged_for_s : 0;
+		task->expected_wait = tasks[i].tracked
+					      ? tasks[i].expected_wait
+					      : ad_task_in_expected_wait(task, p->expected, p->nexpected);
 	}
 	free(p->records);
 	ad_u64map_deinit(&p->index);

@@ -7,6 +7,7 @@
 
 #include "asyncdump/memory.h"
 #include "search.h"
+#include "segments.h"
 
 struct ad_error *ad_read_uint(const struct ad_reader *r, uint64_t address, size_t size,
 			      uint64_t *ret)
@@ -78,25 +79,24 @@ static const struct ad_segment *find_segment(const struct synthetic *s, uint64_t
 	return &s->segments[i];
 }
 
+/* What one segment holds of a read (segments.h). */
+static struct ad_error *synthetic_piece(void *ctx, const struct ad_piece_read *r, size_t *got)
+{
+	const struct ad_segment *seg = find_segment(ctx, r->at);
+	if (!seg)
+		return ad_error_fault(r->at, r->want,
+				      "reading %zu bytes at 0x%" PRIx64
+				      ": 0x%" PRIx64 " is not in the synthetic memory",
+				      r->len, r->address, r->at);
+	size_t off = (size_t)(r->at - seg->address);
+	*got = seg->len - off < r->want ? seg->len - off : r->want;
+	memcpy(r->buf, (const char *)seg->data + off, *got);
+	return NULL;
+}
+
 static struct ad_error *synthetic_read(void *ctx, uint64_t address, void *buf, size_t len)
 {
-	const struct synthetic *s = ctx;
-	uint64_t at = address;
-	size_t done = 0;
-	while (done < len) {
-		const struct ad_segment *seg = find_segment(s, at);
-		if (!seg)
-			return ad_error_fault(at, len - done,
-					      "reading %zu bytes at 0x%" PRIx64
-					      ": 0x%" PRIx64 " is not in the synthetic memory",
-					      len, address, at);
-		size_t off = (size_t)(at - seg->address);
-		size_t n = seg->len - off < len - done ? seg->len - off : len - done;
-		memcpy((char *)buf + done, (const char *)seg->data + off, n);
-		done += n;
-		at += n;
-	}
-	return NULL;
+	return ad_read_pieces(ctx, address, buf, len, synthetic_piece, NULL);
 }
 
 static void synthetic_destroy(void *ctx)

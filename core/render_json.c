@@ -361,8 +361,6 @@ struct render {
 	const struct ad_trace *t;
 	struct jw *w;
 	bool locals;
-	ad_render_expected_wait_fn expected_wait;
-	void *expected_wait_arg;
 	struct task_entry *index; /* tasks with an id, by id */
 	size_t nindex;
 	bool keep_warnings;       /* a document's: else cuts are only marked */
@@ -501,8 +499,6 @@ static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
 		.t = t,
 		.w = w,
 		.locals = options && options->locals,
-		.expected_wait = options ? options->expected_wait : NULL,
-		.expected_wait_arg = options ? options->expected_wait_arg : NULL,
 		.max_linked_frames = options && options->max_linked_frames
 					     ? options->max_linked_frames
 					     : AD_RENDER_MAX_LINKED_FRAMES,
@@ -903,7 +899,7 @@ static void task_json(struct render *r, const struct ad_task *task)
 		frame_json(r, task->root, 1, false, NULL);
 	else
 		jw_null(w);
-	if (r->expected_wait && r->expected_wait(r->expected_wait_arg, task)) {
+	if (task->expected_wait) {
 		jw_key(w, "expected_wait");
 		jw_true(w);
 	}

@@ -34,6 +34,7 @@
 #include "asyncdump/snapshot.h"
 #include "proc.h"
 #include "search.h"
+#include "segments.h"
 #include "sockets.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -62,6 +63,9 @@ struct segment {
 	const char *data; /* NULL: never-touched memory, zeros */
 };
 
+AD_RANGE_TYPE(struct segment);
+AD_RANGE_TYPE(struct span);
+
 struct snap_memory {
 	size_t nsegments;
 	struct segment *segments; /* copied memory, sorted, disjoint */
@@ -76,66 +80,41 @@ struct snap_memory {
 	pid_t pid;
 };
 
-/* Sorted disjoint ranges: the one holding `address` is the first that does
- * not end at or before it, if it starts at or before it. */
-static bool segment_ends_at_or_before(const void *element, const void *address)
+/* What one copied segment, or else one read-only span read live, holds of
+ * a read (segments.h). */
+static struct ad_error *snap_piece(void *ctx, const struct ad_piece_read *r, size_t *got)
 {
-	return ((const struct segment *)element)->end <= *(const uint64_t *)address;
+	const struct snap_memory *m = ctx;
+	const struct segment *s = ad_range_find(m->segments, m->nsegments, sizeof(*m->segments),
+						r->at);
+	if (s) {
+		*got = ad_range_clip(s->end, r->at, r->want);
+		if (s->data)
+			memcpy(r->buf, s->data + (r->at - s->start), *got);
+		else
+			memset(r->buf, 0, *got);
+		return NULL;
+	}
+	const struct span *l = ad_range_find(m->live, m->nlive, sizeof(*m->live), r->at);
+	if (!l)
+		return ad_error_fault(r->at, r->want,
+				      "snapshot of pid %d: 0x%" PRIx64 " was not copied and "
+				      "is not read-only memory (reading %zu bytes at 0x%"
+				      PRIx64 ")", (int)m->pid, r->at, r->len, r->address);
+	*got = ad_range_clip(l->end, r->at, r->want);
+	return ad_read(m->cache, r->at, r->buf, *got);
 }
 
-static bool span_ends_at_or_before(const void *element, const void *address)
+static struct ad_error *snap_wraps(void *ctx, const struct ad_piece_read *r)
 {
-	return ((const struct span *)element)->end <= *(const uint64_t *)address;
-}
-
-static const struct segment *find_segment(const struct snap_memory *m, uint64_t address)
-{
-	size_t i = ad_partition_point(m->segments, m->nsegments, sizeof(*m->segments), &address,
-				      segment_ends_at_or_before);
-	return i < m->nsegments && m->segments[i].start <= address ? &m->segments[i] : NULL;
-}
-
-static const struct span *find_live(const struct snap_memory *m, uint64_t address)
-{
-	size_t i = ad_partition_point(m->live, m->nlive, sizeof(*m->live), &address,
-				      span_ends_at_or_before);
-	return i < m->nlive && m->live[i].start <= address ? &m->live[i] : NULL;
+	const struct snap_memory *m = ctx;
+	return ad_error_fault(r->at, r->want, "snapshot of pid %d: reading %zu bytes at "
+			      "0x%" PRIx64 " wraps around", (int)m->pid, r->len, r->address);
 }
 
 static struct ad_error *snap_read(void *ctx, uint64_t address, void *buf, size_t len)
 {
-	const struct snap_memory *m = ctx;
-	size_t done = 0;
-	while (done < len) {
-		uint64_t at = address + done;
-		size_t want = len - done;
-		if (at < address)
-			return ad_error_fault(at, want, "snapshot of pid %d: reading %zu bytes at "
-					      "0x%" PRIx64 " wraps around", (int)m->pid, len,
-					      address);
-		const struct segment *s = find_segment(m, at);
-		if (s) {
-			size_t n = s->end - at < want ? (size_t)(s->end - at) : want;
-			if (s->data)
-				memcpy((char *)buf + done, s->data + (at - s->start), n);
-			else
-				memset((char *)buf + done, 0, n);
-			done += n;
-			continue;
-		}
-		const struct span *l = find_live(m, at);
-		if (!l)
-			return ad_error_fault(at, want,
-					      "snapshot of pid %d: 0x%" PRIx64 " was not copied and "
-					      "is not read-only memory (reading %zu bytes at 0x%"
-					      PRIx64 ")", (int)m->pid, at, len, address);
-		size_t n = l->end - at < want ? (size_t)(l->end - at) : want;
-		struct ad_error *err = ad_read(m->cache, at, (char *)buf + done, n);
-		if (err)
-			return err;
-		done += n;
-	}
-	return NULL;
+	return ad_read_pieces(ctx, address, buf, len, snap_piece, snap_wraps);
 }
 
 static void snap_memory_destroy(void *ctx)

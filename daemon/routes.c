@@ -216,35 +216,10 @@ static struct ad_error *check_owner(const struct client *client, pid_t pid)
 	return peer_may_read(&client->creds, pid);
 }
 
-/* Which tasks of a watched process wait where its watch says waiting
- * forever is normal (render.h's expected_wait). */
-struct expected_waits {
-	struct app *app;
-	pid_t pid;
-};
-
-static bool expected_wait(void *arg, const struct ad_task *task)
-{
-	const struct expected_waits *e = arg;
-	return watcher_expected_wait(e->app->watcher, e->pid, task);
-}
-
-/* Sets options' expected_wait for the trace's process, when it is watched. */
-static void mark_expected_waits(struct ad_render_options *options, struct expected_waits *e,
-				struct app *app, const struct ad_trace *trace)
-{
-	*e = (struct expected_waits){ app, trace->pid };
-	if (!watcher_watches(app->watcher, trace->pid))
-		return;
-	options->expected_wait = expected_wait;
-	options->expected_wait_arg = e;
-}
-
-/* A whole document in flight: the sample it renders and the watch's
- * expected waits live until the response is done with them. */
+/* A whole document in flight: the sample it renders lives until the
+ * response is done with it. */
 struct whole_document {
 	struct sampler_handle *sample;
-	struct expected_waits waits;
 };
 
 static void release_whole_document(void *cls)
@@ -265,7 +240,6 @@ static enum MHD_Result respond_whole(struct app *app, struct MHD_Connection *c,
 	if (!w)
 		return MHD_NO;
 	struct ad_render_options options = { .locals = t->locals };
-	mark_expected_waits(&options, &w->waits, app, sampled->trace);
 	struct ad_render_stream *stream;
 	struct ad_error *err = ad_render_stream_create(
 		sampled->trace, t->text ? AD_RENDER_TEXT : AD_RENDER_JSON, &options, &stream);
@@ -300,14 +274,12 @@ static enum MHD_Result respond_rendered_json(struct MHD_Connection *c, struct re
 	return respond_text(c, r, MHD_HTTP_OK, "application/json", with_newline, len);
 }
 
-static enum MHD_Result render_tasks(struct app *app, struct MHD_Connection *c, struct request *r,
+static enum MHD_Result render_tasks(struct MHD_Connection *c, struct request *r,
 				    const struct tasks_request *t, const struct ad_trace *trace)
 {
 	struct ad_render_options options = {
 		.locals = t->locals, .has_task = t->has_task, .task = t->task,
 	};
-	struct expected_waits waits;
-	mark_expected_waits(&options, &waits, app, trace);
 	struct ad_error *err;
 	char *body = NULL;
 	size_t len = 0;
@@ -378,7 +350,7 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 	err = sampler_get(app->sampler, t.pid, start_time, t.locals, t.max_age_ms, &sampled);
 	if (err)
 		return respond_ad_error(c, r, err);
-	enum MHD_Result result = t.has_task ? render_tasks(app, c, r, &t, sampled.trace)
+	enum MHD_Result result = t.has_task ? render_tasks(c, r, &t, sampled.trace)
 					    : respond_whole(app, c, r, &t, &sampled);
 	sampler_release(app->sampler, &sampled); /* nothing when handed over */
 	return result;
@@ -440,7 +412,7 @@ static enum MHD_Result handle_core_tasks(struct app *app, struct MHD_Connection 
 	if (err)
 		return respond_ad_error(c, r, err);
 	t.pid = trace->pid;
-	enum MHD_Result result = render_tasks(app, c, r, &t, trace);
+	enum MHD_Result result = render_tasks(c, r, &t, trace);
 	ad_trace_destroy(trace);
 	return result;
 }

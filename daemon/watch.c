@@ -570,24 +570,3 @@ void watcher_destroy(struct watcher *w)
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
-
-bool watcher_watches(struct watcher *w, pid_t pid)
-{
-	if (!w)
-		return false;
-	pthread_mutex_lock(&w->lock);
-	bool watched = find_target(w, pid) != NULL;
-	pthread_mutex_unlock(&w->lock);
-	return watched;
-}
-
-bool watcher_expected_wait(struct watcher *w, pid_t pid, const struct ad_task *task)
-{
-	if (!w)
-		return false;
-	pthread_mutex_lock(&w->lock);
-	const struct target *t = find_target(w, pid);
-	bool expected = t && ad_task_in_expected_wait(task, t->expected, t->nexpected);
-	pthread_mutex_unlock(&w->lock);
-	return expected;
-}

@@ -17,7 +17,8 @@
  * shares the other's sample), and each sample is as short a pause as any
  * (no locals). Every successful sample of a watched process, the watcher's or
  * a request's, goes through the process's progress tracker before anyone
- * sees it: its tasks carry unchanged_for_s, and its metrics are updated. */
+ * sees it: its tasks carry unchanged_for_s and expected_wait (set by the
+ * library's tracker), and its metrics are updated. */
 #ifndef ASYNCDUMP_DAEMON_WATCH_H
 #define ASYNCDUMP_DAEMON_WATCH_H
 
@@ -42,11 +43,5 @@ struct ad_error *watcher_start(struct watcher *w);
 /* Stops every thread (a sample in progress finishes first) and frees. Call
  * once no request uses the sampler any more. */
 void watcher_destroy(struct watcher *w);
-
-/* Is process `pid` on the watch list right now? */
-bool watcher_watches(struct watcher *w, pid_t pid);
-/* Is `task` of process `pid` (watched) waiting where its watch's expected
- * waits say waiting forever is normal? False for a process not watched. */
-bool watcher_expected_wait(struct watcher *w, pid_t pid, const struct ad_task *task);
 
 #endif

@@ -453,7 +453,7 @@ static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
 	if (task->state == AD_TASK_RUNNING)
 		note_running_thread(w, task);
 	err = decode_task_future(d, tk, task, header, vtable);
-	if (err && err->code != AD_ERROR_NOMEM) {
+	if (err && !ad_error_is_fatal(err)) {
 		if (asprintf(&task->note, "the task's future could not be decoded: %s", err->message) < 0)
 			task->note = NULL;
 		ad_error_destroy(err);
@@ -492,7 +492,7 @@ static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
 		if (!err)
 			err = ad_read_u64(d->reader, h + trailer_offset + tk->trailer_next_off, &h);
 		if (err) {
-			if (err->code == AD_ERROR_NOMEM)
+			if (ad_error_is_fatal(err))
 				return err;
 			struct ad_error *w_err = ad_trace_add_warning(
 				d->trace, "runtime %u: the task list ends early at task 0x%" PRIx64 ": %s",
@@ -592,7 +592,7 @@ static struct ad_error *tokio_collect(struct ad_decode *d, struct ad_adapter *se
 			e = context_handle(d, &ctx, &flavor, &handle);
 		}
 		if (e) {
-			if (e->code == AD_ERROR_UNKNOWN_LAYOUT || e->code == AD_ERROR_NOMEM) {
+			if (e->code == AD_ERROR_UNKNOWN_LAYOUT || ad_error_is_fatal(e)) {
 				err = e;
 				goto out;
 			}
@@ -669,7 +669,7 @@ static struct ad_error *tokio_collect_late(struct ad_decode *d, struct ad_adapte
 			err = layout_error(err, "LocalSet task list");
 		else
 			err = ad_read_u64(d->reader, owned->address + off, &head);
-		if (err && err->code != AD_ERROR_NOMEM) {
+		if (err && !ad_error_is_fatal(err)) {
 			/* One LocalSet's list: the rest of the document stands. */
 			struct ad_error *w = ad_trace_add_warning(
 				d->trace, "the tasks of a LocalSet at 0x%" PRIx64 " could not be read: %s",

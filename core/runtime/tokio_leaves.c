@@ -660,7 +660,7 @@ static struct ad_error *local_set_combinator(struct ad_decode *d, const struct a
 	}
 	return NULL;
 ignore:
-	if (err->code == AD_ERROR_NOMEM)
+	if (ad_error_is_fatal(err))
 		return err;
 	struct ad_error *w = ad_trace_add_warning(d->trace,
 						  "a LocalSet at 0x%" PRIx64 " could not be read: %s",

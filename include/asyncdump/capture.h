@@ -2,10 +2,12 @@
 /* The whole pipeline behind one call: stop → snapshot → resume → decode.
  *
  * An ad_context lives as long as the program (the daemon, the CLI): it owns
- * the per-binary debuginfo cache (keyed by build-id, bounded) that every
- * capture shares. A context may be used from several threads at once;
- * captures of different processes proceed in parallel. The caller serialises
- * captures of one pid (only one tracer may hold a process). */
+ * the per-binary debuginfo cache (keyed by the executable file as it is on
+ * disk, bounded) that every capture shares. A context may be used from
+ * several threads at once; captures of different processes proceed in
+ * parallel, also while a binary is being indexed (captures of that binary
+ * wait for it: it is indexed once). The caller serialises captures of one
+ * pid (only one tracer may hold a process). */
 #ifndef ASYNCDUMP_CAPTURE_H
 #define ASYNCDUMP_CAPTURE_H
 

@@ -86,8 +86,9 @@ struct ad_error *ad_progress_create(const struct ad_progress_options *options,
 void ad_progress_destroy(struct ad_progress *p);
 
 /* Compares a new sample of the process with the previous ones: sets every
- * tracked task's has_unchanged_for / unchanged_for_s in `trace` and reports
- * on each task. `sampled_at_ns` is the CLOCK_MONOTONIC time of the sample (an
+ * tracked task's has_unchanged_for / unchanged_for_s and every task's
+ * expected_wait in `trace` (what the renderers print) and reports on each
+ * task. `sampled_at_ns` is the CLOCK_MONOTONIC time of the sample (an
  * earlier time than the previous sample's counts as the same time). Tasks
  * absent from this sample are forgotten. On error (out of memory) the tracker
  * and the trace are unchanged. */

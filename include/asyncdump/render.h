@@ -41,10 +41,6 @@
  * (each task is still shown on its own, and with ?task=ID). */
 #define AD_RENDER_MAX_LINKED_FRAMES 100000
 
-/* Whether a task waits where waiting forever is normal (the daemon's watch
- * list says so): its object then carries "expected_wait": true. */
-typedef bool (*ad_render_expected_wait_fn)(void *arg, const struct ad_task *task);
-
 struct ad_render_options {
 	bool locals;       /* include not-yet-polled futures */
 	bool has_task;     /* only this task (with its subtree) */
@@ -52,8 +48,6 @@ struct ad_render_options {
 	size_t max_linked_frames; /* 0: AD_RENDER_MAX_LINKED_FRAMES */
 	unsigned max_task_nesting; /* 0: AD_RENDER_JSON_TASK_NESTING (JSON), the
 				    * text format's own bound (text) */
-	ad_render_expected_wait_fn expected_wait; /* NULL: none is */
-	void *expected_wait_arg;
 };
 
 enum ad_render_format {
@@ -64,8 +58,7 @@ enum ad_render_format {
 
 /* A document rendered piece by piece, one task at a time, so that a large
  * trace never has its whole document in memory (the daemon streams it into
- * its response). The trace and the options' expected_wait argument must
- * outlive the stream. */
+ * its response). The trace must outlive the stream. */
 struct ad_render_stream;
 /* AD_ERROR_NOT_FOUND when options->has_task names no task. */
 struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_render_format format,

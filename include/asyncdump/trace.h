@@ -154,8 +154,10 @@ struct ad_task {
 	enum ad_task_state state;
 	char *note;               /* e.g. "future optimised out in this build", or NULL */
 	struct ad_frame *root;    /* NULL when it could not be decoded (see note) */
+	/* Filled by hang detection (progress.h) before the trace is shown. */
 	bool has_unchanged_for;
-	double unchanged_for_s;   /* filled by hang detection */
+	double unchanged_for_s;
+	bool expected_wait;       /* waits where waiting forever is normal */
 };
 
 struct ad_trace {

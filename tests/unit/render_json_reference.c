@@ -511,6 +511,8 @@ static json_t *task_json(struct render *r, const struct ad_task *task)
 		put(r, o, "unchanged_for_s", json_real(task->unchanged_for_s));
 	put(r, o, "blocked_on", summary_json(r, task));
 	put(r, o, "root", task->root ? frame_json(r, task->root, 1, false, NULL) : json_null());
+	if (task->expected_wait)
+		put(r, o, "expected_wait", json_true());
 	return o;
 }
 

@@ -383,6 +383,8 @@ START_TEST(expected_waits_are_not_stuck)
 	ck_assert(!r.tasks[0].stuck);
 	ck_assert_double_eq_tol(r.tasks[0].unchanged_for_s, 90.0, 1e-9); /* still reported */
 	ck_assert(t->tasks[0].has_unchanged_for);
+	ck_assert(t->tasks[0].expected_wait); /* in the model, for the renderers */
+	ck_assert(!t->tasks[1].expected_wait);
 	ck_assert(!r.tasks[1].expected_wait);
 	ck_assert(r.tasks[1].stuck);
 	ck_assert_uint_eq(r.nstuck, 1);

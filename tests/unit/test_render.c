@@ -387,6 +387,7 @@ static struct ad_trace *task_awaits_task(void)
 	struct ad_task *w = add_task(t, 12, 0x5000, AD_TASK_IDLE, worker);
 	w->has_unchanged_for = true;
 	w->unchanged_for_s = 312.4;
+	w->expected_wait = true;
 	return t;
 }
 
@@ -794,6 +795,8 @@ START_TEST(awaited_task_tree_is_the_subtree_in_json)
 
 	ck_assert(json_real_value(at(doc, "tasks/2/unchanged_for_s")) == 312.4);
 	assert_absent(doc, "tasks/1/unchanged_for_s");
+	ck_assert(json_is_true(at(doc, "tasks/2/expected_wait")));
+	assert_absent(doc, "tasks/1/expected_wait");
 	ck_assert_uint_eq(size_at(doc, "warnings"), 0);
 
 	/* The single-task endpoint gives the same object as the document. */

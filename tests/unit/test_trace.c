@@ -76,6 +76,7 @@ START_TEST(new_tasks_are_blank_with_unknown_state)
 	ck_assert_ptr_null(task->root);
 	ck_assert_ptr_null(task->note);
 	ck_assert(!task->has_unchanged_for);
+	ck_assert(!task->expected_wait);
 	for (int i = 0; i < 5; i++)
 		ck_assert_uint_eq(t->tasks[i].id, 100 + (uint64_t)i);
 	ad_trace_destroy(t);
