@@ -42,6 +42,9 @@ struct binary {
 	/* Per adapter of ad_runtime_adapters: what its prepare() gave (NULL:
 	 * no such runtime in this binary). */
 	void *adapter_state[MAX_ADAPTERS];
+	/* Per adapter: why it could not read a runtime the binary has (its
+	 * layout, not its absence), said in every trace of the binary. */
+	char *adapter_failure[MAX_ADAPTERS];
 	struct ad_error *error; /* set when no adapter reads this binary: why */
 };
 
@@ -93,9 +96,11 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 static void binary_destroy(void *value)
 {
 	struct binary *b = value;
-	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++)
+	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++) {
 		if (b->adapter_state[i])
 			ad_runtime_adapters[i]->destroy(b->adapter_state[i]);
+		free(b->adapter_failure[i]);
+	}
 	ad_error_destroy(b->error);
 	ad_debuginfo_unref(b->di);
 	free(b);
@@ -143,13 +148,18 @@ static struct ad_error *prepare_adapters(struct binary *b)
 	size_t active = 0, tried = 0;
 	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++) {
 		const struct ad_runtime_ops *ops = ad_runtime_adapters[i];
-		struct ad_error *err = ops->prepare(b->di, &b->adapter_state[i]);
+		struct ad_error *err = AD_FAULT("prepare", ops->kind);
+		if (!err)
+			err = ops->prepare(b->di, &b->adapter_state[i]);
 		tried++;
 		if (!err) {
 			active++;
 			continue;
 		}
 		b->adapter_state[i] = NULL;
+		if (err->code != AD_ERROR_NO_RUNTIME && !ad_error_is_fatal(err) &&
+		    asprintf(&b->adapter_failure[i], "%s: %s", ops->kind, err->message) < 0)
+			b->adapter_failure[i] = NULL;
 		if (ad_error_is_fatal(err) || !first) {
 			ad_error_destroy(first);
 			first = err;
@@ -379,6 +389,21 @@ static struct ad_error *collect(struct ad_context *ctx, struct ad_decode *d)
 	return err;
 }
 
+/* A runtime the binary has but whose layout an adapter could not read is
+ * missing from the trace: the trace says so, beside what the others found. */
+static struct ad_error *say_adapter_failures(const struct binary *b, struct ad_trace *trace)
+{
+	for (size_t i = 0; i < MAX_ADAPTERS && ad_runtime_adapters[i]; i++) {
+		if (!b->adapter_failure[i])
+			continue;
+		struct ad_error *err = ad_trace_add_warning(
+			trace, "%s (its runtimes and tasks are not listed)", b->adapter_failure[i]);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
 /* Decodes `snap` (a live sample's or a core's) into `trace`, whose header
  * is filled already. */
 static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b,
@@ -421,7 +446,9 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 #ifdef AD_FAULT_INJECTION
 	d.reader = &faulty; /* decoding reads the snapshot through the hook */
 #endif
-	err = collect(ctx, &d);
+	err = say_adapter_failures(b, trace);
+	if (!err)
+		err = collect(ctx, &d);
 	ad_u64map_deinit(&d.visited);
 	if (!err)
 		err = ad_wait_graph_cycles(trace);

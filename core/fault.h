@@ -11,6 +11,8 @@
  *   combinator  decoding a combinator (MaybeDone, PollFn, FuturesUnordered)
  *   leaf        decoding a leaf future
  *   task        decoding a task's root future
+ *   prepare     an adapter's prepare() of a binary (`what`: its kind; counted
+ *               per process, not per capture: prepare runs once per binary)
  * The failure is an error whose message starts "injected fault: STEP".
  * And ASYNCDUMP_SLOW_OPEN=TEXT:MS makes opening (indexing) a binary whose
  * path contains TEXT take MS milliseconds longer, to show that others are

@@ -7,7 +7,11 @@
 # keep every task of an un-faulted sample (same ids; block_on tasks by
 # thread; a LocalSet's tasks unless every occurrence fails, which cuts the
 # path to the LocalSet), and say where the step failed: a frame's error or,
-# for a task's root, the task's note, naming the step.
+# for a task's root, the task's note, naming the step. And a runtime adapter
+# that cannot read its layout (STEP prepare:N fails the Nth adapter's
+# prepare) loses only its own runtimes: in asyncstd's process (tokio,
+# async-executor, futures-executor side by side) each in turn is missing and
+# named in a warning, the other two are listed with all their tasks.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
@@ -123,4 +127,56 @@ PY
 		stop_targets
 	done
 done
+# One adapter's prepare fails: its runtimes are missing and said missing.
+start_target asyncstd debug
+base="$HARNESS_TMP/asyncstd-prepare"
+timeout 60 "$ASYNCDUMP" --json "$TARGET_PID" >"$base.json" 2>"$base.err" ||
+	fail "asyncstd: the un-faulted sample failed: $(head -c 2000 "$base.err")"
+for n in 1 2 3; do
+	status=0
+	ASYNCDUMP_FAULT=prepare:$n timeout 60 "$ASYNCDUMP" --json "$TARGET_PID" >"$base.$n.json" \
+		2>"$base.$n.err" || status=$?
+	[ "$status" = 0 ] || fail "asyncstd, ASYNCDUMP_FAULT=prepare:$n: exit status $status: $(head -c 2000 "$base.$n.err")"
+done
+run_checks "asyncstd, one adapter's prepare failing" "$base" <<'PY'
+import sys
+
+import tracecheck as tc
+
+base = sys.argv[1]
+c = tc.Check("asyncstd, ASYNCDUMP_FAULT=prepare:N")
+clean = tc.load(base + ".json")
+kinds = [r["kind"] for r in clean["runtimes"]]
+c.eq({"tokio", "async-executor", "futures-executor"}, set(kinds), "the un-faulted sample's runtime kinds")
+c.eq([], clean["warnings"], "the un-faulted sample's warnings")
+
+
+def tasks_by_kind(doc):
+    out = {}
+    for t in doc["tasks"]:
+        if t["kind"] != "block_on":
+            out.setdefault(doc["runtimes"][t["runtime"]]["kind"], set()).add(t["id"])
+    return out
+
+
+want = tasks_by_kind(clean)
+failed_kinds = set()
+for n in (1, 2, 3):
+    doc = tc.load("%s.%d.json" % (base, n))
+    named = [w for w in doc["warnings"] if "injected fault: prepare #%d" % n in w]
+    if not c.eq(1, len(named), "prepare:%d: one warning names the failed adapter: %r" % (n, doc["warnings"])):
+        continue
+    failed = named[0].split(":")[0]
+    failed_kinds.add(failed)
+    c.true("not listed" in named[0], "prepare:%d: the warning says its tasks are not listed" % n)
+    got = tasks_by_kind(doc)
+    c.true(failed not in got and failed not in [r["kind"] for r in doc["runtimes"]],
+           "prepare:%d: no runtime or task of the failed adapter %s" % (n, failed))
+    c.eq({k: v for k, v in want.items() if k != failed}, got,
+         "prepare:%d: the other adapters' tasks, all of them" % n)
+c.eq({"tokio", "async-executor", "futures-executor"}, failed_kinds, "each adapter failed once")
+c.done()
+PY
+assert_running "$TARGET_PID" "asyncstd after the faulted samples"
+stop_targets
 finish_checks
