@@ -15,7 +15,7 @@ import time
 from . import report
 from .load import measure_load
 from .procs import BenchError, kill_children
-from .sampling import measure_cold_demo, measure_target
+from .sampling import measure_cold_demo, measure_target, measure_threads
 
 FULL = {"profiles": ["release", "debug"], "tasks": [100, 1000, 10000, 100000], "runs": 5,
         "load_pairs": 5, "load_seconds": 10, "perf": True}
@@ -161,6 +161,8 @@ def measure(ctx, plan):
                 ctx, profile, tasks, plan["runs"], profiled.get(tasks, 0) if profile == "release" else 0))
     ctx.progress("cold first sample of the example (demo, release)")
     results["demo"] = measure_cold_demo(ctx, plan["runs"])
+    ctx.progress("first capture of a benchtarget with 64 threads against warm ones (release)")
+    results["threads"] = measure_threads(ctx, plan["runs"])
     if plan["load"]:
         ctx.progress(f"benchserver under wrk: {plan['load_pairs']} pairs of {plan['load_seconds']} s runs "
                      "per arm (watch list, GET /pids/PID/tasks)")

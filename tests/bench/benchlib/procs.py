@@ -25,9 +25,10 @@ def _die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def spawn(argv, **kwargs):
+def spawn(argv, extra_env=None, **kwargs):
     """Popen that is killed when the benchmark ends, however it ends."""
-    proc = subprocess.Popen(argv, preexec_fn=_die_with_parent, env=QUIET_ENV, **kwargs)
+    env = dict(QUIET_ENV, **(extra_env or {}))
+    proc = subprocess.Popen(argv, preexec_fn=_die_with_parent, env=env, **kwargs)
     _children.append(proc)
     return proc
 
@@ -73,10 +74,10 @@ class Target:
     """A test target started and READY: its pid and the KEY value lines it
     printed after READY."""
 
-    def __init__(self, argv, expect_keys, log_path, timeout=120):
+    def __init__(self, argv, expect_keys, log_path, timeout=120, extra_env=None):
         self.argv = argv
         self.log = open(log_path, "wb")
-        self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=self.log)
+        self.proc = spawn(argv, extra_env, stdout=subprocess.PIPE, stderr=self.log)
         self.pid = self.proc.pid
         self.info = self._wait_ready(expect_keys, timeout, log_path)
         self._wait_watcher_gone()

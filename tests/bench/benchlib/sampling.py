@@ -213,3 +213,52 @@ def measure_cold_demo(ctx, runs):
         return results
     finally:
         target.close()
+
+
+# Issue 18: the first capture of a process with many threads against a warm
+# one. tokio's multi_thread runtime takes its worker count from the
+# environment: 62 workers, main and the probe threads make 64 or more.
+MANY_WORKERS = 62
+THREADS_TASKS = 1000
+THREADS_WARM_REQUESTS = 3
+
+
+def measure_threads(ctx, runs):
+    """A fresh asyncdumpd per round whose debuginfo index is already built
+    (a first request to another benchtarget of the same binary): then the
+    first request to a benchtarget with 64 threads (its unwinder is built,
+    every thread unwound) and warm requests to it."""
+    binary = ctx.target_bin("benchtarget", "release")
+    keys = ["TASKS", "PROBE_PORT"]
+    other = Target([binary, "--tasks", "100"], keys, ctx.work_file("threads-other.log"))
+    try:
+        results = []
+        for index in range(runs):
+            target = Target([binary, "--tasks", str(THREADS_TASKS)], keys,
+                            ctx.work_file(f"threads-{index}.log"),
+                            extra_env={"TOKIO_WORKER_THREADS": str(MANY_WORKERS)})
+            daemon = Daemon(ctx.asyncdumpd, ctx.web_root, ctx.work_file("asyncdumpd-threads.log"))
+            try:
+                threads = target.thread_count()
+                if threads < MANY_WORKERS + 2:
+                    raise BenchError(f"benchtarget with TOKIO_WORKER_THREADS={MANY_WORKERS} has "
+                                     f"{threads} threads")
+                _, status, _ = http_get(daemon.port, f"/pids/{other.pid}/tasks")
+                if status != 200:
+                    raise BenchError(f"asyncdumpd answered {status} for the index-building request")
+                walls = []
+                for _ in range(1 + THREADS_WARM_REQUESTS):
+                    wall, status, body = http_get(daemon.port, f"/pids/{target.pid}/tasks")
+                    if status != 200 or len(re.findall(rb'"name":\s*"benchtarget::frame_three"',
+                                                       body)) != THREADS_TASKS:
+                        raise BenchError(f"asyncdumpd answered {status} for the 64-thread benchtarget "
+                                         f"without its {THREADS_TASKS} tasks: {body[:300]!r}")
+                    walls.append(wall)
+                results.append({"threads": threads, "first_s": walls[0],
+                                "warm_s": statistics.median(walls[1:])})
+            finally:
+                daemon.close()
+                target.close()
+        return results
+    finally:
+        other.close()
