@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The library's one small cache (lru.h): a table small enough to scan. */
+/* The library's one small cache (lru.h): a table small enough to scan.
+ * Entries being opened are in the table (those who want them must find
+ * them) but count against the capacity only once published, so that an
+ * opening that fails evicts nothing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +12,9 @@ struct ad_error *ad_lru_init(struct ad_lru *c, size_t capacity, void (*destroy)(
 {
 	memset(c, 0, sizeof(*c));
 	c->capacity = capacity ? capacity : 1;
+	c->slots = c->capacity + 4;
 	c->destroy = destroy;
-	if (!(c->entries = calloc(c->capacity, sizeof(*c->entries))))
+	if (!(c->entries = calloc(c->slots, sizeof(*c->entries))))
 		return &ad_error_nomem;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->opened, NULL);
@@ -34,7 +38,7 @@ void ad_lru_deinit(struct ad_lru *c)
 		entry_free(c, c->entries[i]);
 	free(c->entries);
 	c->entries = NULL;
-	c->n = 0;
+	c->n = c->nready = 0;
 	pthread_cond_destroy(&c->opened);
 	pthread_mutex_destroy(&c->lock);
 }
@@ -58,12 +62,33 @@ static struct ad_lru_entry *remove_at(struct ad_lru *c, size_t i)
 {
 	struct ad_lru_entry *e = c->entries[i];
 	c->entries[i] = c->entries[--c->n];
+	if (e->value)
+		c->nready--;
 	e->cached = false;
 	return e;
 }
 
+/* Under the lock: puts `e` in the table, growing it if need be; false
+ * without memory (e stays out). */
+static bool insert(struct ad_lru *c, struct ad_lru_entry *e)
+{
+	if (c->n == c->slots) {
+		struct ad_lru_entry **grown = realloc(c->entries, 2 * c->slots * sizeof(*grown));
+		if (!grown)
+			return false;
+		c->entries = grown;
+		c->slots *= 2;
+	}
+	c->entries[c->n++] = e;
+	if (e->value)
+		c->nready++;
+	e->cached = true;
+	return true;
+}
+
 /* Under the lock: the least recently used unpinned entry, taken out of the
- * table for the caller to free after unlocking; NULL when all are pinned. */
+ * table for the caller to free after unlocking; NULL when all are pinned
+ * (entries being opened are: by their opener). */
 static struct ad_lru_entry *evict(struct ad_lru *c)
 {
 	size_t oldest = c->n;
@@ -90,7 +115,7 @@ struct ad_error *ad_lru_get(struct ad_lru *c, const struct ad_lru_key *key,
 		}
 		pthread_cond_wait(&c->opened, &c->lock); /* another caller opens it */
 	}
-	struct ad_lru_entry *e = calloc(1, sizeof(*e)), *victim = NULL;
+	struct ad_lru_entry *e = calloc(1, sizeof(*e));
 	if (!e) {
 		pthread_mutex_unlock(&c->lock);
 		return &ad_error_nomem;
@@ -98,24 +123,25 @@ struct ad_error *ad_lru_get(struct ad_lru *c, const struct ad_lru_key *key,
 	e->key = *key;
 	e->pins = 1;
 	e->last_used = ++c->clock;
-	if (c->n == c->capacity)
-		victim = evict(c);
-	if (c->n < c->capacity) {
-		c->entries[c->n++] = e;
-		e->cached = true;
-	}
+	insert(c, e); /* else not cached, but still the caller's to open */
 	pthread_mutex_unlock(&c->lock);
-	entry_free(c, victim);
 	*ret = e;
 	return NULL;
 }
 
 void ad_lru_publish(struct ad_lru *c, struct ad_lru_entry *e, void *value)
 {
+	struct ad_lru_entry *victim = NULL;
 	pthread_mutex_lock(&c->lock);
 	e->value = value;
+	if (e->cached) {
+		c->nready++;
+		if (c->nready > c->capacity && !(victim = evict(c)))
+			remove_at(c, find(c, &e->key)); /* every entry is pinned: e goes at its last release */
+	}
 	pthread_cond_broadcast(&c->opened);
 	pthread_mutex_unlock(&c->lock);
+	entry_free(c, victim);
 }
 
 void ad_lru_abandon(struct ad_lru *c, struct ad_lru_entry *e)
@@ -173,13 +199,14 @@ void ad_lru_put(struct ad_lru *c, const struct ad_lru_key *key, void *value)
 			c->destroy(drop);
 		return;
 	}
-	if (c->n == c->capacity)
+	if (c->nready >= c->capacity)
 		victim = evict(c);
-	if (c->n < c->capacity && (e = calloc(1, sizeof(*e)))) {
-		*e = (struct ad_lru_entry){ .key = *key, .value = value,
-					    .last_used = ++c->clock, .cached = true };
-		c->entries[c->n++] = e;
-		value = NULL;
+	if (c->nready < c->capacity && (e = calloc(1, sizeof(*e)))) {
+		*e = (struct ad_lru_entry){ .key = *key, .value = value, .last_used = ++c->clock };
+		if (insert(c, e))
+			value = NULL;
+		else
+			free(e);
 	}
 	pthread_mutex_unlock(&c->lock);
 	entry_free(c, victim);

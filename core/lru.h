@@ -8,8 +8,9 @@
  *    pinned by the caller, who builds the value without holding the cache's
  *    lock and publishes it (ad_lru_publish) or gives up (ad_lru_abandon);
  *    meanwhile others wanting the same key wait, other keys are served.
- *    When every entry is pinned the new one is not cached: it lives as long
- *    as its pins.
+ *    Publishing evicts (an opening that fails evicts nothing); when every
+ *    other entry is pinned the new one is not kept: it lives as long as its
+ *    pins.
  *  - owned values (ad_lru_take / ad_lru_put): a value taken out belongs to
  *    the caller alone until put back (state that is not thread-safe).
  * Values are freed with the cache's `destroy`, never under its lock. */
@@ -39,7 +40,9 @@ struct ad_lru_entry {
 struct ad_lru {
 	pthread_mutex_t lock;
 	pthread_cond_t opened; /* an entry was published or abandoned */
-	size_t capacity, n;
+	size_t capacity;      /* published entries kept at most */
+	size_t n, nready;     /* entries in the table; of them, published */
+	size_t slots;         /* of the table (grows with entries being opened) */
 	struct ad_lru_entry **entries;
 	uint64_t clock;
 	void (*destroy)(void *value);
@@ -55,7 +58,8 @@ void ad_lru_deinit(struct ad_lru *c);
  * that the caller must publish or abandon. */
 struct ad_error *ad_lru_get(struct ad_lru *c, const struct ad_lru_key *key,
 			    struct ad_lru_entry **ret);
-/* Gives the entry being opened its value (owned by the cache from now on)
+/* Gives the entry being opened its value (owned by the cache from now on),
+ * evicting the least recently used unpinned entry when the cache is full,
  * and wakes those waiting for it; the caller's pin remains. */
 void ad_lru_publish(struct ad_lru *c, struct ad_lru_entry *e, void *value);
 /* Opening failed: the entry goes (with the caller's pin); one of those

@@ -110,6 +110,47 @@ START_TEST(pinned_entry_is_not_evicted)
 }
 END_TEST
 
+START_TEST(failed_open_evicts_nothing)
+{
+	struct ad_lru c;
+	setup(&c, 1);
+	ad_lru_release(&c, get(&c, 1, 10, NULL));
+	struct ad_lru_key k2 = key(2);
+	struct ad_lru_entry *e;
+	ck_assert_ptr_null(ad_lru_get(&c, &k2, &e));
+	ck_assert_ptr_null(e->value);
+	ad_lru_abandon(&c, e); /* say, the binary has no debuginfo */
+	ck_assert_int_eq(atomic_load(&destroyed), 0);
+	ck_assert(cached(&c, 1));
+	ad_lru_deinit(&c);
+}
+END_TEST
+
+START_TEST(many_openings_at_once_are_bounded_once_published)
+{
+	struct ad_lru c;
+	setup(&c, 1);
+	struct ad_lru_entry *e[12];
+	for (int i = 0; i < 12; i++) { /* more than the table's first size */
+		struct ad_lru_key k = key((uint64_t)i);
+		ck_assert_ptr_null(ad_lru_get(&c, &k, &e[i]));
+		ck_assert_ptr_null(e[i]->value);
+		ck_assert(e[i]->cached); /* findable by those who want it */
+	}
+	for (int i = 0; i < 12; i++)
+		ad_lru_publish(&c, e[i], value(i));
+	ck_assert(e[0]->cached); /* the first fits; the others are pinned, not kept */
+	for (int i = 1; i < 12; i++)
+		ck_assert(!e[i]->cached);
+	for (int i = 0; i < 12; i++)
+		ad_lru_release(&c, e[i]);
+	ck_assert_int_eq(atomic_load(&destroyed), 11);
+	ck_assert(cached(&c, 0));
+	ad_lru_deinit(&c);
+	ck_assert_int_eq(atomic_load(&destroyed), 12);
+}
+END_TEST
+
 START_TEST(key_zero_is_a_key)
 {
 	struct ad_lru c;
@@ -281,6 +322,8 @@ int main(void)
 	tcase_add_test(tc, miss_then_hit_gives_the_published_value);
 	tcase_add_test(tc, least_recently_used_is_evicted);
 	tcase_add_test(tc, pinned_entry_is_not_evicted);
+	tcase_add_test(tc, failed_open_evicts_nothing);
+	tcase_add_test(tc, many_openings_at_once_are_bounded_once_published);
 	tcase_add_test(tc, key_zero_is_a_key);
 	tcase_add_test(tc, full_of_pinned_entries_serves_uncached);
 	tcase_add_test(tc, take_and_put_hand_over_the_value);
