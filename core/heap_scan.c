@@ -108,7 +108,7 @@ static struct ad_error *scan_range(struct scan *s, uint64_t start, uint64_t end,
 	for (uint64_t a = start; a < end;) {
 		size_t len = end - a < CHUNK ? (size_t)(end - a) : CHUNK;
 		struct ad_error *err = ad_read(s->d->reader, a, s->buf, len);
-		if (err && err->code == AD_ERROR_NOMEM)
+		if (ad_error_is_fatal(err))
 			return err;
 		if (!err) {
 			if ((err = scan_words(s, a, len / 8, lo, hi, ntargets)))
@@ -121,7 +121,7 @@ static struct ad_error *scan_range(struct scan *s, uint64_t start, uint64_t end,
 		for (uint64_t p = a; p < a + len; p += PAGE) {
 			size_t plen = a + len - p < PAGE ? (size_t)(a + len - p) : PAGE;
 			err = ad_read(s->d->reader, p, s->buf, plen);
-			if (err && err->code == AD_ERROR_NOMEM)
+			if (ad_error_is_fatal(err))
 				return err;
 			if (err) {
 				ad_error_destroy(err);

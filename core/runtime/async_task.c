@@ -94,7 +94,7 @@ static bool keep(struct ad_error *err)
 
 static struct ad_error *layout_error(struct ad_error *err, const char *what)
 {
-	if (!err || err->code == AD_ERROR_NOMEM)
+	if (!err || ad_error_is_fatal(err))
 		return err;
 	struct ad_error *wrapped = ad_error_create(AD_ERROR_UNKNOWN_LAYOUT,
 						   "async-task layout (%s): %s", what, err->message);
@@ -112,7 +112,7 @@ static struct ad_error *find_header(struct ad_debuginfo *di, const struct ad_typ
 {
 	/* 4.3: Header; 4.7: Header<M>, M = () for async-executor's tasks. */
 	struct ad_error *err = ad_debuginfo_find_type(di, "async_task::header::Header", ret);
-	if (err && err->code != AD_ERROR_NOMEM) {
+	if (err && !ad_error_is_fatal(err)) {
 		ad_error_destroy(err);
 		err = ad_debuginfo_find_type(di, "async_task::header::Header<()>", ret);
 	}
@@ -311,7 +311,7 @@ static struct ad_error *visit_task(struct ad_decode *d, struct at_binary *b, uns
 		err = d->walk(d, ft, faddr, 0, &task->root);
 	if (!err)
 		task->root = unwrap_spawn_wrappers(task->root);
-	if (err && err->code != AD_ERROR_NOMEM) {
+	if (err && !ad_error_is_fatal(err)) {
 		struct ad_error *n = ad_task_set_note(task, "the task's future could not be decoded: %s",
 						      err->message);
 		ad_error_destroy(err);
@@ -426,7 +426,7 @@ static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, 
 		if ((err = visit_task(d, b, runtime, header)))
 			break;
 	}
-	if (err && err->code != AD_ERROR_NOMEM) {
+	if (err && !ad_error_is_fatal(err)) {
 		struct ad_error *w = ad_trace_add_warning(
 			d->trace, "executor 0x%" PRIx64 ": its task list could not be read: %s", state,
 			err->message);
@@ -571,7 +571,7 @@ static struct ad_error *collect(struct ad_decode *d, struct ad_adapter *self)
 			continue;
 		size_t before = d->trace->nruntimes;
 		struct ad_error *err = collect_global(d, b, c, i);
-		if (err && err->code == AD_ERROR_NOMEM)
+		if (ad_error_is_fatal(err))
 			return err;
 		if (err) {
 			struct ad_error *w = ad_trace_add_warning(d->trace, "%s: %s",
