@@ -379,10 +379,10 @@ struct render {
 	bool warned_depth, warned_nesting;
 };
 
-static struct ad_error *nomem(const struct ad_trace *t)
+/* Always the static error: creating one may fail too. */
+static struct ad_error *nomem(void)
 {
-	(void)t;
-	return &ad_error_nomem; /* always the static error: creating one may fail too */
+	return &ad_error_nomem;
 }
 
 static void warn(struct render *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -508,7 +508,7 @@ static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
 	};
 	if (r->max_nesting > AD_RENDER_MAX_TASK_NESTING)
 		r->max_nesting = AD_RENDER_MAX_TASK_NESTING;
-	return build_index(r) ? NULL : nomem(t);
+	return build_index(r) ? NULL : nomem();
 }
 
 static void render_fini(struct render *r)
@@ -1117,7 +1117,7 @@ struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_rende
 	}
 	struct ad_render_stream *s = calloc(1, sizeof(*s));
 	if (!s)
-		return nomem(t);
+		return nomem();
 	struct ad_render_options o = options ? *options : (struct ad_render_options){ 0 };
 	if (format == AD_RENDER_TEXT && !o.max_task_nesting)
 		o.max_task_nesting = AD_RENDER_MAX_TASK_NESTING; /* the design nests */
@@ -1145,7 +1145,7 @@ struct ad_error *ad_render_stream_read(struct ad_render_stream *s, char *buf, si
 		s->failed = s->out.oom || s->w.oom || s->r.oom;
 	}
 	if (s->failed)
-		return nomem(s->r.t);
+		return nomem();
 	size_t n = s->out.len - s->sent;
 	if (n > size)
 		n = size;
@@ -1175,7 +1175,7 @@ static struct ad_error *read_all(struct ad_render_stream *s, char **ret, size_t 
 	while (!(err = ad_render_stream_read(s, chunk, sizeof(chunk), &n)) && n)
 		ad_outbuf_append(&all, chunk, n);
 	if (!err && all.oom)
-		err = nomem(s->r.t);
+		err = nomem();
 	if (err) {
 		free(all.buf);
 		return err;
@@ -1226,7 +1226,7 @@ struct ad_error *ad_render_task_json(const struct ad_trace *t, const struct ad_t
 	render_fini(&r);
 	if (oom) {
 		free(out.buf);
-		return nomem(t);
+		return nomem();
 	}
 	*ret = out.buf;
 	if (len)
