@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "asyncdump/debuginfo.h"
+#include "debuginfo_internal.h"
 #include "search.h"
 #include "u64map.h"
 #include "unwind.h"
@@ -36,6 +37,8 @@ struct cu_functions {
 	struct function_range *ranges; /* sorted by low */
 };
 
+#define MAX_MODULES 256
+
 struct ad_unwinder {
 	Dwfl_Callbacks callbacks;      /* dwfl_callbacks with this unwinder's search path */
 	char *search_path;
@@ -50,6 +53,8 @@ struct ad_unwinder {
 	struct ad_u64map names;
 	size_t nnames;
 	struct function_name *all_names; /* every entry, newest first */
+	size_t nmodules;
+	struct module_kind { Dwfl_Module *module; bool rust; } modules[MAX_MODULES];
 };
 
 struct function_name {
@@ -412,16 +417,18 @@ static bool compute_cfa(const struct ad_unwind_frame *f, uint64_t *ret)
 {
 	if (!f->module)
 		return false;
-	Dwarf_Addr cfi_bias;
+	Dwarf_Addr biases[2] = {0, 0};
 	Dwarf_CFI *cfis[2] = {
-		dwfl_module_eh_cfi(f->module, &cfi_bias),
+		dwfl_module_eh_cfi(f->module, &biases[0]),
 		NULL,
 	};
-	Dwarf_Addr dwarf_cfi_bias;
-	cfis[1] = dwfl_module_dwarf_cfi(f->module, &dwarf_cfi_bias);
-	Dwarf_Addr biases[2] = {cfi_bias, dwarf_cfi_bias};
 	for (int i = 0; i < 2; i++) {
 		Dwarf_Frame *frame;
+		/* .debug_frame only where .eh_frame has nothing: asking for it
+		 * loads the module's whole DWARF (a libc's separate debug file,
+		 * decompressed), the cost of a process's first capture. */
+		if (i == 1)
+			cfis[1] = dwfl_module_dwarf_cfi(f->module, &biases[1]);
 		if (!cfis[i] || dwarf_cfi_addrframe(cfis[i], f->lookup_pc - biases[i], &frame) != 0)
 			continue;
 		Dwarf_Op *ops;
@@ -591,11 +598,29 @@ static void find_scopes(Dwarf_Die *parent, struct scope_walk *w, int depth)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
+/* Whether a module is Rust code, the only code whose functions matter here
+ * (block_on frames, their variables): the others' DWARF is never loaded
+ * (a libc's separate debug file, decompressed, is most of a first
+ * capture). Kept per module; past MAX_MODULES, assumed Rust. */
+static bool module_is_rust(struct ad_unwinder *u, Dwfl_Module *module)
+{
+	for (size_t i = 0; i < u->nmodules; i++)
+		if (u->modules[i].module == module)
+			return u->modules[i].rust;
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(module, &bias);
+	bool rust = elf && ad_elf_looks_like_rust(elf);
+	if (u->nmodules == MAX_MODULES)
+		return true;
+	u->modules[u->nmodules++] = (struct module_kind){ module, rust };
+	return rust;
+}
+
 /* The DIEs enclosing the innermost scope at the frame's pc, innermost
  * first (lexical blocks, inlined calls, up to the subprogram). -1: no memory. */
 static int scope_chain(struct ad_unwinder *u, struct ad_unwind_frame *f, Dwarf_Die **ret)
 {
-	if (!f->module)
+	if (!f->module || !module_is_rust(u, f->module))
 		return 0;
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = dwfl_module_addrdie(f->module, f->lookup_pc, &bias);
