@@ -93,6 +93,19 @@ bool ad_is_coroutine_env(const struct ad_type *t);
 bool ad_is_future_like(const struct ad_decode *d, const struct ad_type *t);
 
 /* Helpers shared by decoders. */
+/* A task whose root future could not be decoded keeps its place in the
+ * trace with a note saying why: err is consumed; only lack of memory is
+ * returned. */
+static inline struct ad_error *ad_task_note_undecodable(struct ad_task *task, struct ad_error *err)
+{
+	if (!err || ad_error_is_fatal(err))
+		return err;
+	struct ad_error *noted =
+		ad_task_set_note(task, "the task's future could not be decoded: %s", err->message);
+	ad_error_destroy(err);
+	return noted;
+}
+
 /* A member named `name` anywhere inside `t`, breadth first through struct,
  * enum-variant and union members (never through pointers), at most
  * `max_depth` levels down: its offset from the start of `t` and its type. */

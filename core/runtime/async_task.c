@@ -311,13 +311,7 @@ static struct ad_error *visit_task(struct ad_decode *d, struct at_binary *b, uns
 		err = d->walk(d, ft, faddr, 0, &task->root);
 	if (!err)
 		task->root = unwrap_spawn_wrappers(task->root);
-	if (err && !ad_error_is_fatal(err)) {
-		struct ad_error *n = ad_task_set_note(task, "the task's future could not be decoded: %s",
-						      err->message);
-		ad_error_destroy(err);
-		err = n;
-	}
-	return err;
+	return ad_task_note_undecodable(task, err);
 }
 
 /* Executor → its State: Executor.state, a OnceCell<Arc<State>> (1.5: the

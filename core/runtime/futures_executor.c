@@ -289,13 +289,7 @@ static struct ad_error *add_task(struct ad_decode *d, struct fe_scan *s, unsigne
 	d->current_runtime = runtime;
 	const struct fe_binary *b = s->b;
 	err = d->walk(d, b->obj_future_type, drop_fn - b->obj_drop_fn + b->obj_future, 0, &task->root);
-	if (err && !ad_error_is_fatal(err)) {
-		struct ad_error *n = ad_task_set_note(task, "the task's future could not be decoded: %s",
-						      err->message);
-		ad_error_destroy(err);
-		err = n;
-	}
-	return err;
+	return ad_task_note_undecodable(task, err);
 }
 
 /* A ThreadPool task waiting in its WakeHandle, if `drop_fn` is its future's. */

@@ -452,14 +452,7 @@ static struct ad_error *visit_task(struct list_walk *w, uint64_t header)
 	ad_error_destroy(err);
 	if (task->state == AD_TASK_RUNNING)
 		note_running_thread(w, task);
-	err = decode_task_future(d, tk, task, header, vtable);
-	if (err && !ad_error_is_fatal(err)) {
-		if (asprintf(&task->note, "the task's future could not be decoded: %s", err->message) < 0)
-			task->note = NULL;
-		ad_error_destroy(err);
-		err = NULL;
-	}
-	return err;
+	return ad_task_note_undecodable(task, decode_task_future(d, tk, task, header, vtable));
 }
 
 static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
