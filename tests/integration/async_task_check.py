@@ -23,6 +23,12 @@ def thread_named(pid, name):
     return None
 
 
+def block_on_of_thread(c, doc, pid, name):
+    """The block_on task of the target's thread named `name`, or None (a failure)."""
+    tid = thread_named(pid, name)
+    return c.block_on(doc, tid) if c.true(tid, "no thread %s" % name) else None
+
+
 def check_executor_tasks(c, doc, src, target, pid, info, timer_marker):
     """The tasks both targets spawn on their global executor; returns
     {fn: task}. timer_marker: "sleep" (async-std) or "timer" (async-io)."""

@@ -64,8 +64,7 @@ if main and "awaits_task" in found:
 if main:
     c.eq("async-executor", doc["runtimes"][main["runtime"]]["kind"],
          "main's block_on: the kind of the executor it runs (async-std's block_on runs a LocalExecutor)")
-tokio_tid = at.thread_named(pid, "tokio-runtime")
-tokio_main = c.block_on(doc, tokio_tid) if c.true(tokio_tid, "no thread tokio-runtime") else None
+tokio_main = at.block_on_of_thread(c, doc, pid, "tokio-runtime")
 if tokio_main:
     c.eq("tokio", doc["runtimes"][tokio_main["runtime"]]["kind"], "the tokio thread's block_on: its runtime's kind")
 
@@ -78,8 +77,7 @@ if tokio_task:
                               "leaf": tc.TIMER}, src, "the tokio task")
 
 # futures' executors: no registry; tasks found in the heap, each checked.
-local_tid = at.thread_named(pid, "local-pool")
-local_main = c.block_on(doc, local_tid) if c.true(local_tid, "no thread local-pool") else None
+local_main = at.block_on_of_thread(c, doc, pid, "local-pool")
 if local_main:
     c.check_block_on(local_main, profile, {
         "chain": [("asyncstd::local_pool_main", "suspended", "local_pool_main_awaits_oneshot")],
@@ -103,8 +101,7 @@ if pool_task and pool_outer:
     c.eq(pool_task["runtime"], pool_outer["runtime"], "the ThreadPool's two tasks: one runtime")
     c.eq(["futures-executor", "thread_pool", 2],
          [doc["runtimes"][pool_task["runtime"]][k] for k in ("kind", "flavor", "tasks")], "the ThreadPool's runtime")
-fb_tid = at.thread_named(pid, "futures-blockon")
-fb_main = c.block_on(doc, fb_tid) if c.true(fb_tid, "no thread futures-blockon") else None
+fb_main = at.block_on_of_thread(c, doc, pid, "futures-blockon")
 if fb_main:
     c.check_block_on(fb_main, profile, {
         "chain": [("asyncstd::futures_block_on_main", "suspended", "futures_block_on_main_awaits_oneshot")],

@@ -66,8 +66,7 @@ if main and main_child:
         "link": {"task_id": main_child["id"], "root": {
             "chain": [("smolrt::main_child", "suspended", "main_child_awaits_timer")], "leaf": tc.TIMER}}},
         src, "main's block_on")
-local_tid = at.thread_named(pid, "local-executor")
-local_main = c.block_on(doc, local_tid) if c.true(local_tid, "no thread local-executor") else None
+local_main = at.block_on_of_thread(c, doc, pid, "local-executor")
 if local_main:
     c.check_block_on(local_main, profile, {
         "chain": [("smolrt::local_main", "suspended", "local_main_awaits_forever")],
