@@ -346,6 +346,11 @@ static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long l
 		mine->refs = 1; /* the slot's, while running */
 		mine->locals = locals;
 		mine->background = background;
+		/* The kept sample is not kept through the new one: two decoded
+		 * traces of a large process at once would double the daemon's
+		 * peak memory. Whoever still holds it keeps it alive. */
+		put_sample(slot->latest);
+		slot->latest = NULL;
 		slot->running = mine;
 		s->in_flight++;
 		take_sample(s, pid, start_time, mine);

@@ -270,6 +270,27 @@ START_TEST(the_last_reference_frees_a_replaced_sample)
 }
 END_TEST
 
+START_TEST(a_new_sample_does_not_keep_the_last_one_alive)
+{
+	struct sampler *s = setup();
+	struct sampled first;
+	ck_assert_ptr_null(sampler_get(s, self, self_start, false, 0, &first));
+	sampler_release(s, &first); /* only the slot keeps it now */
+	ck_assert_int_eq(atomic_load(&destroyed), 0);
+	hold_captures(true);
+	struct request r;
+	start(&r, s, false); /* max_age 0: a fresh one */
+	EVENTUALLY(captures_started() == 2);
+	/* The new capture runs: the kept one is gone already. */
+	ck_assert_int_eq(atomic_load(&destroyed), 1);
+	hold_captures(false);
+	finish(&r);
+	sampler_release(s, &r.sampled);
+	sampler_destroy(s);
+	ck_assert_int_eq(atomic_load(&destroyed), 2);
+}
+END_TEST
+
 START_TEST(failed_samples_are_shared_but_not_kept)
 {
 	struct sampler *s = setup();
@@ -312,6 +333,7 @@ int main(void)
 	tcase_add_test(tc, a_waiter_needing_more_takes_its_own_sample);
 	tcase_add_test(tc, the_last_reference_frees_a_replaced_sample);
 	tcase_add_test(tc, failed_samples_are_shared_but_not_kept);
+	tcase_add_test(tc, a_new_sample_does_not_keep_the_last_one_alive);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
