@@ -41,6 +41,21 @@ CORPUS = {
         "features": ["full"],
         "suites": ["trixie", "sid"],
     },
+    # async-std's and smol's own servers (issue 16): their runtime is
+    # async-executor's (async-global-executor under async-std). bookworm's
+    # async-std 1.12 is not installed by ./dev: trixie and sid only.
+    "async-std": {
+        "examples": ["tcp-echo", "udp-echo"],
+        "deps": [],
+        "features": [],
+        "suites": ["trixie", "sid"],
+    },
+    "smol": {
+        "examples": ["tcp-server"],
+        "deps": [],
+        "features": [],
+        "suites": ["trixie", "sid"],
+    },
 }
 
 WORKSPACE = """\
