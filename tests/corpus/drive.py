@@ -12,6 +12,7 @@ until it is killed:
 
     CONNECTIONS n   connections the program holds open to us
     REQUESTS n      requests the program has received and not answered
+    PEERS n         chat peers the program knows by name (a-chat)
 
 Scenarios (the program's own source says what each state means):
     h2-clients      against h2's examples/server.rs: one HTTP/2 connection
@@ -36,6 +37,10 @@ Scenarios (the program's own source says what each state means):
                     and idle since, one that never sends a byte
     udp-echo        against async-std's udp-echo.rs: one datagram echoed;
                     the program waits in recv_from for the next
+    chat-clients    against async-std's a-chat server: one peer that gave
+                    its name and got its own message back (its writer task
+                    exists and waits for the next), one connection that
+                    never sends its name
 """
 
 import os
@@ -255,6 +260,19 @@ def udp_echo(port, pid, out):
     return [sock], 0
 
 
+def chat_clients(port, pid, out):
+    named = connect(port)
+    named.sendall(b"alice\nalice: hello\n")
+    want = b"from alice: hello\n"
+    if recv_exactly(named, len(want)) != want:
+        sys.exit("drive: the chat server did not deliver the message")
+    silent = connect(port)
+    wait_until("2 accepted connections", lambda: accepted_sockets(pid, port) == 2)
+    wait_until("2 connections accepted by the program", lambda: lines_of(out, "Accepting from") == 2)
+    say("PEERS", 1)
+    return [named, silent], 0
+
+
 def main(argv):
     if len(argv) != 5:
         sys.exit("usage: drive.py SCENARIO PORT PID OUT")
@@ -267,6 +285,8 @@ def main(argv):
         held, requests = http_graceful(port, pid, out)
     elif scenario == "echo-clients":
         held, requests = echo_clients(port, pid, out)
+    elif scenario == "chat-clients":
+        held, requests = chat_clients(port, pid, out)
     elif scenario == "udp-echo":
         held, requests = udp_echo(port, pid, out)
     elif scenario == "h2-stall":

@@ -140,7 +140,8 @@ wait_udp() {
 export PYTHONPATH="$top_srcdir/tests/integration${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 
 # trace BIN SOURCE ROLE PORT SCENARIO RULE MAIN_AWAIT RUNTIME [ARGS...]: one
-# program in one state, sampled and checked (RUNTIME: corpuscheck.py's).
+# program in one state, sampled and checked (RUNTIME: corpuscheck.py's; so is
+# main_fn, set in the call's environment: the future main passes to block_on).
 #   ROLE server: the program listens on PORT, the driver is its client;
 #   ROLE udp-server: the program's UDP socket is bound to PORT, the driver sends;
 #   ROLE client: the driver listens on PORT and never answers, the program connects.
@@ -171,6 +172,7 @@ trace() {
 	run_checks "$what" "$what" \
 		"$HARNESS_TMP/$suite.$name.$profile.json" "$HARNESS_TMP/$suite.$name.$profile.txt" \
 		"$PROGRAM_PID" "$source" "$crate" "$rule" "$main_await" "$port" "$role" "$DRIVER_OUT" "$runtime" \
+		"${main_fn:-main}" \
 		< "$top_srcdir/tests/integration/corpuscheck.py"
 	assert_running "$PROGRAM_PID" "$what at the end"
 	stop_targets
@@ -216,6 +218,13 @@ for suite in $CORPUS_SUITES; do
 			# no executor) in accept; smol::spawn(echo(stream)) per connection.
 			trace "$dir/smol-tcp-server" "${src[smol-tcp-server]}" server 7000 echo-clients \
 				own-per-connection 'listener.accept().await' async-executor/none
+			# async-std/examples/a-chat (server.rs): main blocks on
+			# accept_loop, which spawned broker_loop, spawns a
+			# connection_loop per connection, and the broker a writer
+			# per named peer (select! on futures' mpsc receivers).
+			main_fn=server::accept_loop trace "$dir/async-std-a-chat" \
+				"$(dirname "${src[async-std-a-chat]}")/server.rs" server 8080 chat-clients \
+				own-chat 'incoming.next().await' async-executor server
 		fi
 		[ -n "${src[hyper-util-server]:-}" ] || continue
 		# hyper-util/examples/server.rs: a JoinSet task per connection.

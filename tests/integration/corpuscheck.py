@@ -27,11 +27,12 @@ its observable state (the connections the driver holds open, the sockets in
 - the text format lists every task, and no line there runs longer than
   MAX_LINE characters (long generic names are elided).
 
-Usage: python3 corpuscheck.py WHAT JSON TEXT PID SOURCE CRATE RULE MAIN_AWAIT PORT ROLE DRIVER_OUT RUNTIME
+Usage: python3 corpuscheck.py WHAT JSON TEXT PID SOURCE CRATE RULE MAIN_AWAIT PORT ROLE DRIVER_OUT RUNTIME MAIN_FN
 
 RUNTIME: the runtime kind of the spawned tasks, "/" and main's block_on's
 when it differs ("none": smol::block_on is async-io's, which runs no executor;
-not asserted, the document has no "no runtime" yet).
+not asserted, the document has no "no runtime" yet). MAIN_FN: the future main
+passes to block_on, under the crate ("main": main's own async block).
 """
 
 import os
@@ -130,7 +131,7 @@ def source_line(path, needle):
     return found[0]
 
 
-def expected_tasks(rule, connections, requests):
+def expected_tasks(rule, connections, requests, peers):
     """(how to compare, count) for the spawned tasks, from what the source spawns."""
     if rule == "per-connection-and-request":  # one task per accepted connection, one per request
         return "==", connections + requests
@@ -144,12 +145,14 @@ def expected_tasks(rule, connections, requests):
         return "==", connections
     if rule == "own-none":                    # spawns nothing
         return "==", 0
+    if rule == "own-chat":                    # a-chat: its broker, a reader per connection, a writer per peer
+        return "==", 1 + connections + peers
     raise SystemExit("corpuscheck: no rule %s" % rule)
 
 
 def main(argv):
     (what, json_path, text_path, pid, source, crate, rule, main_await, port, role,
-     driver_out, runtime) = argv[1:13]
+     driver_out, runtime, main_fn) = argv[1:14]
     task_runtime, main_runtime = (runtime.split("/") + [runtime])[:2]
     pid, port = int(pid), int(port)
     source = os.path.realpath(source)
@@ -162,7 +165,8 @@ def main(argv):
     requests = int(info["REQUESTS"][0])
 
     tasks = [t for t in doc["tasks"] if t["kind"] == "task"]
-    op, want = expected_tasks(rule, connections, requests)
+    peers = int(info.get("PEERS", [0])[0])
+    op, want = expected_tasks(rule, connections, requests, peers)
     counted = tasks
     if rule.startswith("own-"):
         counted = [t for t in tasks if ((t.get("root") or {}).get("name") or "").startswith(crate + "::")]
@@ -194,9 +198,9 @@ def main(argv):
                  "main's block_on: its runtime's kind")
         if c.true(root is not None, "main's block_on: no root decoded (note: %r)" % main.get("note")):
             own, above = own_outermost(root, crate)
-            c.true(own is not None and own["name"].startswith(crate + "::main"),
-                   "main's block_on: its outermost frame of the program's own code, %r, is not %s::main's future"
-                   % (own and own["name"], crate))
+            c.true(own is not None and own["name"].startswith(crate + "::" + main_fn),
+                   "main's block_on: its outermost frame of the program's own code, %r, is not %s::%s's future"
+                   % (own and own["name"], crate, main_fn))
             c.true(all(crate_of(a["name"]) in KNOWN_LIBRARIES for a in above),
                    "main's block_on: above main's future, a frame of no known library: %s"
                    % [a["name"] for a in above])
