@@ -74,9 +74,13 @@ static bool named_future(const struct ad_decode *d, const struct ad_type *t)
 	return false;
 }
 
+/* A trait object polled like a future: a dyn Future, or a dyn Stream that
+ * a future drives through poll_next (async-std's Incoming boxes async-io's
+ * incoming() stream). */
 static bool is_boxed_dyn_future(const struct ad_type *t)
 {
-	return strstr(t->name, "dyn core::future::future::Future") != NULL;
+	return strstr(t->name, "dyn core::future::future::Future") != NULL ||
+	       strstr(t->name, "dyn futures_core::stream::Stream") != NULL;
 }
 
 /* Option<T>'s T: rustc puts an enum's generic parameters on its variant

@@ -531,6 +531,14 @@ static bool oneshot_leaf(struct ad_decode *d, const struct ad_value *v, struct a
 	return ad_channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner", NULL);
 }
 
+/* futures-channel's mpsc Receiver / UnboundedReceiver polled as a stream by
+ * a next() that is not futures-util's Next (async-std's NextFuture, whose
+ * `&mut S` the walk follows): { inner: Option<Arc<…Inner>> }. */
+static bool mpsc_receiver_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	return ad_channel_leaf(d, v, f, AD_RESOURCE_MPSC, "inner", NULL);
+}
+
 /* futures-util's MutexLockFuture { mutex: Option<&Mutex>, wait_key } (0.3.21, 0.3.34). */
 static bool mutex_lock_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
@@ -559,6 +567,8 @@ const struct ad_leaf_recogniser ad_library_leaves[] = {
 	{ "futures_util::stream::stream::next::Next", AD_MATCH_TYPE, next_leaf },
 	{ "futures_util::stream::try_stream::try_next::TryNext", AD_MATCH_TYPE, next_leaf },
 	{ "futures_channel::oneshot::Receiver", AD_MATCH_TYPE, oneshot_leaf },
+	{ "futures_channel::mpsc::Receiver", AD_MATCH_TYPE, mpsc_receiver_leaf },
+	{ "futures_channel::mpsc::UnboundedReceiver", AD_MATCH_TYPE, mpsc_receiver_leaf },
 	{ "futures_util::lock::mutex::MutexLockFuture", AD_MATCH_TYPE, mutex_lock_leaf },
 	{ "futures_util::lock::mutex::OwnedMutexLockFuture", AD_MATCH_TYPE, mutex_lock_leaf },
 	{ "futures_util::stream::stream::forward::Forward", AD_MATCH_TYPE, forward_leaf },

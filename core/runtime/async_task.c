@@ -83,6 +83,7 @@ struct at_capture {
 	unsigned collected_runtime[MAX_EXECUTORS]; /* the trace's runtime of each */
 	uint64_t noted[MAX_EXECUTORS];
 	size_t noted_block_on[MAX_EXECUTORS]; /* 1 + the block_on task that ran it, or 0 */
+	bool no_global;                       /* no global executor in use: see collect */
 };
 
 static bool keep(struct ad_error *err)
@@ -576,8 +577,11 @@ static struct ad_error *collect(struct ad_decode *d, struct ad_adapter *self)
 		}
 		any = any || d->trace->nruntimes > before;
 	}
-	if (!any)
-		return ad_error_create(AD_ERROR_NO_RUNTIME, "no global async-executor in use");
+	/* No global executor yet (nothing was ever spawned) need not mean no
+	 * executor: async-std's block_on runs a LocalExecutor, met only while
+	 * decoding the block_on futures (async-std's udp-echo example on sid).
+	 * collect_late says "no runtime" if none turned up by then. */
+	c->no_global = !any;
 	return NULL;
 }
 
@@ -619,6 +623,8 @@ static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *sel
 		}
 		attribute_block_on(d, c, i);
 	}
+	if (c->no_global && !d->trace->nruntimes)
+		return ad_error_create(AD_ERROR_NO_RUNTIME, "no global async-executor in use");
 	return NULL;
 }
 

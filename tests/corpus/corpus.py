@@ -7,12 +7,13 @@ unmodified against one Debian suite's crates.
 makes DIR a cargo workspace (one per suite, so that the dependencies are built
 once for every example of the suite) with a package per crate of CORPUS below.
 Each package's src/bin/CRATE-EXAMPLE.rs is a byte-for-byte copy of the
-registry's examples/EXAMPLE.rs; its Cargo.toml is generated here: the crate
+registry's examples/EXAMPLE.rs (an example of several files,
+examples/EXAMPLE/main.rs and its modules, is copied as src/bin/CRATE-EXAMPLE/); its Cargo.toml is generated here: the crate
 itself at the registry's version and the example's other dependencies with
 the version and features the crate's own Cargo.toml gives them (as `cargo
 build --example` in the crate would). Nothing of the examples' code is in
 our tree. Prints one line per binary: "NAME SOURCE" (the binary's name, the
-path of its copied source).
+path of its copied source: main.rs for an example of several files).
 
 A crate missing from a suite that CORPUS says has it is an error: the corpus
 must not shrink silently.
@@ -39,6 +40,21 @@ CORPUS = {
         "examples": ["server", "server_graceful", "client"],
         "deps": ["bytes", "http", "http-body-util", "hyper", "tokio"],
         "features": ["full"],
+        "suites": ["trixie", "sid"],
+    },
+    # async-std's and smol's own servers (issue 16): their runtime is
+    # async-executor's (async-global-executor under async-std). bookworm's
+    # async-std 1.12 is not installed by ./dev: trixie and sid only.
+    "async-std": {
+        "examples": ["tcp-echo", "udp-echo", "a-chat"],
+        "deps": ["futures"],
+        "features": [],
+        "suites": ["trixie", "sid"],
+    },
+    "smol": {
+        "examples": ["tcp-server"],
+        "deps": [],
+        "features": [],
         "suites": ["trixie", "sid"],
     },
 }
@@ -165,11 +181,18 @@ def generate(suite, registry, out):
         write_if_changed(os.path.join(pkg, "Cargo.toml"), package_manifest(crate, version, manifest, entry))
         for example in entry["examples"]:
             src = os.path.join(path, "examples", example + ".rs")
-            if not os.path.exists(src):
-                raise SystemExit("corpus: %s %s ships no examples/%s.rs" % (crate, version, example))
+            src_dir = os.path.join(path, "examples", example)
             name = "%s-%s" % (crate, example)
-            dst = os.path.join(pkg, "src", "bin", name + ".rs")
-            copy_if_changed(src, dst)
+            if os.path.exists(src):
+                dst = os.path.join(pkg, "src", "bin", name + ".rs")
+                copy_if_changed(src, dst)
+            elif os.path.exists(os.path.join(src_dir, "main.rs")):
+                os.makedirs(os.path.join(pkg, "src", "bin", name), exist_ok=True)
+                for rs in sorted(f for f in os.listdir(src_dir) if f.endswith(".rs")):
+                    copy_if_changed(os.path.join(src_dir, rs), os.path.join(pkg, "src", "bin", name, rs))
+                dst = os.path.join(pkg, "src", "bin", name, "main.rs")
+            else:
+                raise SystemExit("corpus: %s %s ships no examples/%s.rs" % (crate, version, example))
             binaries.append((name, dst))
         members.append(crate)
     os.makedirs(os.path.join(out, ".cargo"), exist_ok=True)

@@ -12,6 +12,7 @@ until it is killed:
 
     CONNECTIONS n   connections the program holds open to us
     REQUESTS n      requests the program has received and not answered
+    PEERS n         chat peers the program knows by name (a-chat)
 
 Scenarios (the program's own source says what each state means):
     h2-clients      against h2's examples/server.rs: one HTTP/2 connection
@@ -30,6 +31,16 @@ Scenarios (the program's own source says what each state means):
                     in flight, one that never sends a byte
     http-stall      an HTTP/1.1 server for hyper-util's examples/client.rs
                     that takes the request and never answers it
+    echo-clients    against a TCP echo server (async-std's tcp-echo.rs,
+                    smol's tcp-server.rs: a spawned task per connection
+                    copying what it reads back): one connection echoed once
+                    and idle since, one that never sends a byte
+    udp-echo        against async-std's udp-echo.rs: one datagram echoed;
+                    the program waits in recv_from for the next
+    chat-clients    against async-std's a-chat server: one peer that gave
+                    its name and got its own message back (its writer task
+                    exists and waits for the next), one connection that
+                    never sends its name
 """
 
 import os
@@ -227,6 +238,41 @@ def http_graceful(port, pid, out):
     return [busy, silent], 1
 
 
+def echo_clients(port, pid, out):
+    echoed = connect(port)
+    echoed.sendall(b"ping\n")
+    if recv_exactly(echoed, 5) != b"ping\n":
+        sys.exit("drive: the echo server did not echo")
+    silent = connect(port)
+    wait_until("2 accepted connections", lambda: accepted_sockets(pid, port) == 2)
+    wait_until("2 connections accepted by the program", lambda: lines_of(out, "Accepted ") == 2)
+    return [echoed, silent], 0
+
+
+def udp_echo(port, pid, out):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(DEADLINE_S)
+    sock.sendto(b"ping", ("127.0.0.1", port))
+    data, _ = sock.recvfrom(64)
+    if data != b"ping":
+        sys.exit("drive: the datagram came back as %r" % data)
+    wait_until("the program's line for the echo", lambda: lines_of(out, "Sent ") == 1)
+    return [sock], 0
+
+
+def chat_clients(port, pid, out):
+    named = connect(port)
+    named.sendall(b"alice\nalice: hello\n")
+    want = b"from alice: hello\n"
+    if recv_exactly(named, len(want)) != want:
+        sys.exit("drive: the chat server did not deliver the message")
+    silent = connect(port)
+    wait_until("2 accepted connections", lambda: accepted_sockets(pid, port) == 2)
+    wait_until("2 connections accepted by the program", lambda: lines_of(out, "Accepting from") == 2)
+    say("PEERS", 1)
+    return [named, silent], 0
+
+
 def main(argv):
     if len(argv) != 5:
         sys.exit("usage: drive.py SCENARIO PORT PID OUT")
@@ -237,6 +283,12 @@ def main(argv):
         held, requests = http_clients(port, pid, out)
     elif scenario == "http-graceful":
         held, requests = http_graceful(port, pid, out)
+    elif scenario == "echo-clients":
+        held, requests = echo_clients(port, pid, out)
+    elif scenario == "chat-clients":
+        held, requests = chat_clients(port, pid, out)
+    elif scenario == "udp-echo":
+        held, requests = udp_echo(port, pid, out)
     elif scenario == "h2-stall":
         held, requests = stall(port, h2_stall_handler)
     elif scenario == "http-stall":

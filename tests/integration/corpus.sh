@@ -1,6 +1,7 @@
 #!/bin/bash
 # Issue 14, the corpus: example programs of Debian's crate packages (h2's
-# server and client, hyper-util's servers and client), built unmodified
+# server and client, hyper-util's servers and client; issue 16: async-std's
+# tcp-echo and udp-echo, smol's tcp-server, on trixie and sid), built unmodified
 # against bookworm's, trixie's and sid's crates (tests/corpus), each driven
 # into a real state by tests/corpus/drive.py (connections open, requests in
 # flight, a peer that never answers) and sampled in both profiles. The
@@ -22,7 +23,7 @@ harness_init
 corpus_dir="$top_builddir/tests/corpus"
 started=$SECONDS
 
-# The examples listen on fixed ports (5928, 8000, 8080): one corpus run at a
+# The examples listen on fixed ports (5928, 7000, 8000, 8080): one corpus run at a
 # time on this machine, whichever build tree it comes from.
 mkdir -p "$corpus_dir"
 exec 9>"${TMPDIR:-/tmp}/asyncdump-corpus.lock"
@@ -127,15 +128,26 @@ wait_listening() {
 		sleep 0.05
 	done
 }
+# wait_udp PID PORT WHAT: until PID has a UDP socket bound to PORT.
+wait_udp() {
+	local deadline=$((SECONDS + 60))
+	until [ -n "$(python3 -c 'import sys, corpuscheck as cc; print(*cc.udp_fds(int(sys.argv[1]), int(sys.argv[2])))' "$1" "$2" 2>/dev/null)" ]; do
+		check_alive "$1" || fail "$3 exited before binding UDP port $2: $(head -c 2000 "$PROGRAM_OUT")"
+		[ "$SECONDS" -lt "$deadline" ] || fail "$3 has no UDP socket on $2 after 60 s"
+		sleep 0.05
+	done
+}
 export PYTHONPATH="$top_srcdir/tests/integration${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 
-# trace BIN SOURCE ROLE PORT SCENARIO RULE MAIN_AWAIT [ARGS...]: one program
-# in one state, sampled and checked.
+# trace BIN SOURCE ROLE PORT SCENARIO RULE MAIN_AWAIT RUNTIME [ARGS...]: one
+# program in one state, sampled and checked (RUNTIME: corpuscheck.py's; so is
+# main_fn, set in the call's environment: the future main passes to block_on).
 #   ROLE server: the program listens on PORT, the driver is its client;
+#   ROLE udp-server: the program's UDP socket is bound to PORT, the driver sends;
 #   ROLE client: the driver listens on PORT and never answers, the program connects.
 trace() {
-	local bin=$1 source=$2 role=$3 port=$4 scenario=$5 rule=$6 main_await=$7 name crate what
-	shift 7
+	local bin=$1 source=$2 role=$3 port=$4 scenario=$5 rule=$6 main_await=$7 runtime=$8 name crate what
+	shift 8
 	name=$(basename "$bin")
 	crate=${name//-/_}
 	what="$suite $name ($profile)"
@@ -143,6 +155,10 @@ trace() {
 	if [ "$role" = server ]; then
 		start_program "$bin" "$@"
 		wait_listening "$PROGRAM_PID" "$port" "$what"
+		start_driver "$scenario" "$port" "$PROGRAM_PID"
+	elif [ "$role" = udp-server ]; then
+		start_program "$bin" "$@"
+		wait_udp "$PROGRAM_PID" "$port" "$what"
 		start_driver "$scenario" "$port" "$PROGRAM_PID"
 	else
 		PROGRAM_OUT=
@@ -155,7 +171,8 @@ trace() {
 	sample "$PROGRAM_PID" "$suite.$name.$profile"
 	run_checks "$what" "$what" \
 		"$HARNESS_TMP/$suite.$name.$profile.json" "$HARNESS_TMP/$suite.$name.$profile.txt" \
-		"$PROGRAM_PID" "$source" "$crate" "$rule" "$main_await" "$port" "$role" "$DRIVER_OUT" \
+		"$PROGRAM_PID" "$source" "$crate" "$rule" "$main_await" "$port" "$role" "$DRIVER_OUT" "$runtime" \
+		"${main_fn:-main}" \
 		< "$top_srcdir/tests/integration/corpuscheck.py"
 	assert_running "$PROGRAM_PID" "$what at the end"
 	stop_targets
@@ -184,21 +201,42 @@ for suite in $CORPUS_SUITES; do
 		# h2/examples/server.rs: main accepts; each connection is a spawned
 		# task (serve), each request one more (handle_request).
 		trace "$dir/h2-server" "${src[h2-server]}" server 5928 h2-clients \
-			per-connection-and-request 'listener.accept().await'
+			per-connection-and-request 'listener.accept().await' tokio
 		# h2/examples/client.rs: main awaits the response; the connection
 		# runs in the one task it spawns.
-		trace "$dir/h2-client" "${src[h2-client]}" client 5928 h2-stall one 'response.await'
+		trace "$dir/h2-client" "${src[h2-client]}" client 5928 h2-stall one 'response.await' tokio
+		if [ -n "${src[async-std-tcp-echo]:-}" ]; then
+			# async-std/examples/tcp-echo.rs: main (task::block_on, a
+			# LocalExecutor) loops on incoming.next(); task::spawn per
+			# connection, each in io::copy of the socket to itself.
+			trace "$dir/async-std-tcp-echo" "${src[async-std-tcp-echo]}" server 8080 echo-clients \
+				own-per-connection 'incoming.next().await' async-executor
+			# udp-echo.rs: main alone, in recv_from on its UDP socket.
+			trace "$dir/async-std-udp-echo" "${src[async-std-udp-echo]}" udp-server 8080 udp-echo \
+				own-none 'socket.recv_from(&mut buf).await' async-executor
+			# smol/examples/tcp-server.rs: main (smol::block_on: async-io's,
+			# no executor) in accept; smol::spawn(echo(stream)) per connection.
+			trace "$dir/smol-tcp-server" "${src[smol-tcp-server]}" server 7000 echo-clients \
+				own-per-connection 'listener.accept().await' async-executor/none
+			# async-std/examples/a-chat (server.rs): main blocks on
+			# accept_loop, which spawned broker_loop, spawns a
+			# connection_loop per connection, and the broker a writer
+			# per named peer (select! on futures' mpsc receivers).
+			main_fn=server::accept_loop trace "$dir/async-std-a-chat" \
+				"$(dirname "${src[async-std-a-chat]}")/server.rs" server 8080 chat-clients \
+				own-chat 'incoming.next().await' async-executor server
+		fi
 		[ -n "${src[hyper-util-server]:-}" ] || continue
 		# hyper-util/examples/server.rs: a JoinSet task per connection.
 		trace "$dir/hyper-util-server" "${src[hyper-util-server]}" server 8000 http-clients \
-			per-connection 'tcp_listener.accept().await'
+			per-connection 'tcp_listener.accept().await' tokio
 		# server_graceful.rs: a spawned task per connection; main in select!.
 		trace "$dir/hyper-util-server_graceful" "${src[hyper-util-server_graceful]}" server 8080 \
-			http-graceful per-connection ''
+			http-graceful per-connection '' tokio
 		# client.rs: main awaits the response; hyper's pool spawns the connection.
 		port=$(free_port)
 		trace "$dir/hyper-util-client" "${src[hyper-util-client]}" client "$port" http-stall \
-			at-least-per-connection 'client.request(req).await' "http://127.0.0.1:$port/"
+			at-least-per-connection 'client.request(req).await' tokio "http://127.0.0.1:$port/"
 	done
 done
 note "corpus: $((SECONDS - started)) s in all"

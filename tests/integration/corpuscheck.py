@@ -6,19 +6,33 @@ its observable state (the connections the driver holds open, the sockets in
 /proc), never from asyncdump's output:
 
 - every task is there: as many spawned tasks as the program's source spawns
-  for the connections and requests it holds;
-- the main future is decoded: a block_on task on the main thread whose root
-  is the program's main, suspended on the line the source says;
+  for the connections and requests it holds (own-* rules: as many tasks of
+  the program's own code, any other task one of a known library's, like
+  smol's async-process driver);
+- every spawned task runs on a runtime of the kind the source spawns on
+  (tokio::spawn: tokio; async-std's task::spawn, smol::spawn: async-executor),
+  and main's block_on on the one its block_on runs, if any;
+- the main future is decoded: a block_on task on the main thread whose
+  outermost frame of the program's own code is the program's main (above it
+  only a known library's frames: async-std's block_on runs it in a
+  LocalExecutor's run), suspended on the line the source says;
 - no frame is undecodable, every task has a tree;
 - no `other` leaf for a type of the libraries asyncdump knows (tokio, h2,
   hyper, futures...), and no pending path without a leaf;
 - every io leaf has an fd, which is a socket of the program; the listening
-  socket (or the socket to the peer) is among them;
+  socket (or the socket to the peer, or the bound UDP socket) is among them;
+  for the own-* rules, every io leaf's fd is a socket on PORT and every
+  connection accepted there is one's;
 - every frame of the program's own code has a line in its source file;
 - the text format lists every task, and no line there runs longer than
   MAX_LINE characters (long generic names are elided).
 
-Usage: python3 corpuscheck.py WHAT JSON TEXT PID SOURCE CRATE RULE MAIN_AWAIT PORT ROLE DRIVER_OUT
+Usage: python3 corpuscheck.py WHAT JSON TEXT PID SOURCE CRATE RULE MAIN_AWAIT PORT ROLE DRIVER_OUT RUNTIME MAIN_FN
+
+RUNTIME: the runtime kind of the spawned tasks, "/" and main's block_on's
+when it differs ("none": smol::block_on is async-io's, which runs no executor;
+not asserted, the document has no "no runtime" yet). MAIN_FN: the future main
+passes to block_on, under the crate ("main": main's own async block).
 """
 
 import os
@@ -31,7 +45,14 @@ import tracecheck as tc
 # a decoding gap, never an answer.
 KNOWN_LIBRARIES = ("tokio", "tokio_util", "tokio_stream", "h2", "hyper", "hyper_util",
                    "http_body_util", "futures_util", "futures_core", "futures_channel",
-                   "futures", "tower", "tracing", "core", "std", "alloc")
+                   "futures", "tower", "tracing", "core", "std", "alloc",
+                   "async_std", "smol", "async_io", "async_executor", "async_task",
+                   "async_global_executor", "async_channel", "async_lock", "event_listener",
+                   "futures_lite", "async_process", "async_net", "blocking", "polling")
+# core::future::pending() never resolves and registers no waker: it waits on
+# nothing, and `other` naming its type says all there is (async-executor's
+# idle threads run their executor against it).
+WAITS_ON_NOTHING = ("core::future::pending::Pending<",)
 ASYNC_KINDS = tc.ASYNC_KINDS
 MAX_LINE = 400
 
@@ -64,6 +85,32 @@ def shower(crate):
     return src
 
 
+def udp_fds(pid, local_port):
+    """The process's fds of IPv4/IPv6 UDP sockets bound to local_port."""
+    inodes = tc._socket_inodes(pid)
+    fds = []
+    for table in ("udp", "udp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, table)) as f:
+                rows = f.read().split("\n")[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and int(cols[1].rsplit(":", 1)[1], 16) == local_port and int(cols[9]) in inodes:
+                fds.append(inodes[int(cols[9])])
+    return sorted(fds)
+
+
+def own_outermost(root, crate):
+    """(the first frame of the program's own code, outermost first, and its
+    ancestors), or (None, ())."""
+    for f, path in walk(root):
+        if (f.get("name") or "").startswith(crate + "::"):
+            return f, path
+    return None, ()
+
+
 def socket_fds(pid):
     fds = set()
     for fd in os.listdir("/proc/%d/fd" % pid):
@@ -84,7 +131,7 @@ def source_line(path, needle):
     return found[0]
 
 
-def expected_tasks(rule, connections, requests):
+def expected_tasks(rule, connections, requests, peers):
     """(how to compare, count) for the spawned tasks, from what the source spawns."""
     if rule == "per-connection-and-request":  # one task per accepted connection, one per request
         return "==", connections + requests
@@ -94,12 +141,19 @@ def expected_tasks(rule, connections, requests):
         return "==", 1
     if rule == "at-least-per-connection":     # a library's connection tasks
         return ">=", connections
+    if rule == "own-per-connection":          # one task of its own per accepted connection
+        return "==", connections
+    if rule == "own-none":                    # spawns nothing
+        return "==", 0
+    if rule == "own-chat":                    # a-chat: its broker, a reader per connection, a writer per peer
+        return "==", 1 + connections + peers
     raise SystemExit("corpuscheck: no rule %s" % rule)
 
 
 def main(argv):
     (what, json_path, text_path, pid, source, crate, rule, main_await, port, role,
-     driver_out) = argv[1:12]
+     driver_out, runtime, main_fn) = argv[1:14]
+    task_runtime, main_runtime = (runtime.split("/") + [runtime])[:2]
     pid, port = int(pid), int(port)
     source = os.path.realpath(source)
     c = tc.Check(what)
@@ -111,10 +165,23 @@ def main(argv):
     requests = int(info["REQUESTS"][0])
 
     tasks = [t for t in doc["tasks"] if t["kind"] == "task"]
-    op, want = expected_tasks(rule, connections, requests)
-    c.true(len(tasks) == want if op == "==" else len(tasks) >= want,
+    peers = int(info.get("PEERS", [0])[0])
+    op, want = expected_tasks(rule, connections, requests, peers)
+    counted = tasks
+    if rule.startswith("own-"):
+        counted = [t for t in tasks if ((t.get("root") or {}).get("name") or "").startswith(crate + "::")]
+        for t in tasks:
+            if t not in counted:
+                lib = crate_of((t.get("root") or {}).get("name"))
+                c.true(lib in KNOWN_LIBRARIES, "task %s: its root %r is neither the program's nor a known library's"
+                       % (t.get("id"), (t.get("root") or {}).get("name")))
+    c.true(len(counted) == want if op == "==" else len(counted) >= want,
            "spawned tasks: expected %s %d (%d connections, %d requests held), got %d: %s"
-           % (op, want, connections, requests, len(tasks), tc.summary(doc)))
+           % (op, want, connections, requests, len(counted), tc.summary(doc)))
+    for t in tasks:
+        rt = t.get("runtime")
+        kind = doc["runtimes"][rt]["kind"] if isinstance(rt, int) else None
+        c.eq(task_runtime, kind, "task %s: its runtime's kind" % t.get("id"))
 
     # The main future.
     mains = [t for t in doc["tasks"] if t["kind"] == "block_on" and (t.get("thread") or {}).get("tid") == pid]
@@ -122,9 +189,21 @@ def main(argv):
               % (pid, len(mains), tc.summary(doc))):
         main = mains[0]
         root = main.get("root")
+        # "none" is not asserted: the document has no way to say it yet (a
+        # task's runtime is a required index, 0 for a block_on that runs no
+        # runtime's future), and asserting that 0 would accept a wrong answer.
+        if main_runtime != "none":
+            rt = main.get("runtime")
+            c.eq(main_runtime, doc["runtimes"][rt]["kind"] if isinstance(rt, int) else None,
+                 "main's block_on: its runtime's kind")
         if c.true(root is not None, "main's block_on: no root decoded (note: %r)" % main.get("note")):
-            c.true(root["name"].startswith(crate + "::main"),
-                   "main's block_on: root %r is not %s::main's future" % (root["name"], crate))
+            own, above = own_outermost(root, crate)
+            c.true(own is not None and own["name"].startswith(crate + "::" + main_fn),
+                   "main's block_on: its outermost frame of the program's own code, %r, is not %s::%s's future"
+                   % (own and own["name"], crate, main_fn))
+            c.true(all(crate_of(a["name"]) in KNOWN_LIBRARIES for a in above),
+                   "main's block_on: above main's future, a frame of no known library: %s"
+                   % [a["name"] for a in above])
             if main_await:
                 line = source_line(source, main_await)
                 here = [f for f, _ in walk(root) if f.get("kind") in ASYNC_KINDS and f["state"] == "suspended"
@@ -157,7 +236,7 @@ def main(argv):
             b = f.get("blocked_on")
             frame_children = [x for x in f.get("children", []) if not tc.is_link(x)]
             links = [x for x in f.get("children", []) if tc.is_link(x)]
-            if b and b.get("kind") == "other":
+            if b and b.get("kind") == "other" and not (f.get("type") or "").startswith(WAITS_ON_NOTHING):
                 lib = crate_of(f.get("type"))
                 c.true(lib not in KNOWN_LIBRARIES and lib != crate,
                        "%s: an `other` leaf for %s's type %s" % (where, lib, (f.get("type") or "")[:300]))
@@ -184,6 +263,18 @@ def main(argv):
         c.eq(1, len(listening), "the listening socket on port %d among the program's fds" % port)
         c.true(set(listening) <= io_fds, "the listening socket %s is no io leaf's fd (io leaves: %s)"
                % (listening, sorted(io_fds)))
+        if rule.startswith("own-"):
+            accepted = tc.tcp_fds(pid, local_port=port, state="01")
+            c.eq(connections, len(accepted), "connections accepted on port %d among the program's fds" % port)
+            c.true(set(accepted) <= io_fds, "accepted connections %s that no io leaf waits on (io leaves: %s)"
+                   % (accepted, sorted(io_fds)))
+            c.true(io_fds <= set(listening) | set(accepted), "io leaves on fds %s, not the program's sockets on port %d"
+                   % (sorted(io_fds - set(listening) - set(accepted)), port))
+    elif role == "udp-server":
+        bound = udp_fds(pid, port)
+        c.eq(1, len(bound), "the UDP socket bound to port %d among the program's fds" % port)
+        c.true(bound and io_fds == set(bound), "io leaves on fds %s, expected exactly the UDP socket %s"
+               % (sorted(io_fds), bound))
     else:
         peers = tc.tcp_fds(pid, remote_port=port, state="01")
         c.true(len(peers) >= 1, "no connection to port %d among the program's fds" % port)
