@@ -75,8 +75,8 @@ static bool named_future(const struct ad_decode *d, const struct ad_type *t)
 }
 
 /* A trait object polled like a future: a dyn Future, or a dyn Stream that
- * a future drives through poll_next (async-std's Incoming boxes async-io's
- * incoming() stream). */
+ * a future drives through poll_next (a listener's incoming-connections
+ * stream, boxed by the future that yields them). */
 static bool is_boxed_dyn_future(const struct ad_type *t)
 {
 	return strstr(t->name, "dyn core::future::future::Future") != NULL ||

@@ -532,8 +532,8 @@ static bool oneshot_leaf(struct ad_decode *d, const struct ad_value *v, struct a
 }
 
 /* futures-channel's mpsc Receiver / UnboundedReceiver polled as a stream by
- * a next() that is not futures-util's Next (async-std's NextFuture, whose
- * `&mut S` the walk follows): { inner: Option<Arc<…Inner>> }. */
+ * a next() that is not futures-util's Next (a runtime's own next future,
+ * whose `&mut S` the walk follows): { inner: Option<Arc<…Inner>> }. */
 static bool mpsc_receiver_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	return ad_channel_leaf(d, v, f, AD_RESOURCE_MPSC, "inner", NULL);
