@@ -93,6 +93,7 @@ struct ad_error *ad_collect_block_on(struct ad_decode *d, struct ad_unwinder *u)
 		task->kind = AD_TASK_KIND_BLOCK_ON;
 		task->state = block_on_state(uw);
 		d->adapter = NULL;
+		task->runtime = AD_NO_RUNTIME; /* unless its thread runs one, or its future does */
 		if (d->thread_runtime && d->thread_runtime[i] >= 0) {
 			task->runtime = (unsigned)d->thread_runtime[i];
 			d->adapter = adapter_of_runtime(d, task->runtime);

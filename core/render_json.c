@@ -881,7 +881,10 @@ static void task_json(struct render *r, const struct ad_task *task)
 	jw_key(w, "address");
 	jw_address(w, task->address);
 	jw_key(w, "runtime");
-	jw_int(w, task->runtime);
+	if (task->runtime < r->t->nruntimes)
+		jw_int(w, task->runtime);
+	else
+		jw_null(w);
 	jw_key(w, "thread");
 	thread_json(w, task);
 	jw_key(w, "state");

@@ -51,7 +51,7 @@ const list = new TaskList(el.list, {
 	runtime: (index) => {
 		const rt = trace && Array.isArray(trace.doc.runtimes) &&
 			trace.doc.runtimes.find((r) => r.id === index);
-		return rt ? `${index} (${rt.kind} ${rt.flavor})` : (index ?? null);
+		return rt ? `${index} (${[rt.kind, rt.flavor].filter(Boolean).join(' ')})` : (index ?? null);
 	},
 	onToggle: (group, open) => {
 		if (open)

@@ -15,6 +15,7 @@
 #ifndef ASYNCDUMP_TRACE_H
 #define ASYNCDUMP_TRACE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -143,12 +144,16 @@ struct ad_runtime {
 	size_t ntasks;
 };
 
+/* ad_task.runtime of a block_on that runs no runtime's context (a
+ * futures or async-io block_on around futures of no executor). */
+#define AD_NO_RUNTIME UINT_MAX
+
 struct ad_task {
 	bool has_id;
 	uint64_t id;              /* runtime task id; none for block_on */
 	enum ad_task_kind kind;
 	uint64_t address;         /* task header, or the block_on future */
-	unsigned runtime;         /* index into trace->runtimes */
+	unsigned runtime;         /* index into trace->runtimes, or AD_NO_RUNTIME */
 	pid_t tid;                /* thread polling it / running block_on; 0 none */
 	char *thread_name;        /* NULL none */
 	enum ad_task_state state;

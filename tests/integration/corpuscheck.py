@@ -30,8 +30,8 @@ its observable state (the connections the driver holds open, the sockets in
 Usage: python3 corpuscheck.py WHAT JSON TEXT PID SOURCE CRATE RULE MAIN_AWAIT PORT ROLE DRIVER_OUT RUNTIME MAIN_FN
 
 RUNTIME: the runtime kind of the spawned tasks, "/" and main's block_on's
-when it differs ("none": smol::block_on is async-io's, which runs no executor;
-not asserted, the document has no "no runtime" yet). MAIN_FN: the future main
+when it differs ("none": smol::block_on is async-io's, which runs no executor:
+the document's runtime is null). MAIN_FN: the future main
 passes to block_on, under the crate ("main": main's own async block).
 """
 
@@ -189,11 +189,10 @@ def main(argv):
               % (pid, len(mains), tc.summary(doc))):
         main = mains[0]
         root = main.get("root")
-        # "none" is not asserted: the document has no way to say it yet (a
-        # task's runtime is a required index, 0 for a block_on that runs no
-        # runtime's future), and asserting that 0 would accept a wrong answer.
-        if main_runtime != "none":
-            rt = main.get("runtime")
+        rt = main.get("runtime")
+        if main_runtime == "none":
+            c.eq(None, rt, "main's block_on runs no runtime")
+        else:
             c.eq(main_runtime, doc["runtimes"][rt]["kind"] if isinstance(rt, int) else None,
                  "main's block_on: its runtime's kind")
         if c.true(root is not None, "main's block_on: no root decoded (note: %r)" % main.get("note")):

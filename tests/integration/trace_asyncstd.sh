@@ -106,6 +106,7 @@ if fb_main:
     c.check_block_on(fb_main, profile, {
         "chain": [("asyncstd::futures_block_on_main", "suspended", "futures_block_on_main_awaits_oneshot")],
         "leaf": "oneshot"}, src, "futures' block_on future")
+    c.eq(None, fb_main["runtime"], "futures' block_on runs no runtime")
 c.eq({"async-executor", "tokio", "futures-executor"}, {r["kind"] for r in doc["runtimes"]}, "the runtimes' kinds")
 c.done()
 PY

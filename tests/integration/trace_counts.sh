@@ -106,8 +106,8 @@ for s in spawned:
     if not b:
         continue
     c.eq("counts" if which == "main" else "second-runtime", b["thread"]["name"], "%s block_on's thread name" % which)
-    flavor = doc["runtimes"][b["runtime"]]["flavor"] if b["runtime"] < len(doc["runtimes"]) else None
-    c.eq(s["flavor"], flavor, "the flavor of the runtime (%d) of %s's block_on" % (b["runtime"], which))
+    flavor = doc["runtimes"][b["runtime"]]["flavor"] if isinstance(b["runtime"], int) else None
+    c.eq(s["flavor"], flavor, "the flavor of the runtime (%s) of %s's block_on" % (b["runtime"], which))
     seen_runtimes.append(b["runtime"])
     fn = "main_runtime" if which == "main" else "second_runtime"
     c.check_block_on(b, profile, {"chain": [("counts::" + fn, "suspended", fn + "_awaits_forever")],

@@ -66,6 +66,10 @@ if main and main_child:
         "link": {"task_id": main_child["id"], "root": {
             "chain": [("smolrt::main_child", "suspended", "main_child_awaits_timer")], "leaf": tc.TIMER}}},
         src, "main's block_on")
+if main:
+    # smol::block_on is async-io's: main's future awaits a Task but runs no
+    # executor itself (the global one runs on its own threads).
+    c.eq(None, main["runtime"], "main's block_on runs no runtime")
 local_main = at.block_on_of_thread(c, doc, pid, "local-executor")
 if local_main:
     c.check_block_on(local_main, profile, {

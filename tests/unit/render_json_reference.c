@@ -503,7 +503,7 @@ static json_t *task_json(struct render *r, const struct ad_task *task)
 	put(r, o, "id", task->has_id ? uint_json(task->id) : json_null());
 	put(r, o, "kind", json_string(ad_task_kind_name(task->kind)));
 	put(r, o, "address", address(task->address));
-	put(r, o, "runtime", json_integer(task->runtime));
+	put(r, o, "runtime", task->runtime < r->t->nruntimes ? json_integer(task->runtime) : json_null());
 	put(r, o, "thread", thread_json(r, task));
 	put(r, o, "state", task_state_json(task));
 	put(r, o, "note", text_or_null(task->note));
