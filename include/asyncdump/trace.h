@@ -145,7 +145,7 @@ struct ad_runtime {
 };
 
 /* ad_task.runtime of a block_on that runs no runtime's context (a
- * futures or async-io block_on around futures of no executor). */
+ * block_on around futures of no executor). */
 #define AD_NO_RUNTIME UINT_MAX
 
 struct ad_task {
