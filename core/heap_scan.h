@@ -15,7 +15,8 @@
 struct ad_decode;
 
 /* Whether `value` may be the pointer looked for: called once per distinct
- * value that points into the executable's mappings (cached by the scan). */
+ * value that points into the executable's loaded segments (judged once per
+ * scan). */
 typedef bool ad_heap_candidate_fn(struct ad_decode *d, void *arg, uint64_t value);
 /* One 8-aligned word holding an accepted value, at `address`. An error
  * stops the scan and is returned. */

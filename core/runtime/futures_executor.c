@@ -8,8 +8,8 @@
  * task is a FutureObj / LocalFutureObj { future: *mut dyn Future, drop_fn },
  * and drop_fn is futures-task's `<Box<F> as UnsafeFutureObj>::drop` (or
  * Pin<Box<F>>'s), a function of the program. Where that object sits says
- * whose task it is, and every place found is checked by a pointer back to
- * itself, so stale copies (a moved task's old bytes) are not taken:
+ * whose task it is, and every place found is checked against the structure
+ * around it, so stale copies (a moved task's old bytes) are not taken:
  *
  * - ThreadPool (futures-executor 0.3.21 … 0.3.34, same layout): a pending
  *   task is `Task { future: FutureObj, exec, wake_handle: Arc<WakeHandle> }`
@@ -21,13 +21,12 @@
  * - LocalPool { pool: FuturesUnordered<LocalFutureObj>, incoming }: each
  *   task is a FuturesUnordered `Task<LocalFutureObj> { future:
  *   Option<Fut>, …, ready_to_run_queue: Weak<ReadyToRunQueue> }` whose
- *   queue's `stub` task points back at the same queue. Futures spawned
- *   but not yet polled wait in `incoming` and are not listed.
+ *   queue is a live Arc holding its sentinel task (`stub`, never polled,
+ *   whose own queue is a dangling Weak::new()). Futures spawned but not
+ *   yet polled wait in `incoming` and are not listed.
  *
  * Runtimes: kind "futures-executor", one per pool (a ThreadPool's
  * PoolState, a LocalPool's ready-to-run queue). */
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
