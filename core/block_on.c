@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <dwarf.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "block_on.h"
+#include "debuginfo_internal.h"
 #include "decode.h"
 #include "location.h"
 #include "runtime.h"
@@ -80,12 +82,9 @@ static const struct pinning_function *pinning_function_of(const struct ad_unwind
 	Dwarf_Die function = f->function;
 	if (!leaf_is_block_on(&function))
 		return NULL;
-	const char *name;
-	struct ad_error *err = ad_unwind_function_name(uw, &function, &name);
-	if (err) {
-		ad_error_destroy(err);
+	const char *name = ad_debuginfo_die_name_locked(uw->debuginfo, &function);
+	if (!name)
 		return NULL;
-	}
 	const struct pinning_function *fn = find_pinning_function(name);
 	if (fn && name_ret && !(*name_ret = strdup(name)))
 		return NULL;
@@ -136,7 +135,10 @@ static size_t outermost_block_on(const struct ad_unwind *uw,
 bool ad_block_on_present(const struct ad_unwind *uw)
 {
 	const struct pinning_function *fn;
-	return outermost_block_on(uw, &fn, NULL) != SIZE_MAX;
+	pthread_mutex_lock(&uw->debuginfo->lock);
+	bool present = outermost_block_on(uw, &fn, NULL) != SIZE_MAX;
+	pthread_mutex_unlock(&uw->debuginfo->lock);
+	return present;
 }
 
 /* ---- types */
@@ -179,19 +181,13 @@ static bool template_param_f(Dwarf_Die function, Dwarf_Die *ret)
 
 /* Same type: the same DIE, or (a type repeated in another compilation
  * unit) the same qualified name. */
-static bool same_type(Dwarf_Die *a, Dwarf_Die *b)
+static bool same_type(struct ad_debuginfo *di, Dwarf_Die *a, Dwarf_Die *b)
 {
 	if (dwarf_dieoffset(a) == dwarf_dieoffset(b))
 		return true;
-	char *na = NULL, *nb = NULL;
-	struct ad_error *ea = ad_unwind_qualified_name(a, &na);
-	struct ad_error *eb = ad_unwind_qualified_name(b, &nb);
-	bool same = !ea && !eb && strcmp(na, nb) == 0;
-	ad_error_destroy(ea);
-	ad_error_destroy(eb);
-	free(na);
-	free(nb);
-	return same;
+	const char *na = ad_debuginfo_die_name_locked(di, a);
+	const char *nb = ad_debuginfo_die_name_locked(di, b);
+	return na && nb && strcmp(na, nb) == 0;
 }
 
 /* Pin<P>: its pointer member, at offset 0. */
@@ -224,7 +220,8 @@ struct candidate {
 
 /* Whether `var` holds the future (F by value) or points to it (Pin<&mut F>,
  * &mut F); F unknown (no template parameters in the DWARF) accepts any. */
-static bool classify(Dwarf_Die *var, Dwarf_Die *f, bool have_f, struct candidate *ret)
+static bool classify(struct ad_debuginfo *di, Dwarf_Die *var, Dwarf_Die *f, bool have_f,
+		     struct candidate *ret)
 {
 	Dwarf_Die type, pointer, pointee;
 	if (!type_of(var, &type))
@@ -232,12 +229,12 @@ static bool classify(Dwarf_Die *var, Dwarf_Die *f, bool have_f, struct candidate
 	if (pin_pointer_type(&type, &pointer) || is_pointer(&type)) {
 		if (!is_pointer(&type))
 			type = pointer;
-		if (!type_of(&type, &pointee) || (have_f && !same_type(&pointee, f)))
+		if (!type_of(&type, &pointee) || (have_f && !same_type(di, &pointee, f)))
 			return false;
 		*ret = (struct candidate){*var, pointee, HOLDS_POINTER};
 		return true;
 	}
-	if (have_f && !same_type(&type, f))
+	if (have_f && !same_type(di, &type, f))
 		return false;
 	*ret = (struct candidate){*var, type, HOLDS_VALUE};
 	return true;
@@ -319,7 +316,7 @@ static bool search_scopes(struct search *s, const char *variable, Dwarf_Die *f, 
 			    strcmp(name, variable) != 0)
 				continue;
 			struct candidate c;
-			if (!classify(&child, f, have_f, &c))
+			if (!classify(s->uw->debuginfo, &child, f, have_f, &c))
 				continue;
 			s->ncandidates++;
 			if (address_from(s, &c, address)) {
@@ -333,11 +330,7 @@ static bool search_scopes(struct search *s, const char *variable, Dwarf_Die *f, 
 
 static struct ad_error *not_available(const struct search *s, Dwarf_Die *f, bool have_f)
 {
-	char *type_name = NULL;
-	if (have_f) {
-		struct ad_error *err = ad_unwind_qualified_name(f, &type_name);
-		ad_error_destroy(err);
-	}
+	const char *type_name = have_f ? ad_debuginfo_die_name_locked(s->uw->debuginfo, f) : NULL;
 	const char *type = type_name ? type_name : "its future";
 	struct ad_error *err;
 	if (s->ncandidates == 0)
@@ -352,7 +345,6 @@ static struct ad_error *not_available(const struct search *s, Dwarf_Die *f, bool
 				      "%s) is optimised out in this build; a build with "
 				      "opt-level = 0 keeps it",
 				      (int)s->uw->tid, type, s->function);
-	free(type_name);
 	return err;
 }
 
@@ -360,12 +352,13 @@ static struct ad_error *not_available(const struct search *s, Dwarf_Die *f, bool
 
 /* Frames of the block_on call chain, from the pinning frame outwards, are
  * generic over F or take an F: Runtime::block_on<F>, Handle::block_on<F>. */
-static bool frame_takes_f(const struct ad_unwind_frame *f, Dwarf_Die *type)
+static bool frame_takes_f(struct ad_debuginfo *di, const struct ad_unwind_frame *f,
+			  Dwarf_Die *type)
 {
 	if (!f->has_function)
 		return false;
 	Dwarf_Die param;
-	if (template_param_f(f->function, &param) && same_type(&param, type))
+	if (template_param_f(f->function, &param) && same_type(di, &param, type))
 		return true;
 	Dwarf_Die function = f->function, child;
 	if (dwarf_child(&function, &child) != 0)
@@ -373,7 +366,7 @@ static bool frame_takes_f(const struct ad_unwind_frame *f, Dwarf_Die *type)
 	do {
 		Dwarf_Die t;
 		if (dwarf_tag(&child) == DW_TAG_formal_parameter && type_of(&child, &t) &&
-		    same_type(&t, type))
+		    same_type(di, &t, type))
 			return true;
 	} while (dwarf_siblingof(&child, &child) == 0);
 	return false;
@@ -395,7 +388,7 @@ static void collect_exclusions(const struct ad_unwind *uw, size_t index, Dwarf_D
 			       const struct ad_reader *reader, struct ad_block_on *b)
 {
 	size_t k = index + 1;
-	while (k < uw->nframes && frame_takes_f(&uw->frames[k], f))
+	while (k < uw->nframes && frame_takes_f(uw->debuginfo, &uw->frames[k], f))
 		k++;
 	for (; k < uw->nframes; k++) {
 		const struct ad_unwind_frame *frame = &uw->frames[k];
@@ -407,7 +400,7 @@ static void collect_exclusions(const struct ad_unwind *uw, size_t index, Dwarf_D
 				int tag = dwarf_tag(&child);
 				struct candidate c;
 				if ((tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) ||
-				    !classify(&child, f, true, &c))
+				    !classify(uw->debuginfo, &child, f, true, &c))
 					continue;
 				struct search s = {.uw = uw, .frame = frame, .reader = reader,
 						   .function = "the caller"};
@@ -431,8 +424,9 @@ static void hint(struct ad_block_on *b, uint64_t address)
 
 /* The places the pinned variable (F, or a pointer to it) has at the other
  * pcs of the pinning function, from its location list. */
-static void collect_hints(const struct ad_unwind_frame *frame, const char *variable,
-			  Dwarf_Die *f, const struct ad_reader *reader, struct ad_block_on *b)
+static void collect_hints(struct ad_debuginfo *di, const struct ad_unwind_frame *frame,
+			  const char *variable, Dwarf_Die *f, const struct ad_reader *reader,
+			  struct ad_block_on *b)
 {
 	for (size_t i = 0; i < frame->nscopes; i++) {
 		Dwarf_Die scope = frame->scopes[i], child;
@@ -442,7 +436,7 @@ static void collect_hints(const struct ad_unwind_frame *frame, const char *varia
 			const char *name = dwarf_diename(&child);
 			struct candidate c;
 			if (dwarf_tag(&child) != DW_TAG_variable || !name ||
-			    strcmp(name, variable) != 0 || !classify(&child, f, true, &c))
+			    strcmp(name, variable) != 0 || !classify(di, &child, f, true, &c))
 				continue;
 			uint64_t slots[8];
 			size_t n = ad_unwind_variable_stack_slots(frame, &child, reader, slots, 8);
@@ -471,8 +465,8 @@ static bool frame_stack(const struct ad_unwind *uw, size_t index, uint64_t *low,
 	return true;
 }
 
-struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_reader *reader,
-				  struct ad_block_on *ret)
+static struct ad_error *find_locked(const struct ad_unwind *uw, const struct ad_reader *reader,
+				    struct ad_block_on *ret)
 {
 	const struct pinning_function *fn;
 	char *function = NULL;
@@ -514,16 +508,13 @@ struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_re
 	} else {
 		ad_error_destroy(s.hard_error);
 	}
-	char *type_name;
-	if ((err = ad_unwind_qualified_name(&found.future_type, &type_name))) {
-		free(function);
-		free(no_location);
-		return err;
-	}
+	const char *type_name = ad_debuginfo_die_name_locked(uw->debuginfo, &found.future_type);
+	if (!type_name)
+		type_name = dwarf_diename(&found.future_type) ?: "a future of no name";
 	*ret = (struct ad_block_on){
 		.has_address = located,
 		.address = address,
-		.type = found.future_type,
+		.type_die = dwarf_dieoffset(&found.future_type),
 		.type_name = type_name,
 		.function = function,
 		.frame = index,
@@ -533,16 +524,24 @@ struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_re
 	};
 	if (!located) {
 		collect_exclusions(uw, index, &f, reader, ret);
-		collect_hints(s.frame, fn->variable, &f, reader, ret);
+		collect_hints(uw->debuginfo, s.frame, fn->variable, &f, reader, ret);
 	}
 	return NULL;
+}
+
+struct ad_error *ad_block_on_find(const struct ad_unwind *uw, const struct ad_reader *reader,
+				  struct ad_block_on *ret)
+{
+	pthread_mutex_lock(&uw->debuginfo->lock);
+	struct ad_error *err = find_locked(uw, reader, ret);
+	pthread_mutex_unlock(&uw->debuginfo->lock);
+	return err;
 }
 
 void ad_block_on_deinit(struct ad_block_on *b)
 {
 	if (!b)
 		return;
-	free(b->type_name);
 	free(b->function);
 	free(b->no_location);
 	b->type_name = NULL;

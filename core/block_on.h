@@ -35,8 +35,10 @@ struct ad_type;
 struct ad_block_on {
 	bool has_address;     /* DWARF gave the future's address */
 	uint64_t address;     /* the future, in the target (has_address) */
-	Dwarf_Die type;       /* its DWARF type (valid while the unwinder lives) */
-	char *type_name;      /* qualified: "demo::main::{async_block_env#0}" */
+	uint64_t type_die;    /* its type, a DIE of the unwind's debuginfo */
+	/* Qualified: "demo::main::{async_block_env#0}"; lives as long as that
+	 * debuginfo. */
+	const char *type_name;
 	/* The function that pinned it: "a_crate::executor::block_on". */
 	char *function;
 	size_t frame;         /* index into the unwind's frames */
@@ -58,7 +60,7 @@ struct ad_block_on {
 
 /* Whether the thread is inside one of the block_on functions above: the
  * caller reports such a thread even when ad_block_on_find() cannot give the
- * future. */
+ * future. Both take the debuginfo's lock to read the frames' DIEs. */
 bool ad_block_on_present(const struct ad_unwind *uw);
 
 /* Finds the future of the outermost block_on frame of `uw`, reading the

@@ -2,11 +2,13 @@
 /* The block_on futures of a sample: every thread inside a block_on function
  * (block_on.h) is a task of its own, whose root is the future it polls. */
 #include <elfutils/libdw.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "asyncdump/snapshot.h"
 #include "block_on.h"
+#include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
 #include "runtime.h"
@@ -17,6 +19,8 @@
  * (std's, parking_lot's or a runtime's park, or a driver's park). */
 static enum ad_task_state block_on_state(const struct ad_unwind *uw)
 {
+	enum ad_task_state state = AD_TASK_RUNNING;
+	pthread_mutex_lock(&uw->debuginfo->lock);
 	for (size_t i = 0; i < uw->nframes; i++) {
 		if (!uw->frames[i].has_function)
 			continue;
@@ -25,10 +29,13 @@ static enum ad_task_state block_on_state(const struct ad_unwind *uw)
 			continue;
 		if (strncmp(name, "block_on", 8) == 0)
 			break;
-		if (strstr(name, "park") || strcmp(name, "epoll_wait") == 0)
-			return AD_TASK_IDLE;
+		if (strstr(name, "park") || strcmp(name, "epoll_wait") == 0) {
+			state = AD_TASK_IDLE;
+			break;
+		}
 	}
-	return AD_TASK_RUNNING;
+	pthread_mutex_unlock(&uw->debuginfo->lock);
+	return state;
 }
 
 /* The block_on future's tree, at the address DWARF gives or, without one,
@@ -40,7 +47,7 @@ static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *tas
 	const struct ad_type *t;
 	struct ad_error *e = AD_FAULT("task", bo->type_name);
 	if (!e)
-		e = ad_debuginfo_find_type(d->di, bo->type_name, &t);
+		e = ad_type_from_die(d->di, bo->type_die, &t);
 	if (e)
 		return e;
 	uint64_t address = bo->address;

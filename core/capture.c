@@ -268,22 +268,18 @@ static void binary_release(struct ad_context *ctx, struct ad_lru_entry *e)
 
 static uint64_t load_bias(const struct ad_snapshot *snap, struct ad_debuginfo *di)
 {
-	for (size_t i = 0; i < snap->nmappings; i++) {
-		const struct ad_mapping *m = &snap->mappings[i];
-		if (m->path && snap->exe && strcmp(m->path, snap->exe) == 0 && m->offset == 0)
-			return ad_debuginfo_load_bias(di, m->start);
-	}
-	return 0;
+	const struct ad_mapping *m = ad_snapshot_exe_mapping(snap);
+	return m ? ad_debuginfo_load_bias(di, m->start) : 0;
 }
 
 /* The cached unwinder of this process if it still fits the snapshot, or a
  * new one; the caller owns it until unwinder_put(). */
 static struct ad_error *unwinder_take(struct ad_context *ctx, const struct ad_snapshot *snap,
-				      struct ad_unwinder **ret)
+				      struct ad_debuginfo *di, struct ad_unwinder **ret)
 {
 	struct ad_lru_key key = { { (uint64_t)snap->pid } };
 	struct ad_unwinder *u = ad_lru_take(&ctx->unwinders, &key);
-	if (u && !ad_unwinder_matches(u, snap)) {
+	if (u && !ad_unwinder_matches(u, snap, di)) {
 		ad_unwinder_destroy(u); /* pid reused or exec'ed */
 		u = NULL;
 	}
@@ -291,7 +287,7 @@ static struct ad_error *unwinder_take(struct ad_context *ctx, const struct ad_sn
 		*ret = u;
 		return NULL;
 	}
-	return ad_unwinder_create(snap, ctx->debuginfo_dirs, ret);
+	return ad_unwinder_create(snap, ctx->debuginfo_dirs, di, ret);
 }
 
 static void unwinder_put(struct ad_context *ctx, pid_t pid, struct ad_unwinder *u)
@@ -306,8 +302,8 @@ static struct ad_error *collect_block_on(struct ad_context *ctx, struct ad_decod
 	struct ad_unwinder *u;
 	/* A core's unwinder is of no later sample: built, used, dropped. */
 	bool live = !d->trace->from_core;
-	struct ad_error *err = live ? unwinder_take(ctx, d->snap, &u)
-				    : ad_unwinder_create(d->snap, ctx->debuginfo_dirs, &u);
+	struct ad_error *err = live ? unwinder_take(ctx, d->snap, d->di, &u)
+				    : ad_unwinder_create(d->snap, ctx->debuginfo_dirs, d->di, &u);
 	if (err) {
 		struct ad_error *w = ad_trace_add_warning(d->trace,
 							  "block_on futures not searched: %s",

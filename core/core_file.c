@@ -677,12 +677,8 @@ static struct ad_error *image_build_id(const struct core_memory *m, uint64_t bas
 static struct ad_error *find_build_id(struct ad_core *c)
 {
 	const struct core_memory *m = c->memory->ctx;
-	for (size_t i = 0; c->snap->exe && i < c->snap->nmappings; i++) {
-		const struct ad_mapping *map = &c->snap->mappings[i];
-		if (map->path && map->offset == 0 && strcmp(map->path, c->snap->exe) == 0)
-			return image_build_id(m, map->start, &c->info.build_id);
-	}
-	return NULL;
+	const struct ad_mapping *map = ad_snapshot_exe_mapping(c->snap);
+	return map ? image_build_id(m, map->start, &c->info.build_id) : NULL;
 }
 
 static int by_tid(const void *a, const void *b)

@@ -450,7 +450,7 @@ static bool origin_of(Dwarf_Die *die, Dwarf_Die *ret)
 	return false;
 }
 
-static const char *function_name_locked(struct ad_debuginfo *di, Dwarf_Die *die)
+const char *ad_debuginfo_die_name_locked(struct ad_debuginfo *di, Dwarf_Die *die)
 {
 	Dwarf_Die cur = *die, origin;
 	for (int i = 0; i < 4; i++) {
@@ -461,10 +461,16 @@ static const char *function_name_locked(struct ad_debuginfo *di, Dwarf_Die *die)
 			break;
 		cur = origin;
 	}
-	return dwarf_diename(die);
+	return NULL;
 }
 
-static struct ad_error *function_die_at(struct ad_debuginfo *di, uint64_t pc, Dwarf_Die *ret)
+static const char *function_name_locked(struct ad_debuginfo *di, Dwarf_Die *die)
+{
+	return ad_debuginfo_die_name_locked(di, die) ?: dwarf_diename(die);
+}
+
+struct ad_error *ad_debuginfo_function_die_locked(struct ad_debuginfo *di, uint64_t pc,
+						  Dwarf_Die *ret)
 {
 	const struct ad_func_range *r = function_range_at(di, pc);
 	if (!r || !dwarf_offdie(di->dwarf, r->die, ret))
@@ -478,7 +484,7 @@ struct ad_error *ad_debuginfo_function_at(struct ad_debuginfo *di, uint64_t pc,
 {
 	pthread_mutex_lock(&di->lock);
 	Dwarf_Die die;
-	struct ad_error *err = function_die_at(di, pc, &die);
+	struct ad_error *err = ad_debuginfo_function_die_locked(di, pc, &die);
 	if (!err) {
 		const char *name = function_name_locked(di, &die);
 		if (name)
@@ -522,7 +528,7 @@ struct ad_error *ad_debuginfo_function_template_param(struct ad_debuginfo *di, u
 	pthread_mutex_lock(&di->lock);
 	Dwarf_Die die;
 	uint64_t type_die = 0;
-	struct ad_error *err = function_die_at(di, pc, &die);
+	struct ad_error *err = ad_debuginfo_function_die_locked(di, pc, &die);
 	if (!err && !find_template_param(&die, param, &type_die))
 		err = ad_error_create(AD_ERROR_NOT_FOUND,
 				      "function %s has no template parameter %s",

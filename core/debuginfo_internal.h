@@ -97,6 +97,17 @@ bool ad_elf_section_contains(Elf *elf, const char *section, const char *needle);
 struct ad_error *ad_dwarf_index_build(struct ad_debuginfo *di);
 const char *ad_dwarf_index_name(const struct ad_debuginfo *di, uint64_t die);
 
+/* debuginfo.c, for the unwinder and block_on.c, which read the frames' DIEs
+ * of this Dwarf: the caller holds di->lock (libdw caches locations and
+ * abbreviations without locks of its own). */
+/* The out-of-line function whose code holds DWARF address `pc`. */
+struct ad_error *ad_debuginfo_function_die_locked(struct ad_debuginfo *di, uint64_t pc,
+						  Dwarf_Die *ret);
+/* The qualified name the index gives a DIE or the declaration it is an
+ * instance of (abstract origin, specification); NULL: not indexed. Lives
+ * as long as di. */
+const char *ad_debuginfo_die_name_locked(struct ad_debuginfo *di, Dwarf_Die *die);
+
 /* type.c: the caller holds di->lock */
 struct ad_error *ad_type_from_die_locked(struct ad_debuginfo *di, uint64_t die,
 					 const struct ad_type **ret);

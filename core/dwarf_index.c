@@ -65,6 +65,12 @@ static bool is_declaration(Dwarf_Die *die)
 	return decl;
 }
 
+static bool is_definition_of_elsewhere(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	return dwarf_attr(die, DW_AT_specification, &a) || dwarf_attr(die, DW_AT_abstract_origin, &a);
+}
+
 static void index_function(struct walk *w, Dwarf_Die *die)
 {
 	Dwarf_Addr base, low, high;
@@ -250,12 +256,17 @@ static void walk_die(struct walk *w, Dwarf_Die *die, size_t qlen, int depth)
 			w->err = &ad_error_nomem;
 			return;
 		}
-		if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type)
+		/* Members, and the methods older rustc (1.63) defines inside their type. */
+		if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+		    tag == DW_TAG_enumeration_type)
 			walk_children(w, die, len, depth + 1);
 		break;
 	case DW_TAG_subprogram:
+		/* A definition of a declaration made elsewhere (a method declared in
+		 * its type, defined at the top level) is named where it was declared:
+		 * its name here (dwarf_diename integrates) would lack the path. */
 		name = dwarf_diename(die);
-		if (name && (len = append_name(w, qlen, name)) &&
+		if (name && !is_definition_of_elsewhere(die) && (len = append_name(w, qlen, name)) &&
 		    !add_name(w->di, dwarf_dieoffset(die), w->qual, len, &interned)) {
 			w->err = &ad_error_nomem;
 			return;

@@ -795,3 +795,13 @@ const struct ad_mapping *ad_snapshot_mapping(const struct ad_snapshot *snap, uin
 				      &address, mapping_ends_at_or_before);
 	return i < snap->nmappings && snap->mappings[i].start <= address ? &snap->mappings[i] : NULL;
 }
+
+const struct ad_mapping *ad_snapshot_exe_mapping(const struct ad_snapshot *snap)
+{
+	for (size_t i = 0; snap->exe && i < snap->nmappings; i++) {
+		const struct ad_mapping *m = &snap->mappings[i];
+		if (m->path && m->offset == 0 && strcmp(m->path, snap->exe) == 0)
+			return m;
+	}
+	return NULL;
+}

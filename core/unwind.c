@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,6 @@
 
 #include "asyncdump/debuginfo.h"
 #include "debuginfo_internal.h"
-#include "search.h"
-#include "u64map.h"
 #include "unwind.h"
 
 /* A vDSO is two pages; anything much larger is not one. */
@@ -22,46 +21,19 @@
 /* Enclosing scopes of one DIE: namespaces, types, inline chain. */
 #define SCOPE_MAX_DEPTH 128
 
-/* The out-of-line functions of one compilation unit, by address: found
- * once per CU, so that each frame costs a binary search instead of a walk
- * of the CU's DIEs. */
-struct function_range {
-	Dwarf_Addr low, high;
-	Dwarf_Die die;
-};
-
-struct cu_functions {
-	Dwfl_Module *module;
-	Dwarf_Off cu_offset;
-	size_t n, cap;
-	struct function_range *ranges; /* sorted by low */
-};
-
-#define MAX_MODULES 256
-
 struct ad_unwinder {
 	Dwfl_Callbacks callbacks;      /* dwfl_callbacks with this unwinder's search path */
 	char *search_path;
-	Dwfl *dwfl;
+	Dwfl *dwfl;                    /* every mapped module, for its CFI only */
 	pid_t pid;
 	uint64_t modules_signature;    /* of the ELF mappings it knows (modules_signature()) */
 	const struct ad_snapshot *snap; /* the snapshot being unwound, during a call only */
-	size_t ncus, cus_cap;
-	struct cu_functions *cus;
-	/* Qualified names of the functions met (ad_unwind_function_name): by
-	 * DIE offset, a chain per offset since each module has its own DWARF. */
-	struct ad_u64map names;
-	size_t nnames;
-	struct function_name *all_names; /* every entry, newest first */
-	size_t nmodules;
-	struct module_kind { Dwfl_Module *module; bool rust; } modules[MAX_MODULES];
-};
-
-struct function_name {
-	Dwarf *dwarf;
-	char *name;
-	struct function_name *next;  /* same offset, another module */
-	struct function_name *older; /* in all_names */
+	/* The executable's DWARF: its functions, scopes and names, read
+	 * through the binary's debuginfo (one index, shared by every process of
+	 * the binary). */
+	struct ad_debuginfo *di;       /* a reference */
+	Dwfl_Module *exe_module;
+	uint64_t exe_bias;             /* process address = DWARF address + exe_bias */
 };
 
 /* ---- errors */
@@ -317,18 +289,21 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 /* ---- the unwinder */
 
 struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *debuginfo_dirs,
-				    struct ad_unwinder **ret)
+				    struct ad_debuginfo *di, struct ad_unwinder **ret)
 {
-	if (!snap || !snap->reader)
+	if (!snap || !snap->reader || !di)
 		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
-				       "unwinding needs a snapshot with a memory reader");
+				       "unwinding needs a snapshot with a memory reader and the "
+				       "executable's debuginfo");
 	struct ad_unwinder *u = calloc(1, sizeof(*u));
 	if (!u)
 		return &ad_error_nomem;
 	u->pid = snap->pid;
-	ad_u64map_init(&u->names);
+	ad_debuginfo_ref(di);
+	u->di = di;
 	struct ad_error *err = ad_debuginfo_search_path(debuginfo_dirs, &u->search_path);
 	if (err) {
+		ad_debuginfo_unref(di);
 		free(u);
 		return err;
 	}
@@ -345,6 +320,11 @@ struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *
 	err = report_modules(u->dwfl, snap);
 	u->snap = NULL;
 	u->modules_signature = modules_signature(snap);
+	const struct ad_mapping *exe = ad_snapshot_exe_mapping(snap);
+	if (!err && exe) {
+		u->exe_module = dwfl_addrmodule(u->dwfl, exe->start);
+		u->exe_bias = ad_debuginfo_load_bias(di, exe->start);
+	}
 	if (!err && !dwfl_attach_state(u->dwfl, NULL, snap->pid, &thread_callbacks, u))
 		err = dwfl_error("preparing to unwind the threads of %s failed: %s",
 				 snap->exe ? snap->exe : "the process");
@@ -362,22 +342,16 @@ void ad_unwinder_destroy(struct ad_unwinder *u)
 		return;
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
-	for (size_t i = 0; i < u->ncus; i++)
-		free(u->cus[i].ranges);
-	free(u->cus);
 	free(u->search_path);
-	for (struct function_name *n = u->all_names, *older; n; n = older) {
-		older = n->older;
-		free(n->name);
-		free(n);
-	}
-	ad_u64map_deinit(&u->names);
+	ad_debuginfo_unref(u->di);
 	free(u);
 }
 
-bool ad_unwinder_matches(const struct ad_unwinder *u, const struct ad_snapshot *snap)
+bool ad_unwinder_matches(const struct ad_unwinder *u, const struct ad_snapshot *snap,
+			 const struct ad_debuginfo *di)
 {
-	return u && snap && snap->pid == u->pid && modules_signature(snap) == u->modules_signature;
+	return u && snap && snap->pid == u->pid && u->di == di &&
+	       modules_signature(snap) == u->modules_signature;
 }
 
 /* ---- frames */
@@ -484,95 +458,6 @@ static bool is_pc_scope_tag(int tag)
 	       tag == DW_TAG_lexical_block;
 }
 
-/* ---- functions by address, per compilation unit */
-
-static bool add_range(struct cu_functions *c, Dwarf_Addr low, Dwarf_Addr high, Dwarf_Die *die)
-{
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		struct function_range *r = realloc(c->ranges, cap * sizeof(*r));
-		if (!r)
-			return false;
-		c->ranges = r;
-		c->cap = cap;
-	}
-	c->ranges[c->n++] = (struct function_range){low, high, *die};
-	return true;
-}
-
-/* Rust puts free functions in namespaces (libdw's dwarf_getscopes prunes
- * those) and method definitions at the top level: both are reached here. */
-static bool collect_functions(Dwarf_Die *parent, struct cu_functions *c, int depth)
-{
-	Dwarf_Die child;
-	if (depth == SCOPE_MAX_DEPTH || dwarf_child(parent, &child) != 0)
-		return true;
-	do {
-		int tag = dwarf_tag(&child);
-		/* Older rustc (1.63) defines methods inside their type's DIE. */
-		if (tag == DW_TAG_namespace || tag == DW_TAG_structure_type ||
-		    tag == DW_TAG_union_type || tag == DW_TAG_enumeration_type) {
-			if (!collect_functions(&child, c, depth + 1))
-				return false;
-			continue;
-		}
-		if (tag != DW_TAG_subprogram)
-			continue;
-		Dwarf_Addr base, low, high;
-		ptrdiff_t off = 0;
-		while ((off = dwarf_ranges(&child, off, &base, &low, &high)) > 0)
-			if (low < high && !add_range(c, low, high, &child))
-				return false;
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return true;
-}
-
-static int compare_ranges(const void *a, const void *b)
-{
-	const struct function_range *x = a, *y = b;
-	return x->low < y->low ? -1 : x->low > y->low;
-}
-
-static struct cu_functions *cu_functions(struct ad_unwinder *u, Dwfl_Module *module,
-					  Dwarf_Die *cu)
-{
-	Dwarf_Off offset = dwarf_dieoffset(cu);
-	for (size_t i = 0; i < u->ncus; i++)
-		if (u->cus[i].module == module && u->cus[i].cu_offset == offset)
-			return &u->cus[i];
-	if (u->ncus == u->cus_cap) {
-		size_t cap = u->cus_cap ? 2 * u->cus_cap : 16;
-		struct cu_functions *cus = realloc(u->cus, cap * sizeof(*cus));
-		if (!cus)
-			return NULL;
-		u->cus = cus;
-		u->cus_cap = cap;
-	}
-	struct cu_functions c = {.module = module, .cu_offset = offset};
-	if (!collect_functions(cu, &c, 0)) {
-		free(c.ranges);
-		return NULL;
-	}
-	if (c.n)
-		qsort(c.ranges, c.n, sizeof(*c.ranges), compare_ranges);
-	u->cus[u->ncus] = c;
-	return &u->cus[u->ncus++];
-}
-
-static bool range_starts_at_or_before(const void *element, const void *pc)
-{
-	return ((const struct function_range *)element)->low <= *(const Dwarf_Addr *)pc;
-}
-
-static const struct function_range *function_at(const struct cu_functions *c, Dwarf_Addr pc)
-{
-	size_t lo = ad_partition_point(c->ranges, c->n, sizeof(*c->ranges), &pc,
-				       range_starts_at_or_before);
-	if (lo == 0 || pc >= c->ranges[lo - 1].high)
-		return NULL;
-	return &c->ranges[lo - 1];
-}
-
 /* ---- scopes at a pc */
 
 struct scope_walk {
@@ -598,46 +483,29 @@ static void find_scopes(Dwarf_Die *parent, struct scope_walk *w, int depth)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-/* Whether a module is Rust code, the only code whose functions matter here
- * (block_on frames, their variables): the others' DWARF is never loaded
- * (a libc's separate debug file, decompressed, is most of a first
- * capture). Kept per module; past MAX_MODULES, assumed Rust. */
-static bool module_is_rust(struct ad_unwinder *u, Dwfl_Module *module)
-{
-	for (size_t i = 0; i < u->nmodules; i++)
-		if (u->modules[i].module == module)
-			return u->modules[i].rust;
-	Dwarf_Addr bias;
-	Elf *elf = dwfl_module_getelf(module, &bias);
-	bool rust = elf && ad_elf_looks_like_rust(elf);
-	if (u->nmodules == MAX_MODULES)
-		return true;
-	u->modules[u->nmodules++] = (struct module_kind){ module, rust };
-	return rust;
-}
-
 /* The DIEs enclosing the innermost scope at the frame's pc, innermost
- * first (lexical blocks, inlined calls, up to the subprogram). -1: no memory. */
+ * first (lexical blocks, inlined calls, up to the subprogram). Only the
+ * executable's code is looked up: the functions that matter here (block_on
+ * frames, their variables) are Rust code linked into it, and other modules'
+ * DWARF (a libc's separate debug file) would be most of a first capture.
+ * -1: no memory. The caller holds the debuginfo's lock. */
 static int scope_chain(struct ad_unwinder *u, struct ad_unwind_frame *f, Dwarf_Die **ret)
 {
-	if (!f->module || !module_is_rust(u, f->module))
+	if (!f->module || f->module != u->exe_module)
 		return 0;
-	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(f->module, f->lookup_pc, &bias);
-	if (!cu)
-		return 0;
-	f->bias = bias;
-	struct cu_functions *c = cu_functions(u, f->module, cu);
-	if (!c)
-		return -1;
-	const struct function_range *fn = function_at(c, f->lookup_pc - bias);
-	if (!fn)
-		return 0;
+	f->bias = u->exe_bias;
 	struct scope_walk *w = malloc(sizeof(*w));
 	if (!w)
 		return -1;
-	w->pc = f->lookup_pc - bias;
-	w->path[0] = fn->die;
+	w->pc = f->lookup_pc - u->exe_bias;
+	struct ad_error *err = ad_debuginfo_function_die_locked(u->di, w->pc, &w->path[0]);
+	if (err) {
+		free(w);
+		if (ad_error_is_fatal(err))
+			return -1;
+		ad_error_destroy(err); /* no DWARF for this code: a frame without a function */
+		return 0;
+	}
 	w->len = 1;
 	find_scopes(&w->path[0], w, 1);
 	int n = w->len;
@@ -702,7 +570,9 @@ static int frame_callback(Dwfl_Frame *state, void *arg)
 	}
 	uw->nphysical++;
 	Dwarf_Die *chain = NULL;
+	pthread_mutex_lock(&b->u->di->lock);
 	int n = scope_chain(b->u, &physical, &chain);
+	pthread_mutex_unlock(&b->u->di->lock);
 	if (n < 0) {
 		b->err = &ad_error_nomem;
 		return DWARF_CB_ABORT;
@@ -735,7 +605,7 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 		return ad_error_create(AD_ERROR_NOT_FOUND,
 				       "process %d had no thread %d when it was sampled",
 				       (int)snap->pid, (int)tid);
-	if (!ad_unwinder_matches(u, snap))
+	if (!ad_unwinder_matches(u, snap, u->di))
 		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
 				       "this unwinder was made for another process, or for other "
 				       "mappings, than the snapshot of process %d: make a new one",
@@ -745,6 +615,7 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 		return &ad_error_nomem;
 	uw->tid = tid;
 	uw->unwinder = u;
+	uw->debuginfo = u->di;
 	struct frames_builder b = {.u = u, .uw = uw};
 	u->snap = snap;
 	int rc = dwfl_getthread_frames(u->dwfl, tid, frame_callback, &b);
@@ -777,118 +648,4 @@ void ad_unwind_destroy(struct ad_unwind *uw)
 	free(uw->frames);
 	free(uw->end_reason);
 	free(uw);
-}
-
-/* ---- names */
-
-static bool is_name_scope(int tag)
-{
-	switch (tag) {
-	case DW_TAG_namespace:
-	case DW_TAG_structure_type:
-	case DW_TAG_union_type:
-	case DW_TAG_enumeration_type:
-	case DW_TAG_class_type:
-	case DW_TAG_subprogram:
-		return true;
-	}
-	return false;
-}
-
-/* The DIE that carries the name and the place in the namespaces: an
- * inlined or out-of-line instance points to its abstract origin, which
- * may point to the declaration inside a type (methods). */
-static Dwarf_Die declaration_of(Dwarf_Die die)
-{
-	for (int hops = 0; hops < 4; hops++) {
-		Dwarf_Attribute attr;
-		Dwarf_Die next;
-		if ((dwarf_attr(&die, DW_AT_abstract_origin, &attr) ||
-		     dwarf_attr(&die, DW_AT_specification, &attr)) &&
-		    dwarf_formref_die(&attr, &next))
-			die = next;
-		else
-			break;
-	}
-	return die;
-}
-
-struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret)
-{
-	Dwarf_Die decl = declaration_of(*die);
-	const char *leaf = dwarf_diename(&decl);
-	if (!leaf)
-		return ad_error_create(AD_ERROR_NOT_FOUND, "DWARF entry 0x%" PRIx64 " has no name",
-				       (uint64_t)dwarf_dieoffset(die));
-	Dwarf_Die *chain = NULL;
-	int n = dwarf_getscopes_die(&decl, &chain);
-	if (n > SCOPE_MAX_DEPTH)
-		n = SCOPE_MAX_DEPTH;
-	size_t len = strlen(leaf) + 1;
-	for (int i = n - 1; i >= 1; i--) {
-		const char *part = dwarf_diename(&chain[i]);
-		if (part && is_name_scope(dwarf_tag(&chain[i])))
-			len += strlen(part) + 2;
-	}
-	char *name = malloc(len);
-	if (!name) {
-		if (n > 0)
-			free(chain);
-		return &ad_error_nomem;
-	}
-	name[0] = '\0';
-	for (int i = n - 1; i >= 1; i--) {
-		const char *part = dwarf_diename(&chain[i]);
-		if (part && is_name_scope(dwarf_tag(&chain[i]))) {
-			strcat(name, part);
-			strcat(name, "::");
-		}
-	}
-	strcat(name, leaf);
-	if (n > 0)
-		free(chain);
-	*ret = name;
-	return NULL;
-}
-
-/* Names kept per unwinder, at most: past that, built each time. */
-#define MAX_FUNCTION_NAMES 65536
-
-/* Building a qualified name walks the compilation unit from its start
- * (dwarf_getscopes_die): once per function and unwinder, not per sample. */
-struct ad_error *ad_unwind_function_name(const struct ad_unwind *uw, Dwarf_Die *function,
-					 const char **ret)
-{
-	struct ad_unwinder *u = uw->unwinder;
-	uint64_t off = dwarf_dieoffset(function);
-	Dwarf *dwarf = dwarf_cu_getdwarf(function->cu);
-	struct function_name *head = ad_u64map_get(&u->names, off);
-	for (struct function_name *n = head; n; n = n->next)
-		if (n->dwarf == dwarf) {
-			*ret = n->name;
-			return NULL;
-		}
-	if (u->nnames >= MAX_FUNCTION_NAMES)
-		return ad_error_create(AD_ERROR_TOO_LARGE, "more than %d function names",
-				       MAX_FUNCTION_NAMES);
-	struct function_name *n = calloc(1, sizeof(*n));
-	if (!n)
-		return &ad_error_nomem;
-	struct ad_error *err = ad_unwind_qualified_name(function, &n->name);
-	if (err) {
-		free(n);
-		return err;
-	}
-	n->dwarf = dwarf;
-	n->next = head;
-	if (!ad_u64map_put(&u->names, off, n)) {
-		free(n->name);
-		free(n);
-		return &ad_error_nomem;
-	}
-	n->older = u->all_names;
-	u->all_names = n;
-	u->nnames++;
-	*ret = n->name;
-	return NULL;
 }

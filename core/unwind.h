@@ -8,13 +8,16 @@
  * block_on among it), so an inlined function counts as a frame of its own.
  *
  * An ad_unwinder is the expensive part: one Dwfl with every ELF module the
- * process maps (the executable, libc, the vDSO, ...), their DWARF and CFI
- * loaded lazily and kept, and an index of each compilation unit's functions
- * by address, built the first time a frame falls in it. It is built from
- * one snapshot and may then unwind threads of any later snapshot of the same
- * process whose ELF mappings are the same (ad_unwinder_matches()): that is
- * what a cache keyed by pid keeps between samples. Not thread-safe: one
- * thread at a time (libdwfl keeps per-Dwfl state). */
+ * process maps (the executable, libc, the vDSO, ...) for their CFI, loaded
+ * lazily and kept. Functions, their scopes and names come from the
+ * executable's debuginfo (ad_debuginfo: one DWARF index per binary), so a
+ * frame's DIEs are DIEs of that debuginfo's Dwarf and every libdw call on
+ * them is made under its lock (debuginfo_internal.h); frames in other
+ * modules have no function. An unwinder is built from one snapshot and may
+ * then unwind threads of any later snapshot of the same process whose ELF
+ * mappings are the same (ad_unwinder_matches()): that is what a cache keyed
+ * by pid keeps between samples. Not thread-safe: one thread at a time
+ * (libdwfl keeps per-Dwfl state). */
 #ifndef ASYNCDUMP_UNWIND_H
 #define ASYNCDUMP_UNWIND_H
 
@@ -42,7 +45,7 @@ enum ad_dwarf_reg {
 #define AD_UNWIND_MAX_FRAMES 256
 
 /* One function activation: a physical frame, or a function inlined into one.
- * The DIEs stay valid as long as the unwinder that produced them. */
+ * The DIEs are of the unwinder's debuginfo and stay valid as long as it. */
 struct ad_unwind_frame {
 	uint64_t pc;              /* as unwound: a return address unless is_activation */
 	bool is_activation;       /* pc is exact (innermost frame, signal frame) */
@@ -52,7 +55,7 @@ struct ad_unwind_frame {
 
 	/* Module of lookup_pc, or NULL (no ELF mapped there). */
 	Dwfl_Module *module;
-	uint64_t bias;            /* DWARF address = lookup_pc - bias */
+	uint64_t bias;            /* DWARF address = lookup_pc - bias (has_function) */
 	bool has_function;        /* DWARF describes the function at lookup_pc */
 	Dwarf_Die function;       /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
 	Dwarf_Die subprogram;     /* the out-of-line function holding it (frame base) */
@@ -77,21 +80,25 @@ struct ad_unwind {
 	bool truncated;           /* AD_UNWIND_MAX_FRAMES reached */
 	char *end_reason;         /* why unwinding stopped before the outermost frame, or NULL */
 	struct ad_unwinder *unwinder; /* that unwound it: outlives it */
+	struct ad_debuginfo *debuginfo; /* whose Dwarf the frames' DIEs are of */
 };
 
 struct ad_unwinder;
 
 /* Reports every ELF module mapped in `snap` (the executable must be one of
- * them) and prepares unwinding; no thread is unwound yet. */
-/* `debuginfo_dirs`: see ad_context_options (NULL: the standard places). */
+ * them) and prepares unwinding; no thread is unwound yet. `di` is the
+ * executable's debuginfo (the unwinder keeps a reference); `debuginfo_dirs`:
+ * see ad_context_options (NULL: the standard places), for CFI that only a
+ * separate debug file has. */
 struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *debuginfo_dirs,
-				    struct ad_unwinder **ret);
+				    struct ad_debuginfo *di, struct ad_unwinder **ret);
 void ad_unwinder_destroy(struct ad_unwinder *u);
 
 /* Whether `snap` is of the same process with the same ELF files mapped at
- * the same places as the unwinder's first snapshot, so that the unwinder
- * can be reused for it. */
-bool ad_unwinder_matches(const struct ad_unwinder *u, const struct ad_snapshot *snap);
+ * the same places as the unwinder's first snapshot, and `di` its
+ * debuginfo, so that the unwinder can be reused for it. */
+bool ad_unwinder_matches(const struct ad_unwinder *u, const struct ad_snapshot *snap,
+			 const struct ad_debuginfo *di);
 
 /* Unwinds thread `tid` of `snap`. AD_ERROR_NOT_FOUND when `snap` has no such
  * thread; a thread whose innermost frame cannot be unwound gives one frame
@@ -99,14 +106,5 @@ bool ad_unwinder_matches(const struct ad_unwinder *u, const struct ad_snapshot *
 struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapshot *snap,
 				  pid_t tid, struct ad_unwind **ret);
 void ad_unwind_destroy(struct ad_unwind *uw);
-
-/* The fully qualified name of a DIE from its enclosing namespaces and types
- * ("a_crate::executor::block_on<F>"): malloc'ed. For a
- * function instance, the name of what it is an instance of. */
-struct ad_error *ad_unwind_qualified_name(Dwarf_Die *die, char **ret);
-/* The same for a frame's function, kept by the unwinder of `uw`: *ret lives
- * as long as that unwinder. */
-struct ad_error *ad_unwind_function_name(const struct ad_unwind *uw, Dwarf_Die *function,
-					 const char **ret);
 
 #endif

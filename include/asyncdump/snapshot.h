@@ -78,5 +78,8 @@ void ad_snapshot_destroy(struct ad_snapshot *snap);
 
 /* The mapping containing `address`, or NULL. */
 const struct ad_mapping *ad_snapshot_mapping(const struct ad_snapshot *snap, uint64_t address);
+/* The first mapping of the executable (offset 0: where its ELF image
+ * starts), or NULL. */
+const struct ad_mapping *ad_snapshot_exe_mapping(const struct ad_snapshot *snap);
 
 #endif

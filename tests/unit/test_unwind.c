@@ -19,6 +19,7 @@
 
 #include "asyncdump/snapshot.h"
 #include "block_on.h"
+#include "debuginfo_internal.h"
 #include "unwind.h"
 
 /* The READY line of a debug build under ASan-instrumented tests on a busy
@@ -231,6 +232,18 @@ static unsigned state_decl_line(Dwarf_Die *type, uint8_t state)
 
 /* ---- the checks */
 
+/* A frame's function by the debuginfo's qualified name, or NULL. */
+static const char *frame_name(const struct ad_unwind *uw, const struct ad_unwind_frame *f)
+{
+	if (!f->has_function)
+		return NULL;
+	Dwarf_Die die = f->function;
+	pthread_mutex_lock(&uw->debuginfo->lock);
+	const char *name = ad_debuginfo_die_name_locked(uw->debuginfo, &die);
+	pthread_mutex_unlock(&uw->debuginfo->lock);
+	return name;
+}
+
 /* UNWIND_DUMP=1 prints the frames, to see what a failing test saw. */
 static void dump_frames(const struct ad_unwind *uw)
 {
@@ -238,19 +251,16 @@ static void dump_frames(const struct ad_unwind *uw)
 		return;
 	for (size_t i = 0; i < uw->nframes; i++) {
 		const struct ad_unwind_frame *f = &uw->frames[i];
-		char *q = NULL;
-		Dwarf_Die die = f->function;
-		if (f->has_function)
-			ad_error_destroy(ad_unwind_qualified_name(&die, &q));
+		const char *q = frame_name(uw, f);
 		fprintf(stderr, "thread %d #%zu%s pc 0x%lx cfa %s0x%lx %s\n", (int)uw->tid,
 			f->physical, f->inlined ? " (inlined)" : "", (unsigned long)f->pc,
 			f->has_cfa ? "" : "?", (unsigned long)f->cfa, q ? q : "??");
-		free(q);
 	}
 }
 
 struct sample {
 	struct ad_snapshot *snap;
+	struct ad_debuginfo *di;
 	struct ad_unwinder *unwinder;
 	struct ad_unwind *uw;
 };
@@ -259,7 +269,9 @@ static void sample_thread(pid_t pid, pid_t tid, struct sample *s)
 {
 	struct ad_error *err = ad_snapshot_take(pid, NULL, &s->snap);
 	ck_assert_msg(!err, "snapshot of %d: %s", pid, err ? err->message : "");
-	err = ad_unwinder_create(s->snap, NULL, &s->unwinder);
+	err = ad_debuginfo_open(s->snap->exe, &s->di);
+	ck_assert_msg(!err, "debuginfo of %s: %s", s->snap->exe, err ? err->message : "");
+	err = ad_unwinder_create(s->snap, NULL, s->di, &s->unwinder);
 	ck_assert_msg(!err, "unwinder: %s", err ? err->message : "");
 	err = ad_unwind_thread(s->unwinder, s->snap, tid, &s->uw);
 	ck_assert_msg(!err, "unwinding thread %d: %s", tid, err ? err->message : "");
@@ -270,6 +282,7 @@ static void sample_destroy(struct sample *s)
 {
 	ad_unwind_destroy(s->uw);
 	ad_unwinder_destroy(s->unwinder);
+	ad_debuginfo_unref(s->di);
 	ad_snapshot_destroy(s->snap);
 }
 
@@ -286,15 +299,8 @@ static pid_t thread_named(const struct ad_snapshot *snap, const char *name)
 static bool has_frame(const struct ad_unwind *uw, const char *name)
 {
 	for (size_t i = 0; i < uw->nframes; i++) {
-		if (!uw->frames[i].has_function)
-			continue;
-		char *q;
-		Dwarf_Die die = uw->frames[i].function;
-		struct ad_error *err = ad_unwind_qualified_name(&die, &q);
-		ck_assert_msg(!err, "%s", err ? err->message : "");
-		bool same = strcmp(q, name) == 0;
-		free(q);
-		if (same)
+		const char *q = frame_name(uw, &uw->frames[i]);
+		if (q && strcmp(q, name) == 0)
 			return true;
 	}
 	return false;
@@ -335,6 +341,8 @@ static uint64_t check_block_on(const struct sample *s, const char *source,
 		      s->uw->tid, s->uw->nframes);
 	struct ad_block_on b;
 	struct ad_error *err = ad_block_on_find(s->uw, s->snap->reader, &b);
+	Dwarf_Die type;
+	ck_assert(err || dwarf_offdie(s->di->dwarf, b.type_die, &type));
 	if (getenv("UNWIND_DUMP"))
 		fprintf(stderr, "thread %d: block_on: %s%s%s\n", (int)s->uw->tid,
 			err ? err->message : b.type_name, err || b.has_address ? "" : ": ",
@@ -351,7 +359,7 @@ static uint64_t check_block_on(const struct sample *s, const char *source,
 		ck_assert_msg(strstr(b.no_location, "block_on"), "%s", b.no_location);
 		ck_assert_msg(b.frame_low < b.frame_high && b.frame_high - b.frame_low < (1u << 20),
 			      "frame 0x%" PRIx64 "-0x%" PRIx64, b.frame_low, b.frame_high);
-		uint64_t address = suspended_in_range(s, &b.type, b.frame_low, b.frame_high, line);
+		uint64_t address = suspended_in_range(s, &type, b.frame_low, b.frame_high, line);
 		ck_assert_msg(address, "no future suspended at line %u in %s's frame 0x%" PRIx64
 				       "-0x%" PRIx64, line, b.function, b.frame_low, b.frame_high);
 		ad_block_on_deinit(&b);
@@ -360,12 +368,12 @@ static uint64_t check_block_on(const struct sample *s, const char *source,
 	ck_assert_uint_ne(b.address, 0);
 
 	uint8_t state;
-	uint64_t off = state_offset(&b.type);
+	uint64_t off = state_offset(&type);
 	err = ad_read(s->snap->reader, b.address + off, &state, 1);
 	ck_assert_msg(!err, "reading __state: %s", err ? err->message : "");
 	/* 0 unresumed, 1 returned, 2 panicked, 3+ suspended: the body is awaiting. */
 	ck_assert_msg(state >= 3, "the future's __state is %u, not a suspension", state);
-	ck_assert_uint_eq(state_decl_line(&b.type, state), line);
+	ck_assert_uint_eq(state_decl_line(&type, state), line);
 	uint64_t address = b.address;
 	ad_block_on_deinit(&b);
 	return address;
@@ -395,7 +403,7 @@ static void check_demo(const char *profile, bool allow_no_location)
 	struct ad_snapshot *again;
 	struct ad_error *err = ad_snapshot_take(pid, NULL, &again);
 	ck_assert_msg(!err, "%s", err ? err->message : "");
-	ck_assert(ad_unwinder_matches(s.unwinder, again));
+	ck_assert(ad_unwinder_matches(s.unwinder, again, s.di));
 	ad_unwind_destroy(s.uw);
 	ad_snapshot_destroy(s.snap);
 	s.snap = again;
@@ -503,19 +511,30 @@ START_TEST(unwinder_needs_the_executable_mapped)
 	struct ad_reader *reader;
 	struct ad_error *err = ad_reader_synthetic_create(&segment, 1, &reader);
 	ck_assert_msg(!err, "%s", err ? err->message : "");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/debug/demo", env_dir("TARGETS_DIR"));
+	struct ad_debuginfo *di;
+	err = ad_debuginfo_open(path, &di);
+	ck_assert_msg(!err, "debuginfo of %s: %s", path, err ? err->message : "");
 	struct ad_snapshot snap = {.pid = 1, .exe = (char *)"/nonexistent/exe", .reader = reader};
 	struct ad_unwinder *u;
-	err = ad_unwinder_create(&snap, NULL, &u);
+	err = ad_unwinder_create(&snap, NULL, di, &u);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, AD_ERROR_NOT_FOUND);
 	ck_assert_msg(strstr(err->message, "/nonexistent/exe"), "%s", err->message);
 	ad_error_destroy(err);
 
-	snap.reader = NULL;
-	err = ad_unwinder_create(&snap, NULL, &u);
+	err = ad_unwinder_create(&snap, NULL, NULL, &u);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, AD_ERROR_INVALID_ARGUMENT);
 	ad_error_destroy(err);
+
+	snap.reader = NULL;
+	err = ad_unwinder_create(&snap, NULL, di, &u);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->code, AD_ERROR_INVALID_ARGUMENT);
+	ad_error_destroy(err);
+	ad_debuginfo_unref(di);
 	ad_reader_destroy(reader);
 }
 END_TEST
