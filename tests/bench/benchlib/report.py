@@ -567,12 +567,11 @@ def section_issue18_open():
     the measured ones stand where they do."""
     return """## Issue 18: what is not measured, and where the time goes
 
-- **First capture with 64 threads** (measured above): the extra time of a process's first
-  capture is mostly its unwinder opening the executable's DWARF a second time (libdwfl of its
-  own, decompressing the debug sections again, ~20 % of a cold CLI run on the release
-  benchtarget): warm samples reuse the unwinder, and since this round the qualified names of
-  the frames' functions too. The fix is issue 19's one DWARF stack (the unwinder reading the
-  executable through the debuginfo already open), not skipping threads.
+- **First capture with 64 threads** (measured above): a process's first capture builds its
+  unwinder (libdwfl with every mapped module, for their CFI) and unwinds every thread. The
+  unwinder no longer opens the executable's DWARF a second time: functions, scopes and names
+  come from the debuginfo index already open (issue 19's one DWARF stack), which is what brought
+  the first capture near a warm one; skipping threads was not needed.
 - **Decode + render per task**: a perf profile of warm requests at 10,000 tasks (this
   machine, release) puts a quarter of asyncdumpd's CPU in `send()` of the 13.5 MiB document
   to the client and a fifth in copying the target's memory (`process_vm_readv`); decoding and
