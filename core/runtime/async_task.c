@@ -67,6 +67,7 @@ static const char *const global_executors[] = {
 
 struct at_binary {
 	uint64_t state_off, vtable_off;          /* in Header */
+	uint64_t awaiter_off;                    /* in Header; UINT64_MAX: not found */
 	uint64_t vt_run_off, vt_layout_off;      /* in TaskVTable */
 	const struct ad_type *layout_option;     /* Option<TaskLayout> */
 	uint64_t globals[NGLOBALS];              /* link-time addresses, 0: absent */
@@ -135,6 +136,8 @@ static struct ad_error *prepare(struct ad_debuginfo *di, void **ret)
 		err = ad_find_member(di, header, "state", 1, &b->state_off, &t);
 	if (!err)
 		err = ad_find_member(di, header, "vtable", 1, &b->vtable_off, &vtp);
+	if (!err && !keep(ad_find_member(di, header, "awaiter", 1, &b->awaiter_off, &t)))
+		b->awaiter_off = UINT64_MAX;
 	if (!err)
 		err = ad_type_target(di, vtp, &vtable);
 	if (!err)
@@ -439,13 +442,43 @@ static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, 
  * offset 0 in every async-task checked) is one of the program's
  * TaskVTables, in read-only data: the heap words that point at a TaskVTable
  * whose RawTask schedules on a StaticExecutor are its tasks' headers. A
- * freed task's first word is the allocator's, so no dead task matches. */
+ * freed task's first word is usually the allocator's, but not always (a
+ * chunk merged into the free one before it, spare capacity of a buffer
+ * allocated over it keeps the old bytes): a live task is held by a
+ * reference (a waker, a scheduled Runnable) or by its Task handle, and
+ * async-task destroys a task when it has neither, so a header whose state
+ * word has neither is a dead task's; and a state that says a waker awaits
+ * the task needs a waker there, whose vtable is in a file's mapping. */
 
 #define STATIC_SCHEDULE "async_executor::static_executors::"
 #define STATIC_EXECUTOR "async_executor::static_executors::StaticExecutor"
 /* async-task's state word: flags in the low byte, references above. */
+#define STATE_TASK 16u    /* a Task handle exists */
+#define STATE_AWAITER 32u /* the awaiter field holds a waker */
 #define STATE_REFERENCE_SHIFT 8
 #define MAX_REFERENCES (UINT64_C(1) << 24)
+
+static bool state_of_live_task(uint64_t word)
+{
+	uint64_t references = word >> STATE_REFERENCE_SHIFT;
+	return references < MAX_REFERENCES && (references > 0 || (word & STATE_TASK));
+}
+
+static bool in_file_mapping(const struct ad_snapshot *snap, uint64_t address)
+{
+	const struct ad_mapping *m = ad_snapshot_mapping(snap, address);
+	return m && m->path && m->path[0] == '/';
+}
+
+/* Waker { data, vtable } in either order: one of its words is the vtable. */
+static bool awaiter_holds_waker(struct ad_decode *d, const struct at_binary *b, uint64_t header)
+{
+	uint64_t words[2];
+	if (b->awaiter_off == UINT64_MAX)
+		return true;
+	return keep(ad_read(d->reader, header + b->awaiter_off, words, sizeof(words))) &&
+	       (in_file_mapping(d->snap, words[0]) || in_file_mapping(d->snap, words[1]));
+}
 
 struct static_scan {
 	struct at_binary *b;
@@ -476,7 +509,8 @@ static struct ad_error *static_task_found(struct ad_decode *d, void *arg, uint64
 	(void)vtable;
 	if (ad_u64map_get(&s->headers, header) ||
 	    !keep(ad_read_u64(d->reader, header + s->b->state_off, &word)) ||
-	    (word >> STATE_REFERENCE_SHIFT) >= MAX_REFERENCES)
+	    !state_of_live_task(word) ||
+	    ((word & STATE_AWAITER) && !awaiter_holds_waker(d, s->b, header)))
 		return NULL;
 	if (!ad_u64map_put(&s->headers, header, (void *)1))
 		return &ad_error_nomem;
