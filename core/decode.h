@@ -106,6 +106,15 @@ static inline struct ad_error *ad_task_note_undecodable(struct ad_task *task, st
 	return noted;
 }
 
+/* For a look whose failure only means "no" (is this a task? a waker?):
+ * whether it succeeded; the error, if any, is dropped. */
+static inline bool ad_succeeded(struct ad_error *err)
+{
+	bool ok = !err;
+	ad_error_destroy(err);
+	return ok;
+}
+
 /* A member named `name` anywhere inside `t`, breadth first through struct,
  * enum-variant and union members (never through pointers), at most
  * `max_depth` levels down: its offset from the start of `t` and its type. */

@@ -87,13 +87,6 @@ struct at_capture {
 	bool no_global;                       /* no global executor in use: see collect */
 };
 
-static bool keep(struct ad_error *err)
-{
-	bool ok = !err;
-	ad_error_destroy(err);
-	return ok;
-}
-
 static struct ad_error *layout_error(struct ad_error *err, const char *what)
 {
 	if (!err || ad_error_is_fatal(err))
@@ -136,7 +129,7 @@ static struct ad_error *prepare(struct ad_debuginfo *di, void **ret)
 		err = ad_find_member(di, header, "state", 1, &b->state_off, &t);
 	if (!err)
 		err = ad_find_member(di, header, "vtable", 1, &b->vtable_off, &vtp);
-	if (!err && !keep(ad_find_member(di, header, "awaiter", 1, &b->awaiter_off, &t)))
+	if (!err && !ad_succeeded(ad_find_member(di, header, "awaiter", 1, &b->awaiter_off, &t)))
 		b->awaiter_off = UINT64_MAX;
 	if (!err)
 		err = ad_type_target(di, vtp, &vtable);
@@ -155,7 +148,7 @@ static struct ad_error *prepare(struct ad_debuginfo *di, void **ret)
 		return layout_error(err, "Header, TaskVTable, TaskLayout");
 	}
 	for (size_t i = 0; i < NGLOBALS; i++)
-		if (!keep(ad_debuginfo_find_object_sized(di, global_executors[i], &b->globals[i],
+		if (!ad_succeeded(ad_debuginfo_find_object_sized(di, global_executors[i], &b->globals[i],
 							 &b->globals_size[i])))
 			b->globals[i] = 0;
 	pthread_mutex_init(&b->lock, NULL);
@@ -476,7 +469,7 @@ static bool awaiter_holds_waker(struct ad_decode *d, const struct at_binary *b, 
 	uint64_t words[2];
 	if (b->awaiter_off == UINT64_MAX)
 		return true;
-	return keep(ad_read(d->reader, header + b->awaiter_off, words, sizeof(words))) &&
+	return ad_succeeded(ad_read(d->reader, header + b->awaiter_off, words, sizeof(words))) &&
 	       (in_file_mapping(d->snap, words[0]) || in_file_mapping(d->snap, words[1]));
 }
 
@@ -494,9 +487,9 @@ static bool schedules_on_static_executor(struct ad_decode *d, void *arg, uint64_
 	struct static_scan *s = arg;
 	uint64_t run;
 	const struct ad_type *f, *schedule;
-	if (!keep(ad_read_u64(d->reader, vtable + s->b->vt_run_off, &run)) || run < d->bias ||
-	    !keep(future_type(d, s->b, run, &f)) ||
-	    !keep(ad_debuginfo_function_template_param(d->di, run - d->bias, "S", &schedule)))
+	if (!ad_succeeded(ad_read_u64(d->reader, vtable + s->b->vt_run_off, &run)) || run < d->bias ||
+	    !ad_succeeded(future_type(d, s->b, run, &f)) ||
+	    !ad_succeeded(ad_debuginfo_function_template_param(d->di, run - d->bias, "S", &schedule)))
 		return false;
 	return schedule->name && strncmp(schedule->name, STATIC_SCHEDULE, strlen(STATIC_SCHEDULE)) == 0;
 }
@@ -508,7 +501,7 @@ static struct ad_error *static_task_found(struct ad_decode *d, void *arg, uint64
 	uint64_t header = address - s->b->vtable_off, word;
 	(void)vtable;
 	if (ad_u64map_get(&s->headers, header) ||
-	    !keep(ad_read_u64(d->reader, header + s->b->state_off, &word)) ||
+	    !ad_succeeded(ad_read_u64(d->reader, header + s->b->state_off, &word)) ||
 	    !state_of_live_task(word) ||
 	    ((word & STATE_AWAITER) && !awaiter_holds_waker(d, s->b, header)))
 		return NULL;
@@ -562,7 +555,7 @@ static struct ad_error *collect_static(struct ad_decode *d, struct at_binary *b,
 static bool global_is_static(struct ad_decode *d, const struct at_binary *b, size_t i)
 {
 	const struct ad_type *t;
-	return keep(ad_debuginfo_find_type(d->di, STATIC_EXECUTOR, &t)) && t->size == b->globals_size[i] &&
+	return ad_succeeded(ad_debuginfo_find_type(d->di, STATIC_EXECUTOR, &t)) && t->size == b->globals_size[i] &&
 	       t->size != 8;
 }
 
@@ -674,14 +667,14 @@ static void note_executor(struct ad_decode *d, const struct ad_value *env)
 	struct ad_value s, e;
 	uint64_t off, state = 0;
 	const struct ad_type *t;
-	if (!keep(ad_find_member(d->di, env->type, "self", 1, &off, &t)))
+	if (!ad_succeeded(ad_find_member(d->di, env->type, "self", 1, &off, &t)))
 		return;
 	s = ad_decode_value(d, t, env->address + off);
-	if (!keep(ad_value_deref(&s, &e)))
+	if (!ad_succeeded(ad_value_deref(&s, &e)))
 		return;
 	if (ad_type_is(e.type, "async_executor::State"))
 		state = e.address; /* 1.13+: State::run(&self) */
-	else if (!keep(executor_state(d, &e, &state)))
+	else if (!ad_succeeded(executor_state(d, &e, &state)))
 		return;
 	if (!state || c->nnoted >= MAX_EXECUTORS)
 		return;
@@ -740,9 +733,9 @@ static bool is_task(struct ad_decode *d, struct ad_adapter *self, uint64_t task)
 	for (size_t i = 0; i < d->trace->ntasks; i++)
 		if (d->trace->tasks[i].kind != AD_TASK_KIND_BLOCK_ON && d->trace->tasks[i].address == task)
 			return true;
-	return keep(ad_read_u64(d->reader, task + b->vtable_off, &vtable)) &&
-	       keep(ad_read_u64(d->reader, vtable + b->vt_run_off, &run)) &&
-	       keep(future_type(d, b, run, &t));
+	return ad_succeeded(ad_read_u64(d->reader, task + b->vtable_off, &vtable)) &&
+	       ad_succeeded(ad_read_u64(d->reader, vtable + b->vt_run_off, &run)) &&
+	       ad_succeeded(future_type(d, b, run, &t));
 }
 
 /* async-io's block_on pins the future it is given (`future`) on its stack

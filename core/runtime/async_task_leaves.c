@@ -39,17 +39,10 @@
 #define NSEC_PER_SEC 1000000000ll
 #define SEARCH_DEPTH 7
 
-static bool keep(struct ad_error *err)
-{
-	bool ok = !err;
-	ad_error_destroy(err);
-	return ok;
-}
-
 static bool block(struct ad_frame *f, enum ad_resource_kind kind, uint64_t address,
 		  struct ad_blocked_on **ret)
 {
-	return keep(ad_frame_block_on(f, kind, address, ret));
+	return ad_succeeded(ad_frame_block_on(f, kind, address, ret));
 }
 
 static bool is_pointer_like(const struct ad_type *t)
@@ -62,11 +55,11 @@ static bool is_pointer_like(const struct ad_type *t)
 /* A value's pointee, an Arc's or Rc's data rather than its ArcInner. */
 static bool pointee(const struct ad_value *v, struct ad_value *ret)
 {
-	if (!keep(ad_value_deref(v, ret)))
+	if (!ad_succeeded(ad_value_deref(v, ret)))
 		return false;
 	if (ad_type_is(ret->type, "alloc::sync::ArcInner") || ad_type_is(ret->type, "alloc::rc::RcBox") ||
 	    ad_type_is(ret->type, "alloc::rc::RcInner"))
-		return keep(ad_value_member(ret, "data", ret)) || keep(ad_value_member(ret, "value", ret));
+		return ad_succeeded(ad_value_member(ret, "data", ret)) || ad_succeeded(ad_value_member(ret, "value", ret));
 	return true;
 }
 
@@ -95,7 +88,7 @@ static bool find_value_in(const struct ad_value *v, const char *field, value_mat
 	if (v->type->kind == AD_TYPE_ENUM) {
 		const struct ad_variant *active;
 		struct ad_value var;
-		return keep(ad_value_variant(v, &active, &var)) &&
+		return ad_succeeded(ad_value_variant(v, &active, &var)) &&
 		       find_value_in(&var, field, match, arg, depth - 1, budget, ret);
 	}
 	if (v->type->kind != AD_TYPE_STRUCT)
@@ -103,7 +96,7 @@ static bool find_value_in(const struct ad_value *v, const char *field, value_mat
 	for (size_t i = 0; i < v->type->nfields && i < 16; i++) {
 		struct ad_value m;
 		const char *name = v->type->fields[i].name;
-		if (name && keep(ad_value_member(v, name, &m)) &&
+		if (name && ad_succeeded(ad_value_member(v, name, &m)) &&
 		    find_value_in(&m, name, match, arg, depth - 1, budget, ret))
 			return true;
 	}
@@ -135,7 +128,7 @@ static bool pointer_named(const struct ad_value *v, const char *name, uint64_t *
 {
 	struct ad_value m;
 	return find_value(v, NULL, field_named, name, SEARCH_DEPTH, &m) &&
-	       keep(ad_value_pointer(&m, ret)) && *ret;
+	       ad_succeeded(ad_value_pointer(&m, ret)) && *ret;
 }
 
 /* ---- timers */
@@ -147,11 +140,11 @@ static bool timer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 	uint64_t s, ns;
 	if (!block(f, AD_RESOURCE_TIMER, v->address, &b))
 		return true;
-	if (keep(ad_value_member(v, "when", &when)) && keep(ad_value_unwrap_option(&when, &when)) &&
+	if (ad_succeeded(ad_value_member(v, "when", &when)) && ad_succeeded(ad_value_unwrap_option(&when, &when)) &&
 	    find_value(&when, NULL, field_named, "tv_sec", 4, &sec) &&
 	    find_value(&when, NULL, field_named, "tv_nsec", 5, &nsec) &&
-	    keep(ad_read_uint(d->reader, sec.address, sec.type->size, &s)) &&
-	    keep(ad_read_uint(d->reader, nsec.address, nsec.type->size > 8 ? 4 : nsec.type->size, &ns))) {
+	    ad_succeeded(ad_read_uint(d->reader, sec.address, sec.type->size, &s)) &&
+	    ad_succeeded(ad_read_uint(d->reader, nsec.address, nsec.type->size > 8 ? 4 : nsec.type->size, &ns))) {
 		const struct timespec *now = &d->snap->monotonic;
 		b->has_deadline = true;
 		b->deadline_ns = (int64_t)s * NSEC_PER_SEC + (int64_t)ns;
@@ -166,8 +159,8 @@ static bool source_fd(struct ad_decode *d, const struct ad_value *source, int *f
 {
 	uint64_t off, raw;
 	const struct ad_type *t;
-	if (!keep(ad_find_member(d->di, source->type, "raw", 3, &off, &t)) || t->size != 4 ||
-	    !keep(ad_read_uint(d->reader, source->address + off, 4, &raw)))
+	if (!ad_succeeded(ad_find_member(d->di, source->type, "raw", 3, &off, &t)) || t->size != 4 ||
+	    !ad_succeeded(ad_read_uint(d->reader, source->address + off, 4, &raw)))
 		return false;
 	*fd = (int)(int32_t)raw;
 	return *fd >= 0;
@@ -185,7 +178,7 @@ static void attach_socket(struct ad_decode *d, struct ad_blocked_on *b)
 {
 	const struct ad_socket *s;
 	if (b->fd >= 0 && d->snap && (s = ad_socket_table_find(d->snap->sockets, b->fd)))
-		keep(ad_blocked_on_set_socket(b, s));
+		ad_succeeded(ad_blocked_on_set_socket(b, s));
 }
 
 static bool io_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
@@ -198,7 +191,7 @@ static bool io_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fra
 	if (!block(f, AD_RESOURCE_IO, 0, &b))
 		return true;
 	b->fd = fd;
-	keep(ad_blocked_on_set_interest(b, interest));
+	ad_succeeded(ad_blocked_on_set_interest(b, interest));
 	attach_socket(d, b);
 	return true;
 }
@@ -209,7 +202,7 @@ static bool ready_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 	struct ad_value dir;
 	uint64_t n = 0;
 	if (find_value(v, NULL, field_named, "dir", 2, &dir))
-		keep(ad_read_uint(d->reader, dir.address, dir.type->size, &n));
+		ad_succeeded(ad_read_uint(d->reader, dir.address, dir.type->size, &n));
 	return io_leaf(d, v, f, n == 1 ? "writable" : "readable");
 }
 
@@ -260,7 +253,7 @@ static bool task_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 		pointer_named(&task, "ptr", &header);
 	if (!block(f, AD_RESOURCE_TASK, header, &b) || !header || !self)
 		return true;
-	if (keep(self->ops->task_id(d, self, header, &id))) {
+	if (ad_succeeded(self->ops->task_id(d, self, header, &id))) {
 		b->has_task_id = true;
 		b->task_id = id;
 		f->has_awaits_task = true;
@@ -345,9 +338,9 @@ static void semaphore_permits(struct ad_decode *d, uint64_t semaphore, struct ad
 {
 	const struct ad_type *st, *ct;
 	uint64_t off, count;
-	if (semaphore && keep(ad_debuginfo_find_type(d->di, "async_lock::semaphore::Semaphore", &st)) &&
-	    keep(ad_find_member(d->di, st, "count", 3, &off, &ct)) &&
-	    keep(ad_read_u64(d->reader, semaphore + off, &count))) {
+	if (semaphore && ad_succeeded(ad_debuginfo_find_type(d->di, "async_lock::semaphore::Semaphore", &st)) &&
+	    ad_succeeded(ad_find_member(d->di, st, "count", 3, &off, &ct)) &&
+	    ad_succeeded(ad_read_u64(d->reader, semaphore + off, &count))) {
 		b->permits_available = (int64_t)count;
 		b->permits_wanted = 1;
 	}
@@ -389,8 +382,8 @@ static struct ad_error *executor_or(struct ad_decode *d, const struct ad_value *
 {
 	struct ad_value first, second;
 	*ret = NULL;
-	if (!keep(ad_value_member(v, "future1", &first)) ||
-	    !keep(ad_value_member(v, "future2", &second)) ||
+	if (!ad_succeeded(ad_value_member(v, "future1", &first)) ||
+	    !ad_succeeded(ad_value_member(v, "future2", &second)) ||
 	    strncmp(second.type->name, "async_executor::", 16) != 0 ||
 	    !strstr(second.type->name, "::run::") || !strstr(second.type->name, "{async_block_env#"))
 		return NULL;
@@ -405,8 +398,8 @@ static struct ad_error *sleep_timeout(struct ad_decode *d, const struct ad_value
 {
 	struct ad_value future, timer;
 	*ret = NULL;
-	if (!keep(ad_value_member(v, "future", &future)) ||
-	    !keep(ad_value_member(v, "timeout", &timer)) ||
+	if (!ad_succeeded(ad_value_member(v, "future", &future)) ||
+	    !ad_succeeded(ad_value_member(v, "timeout", &timer)) ||
 	    strncmp(future.type->name, "async_std::future::pending::", 28) != 0)
 		return NULL;
 	return d->walk(d, timer.type, timer.address, depth + 1, ret);

@@ -83,13 +83,6 @@ struct fe_scan {
 	size_t ntasks;
 };
 
-static bool keep(struct ad_error *err)
-{
-	bool ok = !err;
-	ad_error_destroy(err);
-	return ok;
-}
-
 static bool probe(Elf *elf)
 {
 	return ad_elf_section_contains(elf, ".debug_str", "futures_executor") ||
@@ -233,14 +226,14 @@ static bool is_drop_fn(struct ad_decode *d, void *arg, uint64_t value)
 {
 	const char *name;
 	(void)arg;
-	if (value < d->bias || !keep(ad_debuginfo_function_at(d->di, value - d->bias, &name)))
+	if (value < d->bias || !ad_succeeded(ad_debuginfo_function_at(d->di, value - d->bias, &name)))
 		return false;
 	return strncmp(name, DROP_FN_PREFIX, strlen(DROP_FN_PREFIX)) == 0 && strstr(name, "::drop");
 }
 
 static bool read_word(struct ad_decode *d, uint64_t address, uint64_t *ret)
 {
-	return (address & 7) == 0 && keep(ad_read_u64(d->reader, address, ret));
+	return (address & 7) == 0 && ad_succeeded(ad_read_u64(d->reader, address, ret));
 }
 
 /* The runtime of the pool at `address`, added on its first task. */
