@@ -813,3 +813,16 @@ struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, uint64_t ke
 	*ret = line;
 	return NULL;
 }
+
+bool ad_debuginfo_has_code_of(const struct ad_debuginfo *di, const char *module)
+{
+	size_t n = strlen(module);
+	for (size_t i = 0; i < di->nsymbols; i++) {
+		const char *name = di->symbols[i].name;
+		if (di->symbols[i].type != STT_FUNC || !name)
+			continue;
+		if (strncmp(name, module, n) == 0 || strncmp(name, "_R", 2) == 0)
+			return true;
+	}
+	return false;
+}

@@ -108,6 +108,11 @@ struct ad_error *ad_debuginfo_function_die_locked(struct ad_debuginfo *di, uint6
  * as long as di. */
 const char *ad_debuginfo_die_name_locked(struct ad_debuginfo *di, Dwarf_Die *die);
 
+/* Whether the program has code of `module` (a legacy-mangled path prefix,
+ * "_ZN5tokio4task5local"): types stay in DWARF when the linker drops unused
+ * code, symbols do not. A program of v0-mangled symbols is assumed to. */
+bool ad_debuginfo_has_code_of(const struct ad_debuginfo *di, const char *module);
+
 /* type.c: the caller holds di->lock */
 struct ad_error *ad_type_from_die_locked(struct ad_debuginfo *di, uint64_t die,
 					 const struct ad_type **ret);

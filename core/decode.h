@@ -55,7 +55,7 @@ struct ad_decode {
 	unsigned current_runtime;
 	int *thread_runtime;
 	/* Decoding a candidate that may be thrown away (block_on.c's scan):
-	 * recognisers note nothing for later (an adapter's LocalSets). */
+	 * recognisers note nothing for later (an executor met inside a future). */
 	bool trial;
 };
 

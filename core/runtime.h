@@ -119,9 +119,11 @@ struct ad_runtime_ops {
 	/* The runtimes of the snapshot and every task they own, into
 	 * d->trace; fills d->thread_runtime for the threads that run one.
 	 * AD_ERROR_NO_RUNTIME when no thread runs one right now. Tasks are
-	 * collected here; only tasks no runtime structure reaches (a set of
-	 * local tasks that lives inside a future) wait for collect_late
-	 * (optional), after every other future was decoded. */
+	 * collected here, those no runtime structure reaches too where the
+	 * heap can show them (heap_scan.h: tokio's LocalSets, StaticExecutor,
+	 * futures' pools); only an executor that is known only from the future
+	 * holding it (async-executor's Executor of the program's own) waits for
+	 * collect_late (optional), after every other future was decoded. */
 	struct ad_error *(*collect)(struct ad_decode *d, struct ad_adapter *self);
 	struct ad_error *(*collect_late)(struct ad_decode *d, struct ad_adapter *self);
 

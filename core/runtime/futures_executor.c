@@ -150,22 +150,6 @@ static struct ad_error *prepare_local_pool(struct ad_debuginfo *di, struct layou
 	return err;
 }
 
-/* Whether the program has code of `module` (a legacy-mangled path
- * prefix): types stay in DWARF when the linker drops unused code, symbols
- * do not. A program of v0-mangled symbols is assumed to have it. */
-static bool has_code_of(const struct ad_debuginfo *di, const char *module)
-{
-	size_t n = strlen(module);
-	for (size_t i = 0; i < di->nsymbols; i++) {
-		const char *name = di->symbols[i].name;
-		if (di->symbols[i].type != STT_FUNC || !name)
-			continue;
-		if (strncmp(name, module, n) == 0 || strncmp(name, "_R", 2) == 0)
-			return true;
-	}
-	return false;
-}
-
 static struct ad_error *prepare(struct ad_debuginfo *di, void **ret)
 {
 	if (!ad_debuginfo_has_type_prefix(di, "futures_executor::"))
@@ -191,10 +175,10 @@ static struct ad_error *prepare(struct ad_debuginfo *di, void **ret)
 	}
 	/* Not scanning the heap of every program that links futures: only
 	 * of those that run a pool. */
-	struct ad_error *tp = has_code_of(di, THREAD_POOL_CODE)
+	struct ad_error *tp = ad_debuginfo_has_code_of(di, THREAD_POOL_CODE)
 				      ? prepare_thread_pool(di, &b->tp)
 				      : ad_error_create(AD_ERROR_NOT_FOUND, "no ThreadPool code");
-	struct ad_error *lp = has_code_of(di, LOCAL_POOL_CODE)
+	struct ad_error *lp = ad_debuginfo_has_code_of(di, LOCAL_POOL_CODE)
 				      ? prepare_local_pool(di, &b->lp)
 				      : ad_error_create(AD_ERROR_NOT_FOUND, "no LocalPool code");
 	if (ad_error_is_fatal(tp) || ad_error_is_fatal(lp) || (tp && lp)) {

@@ -8,7 +8,8 @@
  * Tasks: the runtime's OwnedTasks list (one list up to 1.34, sharded
  * since 1.35), linked through each task's Trailer. A task's future type
  * comes from its vtable's poll function, raw::poll<T, S>. LocalSet tasks:
- * see collect_late below. The recognisers are in tokio_leaves.c. */
+ * found in the heap, see "LocalSet tasks" below. The recognisers are in
+ * tokio_leaves.c. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
+#include "heap_scan.h"
 #include "runtime.h"
 #include "tokio.h"
 #include "u64map.h"
@@ -27,6 +29,12 @@
 #define TOKIO_CONTEXT_TLS "tokio::runtime::context::CONTEXT::"
 #define TOKIO_CONTEXT "tokio::runtime::context::Context"
 #define TOKIO_VERSIONS "tokio 1.24 to 1.53"
+#define TOKIO_LOCAL_SHARED "tokio::task::local::Shared"
+/* Functions of tokio::task::local (LocalSet's, its Shared's), legacy-mangled:
+ * a program without them makes no LocalSet, and its heap is not scanned. */
+#define TOKIO_LOCAL_CODE "_ZN5tokio4task5local"
+/* S of a LocalSet's tasks: Arc<Shared> (", alloc::alloc::Global>" in newer rustc). */
+#define LOCAL_SCHEDULER "alloc::sync::Arc<" TOKIO_LOCAL_SHARED
 
 /* task state bits (runtime/task/state.rs) */
 #define STATE_RUNNING 0x01u
@@ -38,6 +46,9 @@ struct task_type {
 	const struct ad_type *future;  /* T */
 	uint64_t stage_offset;         /* of Core.stage from the header */
 	const struct ad_type *stage;   /* the type at stage_offset */
+	uint64_t scheduler_offset;     /* of Core.scheduler from the header */
+	const struct ad_type *scheduler; /* S */
+	bool local;                    /* S is a LocalSet's Arc<Shared> */
 };
 
 struct ad_tokio {
@@ -51,6 +62,7 @@ struct ad_tokio {
 	uint64_t vt_poll_off, vt_trailer_off, vt_id_off;
 	bool has_vt_id;
 	uint64_t trailer_next_off;
+	bool has_local_sets;  /* the program may make LocalSets (their type and code) */
 	pthread_mutex_t task_types_lock; /* captures of one binary may run at once */
 	struct ad_u64map task_types; /* poll fn (link-time) → struct task_type */
 };
@@ -60,6 +72,8 @@ struct thread_task {
 	const char *name;
 	bool has_task;
 	uint64_t task_id;
+	uint64_t tokio_thread_id; /* Context.thread_id; 0: none yet */
+	int runtime;              /* index in the trace, or -1 */
 };
 
 static struct ad_error *layout_error(struct ad_error *err, const char *what)
@@ -152,6 +166,8 @@ static struct ad_error *tokio_prepare(struct ad_debuginfo *di, void **ret)
 		err = layout_error(err, "task header, vtable or trailer");
 		goto fail;
 	}
+	tk->has_local_sets = ad_debuginfo_has_type_prefix(di, TOKIO_LOCAL_SHARED) &&
+			     ad_debuginfo_has_code_of(di, TOKIO_LOCAL_CODE);
 	*ret = tk;
 	return NULL;
 fail:
@@ -268,6 +284,24 @@ static bool context_current_task(struct ad_decode *d, const struct ad_value *ctx
 	return !err && *ret != 0;
 }
 
+/* The thread's tokio ThreadId: Context.thread_id, a Cell<Option<ThreadId>>
+ * (ThreadId(NonZeroU64)), set the first time tokio asks (a LocalSet's
+ * creation among others); 0 when unset. checked: tokio 1.24.2, 1.43.1, 1.53.2 */
+static uint64_t context_thread_id(struct ad_decode *d, const struct ad_value *ctx)
+{
+	uint64_t off, id = 0;
+	const struct ad_type *t;
+	struct ad_value v;
+	struct ad_error *err = ad_find_member(d->di, ctx->type, "thread_id", 3, &off, &t);
+	if (!err) {
+		v = ad_decode_value(d, t, ctx->address + off);
+		if (!(err = ad_value_strip_wrappers(&v, &v)) && !(err = ad_value_unwrap_option(&v, &v)))
+			err = v.type->size == 8 ? ad_read_u64(d->reader, v.address, &id)
+						: ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "thread id size");
+	}
+	return ad_succeeded(err) ? id : 0;
+}
+
 /* ---- the task lists */
 
 struct list_walk {
@@ -311,9 +345,12 @@ static struct ad_error *task_type_of_locked(struct ad_decode *d, struct ad_tokio
 	if (!tt)
 		return &ad_error_nomem;
 	tt->future = future;
-	if ((err = ad_find_member(d->di, cell, "stage", 3, &tt->stage_offset, &tt->stage))) {
+	tt->local = sched->name && strncmp(sched->name, LOCAL_SCHEDULER, strlen(LOCAL_SCHEDULER)) == 0;
+	if ((err = ad_find_member(d->di, cell, "stage", 3, &tt->stage_offset, &tt->stage)) ||
+	    (err = ad_find_member(d->di, cell, "scheduler", 3, &tt->scheduler_offset,
+				  &tt->scheduler))) {
 		free(tt);
-		return layout_error(err, "task core stage");
+		return layout_error(err, "task core stage or scheduler");
 	}
 	if (!ad_u64map_put(&tk->task_types, link, tt)) {
 		free(tt);
@@ -560,6 +597,134 @@ static struct ad_error *collect_runtime(struct ad_decode *d, struct ad_tokio *tk
 	return err;
 }
 
+/* ---- LocalSet tasks
+ *
+ * A LocalSet's tasks are in no runtime's list, and no runtime structure
+ * points at an idle LocalSet (tokio::task::local's CURRENT is set only while
+ * the set is polled). So they are found in the heap (heap_scan.h): a task
+ * header is the only thing that points at a task vtable, and a LocalSet's
+ * tasks are those whose vtable polls raw::poll<T, Arc<Shared>>. A header
+ * leads to its set's Shared (Core.scheduler), whose LocalOwnedTasks list
+ * (Shared.local_state.owned) is walked once per set; a header that is not on
+ * its set's list is a stale copy (freed memory) and leads nowhere. The set's
+ * tasks belong to the runtime of the thread that owns the set: its
+ * LocalState.owner, a tokio ThreadId, is that thread's Context.thread_id.
+ * checked: tokio 1.24.2, 1.43.1, 1.53.2 */
+
+struct local_scan {
+	struct ad_tokio *tk;
+	struct ad_u64map sets;  /* Shared addresses whose list was walked */
+	struct list_walk walk;  /* over every set; its runtime is the set's */
+};
+
+static bool is_local_task_vtable(struct ad_decode *d, void *arg, uint64_t vtable)
+{
+	struct local_scan *s = arg;
+	struct task_type *tt;
+	return ad_succeeded(task_type_of(d, s->tk, vtable, &tt)) && tt->local;
+}
+
+/* The next header on an owned-task list, through the trailer. */
+static struct ad_error *next_on_list(struct ad_decode *d, struct ad_tokio *tk, uint64_t header,
+				     uint64_t *ret)
+{
+	uint64_t vtable, trailer_offset;
+	struct ad_error *err = ad_read_u64(d->reader, header + tk->vtable_off, &vtable);
+	if (!err)
+		err = ad_read_u64(d->reader, vtable + tk->vt_trailer_off, &trailer_offset);
+	if (!err)
+		err = ad_read_u64(d->reader, header + trailer_offset + tk->trailer_next_off, ret);
+	return err;
+}
+
+static bool list_holds(struct ad_decode *d, struct ad_tokio *tk, uint64_t head, uint64_t header)
+{
+	uint64_t h = head;
+	for (size_t n = 0; h && n < AD_MAX_TASKS; n++) {
+		if (h == header)
+			return true;
+		if (!ad_succeeded(next_on_list(d, tk, h, &h)))
+			return false;
+	}
+	return false;
+}
+
+static unsigned runtime_of_owner(const struct list_walk *w, uint64_t owner)
+{
+	for (size_t i = 0; owner && i < w->nthreads; i++)
+		if (w->threads[i].tokio_thread_id == owner && w->threads[i].runtime >= 0)
+			return (unsigned)w->threads[i].runtime;
+	return AD_NO_RUNTIME;
+}
+
+/* The set's Shared and its list's head, from one of its tasks' header. */
+static struct ad_error *local_set_of(struct ad_decode *d, const struct task_type *tt,
+				     uint64_t header, struct ad_value *shared, uint64_t *head)
+{
+	struct ad_value sched = ad_decode_value(d, tt->scheduler, header + tt->scheduler_offset);
+	uint64_t off, head_off;
+	const struct ad_type *owned, *t;
+	struct ad_error *err = ad_value_deref(&sched, shared);
+	if (!err && (err = ad_find_member(d->di, shared->type, "owned", 4, &off, &owned)))
+		err = layout_error(err, "LocalSet task list");
+	if (!err && (err = ad_find_member(d->di, owned, "head", 6, &head_off, &t)))
+		err = layout_error(err, "LocalSet task list");
+	if (!err)
+		err = ad_read_u64(d->reader, shared->address + off + head_off, head);
+	return err;
+}
+
+static uint64_t local_set_owner(struct ad_decode *d, const struct ad_value *shared)
+{
+	uint64_t off, owner = 0;
+	const struct ad_type *t;
+	if (ad_succeeded(ad_find_member(d->di, shared->type, "owner", 4, &off, &t)) && t->size == 8 &&
+	    ad_succeeded(ad_read_u64(d->reader, shared->address + off, &owner)))
+		return owner;
+	return 0;
+}
+
+static struct ad_error *local_task_found(struct ad_decode *d, void *arg, uint64_t address,
+					 uint64_t vtable)
+{
+	struct local_scan *s = arg;
+	uint64_t header = address - s->tk->vtable_off, head;
+	struct task_type *tt;
+	struct ad_value shared;
+	struct ad_error *err = task_type_of(d, s->tk, vtable, &tt);
+	if (!err)
+		err = local_set_of(d, tt, header, &shared, &head);
+	if (err && ad_error_is_fatal(err))
+		return err;
+	/* A stale copy of a header leads to no set that lists it. */
+	if (!ad_succeeded(err) || ad_u64map_get(&s->sets, shared.address) ||
+	    !list_holds(d, s->tk, head, header))
+		return NULL;
+	if (!ad_u64map_put(&s->sets, shared.address, s))
+		return &ad_error_nomem;
+	s->walk.runtime = runtime_of_owner(&s->walk, local_set_owner(d, &shared));
+	size_t before = d->trace->ntasks;
+	err = walk_list(&s->walk, head);
+	for (size_t k = before; k < d->trace->ntasks; k++)
+		d->trace->tasks[k].kind = AD_TASK_KIND_LOCAL;
+	return err;
+}
+
+static struct ad_error *collect_local_sets(struct ad_decode *d, struct ad_tokio *tk,
+					   const struct thread_task *threads, size_t nthreads)
+{
+	struct local_scan s = {
+		.tk = tk,
+		.walk = { .d = d, .tk = tk, .threads = threads, .nthreads = nthreads },
+	};
+	ad_u64map_init(&s.sets);
+	ad_u64map_init(&s.walk.visited);
+	struct ad_error *err = ad_heap_scan(d, false, is_local_task_vtable, local_task_found, &s);
+	ad_u64map_deinit(&s.walk.visited);
+	ad_u64map_deinit(&s.sets);
+	return err;
+}
+
 static struct ad_error *tokio_collect(struct ad_decode *d, struct ad_adapter *self)
 {
 	struct ad_tokio *tk = self->binary;
@@ -579,9 +744,11 @@ static struct ad_error *tokio_collect(struct ad_decode *d, struct ad_adapter *se
 		const char *flavor = NULL;
 		threads[i].tid = th->tid;
 		threads[i].name = th->name;
+		threads[i].runtime = -1;
 		struct ad_error *e = thread_context(d, tk, th, &ctx);
 		if (!e) {
 			threads[i].has_task = context_current_task(d, &ctx, &threads[i].task_id);
+			threads[i].tokio_thread_id = context_thread_id(d, &ctx);
 			e = context_handle(d, &ctx, &flavor, &handle);
 		}
 		if (e) {
@@ -599,8 +766,9 @@ static struct ad_error *tokio_collect(struct ad_decode *d, struct ad_adapter *se
 			flavors[nhandles] = flavor;
 			handles[nhandles++] = handle;
 		}
+		threads[i].runtime = (int)(d->trace->nruntimes + k); /* added in this order */
 		if (d->thread_runtime)
-			d->thread_runtime[i] = (int)k; /* runtimes are added in this order */
+			d->thread_runtime[i] = threads[i].runtime;
 	}
 	if (!nhandles) {
 		err = ad_error_create(AD_ERROR_NO_RUNTIME,
@@ -617,74 +785,13 @@ static struct ad_error *tokio_collect(struct ad_decode *d, struct ad_adapter *se
 		if ((err = collect_runtime(d, tk, &handles[k], rt->id, threads, snap->nthreads)))
 			goto out;
 	}
+	if (tk->has_local_sets)
+		err = collect_local_sets(d, tk, threads, snap->nthreads);
 out:
 	free(threads);
 	free(handles);
 	free(flavors);
 	return err;
-}
-
-/* ---- LocalSet tasks: LocalSet { context: Rc<Context> }, whose owned tasks
- * are in the Context (older tokio) or in Context.shared → Shared.local_state
- * (1.2x and later). checked: tokio 1.24.2, 1.43.1, 1.53.2
- *
- * Found only while decoding: a LocalSet is a value inside a future (the
- * block_on future, a task's), and no runtime structure points at it while
- * it is not being polled (tokio::task::local's thread-local CURRENT is set
- * only during a poll of the set). So the RunUntil / LocalSet recogniser
- * (tokio_leaves.c) notes it in this adapter's capture state, and
- * collect_late lists its tasks once every other future is decoded: nothing
- * leaves the adapter. */
-
-static struct ad_error *tokio_capture_begin(struct ad_decode *d, struct ad_adapter *self)
-{
-	(void)d;
-	self->capture = calloc(1, sizeof(struct ad_tokio_local_sets));
-	return self->capture ? NULL : &ad_error_nomem;
-}
-
-static void tokio_capture_end(struct ad_adapter *self)
-{
-	free(self->capture);
-	self->capture = NULL;
-}
-
-static struct ad_error *tokio_collect_late(struct ad_decode *d, struct ad_adapter *self)
-{
-	struct ad_tokio_local_sets *sets = self->capture;
-	d->adapter = self;
-	for (size_t i = 0; sets && i < sets->n; i++) {
-		const struct ad_value *owned = &sets->owned[i];
-		uint64_t off, head;
-		const struct ad_type *t;
-		struct ad_error *err = ad_find_member(d->di, owned->type, "head", 6, &off, &t);
-		if (err)
-			err = layout_error(err, "LocalSet task list");
-		else
-			err = ad_read_u64(d->reader, owned->address + off, &head);
-		if (err && !ad_error_is_fatal(err)) {
-			/* One LocalSet's list: the rest of the document stands. */
-			struct ad_error *w = ad_trace_add_warning(
-				d->trace, "the tasks of a LocalSet at 0x%" PRIx64 " could not be read: %s",
-				owned->address, err->message);
-			ad_error_destroy(err);
-			if (w)
-				return w;
-			continue;
-		}
-		if (err)
-			return err;
-		size_t before = d->trace->ntasks;
-		struct list_walk w = { .d = d, .tk = self->binary, .runtime = sets->runtime[i] };
-		ad_u64map_init(&w.visited);
-		err = walk_list(&w, head);
-		ad_u64map_deinit(&w.visited);
-		if (err)
-			return err;
-		for (size_t k = before; k < d->trace->ntasks; k++)
-			d->trace->tasks[k].kind = AD_TASK_KIND_LOCAL;
-	}
-	return NULL;
 }
 
 /* ---- the adapter */
@@ -721,10 +828,7 @@ const struct ad_runtime_ops ad_tokio_runtime = {
 	.probe = tokio_probe,
 	.prepare = tokio_prepare,
 	.destroy = tokio_destroy,
-	.capture_begin = tokio_capture_begin,
-	.capture_end = tokio_capture_end,
 	.collect = tokio_collect,
-	.collect_late = tokio_collect_late,
 	.task_id = tokio_task_id,
 	.is_task = tokio_is_task,
 	.io_registration = ad_tokio_io_registration,

@@ -20,14 +20,4 @@ extern const struct ad_combinator_recogniser ad_tokio_combinators[];
 extern const struct ad_leaf_refiner ad_tokio_refiners[];
 bool ad_tokio_io_registration(struct ad_decode *d, const struct ad_value *v, int *fd);
 
-/* The adapter's capture state: the LocalSets met while decoding (their
- * tasks are in no runtime's list), noted by tokio_leaves.c's recogniser,
- * listed by tokio.c's collect_late. */
-#define AD_TOKIO_MAX_LOCAL_SETS 64
-struct ad_tokio_local_sets {
-	size_t n;
-	struct ad_value owned[AD_TOKIO_MAX_LOCAL_SETS]; /* each LocalSet's LocalOwnedTasks */
-	unsigned runtime[AD_TOKIO_MAX_LOCAL_SETS];      /* the runtime that drives it */
-};
-
 #endif

@@ -605,75 +605,9 @@ const struct ad_leaf_recogniser ad_tokio_leaves[] = {
 
 /* ---- combinators */
 
-/* LocalSet { context: Rc<Context> }, whose owned tasks are in the Context
- * (older tokio) or in Context.shared → Shared.local_state (1.2x and later).
- * Why a LocalSet is found only while decoding: tokio.c, "LocalSet tasks". */
-static struct ad_error *local_owned_tasks(struct ad_decode *d, const struct ad_value *set,
-					  struct ad_value *ret)
-{
-	struct ad_value ctx, shared;
-	uint64_t off;
-	const struct ad_type *t;
-	struct ad_error *err;
-	if ((err = ad_value_member(set, "context", &ctx)) || (err = ad_value_deref(&ctx, &ctx)))
-		return err;
-	if (ad_type_field(ctx.type, "value") && (err = ad_value_member(&ctx, "value", &ctx)))
-		return err; /* RcBox { strong, weak, value } */
-	if (ad_type_field(ctx.type, "shared")) {
-		if ((err = ad_value_member(&ctx, "shared", &shared)) ||
-		    (err = ad_value_deref(&shared, &ctx)))
-			return err;
-	}
-	if ((err = ad_find_member(d->di, ctx.type, "owned", 4, &off, &t)))
-		return err;
-	*ret = ad_decode_value(d, t, ctx.address + off);
-	return NULL;
-}
-
-/* A LocalSet met while decoding (in the block_on future, or a task's):
- * its tasks are in no runtime's list; noted for tokio.c's collect_late.
- * The value is then walked as any future. */
-static struct ad_error *local_set_combinator(struct ad_decode *d, const struct ad_value *v,
-					     unsigned depth, struct ad_frame **ret)
-{
-	struct ad_adapter *self = ad_decode_adapter_kind(d, "tokio");
-	struct ad_tokio_local_sets *sets = self ? self->capture : NULL;
-	(void)depth;
-	*ret = NULL;
-	struct ad_value set = *v, owned;
-	struct ad_error *err = NULL;
-	if (!sets || d->trial)
-		return NULL;
-	if (ad_type_is(v->type, "tokio::task::local::RunUntil")) {
-		struct ad_value ref;
-		if ((err = ad_value_member(v, "local_set", &ref)) || (err = ad_value_deref(&ref, &set)))
-			goto ignore;
-	}
-	if ((err = local_owned_tasks(d, &set, &owned)))
-		goto ignore;
-	for (size_t i = 0; i < sets->n; i++)
-		if (sets->owned[i].address == owned.address)
-			return NULL;
-	if (sets->n < AD_TOKIO_MAX_LOCAL_SETS) {
-		sets->runtime[sets->n] = d->current_runtime;
-		sets->owned[sets->n++] = owned;
-	}
-	return NULL;
-ignore:
-	if (ad_error_is_fatal(err))
-		return err;
-	struct ad_error *w = ad_trace_add_warning(d->trace,
-						  "a LocalSet at 0x%" PRIx64 " could not be read: %s",
-						  v->address, err->message);
-	ad_error_destroy(err);
-	return w;
-}
-
 const struct ad_combinator_recogniser ad_tokio_combinators[] = {
 	/* Future(F) up to 1.3x, Future { future: F } since (ad_decode_maybe_done). */
 	{ "tokio::future::maybe_done::MaybeDone", AD_MATCH_TYPE, ad_decode_maybe_done },
-	{ "tokio::task::local::RunUntil", AD_MATCH_TYPE, local_set_combinator },
-	{ "tokio::task::local::LocalSet", AD_MATCH_TYPE, local_set_combinator },
 	/* select! / join! poll a closure over futures they hold by reference. */
 	{ "tokio::future::poll_fn::PollFn", AD_MATCH_TYPE, ad_decode_poll_fn },
 	{ NULL, AD_MATCH_TYPE, NULL },
