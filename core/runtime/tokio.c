@@ -265,41 +265,38 @@ static struct ad_error *context_handle(struct ad_decode *d, const struct ad_valu
 	return NULL;
 }
 
-/* The task id a thread is polling right now: Context.current_task_id, a
- * Cell<Option<Id>> where Id wraps a u64 (NonZeroU64 in newer tokio).
- * checked: tokio 1.24.2, 1.43.1, 1.53.2 (Id(NonZeroU64) in 1.43.1 and 1.53.2) */
-static bool context_current_task(struct ad_decode *d, const struct ad_value *ctx, uint64_t *ret)
-{
-	uint64_t off;
-	const struct ad_type *t;
-	struct ad_value v;
-	struct ad_error *err = ad_find_member(d->di, ctx->type, "current_task_id", 3, &off, &t);
-	if (!err) {
-		v = ad_decode_value(d, t, ctx->address + off);
-		if (!(err = ad_value_strip_wrappers(&v, &v)) && !(err = ad_value_unwrap_option(&v, &v)))
-			err = v.type->size == 8 ? ad_read_u64(d->reader, v.address, ret)
-						: ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "task id size");
-	}
-	ad_error_destroy(err);
-	return !err && *ret != 0;
-}
-
-/* The thread's tokio ThreadId: Context.thread_id, a Cell<Option<ThreadId>>
- * (ThreadId(NonZeroU64)), set the first time tokio asks (a LocalSet's
- * creation among others); 0 when unset. checked: tokio 1.24.2, 1.43.1, 1.53.2 */
-static uint64_t context_thread_id(struct ad_decode *d, const struct ad_value *ctx)
+/* A Context member that is a Cell<Option<X>>, X an 8-byte id (a
+ * NonZeroU64 inside): its value, 0 for None or an unreadable member. */
+static uint64_t context_id(struct ad_decode *d, const struct ad_value *ctx, const char *member)
 {
 	uint64_t off, id = 0;
 	const struct ad_type *t;
 	struct ad_value v;
-	struct ad_error *err = ad_find_member(d->di, ctx->type, "thread_id", 3, &off, &t);
+	struct ad_error *err = ad_find_member(d->di, ctx->type, member, 3, &off, &t);
 	if (!err) {
 		v = ad_decode_value(d, t, ctx->address + off);
 		if (!(err = ad_value_strip_wrappers(&v, &v)) && !(err = ad_value_unwrap_option(&v, &v)))
 			err = v.type->size == 8 ? ad_read_u64(d->reader, v.address, &id)
-						: ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "thread id size");
+						: ad_error_create(AD_ERROR_UNKNOWN_LAYOUT, "%s size", member);
 	}
 	return ad_succeeded(err) ? id : 0;
+}
+
+/* The task id a thread is polling right now: Context.current_task_id, Id
+ * wrapping a u64 (NonZeroU64 in newer tokio).
+ * checked: tokio 1.24.2, 1.43.1, 1.53.2 (Id(NonZeroU64) in 1.43.1 and 1.53.2) */
+static bool context_current_task(struct ad_decode *d, const struct ad_value *ctx, uint64_t *ret)
+{
+	*ret = context_id(d, ctx, "current_task_id");
+	return *ret != 0;
+}
+
+/* The thread's tokio ThreadId: Context.thread_id (ThreadId(NonZeroU64)),
+ * set the first time tokio asks (a LocalSet's creation among others); 0 when
+ * unset. checked: tokio 1.24.2, 1.43.1, 1.53.2 */
+static uint64_t context_thread_id(struct ad_decode *d, const struct ad_value *ctx)
+{
+	return context_id(d, ctx, "thread_id");
 }
 
 /* ---- the task lists */
