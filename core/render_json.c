@@ -19,6 +19,7 @@
 
 #include "asyncdump/render.h"
 #include "render_internal.h"
+#include "search.h"
 
 /* Nesting of JSON containers: a frame is two (object, children), a task link
  * two more; render.h bounds it under 2 * AD_RENDER_MAX_DEPTH + 8. */
@@ -479,16 +480,14 @@ static bool build_index(struct render *r)
 	return true;
 }
 
+static bool entry_before(const void *element, const void *id)
+{
+	return ((const struct task_entry *)element)->id < *(const uint64_t *)id;
+}
+
 static const struct ad_task *find_task(const struct render *r, uint64_t id)
 {
-	size_t lo = 0, hi = r->nindex;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->index[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ad_partition_point(r->index, r->nindex, sizeof(*r->index), &id, entry_before);
 	return lo < r->nindex && r->index[lo].id == id ? r->index[lo].task : NULL;
 }
 
