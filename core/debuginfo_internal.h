@@ -109,7 +109,7 @@ struct ad_error *ad_debuginfo_function_die_locked(struct ad_debuginfo *di, uint6
 const char *ad_debuginfo_die_name_locked(struct ad_debuginfo *di, Dwarf_Die *die);
 
 /* Whether the program has code of `module` (a legacy-mangled path prefix,
- * "_ZN5tokio4task5local"): types stay in DWARF when the linker drops unused
+ * "_ZN5crate6module"): types stay in DWARF when the linker drops unused
  * code, symbols do not. A program of v0-mangled symbols is assumed to. */
 bool ad_debuginfo_has_code_of(const struct ad_debuginfo *di, const char *module);
 

@@ -120,9 +120,9 @@ struct ad_runtime_ops {
 	 * d->trace; fills d->thread_runtime for the threads that run one.
 	 * AD_ERROR_NO_RUNTIME when no thread runs one right now. Tasks are
 	 * collected here, those no runtime structure reaches too where the
-	 * heap can show them (heap_scan.h: tokio's LocalSets, StaticExecutor,
-	 * futures' pools); only an executor that is known only from the future
-	 * holding it (async-executor's Executor of the program's own) waits for
+	 * heap can show them (heap_scan.h: a task vtable, a future's drop
+	 * function); only an executor known only from the future holding it
+	 * (one the program made itself, met inside a future) waits for
 	 * collect_late (optional), after every other future was decoded. */
 	struct ad_error *(*collect)(struct ad_decode *d, struct ad_adapter *self);
 	struct ad_error *(*collect_late)(struct ad_decode *d, struct ad_adapter *self);
