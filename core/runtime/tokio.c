@@ -611,6 +611,7 @@ static struct ad_error *collect_runtime(struct ad_decode *d, struct ad_tokio *tk
 struct local_scan {
 	struct ad_tokio *tk;
 	struct ad_u64map sets;  /* Shared addresses whose list was walked */
+	bool layout_said;       /* the trace warns of an unknown layout */
 	struct list_walk walk;  /* over every set; its runtime is the set's */
 };
 
@@ -654,21 +655,24 @@ static unsigned runtime_of_owner(const struct list_walk *w, uint64_t owner)
 	return AD_NO_RUNTIME;
 }
 
-/* The set's Shared and its list's head, from one of its tasks' header. */
+/* The set's Shared and its list's head, from one of its tasks' header.
+ * *layout: the error is of the types (every set's), not of this memory. */
 static struct ad_error *local_set_of(struct ad_decode *d, const struct task_type *tt,
-				     uint64_t header, struct ad_value *shared, uint64_t *head)
+				     uint64_t header, struct ad_value *shared, uint64_t *head,
+				     bool *layout)
 {
 	struct ad_value sched = ad_decode_value(d, tt->scheduler, header + tt->scheduler_offset);
 	uint64_t off, head_off;
 	const struct ad_type *owned, *t;
 	struct ad_error *err = ad_value_deref(&sched, shared);
-	if (!err && (err = ad_find_member(d->di, shared->type, "owned", 4, &off, &owned)))
-		err = layout_error(err, "LocalSet task list");
-	if (!err && (err = ad_find_member(d->di, owned, "head", 6, &head_off, &t)))
-		err = layout_error(err, "LocalSet task list");
-	if (!err)
-		err = ad_read_u64(d->reader, shared->address + off + head_off, head);
-	return err;
+	if (err)
+		return err;
+	if ((err = ad_find_member(d->di, shared->type, "owned", 4, &off, &owned)) ||
+	    (err = ad_find_member(d->di, owned, "head", 6, &head_off, &t))) {
+		*layout = true;
+		return layout_error(err, "LocalSet task list");
+	}
+	return ad_read_u64(d->reader, shared->address + off + head_off, head);
 }
 
 static uint64_t local_set_owner(struct ad_decode *d, const struct ad_value *shared)
@@ -688,11 +692,20 @@ static struct ad_error *local_task_found(struct ad_decode *d, void *arg, uint64_
 	uint64_t header = address - s->tk->vtable_off, head;
 	struct task_type *tt;
 	struct ad_value shared;
+	bool layout = false;
 	struct ad_error *err = task_type_of(d, s->tk, vtable, &tt);
 	if (!err)
-		err = local_set_of(d, tt, header, &shared, &head);
+		err = local_set_of(d, tt, header, &shared, &head, &layout);
 	if (err && ad_error_is_fatal(err))
 		return err;
+	if (layout && !s->layout_said) {
+		/* Said once: every LocalSet's tasks are missing, the rest stands. */
+		s->layout_said = true;
+		struct ad_error *w = ad_trace_add_warning(d->trace, "LocalSet tasks are not listed: %s",
+							  err->message);
+		ad_error_destroy(err);
+		return w;
+	}
 	/* A stale copy of a header leads to no set that lists it. */
 	if (!ad_succeeded(err) || ad_u64map_get(&s->sets, shared.address) ||
 	    !list_holds(d, s->tk, head, header))
