@@ -699,28 +699,50 @@ static const struct ad_type *coroutine_of(struct ad_decode *d, const struct ad_t
 	return ad_is_coroutine_env(it) ? it : NULL;
 }
 
-/* A state machine that block_on polled and that returned Pending is in a
- * Suspend state; Unresumed is a moved-from copy (the argument block_on
- * moved into its pinned local), Returned/Panicked no future block_on waits on. */
-static bool state_possible(struct ad_decode *d, const struct ad_type *type, uint64_t address,
-			   bool parked)
+enum poll_state { STATE_UNKNOWN, STATE_UNREADABLE, STATE_UNRESUMED, STATE_SUSPENDED, STATE_ENDED };
+
+/* Where the state machine at `address` stands: STATE_UNKNOWN when the type
+ * is no state machine (nothing to tell from it). */
+static enum poll_state poll_state_at(struct ad_decode *d, const struct ad_type *type,
+				     uint64_t address)
 {
 	uint64_t offset;
 	const struct ad_type *env = coroutine_of(d, type, &offset);
 	if (!env)
-		return true;
+		return STATE_UNKNOWN;
 	struct ad_value v = ad_decode_value(d, env, address + offset), inner;
 	const struct ad_variant *variant;
 	struct ad_error *err = ad_value_variant(&v, &variant, &inner);
 	if (err) {
 		ad_error_destroy(err);
-		return false;
+		return STATE_UNREADABLE;
 	}
 	char buf[64];
 	const char *state = ad_type_base_name(inner.type->name, buf, sizeof(buf));
 	if (strncmp(state, "Suspend", 7) == 0)
-		return true;
-	return !parked && strcmp(state, "Unresumed") == 0;
+		return STATE_SUSPENDED;
+	return strcmp(state, "Unresumed") == 0 ? STATE_UNRESUMED : STATE_ENDED;
+}
+
+/* Which values may be the future block_on polls. A state machine that
+ * block_on polled and that returned Pending is in a Suspend state; an
+ * Unresumed one can be only while block_on polls it the first time — and
+ * it is what the moved-from copies (the argument block_on moved into its
+ * pinned local) are in; Returned/Panicked no future block_on waits on. */
+enum candidate_kind { NOT_CANDIDATE, POLLED, UNPOLLED };
+
+static enum candidate_kind candidate_at(struct ad_decode *d, const struct ad_type *type,
+				   uint64_t address, bool parked)
+{
+	switch (poll_state_at(d, type, address)) {
+	case STATE_UNKNOWN: /* no state machine: nothing to tell from it */
+	case STATE_SUSPENDED:
+		return POLLED;
+	case STATE_UNRESUMED:
+		return parked ? NOT_CANDIDATE : UNPOLLED;
+	default:
+		return NOT_CANDIDATE;
+	}
 }
 
 static bool is_async(const struct ad_frame *f)
@@ -931,6 +953,22 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 	return NULL;
 }
 
+/* The first SCAN_MAX_FOUND valid values of a kind, and how many there were. */
+struct candidates {
+	uint64_t at[SCAN_MAX_FOUND];
+	uint64_t leaves[SCAN_MAX_FOUND]; /* a resource inside each, or 0 */
+	size_t n;
+};
+
+static void candidates_add(struct candidates *c, uint64_t address, uint64_t leaf)
+{
+	if (c->n < SCAN_MAX_FOUND) {
+		c->at[c->n] = address;
+		c->leaves[c->n] = leaf;
+	}
+	c->n++;
+}
+
 struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on *b,
 				  const struct ad_type *type, bool parked, uint64_t *ret,
 				  char **how)
@@ -941,42 +979,49 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 				       "%s; the frame of %s (0x%" PRIx64 "-0x%" PRIx64 ") is too "
 				       "large to search",
 				       b->no_location, b->function, b->frame_low, b->frame_high);
-	uint64_t found[SCAN_MAX_FOUND], leaves[SCAN_MAX_FOUND];
-	size_t nfound = 0, nexcluded = 0;
+	/* found[POLLED], found[UNPOLLED]: a future is moved only before its
+	 * first poll (it is pinned for it), so once one value was polled the
+	 * unpolled ones are the copies it was moved from. */
+	struct candidates found[3] = {0};
+	size_t nexcluded = 0;
 	uint64_t first = (b->frame_low + align - 1) / align * align;
 	for (uint64_t a = first; size && a + size <= b->frame_high; a += align) {
 		if (is_excluded(b, a)) {
 			nexcluded++;
 			continue;
 		}
+		enum candidate_kind c = candidate_at(d, type, a, parked);
 		struct plausibility p = {.d = d, .budget = PLAUSIBLE_MAX_FIELDS};
-		if (!state_possible(d, type, a, parked) || !plausible(&p, type, a, 0))
+		if (c == NOT_CANDIDATE || !plausible(&p, type, a, 0))
 			continue;
 		bool valid = false;
 		uint64_t leaf = 0;
 		struct ad_error *err = decodes_validly(d, type, a, parked, &valid, &leaf);
 		if (err)
 			return err;
-		if (!valid)
-			continue;
-		if (nfound < SCAN_MAX_FOUND) {
-			found[nfound] = a;
+		if (valid)
 			/* A resource inside the future: a timer entry, a waiter. */
-			leaves[nfound] = leaf >= a && leaf - a < size ? leaf : 0;
-		}
-		nfound++;
+			candidates_add(&found[c], a, leaf >= a && leaf - a < size ? leaf : 0);
 	}
+	const struct candidates *set = found[POLLED].n ? &found[POLLED] : &found[UNPOLLED];
+	size_t nfound = set->n;
+	char unpolled[128] = "";
+	if (set == &found[POLLED] && found[UNPOLLED].n)
+		snprintf(unpolled, sizeof(unpolled),
+			 "; left out: %zu places that read as one never polled, as the copy it "
+			 "was moved from does",
+			 found[UNPOLLED].n);
 	if (nfound > 1 && nfound <= SCAN_MAX_FOUND) {
 		uint64_t chosen;
 		const char *why;
-		struct ad_error *err = choose(d, b, type, found, leaves, nfound, &chosen, &why);
+		struct ad_error *err = choose(d, b, type, set->at, set->leaves, nfound, &chosen, &why);
 		if (err)
 			return err;
 		if (chosen) {
 			if (asprintf(how, "found by searching the stack of %s's frame for a valid %s "
 					  "(DWARF gives it no location at this pc): of %zu valid "
-					  "values, %s",
-				     b->function, type->name, nfound, why) < 0)
+					  "values, %s%s",
+				     b->function, type->name, nfound, why, unpolled) < 0)
 				return &ad_error_nomem;
 			*ret = chosen;
 			return NULL;
@@ -984,10 +1029,10 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 	}
 	if (nfound == 1) {
 		if (asprintf(how, "found by searching the stack of %s's frame for a valid %s "
-				  "(DWARF gives it no location at this pc)",
-			     b->function, type->name) < 0)
+				  "(DWARF gives it no location at this pc%s)",
+			     b->function, type->name, unpolled) < 0)
 			return &ad_error_nomem;
-		*ret = found[0];
+		*ret = set->at[0];
 		return NULL;
 	}
 	if (nfound == 0)
@@ -1000,7 +1045,7 @@ struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on 
 	char list[SCAN_MAX_REPORTED * 24] = "";
 	for (size_t i = 0; i < nfound && i < SCAN_MAX_REPORTED; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s0x%" PRIx64,
-			 i ? ", " : "", found[i]);
+			 i ? ", " : "", set->at[i]);
 	return ad_error_create(AD_ERROR_NOT_FOUND,
 			       "%s, and %zu values in the stack of its frame validate as one "
 			       "(%s%s): not guessing which",

@@ -250,7 +250,7 @@ for profile in debug release; do
 			run_variant counts "$profile" --tasks 7 --flavor current_thread
 			run_variant counts "$profile" --tasks 5 --two-runtimes;;
 		mains)
-			for mode in handle local_set run_until futures twin_multi twin_current twin_futures; do
+			for mode in handle local_set run_until futures twin_multi twin_current twin_futures blocked_current; do
 				run_variant mains "$profile" "$mode"
 			done;;
 		*)

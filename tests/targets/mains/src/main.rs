@@ -1,7 +1,7 @@
 //! The future a thread passes to a `block_on`, parked at a known line, for
 //! each kind of block_on; one kind per run:
 //!
-//!   mains handle|local_set|run_until|futures|twin_multi|twin_current|twin_futures
+//!   mains handle|local_set|run_until|futures|twin_multi|twin_current|twin_futures|blocked_current
 //!
 //! - `handle`: `Handle::block_on(handle_main())` on the main thread of a
 //!   multi_thread runtime.
@@ -16,6 +16,11 @@
 //!   the held one as the block_on future is wrong. `twin_futures`: the same
 //!   with `futures::executor::block_on`, which inlines into main in a
 //!   release build: both twins are then in the one frame searched.
+//! - `blocked_current`: `Runtime::block_on(blocked_main())` on a
+//!   current_thread runtime whose one spawned task blocks the thread (a
+//!   `std::thread::sleep` inside a poll, the classic bug): the block_on
+//!   thread is never parked again, it is inside the task's poll, and its
+//!   future stays suspended where it was when the task started.
 //!
 //! Every block_on future waits on an hour's timer under one frame of this
 //! file (run_until's through the LocalSet, in `run_until_inner`), except
@@ -67,6 +72,18 @@ async fn run_until_main() {
 async fn futures_main(notify: Arc<Notify>) {
     ready::arrive();
     notify.notified().await; // @mark futures_main_awaits_notify
+}
+
+/// A task that blocks its runtime's thread for an hour inside its poll.
+async fn blocks_the_thread() {
+    ready::arrive();
+    std::thread::sleep(AN_HOUR);
+}
+
+async fn blocked_main() {
+    tokio::spawn(blocks_the_thread());
+    ready::arrive();
+    tokio::time::sleep(AN_HOUR).await; // @mark blocked_main_awaits_timer
 }
 
 /// Both roles are the same type; each parks at its own line.
@@ -157,12 +174,19 @@ fn main() -> ExitCode {
             ready::announce_when_parked(1);
             futures::executor::block_on(futures_main(notify));
         }
+        "blocked_current" => {
+            let rt = runtime(false);
+            // main's arrival, then the blocking task's, after main's first
+            // poll returned: the thread then sleeps in the task's poll.
+            ready::announce_when_parked(2);
+            rt.block_on(blocked_main());
+        }
         "twin_multi" => twin_main(true),
         "twin_current" => twin_main(false),
         "twin_futures" => twin_futures_main(),
         _ => {
             eprintln!(
-                "usage: mains handle|local_set|run_until|futures|twin_multi|twin_current|twin_futures"
+                "usage: mains handle|local_set|run_until|futures|twin_multi|twin_current|twin_futures|blocked_current"
             );
             return ExitCode::from(2);
         }
