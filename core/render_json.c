@@ -1137,23 +1137,30 @@ struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_rende
 	return NULL;
 }
 
+/* Fills `buf` with as many pieces as fit: a piece is one task (about a
+ * kilobyte), and a reader that got one per call (an HTTP response) paid a
+ * send and a poll for each. */
 struct ad_error *ad_render_stream_read(struct ad_render_stream *s, char *buf, size_t size,
 				       size_t *len)
 {
 	*len = 0;
-	while (!s->failed && s->sent == s->out.len && s->phase != PHASE_DONE) {
-		s->out.len = s->sent = 0;
-		render_piece(s);
-		s->failed = s->out.oom || s->w.oom || s->r.oom;
+	while (*len < size) {
+		while (!s->failed && s->sent == s->out.len && s->phase != PHASE_DONE) {
+			s->out.len = s->sent = 0;
+			render_piece(s);
+			s->failed = s->out.oom || s->w.oom || s->r.oom;
+		}
+		if (s->failed) /* after what is in buf: the next call says it */
+			return *len ? NULL : nomem();
+		size_t n = s->out.len - s->sent;
+		if (!n)
+			break;
+		if (n > size - *len)
+			n = size - *len;
+		memcpy(buf + *len, s->out.buf + s->sent, n);
+		s->sent += n;
+		*len += n;
 	}
-	if (s->failed)
-		return nomem();
-	size_t n = s->out.len - s->sent;
-	if (n > size)
-		n = size;
-	memcpy(buf, s->out.buf + s->sent, n);
-	s->sent += n;
-	*len = n;
 	return NULL;
 }
 

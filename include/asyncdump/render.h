@@ -64,8 +64,9 @@ struct ad_render_stream;
 struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_render_format format,
 					 const struct ad_render_options *options,
 					 struct ad_render_stream **ret);
-/* Copies the next at most `size` bytes of the document into buf, *len of
- * them; *len is 0 only at the end. On an error the stream stays failed. */
+/* Copies the next `size` bytes of the document into buf, *len of them:
+ * fewer only at the end, 0 once it is all read. On an error the stream
+ * stays failed. */
 struct ad_error *ad_render_stream_read(struct ad_render_stream *s, char *buf, size_t size,
 				       size_t *len);
 /* NULL is ignored. */

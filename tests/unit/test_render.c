@@ -139,7 +139,7 @@ static char *read_stream(const struct ad_trace *t, enum ad_render_format format,
 {
 	struct ad_render_stream *s = NULL;
 	ck_ok(ad_render_stream_create(t, format, o, &s));
-	size_t len = 0, cap = 64, n;
+	size_t len = 0, cap = 64, n = chunk, last;
 	char *all = malloc(cap);
 	ck_assert_ptr_nonnull(all);
 	do {
@@ -147,8 +147,11 @@ static char *read_stream(const struct ad_trace *t, enum ad_render_format format,
 			cap = 2 * cap + chunk;
 			ck_assert_ptr_nonnull(all = realloc(all, cap));
 		}
+		last = n;
 		ck_ok(ad_render_stream_read(s, all + len, chunk, &n));
 		ck_assert_uint_le(n, chunk);
+		/* A read comes back short only at the end of the document. */
+		ck_assert_msg(last == chunk || n == 0, "a read of %zu bytes after a short one", n);
 		len += n;
 	} while (n);
 	all[len] = '\0';
