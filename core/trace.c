@@ -660,6 +660,8 @@ static const struct adapter {
 /* s names exactly `path`, with or without generic arguments. */
 static bool names_path(const char *s, const char *path)
 {
+	if (s[0] != path[0]) /* most types, before measuring the path: every frame asks */
+		return false;
 	size_t n = strlen(path);
 	return strncmp(s, path, n) == 0 && (s[n] == '\0' || s[n] == '<');
 }
