@@ -260,7 +260,7 @@ struct ad_error *ad_debuginfo_open_in(const char *path, const char *display_name
 	ad_strmap_init(&di->future_impls);
 	ad_u64map_init(&di->type_cache);
 	ad_u64map_init(&di->line_cache);
-	ad_strmap_init(&di->member_cache);
+	ad_u64map_init(&di->member_cache);
 	di->fd = -1;
 	struct ad_error *err = NULL;
 	di->path = strdup(display_name ? display_name : path);
@@ -336,7 +336,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 		return;
 	free_type_cache(di);
 	ad_u64map_deinit(&di->line_cache);
-	ad_strmap_deinit(&di->member_cache);
+	ad_u64map_deinit(&di->member_cache);
 	ad_strmap_deinit(&di->types);
 	ad_strmap_deinit(&di->future_impls);
 	free(di->names);

@@ -87,8 +87,8 @@ struct ad_debuginfo {
 	struct ad_strmap future_impls;
 	struct ad_u64map type_cache; /* DIE → struct ad_type * */
 	struct ad_u64map line_cache; /* dominant-line key → line + 1 (1: none) */
-	/* find_member.c: "DIE/kind/depth/name" → where the member is */
-	struct ad_strmap member_cache;
+	/* find_member.c: type DIE → where its members were found */
+	struct ad_u64map member_cache;
 };
 
 /* debuginfo.c: from the ELF alone (also for process lists). */

@@ -4,8 +4,6 @@
  * or CachePadded depending on its version and features. Breadth first, so the
  * shallowest match wins; never through pointers (that would leave the
  * object). */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "debuginfo_internal.h"
@@ -67,49 +65,63 @@ static struct ad_error *search(struct ad_debuginfo *di, const struct ad_type *t,
 
 /* A search's answer, kept for the debuginfo's lifetime: the same member of
  * the same type is looked for in each of a runtime's 100,000 tasks, and a
- * search walks the type's members through DWARF. */
+ * search walks the type's members through DWARF. The answers about one
+ * type (by its DIE) are a list. */
 struct found_member {
+	const char *name; /* interned */
+	bool by_type;
+	int max_depth;
 	uint64_t offset;
 	const struct ad_type *type;
+	struct found_member *next;
 };
 
-/* "DIE/kind/depth/name" in key; false when it does not fit (no caching). */
-static bool memo_key(char *key, size_t size, const struct ad_type *t, const char *name,
-		     bool by_type, int max_depth)
+/* The caller holds di->lock. */
+static const struct found_member *remembered(struct ad_debuginfo *di, const struct ad_type *t,
+					     const char *name, bool by_type, int max_depth)
 {
-	int n = snprintf(key, size, "%" PRIx64 "/%c/%d/%s", t->die, by_type ? 't' : 'n',
-			 max_depth, name);
-	return t->die && n > 0 && (size_t)n < size;
+	for (const struct found_member *m = ad_u64map_get(&di->member_cache, t->die); m;
+	     m = m->next)
+		if (m->by_type == by_type && m->max_depth == max_depth &&
+		    strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+/* The caller holds di->lock. Not remembering only costs the next search. */
+static void remember(struct ad_debuginfo *di, const struct ad_type *t, const char *name,
+		     bool by_type, int max_depth, uint64_t offset, const struct ad_type *type)
+{
+	struct found_member *m = ad_strpool_alloc(&di->pool, sizeof(*m));
+	const char *interned = m ? ad_strpool_add(&di->pool, name, strlen(name)) : NULL;
+	if (!interned)
+		return;
+	*m = (struct found_member){ interned, by_type, max_depth, offset, type,
+				    ad_u64map_get(&di->member_cache, t->die) };
+	(void)ad_u64map_put(&di->member_cache, t->die, m);
 }
 
 static struct ad_error *memoised_search(struct ad_debuginfo *di, const struct ad_type *t,
 					const char *name, bool by_type, int max_depth,
 					uint64_t *offset_ret, const struct ad_type **type_ret)
 {
-	char key[256];
-	if (!memo_key(key, sizeof(key), t, name, by_type, max_depth))
+	if (!t->die) /* no identity to remember it by */
 		return search(di, t, name, by_type, max_depth, offset_ret, type_ret);
-	uint64_t found;
 	pthread_mutex_lock(&di->lock);
-	bool known = ad_strmap_get(&di->member_cache, key, &found);
-	pthread_mutex_unlock(&di->lock);
-	if (known) {
-		const struct found_member *m = (const struct found_member *)(uintptr_t)found;
+	const struct found_member *m = remembered(di, t, name, by_type, max_depth);
+	if (m) {
 		*offset_ret = m->offset;
 		*type_ret = m->type;
-		return NULL;
 	}
+	pthread_mutex_unlock(&di->lock);
+	if (m)
+		return NULL;
 	struct ad_error *err = search(di, t, name, by_type, max_depth, offset_ret, type_ret);
 	if (err)
 		return err;
-	/* Not remembering only costs the next search: a failure here is no error. */
 	pthread_mutex_lock(&di->lock);
-	struct found_member *m = ad_strpool_alloc(&di->pool, sizeof(*m));
-	const char *interned = m ? ad_strpool_add(&di->pool, key, strlen(key)) : NULL;
-	if (interned) {
-		*m = (struct found_member){ *offset_ret, *type_ret };
-		(void)ad_strmap_insert_new(&di->member_cache, interned, (uint64_t)(uintptr_t)m);
-	}
+	if (!remembered(di, t, name, by_type, max_depth))
+		remember(di, t, name, by_type, max_depth, *offset_ret, *type_ret);
 	pthread_mutex_unlock(&di->lock);
 	return NULL;
 }

@@ -668,7 +668,7 @@ struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *typ
 {
 	if (depth == 0) {
 		/* A task's root: a new tree. */
-		ad_u64map_deinit(&d->visited);
+		ad_u64map_clear(&d->visited);
 		d->task_nodes = 0;
 	}
 	AD_FAULT_WALK(+1);

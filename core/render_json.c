@@ -267,6 +267,31 @@ static void jw_real(struct jw *w, double v)
 	jw_raw(w, buf, strlen(buf));
 }
 
+/* ns as seconds, in decimal, exactly: "3580.976010972", "-0.5", "2.0". It
+ * reads back as the double ns / 1e9 is (the nearest to the same exact
+ * value), for an eighth of what printf's 17 digits cost. */
+static void jw_seconds(struct jw *w, int64_t ns)
+{
+	if (!w->out) {
+		jw_attach(w, json_real((double)ns / 1e9));
+		return;
+	}
+	uint64_t abs = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
+	uint64_t fraction = abs % 1000000000u;
+	unsigned places = 9;
+	for (; places > 1 && fraction % 10 == 0; places--)
+		fraction /= 10;
+	char buf[32], *end = buf + sizeof(buf);
+	char *p = digits(fraction, 10, end);
+	while ((unsigned)(end - p) < places)
+		*--p = '0';
+	*--p = '.';
+	p = digits(abs / 1000000000u, 10, p);
+	if (ns < 0)
+		*--p = '-';
+	jw_raw(w, p, (size_t)(end - p));
+}
+
 /* "0x1f": as the schema writes addresses. */
 static void jw_address(struct jw *w, uint64_t a)
 {
@@ -595,7 +620,7 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		jw_key(w, "deadline_ns");
 		jw_int(w, b->deadline_ns);
 		jw_key(w, "time_left_s");
-		jw_real(w, (double)b->time_left_ns / 1e9);
+		jw_seconds(w, b->time_left_ns);
 	}
 	if (b->fd >= 0) {
 		jw_key(w, "fd");

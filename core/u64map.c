@@ -4,6 +4,11 @@
 
 #include "u64map.h"
 
+/* A map cleared for each of many small uses (a task's visited nodes) keeps
+ * its table up to this size: allocating and zeroing one per use cost more
+ * than the use. */
+#define CLEAR_KEEPS_CAP 1024
+
 static size_t slot_of(const uint64_t *keys, size_t cap, uint64_t key)
 {
 	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
@@ -22,6 +27,19 @@ void ad_u64map_deinit(struct ad_u64map *m)
 	free(m->keys);
 	free(m->values);
 	memset(m, 0, sizeof(*m));
+}
+
+void ad_u64map_clear(struct ad_u64map *m)
+{
+	if (m->cap > CLEAR_KEEPS_CAP) {
+		ad_u64map_deinit(m);
+		return;
+	}
+	if (m->keys)
+		memset(m->keys, 0, m->cap * sizeof(*m->keys));
+	m->len = 0;
+	m->has_zero = false;
+	m->zero_value = NULL;
 }
 
 static bool grow(struct ad_u64map *m)

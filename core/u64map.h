@@ -18,6 +18,8 @@ struct ad_u64map {
 
 void ad_u64map_init(struct ad_u64map *m);
 void ad_u64map_deinit(struct ad_u64map *m);
+/* Empties the map, keeping a small table for the next use. */
+void ad_u64map_clear(struct ad_u64map *m);
 bool ad_u64map_put(struct ad_u64map *m, uint64_t key, void *value);
 void *ad_u64map_get(const struct ad_u64map *m, uint64_t key);
 

@@ -159,6 +159,51 @@ static char *read_stream(const struct ad_trace *t, enum ad_render_format format,
 	return all;
 }
 
+/* text with each "time_left_s" number written as jansson writes the double
+ * it reads as: the renderer writes those seconds exactly in decimal
+ * ("3580.976010972"), jansson in 17 digits ("3580.9760109720001"). Every
+ * other byte is compared as it is. */
+static char *seconds_as_jansson(const char *text)
+{
+	static const char key[] = "\"time_left_s\":";
+	size_t cap = strlen(text) + 1, len = 0;
+	for (const char *p = text; (p = strstr(p, key)); p++)
+		cap += 32;
+	char *out = malloc(cap);
+	ck_assert_ptr_nonnull(out);
+	const char *p = text, *k;
+	while ((k = strstr(p, key))) {
+		const char *number = k + strlen(key);
+		while (*number == ' ')
+			number++;
+		memcpy(out + len, p, (size_t)(number - p));
+		len += (size_t)(number - p);
+		char *end;
+		double v = strtod(number, &end);
+		ck_assert_ptr_ne(end, number);
+		json_t *real = json_real(v);
+		char *as_jansson = json_dumps(real, JSON_ENCODE_ANY);
+		ck_assert_ptr_nonnull(as_jansson);
+		ck_assert_uint_lt(strlen(as_jansson), 32);
+		memcpy(out + len, as_jansson, strlen(as_jansson));
+		len += strlen(as_jansson);
+		free(as_jansson);
+		json_decref(real);
+		p = end;
+	}
+	strcpy(out + len, p);
+	return out;
+}
+
+/* a and b byte for byte, but for how time_left_s's digits are written. */
+static void assert_same_text(const char *a, const char *b)
+{
+	char *na = seconds_as_jansson(a), *nb = seconds_as_jansson(b);
+	ck_assert_str_eq(na, nb);
+	free(na);
+	free(nb);
+}
+
 /* The document, checked against the jansson renderer it replaced (the same
  * JSON value), and the same when streamed in small pieces or indented. */
 static json_t *render_json(const struct ad_trace *t, const struct ad_render_options *o)
@@ -175,7 +220,7 @@ static json_t *render_json(const struct ad_trace *t, const struct ad_render_opti
 	ck_assert_msg(json_equal(doc, reference), "streamed and reference documents differ: %.300s",
 		      text);
 	char *reference_text = json_dumps(reference, JSON_COMPACT);
-	ck_assert_str_eq(text, reference_text); /* even byte for byte */
+	assert_same_text(text, reference_text); /* even byte for byte */
 	free(reference_text);
 	json_decref(reference);
 
@@ -184,7 +229,7 @@ static json_t *render_json(const struct ad_trace *t, const struct ad_render_opti
 	free(streamed);
 	char *pretty = read_stream(t, AD_RENDER_JSON_PRETTY, o, 4096);
 	reference_text = json_dumps(doc, JSON_INDENT(2));
-	ck_assert_str_eq(pretty, reference_text);
+	assert_same_text(pretty, reference_text);
 	free(reference_text);
 	free(pretty);
 	free(text);
@@ -1105,6 +1150,42 @@ START_TEST(empty_trace)
 }
 END_TEST
 
+/* A timer's time left is written in seconds, exactly (nanoseconds in
+ * decimal), and reads back as the double ns / 1e9. */
+START_TEST(time_left_is_exact_seconds)
+{
+	static const struct { int64_t ns; const char *text; } cases[] = {
+		{ 3580976010972, "3580.976010972" }, { 2000000000, "2.0" },
+		{ 0, "0.0" },			      { 1, "0.000000001" },
+		{ -500000000, "-0.5" },		      { -1234567890123, "-1234.567890123" },
+		{ 104000000000000, "104000.0" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ad_trace *t = new_trace();
+		struct ad_frame *sleep = future("tokio::time::sleep::Sleep", 0x5200, AD_FRAME_PENDING);
+		struct ad_blocked_on *timer = block(sleep, AD_RESOURCE_TIMER, 0x789);
+		timer->has_deadline = true;
+		timer->deadline_ns = 5000000000000;
+		timer->time_left_ns = cases[i].ns;
+		add_task(t, 1, 0x5000, AD_TASK_IDLE, sleep);
+		char *text = NULL;
+		ck_ok(ad_render_json(t, &no_options, &text, NULL));
+		char expected[64];
+		snprintf(expected, sizeof(expected), "\"time_left_s\":%s", cases[i].text);
+		const char *found = strstr(text, expected);
+		ck_assert_msg(found, "no %s in %.400s", expected, text);
+		ck_assert_msg(strchr(",}", found[strlen(expected)]), "%s is followed by more: %.40s",
+			      expected, found);
+		json_t *doc = render_json(t, &no_options);
+		ck_assert(json_real_value(at(doc, "tasks/0/blocked_on/time_left_s")) ==
+			  (double)cases[i].ns / 1e9);
+		json_decref(doc);
+		free(text);
+		ad_trace_destroy(t);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- bounds */
 
 START_TEST(deep_tree_is_cut_at_the_depth_limit)
@@ -1668,6 +1749,7 @@ int main(void)
 	tcase_add_test(tc, paths_are_shortened_only_under_the_source_root);
 	tcase_add_test(tc, strings_from_the_target_are_made_safe);
 	tcase_add_test(tc, empty_trace);
+	tcase_add_test(tc, time_left_is_exact_seconds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bounds");

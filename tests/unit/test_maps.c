@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* The library's hash maps (core/u64map.h, core/strmap.h): every key held,
+ * key 0 too, growth keeping what was put, and a cleared map empty however
+ * large it grew. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "strmap.h"
+#include "u64map.h"
+
+/* A value that is never NULL and says its key. */
+static void *value_of(uint64_t key)
+{
+	return (void *)(uintptr_t)(key * 2 + 1);
+}
+
+/* Distinct keys spread over the 64 bits (an odd multiplier is a bijection),
+ * the first of them 0. */
+static uint64_t key_at(uint64_t i)
+{
+	return i * 0x2545f4914f6cdd1dull;
+}
+
+static void put_keys(struct ad_u64map *m, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		ck_assert(ad_u64map_put(m, key_at(i), value_of(key_at(i))));
+}
+
+static void assert_holds(const struct ad_u64map *m, uint64_t n)
+{
+	ck_assert_uint_eq(m->len, n);
+	for (uint64_t i = 0; i < n; i++)
+		ck_assert_ptr_eq(ad_u64map_get(m, key_at(i)), value_of(key_at(i)));
+}
+
+START_TEST(u64map_holds_every_key_through_growth)
+{
+	struct ad_u64map m;
+	ad_u64map_init(&m);
+	put_keys(&m, 5000); /* key_at(0) is 0 */
+	assert_holds(&m, 5000);
+	ck_assert_ptr_null(ad_u64map_get(&m, 3));
+	ck_assert(ad_u64map_put(&m, key_at(7), value_of(1)));
+	ck_assert_ptr_eq(ad_u64map_get(&m, key_at(7)), value_of(1));
+	ck_assert_uint_eq(m.len, 5000);
+	ad_u64map_deinit(&m);
+}
+END_TEST
+
+START_TEST(u64map_cleared_is_empty_and_usable)
+{
+	uint64_t sizes[] = { 0, 3, 200, 5000, 40 };
+	struct ad_u64map m;
+	ad_u64map_init(&m);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		put_keys(&m, sizes[k]);
+		assert_holds(&m, sizes[k]);
+		ad_u64map_clear(&m);
+		ck_assert_uint_eq(m.len, 0);
+		for (uint64_t i = 0; i < sizes[k]; i++)
+			ck_assert_ptr_null(ad_u64map_get(&m, key_at(i)));
+	}
+	ad_u64map_deinit(&m);
+}
+END_TEST
+
+START_TEST(strmap_holds_every_key_and_keeps_the_first)
+{
+	enum { N = 3000 };
+	static char keys[N][16];
+	struct ad_strmap m;
+	ad_strmap_init(&m);
+	for (uint64_t i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%llu", (unsigned long long)i);
+		ck_assert(ad_strmap_insert_new(&m, keys[i], i));
+	}
+	ck_assert(ad_strmap_insert_new(&m, keys[5], 99)); /* present: kept as it was */
+	for (uint64_t i = 0; i < N; i++) {
+		uint64_t v = N;
+		ck_assert(ad_strmap_get(&m, keys[i], &v));
+		ck_assert_uint_eq(v, i);
+	}
+	uint64_t v;
+	ck_assert(!ad_strmap_get(&m, "absent", &v));
+	ad_strmap_deinit(&m);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("maps");
+	TCase *tc = tcase_create("maps");
+	tcase_add_test(tc, u64map_holds_every_key_through_growth);
+	tcase_add_test(tc, u64map_cleared_is_empty_and_usable);
+	tcase_add_test(tc, strmap_holds_every_key_and_keeps_the_first);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
