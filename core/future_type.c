@@ -14,6 +14,8 @@
 
 enum ad_env_kind ad_env_kind(const char *name)
 {
+	if (!strchr(name, '{')) /* most types, at the cost of one scan */
+		return AD_ENV_NONE;
 	/* The last path component, generic arguments aside. */
 	char buf[128];
 	const char *base = ad_type_base_name(name, buf, sizeof(buf));

@@ -8,28 +8,46 @@
 
 #include "render_internal.h"
 
-void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n)
+/* Room for n more bytes and the NUL; false (oom set) when there is none. */
+static bool make_room(struct ad_outbuf *o, size_t n)
 {
 	if (o->oom)
-		return;
-	if (n >= o->cap - o->len || !o->buf) {
-		size_t cap = o->cap ? o->cap : 4096;
-		while (cap - o->len <= n) {
-			if (cap > SIZE_MAX / 2) {
-				o->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		char *p = realloc(o->buf, cap);
-		if (!p) {
+		return false;
+	if (n < o->cap - o->len && o->buf)
+		return true;
+	size_t cap = o->cap ? o->cap : 4096;
+	while (cap - o->len <= n) {
+		if (cap > SIZE_MAX / 2) {
 			o->oom = true;
-			return;
+			return false;
 		}
-		o->buf = p;
-		o->cap = cap;
+		cap *= 2;
 	}
+	char *p = realloc(o->buf, cap);
+	if (!p) {
+		o->oom = true;
+		return false;
+	}
+	o->buf = p;
+	o->cap = cap;
+	return true;
+}
+
+void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n)
+{
+	if (!make_room(o, n))
+		return;
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
 	o->buf[o->len] = '\0';
+}
+
+char *ad_outbuf_extend(struct ad_outbuf *o, size_t n)
+{
+	if (!make_room(o, n))
+		return NULL;
+	char *at = o->buf + o->len;
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return at;
 }

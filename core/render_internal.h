@@ -24,6 +24,8 @@ struct ad_outbuf {
 };
 
 void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n);
+/* n more bytes for the caller to write, or NULL (oom set). */
+char *ad_outbuf_extend(struct ad_outbuf *o, size_t n);
 
 /* The text format's pieces (core/render_text.c), in document order. */
 void ad_text_head(struct ad_outbuf *o, const struct ad_trace *t, const char *captured_at);

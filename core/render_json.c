@@ -106,9 +106,15 @@ static size_t utf8_sequence(const unsigned char *s)
 	return n;
 }
 
+/* Control bytes, '"', '\\', non-ASCII and the NUL that ends a string. */
+static bool ends_plain_run(unsigned char c)
+{
+	return (unsigned char)(c - 0x20) >= 0x60 || c == '"' || c == '\\';
+}
+
 static bool needs_escape(unsigned char c)
 {
-	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+	return c && ends_plain_run(c);
 }
 
 /* Thread names, paths and type names come from the target and need not be
@@ -117,6 +123,18 @@ static bool needs_escape(unsigned char c)
 static void jw_quoted(struct jw *w, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s, *run = p;
+	while (!ends_plain_run(*p))
+		p++;
+	if (!*p) { /* nothing to escape, as almost always: one append */
+		size_t n = (size_t)(p - run);
+		char *at = ad_outbuf_extend(w->out, n + 2);
+		if (at) {
+			at[0] = '"';
+			memcpy(at + 1, s, n);
+			at[n + 1] = '"';
+		}
+		return;
+	}
 	jw_text(w, "\"", 1);
 	while (*p) {
 		if (!needs_escape(*p)) {
@@ -310,6 +328,8 @@ static void jw_address(struct jw *w, uint64_t a)
 	jw_text(w, p, (size_t)(end + 1 - p));
 }
 
+/* Keys are the schema's names (literals that need no escaping): written
+ * with their quotes and colon in one append, as every member has one. */
 static void jw_key(struct jw *w, const char *key)
 {
 	if (!w->out) {
@@ -317,8 +337,17 @@ static void jw_key(struct jw *w, const char *key)
 		return;
 	}
 	jw_separate(w);
-	jw_quoted(w, key);
-	jw_text(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
+	char buf[64];
+	size_t n = strlen(key);
+	if (n + 4 > sizeof(buf)) {
+		jw_quoted(w, key);
+		jw_text(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
+	} else {
+		buf[0] = '"';
+		memcpy(buf + 1, key, n);
+		memcpy(buf + 1 + n, "\": ", 3);
+		jw_text(w, buf, n + (w->indent ? 4 : 3));
+	}
 	w->after_key = true;
 }
 
@@ -601,16 +630,9 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 	if (b->description) {
 		jw_string(w, b->description);
 	} else {
-		char *description;
-		struct ad_error *err = ad_blocked_on_describe(b, &description);
-		if (err) {
-			ad_error_destroy(err);
-			r->oom = true;
-			jw_null(w);
-		} else {
-			jw_string(w, description);
-			free(description);
-		}
+		char description[AD_DESCRIPTION_MAX];
+		ad_blocked_on_describe(b, description, sizeof(description));
+		jw_string(w, description);
 	}
 	if (b->has_task_id) {
 		jw_key(w, "task_id");

@@ -414,22 +414,15 @@ static void format_duration_ns(char *buf, size_t size, int64_t ns)
 		snprintf(buf, size, "%" PRIu64 " ms", abs_ns / 1000000u);
 }
 
-struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **ret)
+void ad_blocked_on_describe(const struct ad_blocked_on *b, char *buf, size_t size)
 {
-	char *s = NULL;
 	if (!b->description && b->kind == AD_RESOURCE_IO && b->fd >= 0) {
-		char io[400];
-		format_io(b, io, sizeof(io));
-		if (!(s = strdup(io)))
-			return &ad_error_nomem;
-		*ret = s;
-		return NULL;
+		format_io(b, buf, size);
+		return;
 	}
 	if (b->description) {
-		if (!(s = strdup(b->description)))
-			return &ad_error_nomem;
-		*ret = s;
-		return NULL;
+		snprintf(buf, size, "%s", b->description);
+		return;
 	}
 	char addr[24] = "", id[32] = "", when[48] = "", io[80] = "", permits[64] = "";
 	if (b->address)
@@ -448,11 +441,19 @@ struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **re
 	if (b->permits_wanted >= 0 && b->permits_available >= 0)
 		snprintf(permits, sizeof(permits), ", wants %" PRId64 " of %" PRId64 " permits",
 			 b->permits_wanted, b->permits_available);
-	if (asprintf(&s, "%s%s%s%s%s%s", ad_resource_kind_name(b->kind), addr, id, when, io,
-		     permits) < 0)
-		return &ad_error_nomem;
-	*ret = s;
-	return NULL;
+	/* Pieces joined by hand: asprintf of six strings was half the cost of a
+	 * timer's object in the JSON document. */
+	const char *pieces[] = { ad_resource_kind_name(b->kind), addr, id, when, io, permits };
+	size_t len = 0;
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]) && size; i++) {
+		size_t n = strlen(pieces[i]);
+		if (n > size - 1 - len)
+			n = size - 1 - len;
+		memcpy(buf + len, pieces[i], n);
+		len += n;
+	}
+	if (size)
+		buf[len] = '\0';
 }
 
 struct ad_task *ad_trace_find_task(const struct ad_trace *t, uint64_t id)

@@ -244,8 +244,10 @@ struct ad_error *ad_blocked_on_set_socket(struct ad_blocked_on *b, const struct 
  * picks the queue: "writable" the send queue, else the receive queue). */
 void ad_socket_format(const struct ad_socket *s, const char *interest, char *buf, size_t size);
 /* b->description, or when the decoder set none one made from the other fields
- * ("timer 0x789, fires in 3599 s", "task 0x5000 (id 12)"), malloc'ed in *ret. */
-struct ad_error *ad_blocked_on_describe(const struct ad_blocked_on *b, char **ret);
+ * ("timer 0x789, fires in 3599 s", "task 0x5000 (id 12)"), in buf (cut to
+ * size; AD_DESCRIPTION_MAX holds any made from the fields). */
+#define AD_DESCRIPTION_MAX 512
+void ad_blocked_on_describe(const struct ad_blocked_on *b, char *buf, size_t size);
 
 /* Lookups used by renderers and hang detection. */
 /* The first task with this id (linear), or NULL. */

@@ -273,15 +273,9 @@ static json_t *blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 	json_t *o = json_object();
 	put(r, o, "kind", json_string(ad_resource_kind_name(b->kind)));
 	put(r, o, "address", address_or_null(b->address));
-	char *description;
-	struct ad_error *err = ad_blocked_on_describe(b, &description);
-	if (err) {
-		ad_error_destroy(err);
-		r->oom = true;
-		return o;
-	}
+	char description[AD_DESCRIPTION_MAX];
+	ad_blocked_on_describe(b, description, sizeof(description));
 	put(r, o, "description", utf8_string(description));
-	free(description);
 	if (b->has_task_id)
 		put(r, o, "task_id", uint_json(b->task_id));
 	if (b->has_deadline) {

@@ -218,8 +218,10 @@ END_TEST
 
 static char *describe(const struct ad_blocked_on *b)
 {
-	char *s = NULL;
-	ck_ok(ad_blocked_on_describe(b, &s));
+	char buf[AD_DESCRIPTION_MAX];
+	ad_blocked_on_describe(b, buf, sizeof(buf));
+	char *s = strdup(buf);
+	ck_assert_ptr_nonnull(s);
 	return s;
 }
 
@@ -279,6 +281,26 @@ START_TEST(descriptions_default_to_what_is_known)
 
 	ck_ok(ad_blocked_on_set_description(b, "the pool's semaphore"));
 	assert_description(b, "the pool's semaphore");
+	ad_frame_destroy(f);
+}
+END_TEST
+
+START_TEST(descriptions_are_cut_to_the_buffer)
+{
+	struct ad_frame *f = fn("demo::leaf", AD_FRAME_PENDING);
+	struct ad_blocked_on *b;
+	ck_ok(ad_frame_block_on(f, AD_RESOURCE_TIMER, 0x789, &b));
+	b->has_deadline = true;
+	b->time_left_ns = 3599500000000;
+	char buf[12];
+	memset(buf, 'x', sizeof(buf));
+	ad_blocked_on_describe(b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "timer 0x789");
+	ad_blocked_on_describe(b, buf, 1);
+	ck_assert_str_eq(buf, "");
+	ck_ok(ad_blocked_on_set_description(b, "a description longer than the buffer"));
+	ad_blocked_on_describe(b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "a descripti");
 	ad_frame_destroy(f);
 }
 END_TEST
@@ -432,6 +454,7 @@ int main(void)
 	tcase_add_test(tc, locations_and_errors_are_copied_and_replaced);
 	tcase_add_test(tc, block_on_starts_with_unknown_fd_and_permits);
 	tcase_add_test(tc, descriptions_default_to_what_is_known);
+	tcase_add_test(tc, descriptions_are_cut_to_the_buffer);
 	tcase_add_test(tc, first_blocked_on_is_depth_first_and_ignores_locals);
 	tcase_add_test(tc, first_blocked_on_stops_at_the_depth_bound);
 	tcase_add_test(tc, find_task_by_id_skips_tasks_without_id);
