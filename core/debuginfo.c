@@ -816,6 +816,26 @@ struct ad_error *ad_debuginfo_dominant_line(struct ad_debuginfo *di, uint64_t ke
 	return NULL;
 }
 
+/* Whether v0-mangled `name` ("_R…") names something of the crate whose
+ * identifier ("5serde") starts the legacy path `module` ("_ZN5serde…"): a
+ * crate root is "C5serde" or "Cs<disambiguator>_5serde" there. */
+static bool v0_names_crate_of(const char *name, const char *module)
+{
+	const char *ident = module + 3; /* past "_ZN" */
+	char *after;
+	unsigned long len = strtoul(ident, &after, 10);
+	size_t n = (size_t)(after - ident) + len;
+	char crate[64];
+	if (after == ident || n >= sizeof(crate) || strnlen(ident, n) < n)
+		return true; /* not a path read here: assume it, as before */
+	memcpy(crate, ident, n);
+	crate[n] = '\0';
+	for (const char *p = strstr(name, crate); p; p = strstr(p + 1, crate))
+		if (p[-1] == '_' || p[-1] == 'C')
+			return true;
+	return false;
+}
+
 bool ad_debuginfo_has_code_of(const struct ad_debuginfo *di, const char *module)
 {
 	size_t n = strlen(module);
@@ -823,7 +843,13 @@ bool ad_debuginfo_has_code_of(const struct ad_debuginfo *di, const char *module)
 		const char *name = di->symbols[i].name;
 		if (di->symbols[i].type != STT_FUNC || !name)
 			continue;
-		if (strncmp(name, module, n) == 0 || strncmp(name, "_R", 2) == 0)
+		if (strncmp(name, module, n) == 0)
+			return true;
+		/* A crate mangled with v0 spells its paths with backreferences,
+		 * which a prefix cannot match: its having any code is taken as
+		 * the module's. Other crates' v0 symbols (the standard library's, in
+		 * recent toolchains) say nothing of it. */
+		if (strncmp(name, "_R", 2) == 0 && v0_names_crate_of(name, module))
 			return true;
 	}
 	return false;

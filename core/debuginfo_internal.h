@@ -112,7 +112,9 @@ const char *ad_debuginfo_die_name_locked(struct ad_debuginfo *di, Dwarf_Die *die
 
 /* Whether the program has code of `module` (a legacy-mangled path prefix,
  * "_ZN5crate6module"): types stay in DWARF when the linker drops unused
- * code, symbols do not. A program of v0-mangled symbols is assumed to. */
+ * code, symbols do not. When the crate itself is v0-mangled (its paths
+ * have backreferences no prefix matches), any code of it is taken as the
+ * module's. */
 bool ad_debuginfo_has_code_of(const struct ad_debuginfo *di, const char *module);
 
 /* type.c: the caller holds di->lock */

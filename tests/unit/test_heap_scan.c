@@ -206,6 +206,34 @@ START_TEST(nothing_to_find_in_an_empty_sample)
 }
 END_TEST
 
+/* Whether a program has code of a module decides whether its heap is
+ * scanned (LocalSets, futures' pools). The standard library's symbols are
+ * v0-mangled in recent toolchains while tokio's are not: they must not
+ * count as tokio's. benchtarget makes no LocalSet, sync does. */
+START_TEST(code_of_a_module_is_the_programs_own)
+{
+	static const struct { const char *target; bool local_sets; } cases[] = {
+		{ "benchtarget", false },
+		{ "sync", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/release/%s", env_dir("TARGETS_DIR"),
+			 cases[i].target);
+		struct ad_debuginfo *program;
+		struct ad_error *err = ad_debuginfo_open(path, &program);
+		ck_assert_msg(!err, "%s", err ? err->message : "");
+		ck_assert_msg(ad_debuginfo_has_code_of(program, "_ZN5tokio4task5local") ==
+				      cases[i].local_sets,
+			      "%s: LocalSet code %s", cases[i].target,
+			      cases[i].local_sets ? "not found" : "found");
+		ck_assert(ad_debuginfo_has_code_of(program, "_ZN5tokio7runtime"));
+		ck_assert(!ad_debuginfo_has_code_of(program, "_ZN16futures_executor11thread_pool"));
+		ad_debuginfo_unref(program);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	open_binary();
@@ -215,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, data_pointers_are_judged_when_asked_for);
 	tcase_add_test(tc, an_error_of_the_caller_stops_the_scan);
 	tcase_add_test(tc, nothing_to_find_in_an_empty_sample);
+	tcase_add_test(tc, code_of_a_module_is_the_programs_own);
 	suite_add_tcase(suite, tc);
 	SRunner *sr = srunner_create(suite);
 	srunner_run_all(sr, CK_NORMAL);
