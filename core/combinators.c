@@ -9,7 +9,6 @@
  * MaybeDone and PollFn use the decoders here from its adapter's table.
  * Child futures are decoded through d->walk. */
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,13 +76,9 @@ struct ad_error *ad_decode_maybe_done(struct ad_decode *d, const struct ad_value
 		f = ad_frame_create(kind, fn, fut->name, v->address);
 		free(fn);
 		if (f && returned && returned->file) {
-			const char *root = ad_debuginfo_source_root(d->di);
-			char *abs = NULL;
-			if (returned->file[0] != '/' && root &&
-			    asprintf(&abs, "%s/%s", root, returned->file) < 0)
-				abs = NULL;
-			err = ad_frame_set_location(f, abs ? abs : returned->file, returned->line, 0);
-			free(abs);
+			const char *path = ad_debuginfo_source_path(d->di, returned->file);
+			err = path ? ad_frame_set_location(f, path, returned->line, 0)
+				   : &ad_error_nomem;
 		}
 	} else {
 		f = ad_frame_create(AD_FRAME_FUTURE, fut ? fut->name : v->type->name,

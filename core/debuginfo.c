@@ -261,6 +261,7 @@ struct ad_error *ad_debuginfo_open_in(const char *path, const char *display_name
 	ad_u64map_init(&di->type_cache);
 	ad_u64map_init(&di->line_cache);
 	ad_u64map_init(&di->member_cache);
+	ad_strmap_init(&di->source_paths);
 	di->fd = -1;
 	struct ad_error *err = NULL;
 	di->path = strdup(display_name ? display_name : path);
@@ -337,6 +338,7 @@ void ad_debuginfo_unref(struct ad_debuginfo *di)
 	free_type_cache(di);
 	ad_u64map_deinit(&di->line_cache);
 	ad_u64map_deinit(&di->member_cache);
+	ad_strmap_deinit(&di->source_paths);
 	ad_strmap_deinit(&di->types);
 	ad_strmap_deinit(&di->future_impls);
 	free(di->names);
@@ -379,6 +381,31 @@ bool ad_debuginfo_is_rust(const struct ad_debuginfo *di)
 const char *ad_debuginfo_source_root(const struct ad_debuginfo *di)
 {
 	return di->source_root;
+}
+
+const char *ad_debuginfo_source_path(struct ad_debuginfo *di, const char *file)
+{
+	if (file[0] == '/' || !di->source_root)
+		return file;
+	pthread_mutex_lock(&di->lock);
+	uint64_t known;
+	const char *path = NULL;
+	if (ad_strmap_get(&di->source_paths, file, &known)) {
+		path = (const char *)(uintptr_t)known;
+	} else {
+		size_t nroot = strlen(di->source_root), nfile = strlen(file);
+		char *joined = ad_strpool_alloc(&di->pool, nroot + 1 + nfile + 1);
+		const char *key = joined ? ad_strpool_add(&di->pool, file, nfile) : NULL;
+		if (key) {
+			memcpy(joined, di->source_root, nroot);
+			joined[nroot] = '/';
+			memcpy(joined + nroot + 1, file, nfile + 1);
+			if (ad_strmap_insert_new(&di->source_paths, key, (uint64_t)(uintptr_t)joined))
+				path = joined;
+		}
+	}
+	pthread_mutex_unlock(&di->lock);
+	return path;
 }
 
 uint64_t ad_debuginfo_load_bias(const struct ad_debuginfo *di, uint64_t first_mapping_start)

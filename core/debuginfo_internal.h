@@ -89,6 +89,7 @@ struct ad_debuginfo {
 	struct ad_u64map line_cache; /* dominant-line key → line + 1 (1: none) */
 	/* find_member.c: type DIE → where its members were found */
 	struct ad_u64map member_cache;
+	struct ad_strmap source_paths; /* relative file → absolute (both pooled) */
 };
 
 /* debuginfo.c: from the ELF alone (also for process lists). */

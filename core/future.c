@@ -108,14 +108,11 @@ static bool is_dependency_source(const char *file)
 static struct ad_error *set_location(struct ad_decode *d, struct ad_frame *f, const char *file,
 				     unsigned line, bool macro)
 {
-	const char *root = ad_debuginfo_source_root(d->di);
-	char *abs = NULL;
-	if (file[0] != '/' && root && asprintf(&abs, "%s/%s", root, file) < 0)
+	const char *path = ad_debuginfo_source_path(d->di, file);
+	if (!path)
 		return &ad_error_nomem;
-	struct ad_error *err = macro ? ad_frame_set_macro_location(f, abs ? abs : file, line, 0)
-				     : ad_frame_set_location(f, abs ? abs : file, line, 0);
-	free(abs);
-	return err;
+	return macro ? ad_frame_set_macro_location(f, path, line, 0)
+		     : ad_frame_set_location(f, path, line, 0);
 }
 
 /* The resume function of an env: "a::f::{async_fn_env#0}" → "a::f::{async_fn#0}". */

@@ -54,6 +54,10 @@ bool ad_debuginfo_is_rust(const struct ad_debuginfo *di);
 /* The directory most of the program's own (non-registry, non-std) sources
  * share, or NULL: used to shorten paths in the text format. */
 const char *ad_debuginfo_source_root(const struct ad_debuginfo *di);
+/* `file` as an absolute path: itself when it is one or there is no source
+ * root, else joined to the source root, once per file (it lives as long as
+ * di). NULL only for lack of memory. */
+const char *ad_debuginfo_source_path(struct ad_debuginfo *di, const char *file);
 
 /* The load bias of this binary in a process, from the start of its first
  * mapping (file offset 0) and the ELF's first PT_LOAD. */

@@ -699,6 +699,14 @@ START_TEST(identity_of_the_binary)
 	ck_assert_ptr_nonnull(realpath(targets, expected_root));
 	ck_assert_msg(realpath(root, real_root), "source root %s does not exist", root);
 	ck_assert_str_eq(real_root, expected_root);
+	/* Relative files under it, joined once; absolute ones as they are. */
+	const char *joined = ad_debuginfo_source_path(s->di, "typesamples/src/main.rs");
+	char expected[PATH_MAX + 64];
+	snprintf(expected, sizeof(expected), "%s/typesamples/src/main.rs", root);
+	ck_assert_str_eq(joined, expected);
+	ck_assert_ptr_eq(ad_debuginfo_source_path(s->di, "typesamples/src/main.rs"), joined);
+	const char *absolute = "/usr/src/x.rs";
+	ck_assert_ptr_eq(ad_debuginfo_source_path(s->di, absolute), absolute);
 }
 END_TEST
 
