@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "asyncdump/render.h"
+#include "digits.h"
 #include "render_internal.h"
 #include "search.h"
 
@@ -230,16 +231,6 @@ static void jw_true(struct jw *w)
 		jw_attach(w, json_true());
 }
 
-/* Digits of v in base 10 or 16, ending at end; returns where they start
- * (printf is most of the cost of a number, and a document is mostly numbers). */
-static char *digits(uint64_t v, unsigned base, char *end)
-{
-	do
-		*--end = "0123456789abcdef"[v % base];
-	while (v /= base);
-	return end;
-}
-
 static void jw_int(struct jw *w, int64_t v)
 {
 	if (!w->out) {
@@ -247,7 +238,7 @@ static void jw_int(struct jw *w, int64_t v)
 		return;
 	}
 	char buf[24], *end = buf + sizeof(buf);
-	char *p = digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, end);
+	char *p = ad_digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, end);
 	if (v < 0)
 		*--p = '-';
 	jw_raw(w, p, (size_t)(end - p));
@@ -300,11 +291,11 @@ static void jw_seconds(struct jw *w, int64_t ns)
 	for (; places > 1 && fraction % 10 == 0; places--)
 		fraction /= 10;
 	char buf[32], *end = buf + sizeof(buf);
-	char *p = digits(fraction, 10, end);
+	char *p = ad_digits(fraction, 10, end);
 	while ((unsigned)(end - p) < places)
 		*--p = '0';
 	*--p = '.';
-	p = digits(abs / 1000000000u, 10, p);
+	p = ad_digits(abs / 1000000000u, 10, p);
 	if (ns < 0)
 		*--p = '-';
 	jw_raw(w, p, (size_t)(end - p));
@@ -315,7 +306,7 @@ static void jw_address(struct jw *w, uint64_t a)
 {
 	char buf[24], *end = buf + sizeof(buf) - 1;
 	*end = '"';
-	char *p = digits(a, 16, end);
+	char *p = ad_digits(a, 16, end);
 	*--p = 'x';
 	*--p = '0';
 	*--p = '"';
