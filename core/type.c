@@ -439,7 +439,10 @@ const char *ad_type_base_name(const char *qualified, char *buf, size_t len)
 {
 	const char *start = qualified;
 	int depth = 0;
-	for (const char *p = qualified; *p; p++) {
+	/* From one '<', '>' or ':' to the next (strpbrk skips the rest a
+	 * vector at a time: the decoder asks this of long generic names for
+	 * every task). */
+	for (const char *p = strpbrk(qualified, "<>:"); p; p = strpbrk(p + 1, "<>:")) {
 		if (*p == '<')
 			depth++;
 		else if (*p == '>' && !(p > qualified && p[-1] == '-'))

@@ -590,6 +590,29 @@ static void variant_path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/typesamples-variants/%s", env_dir("TARGETS_DIR"), name);
 }
 
+/* The last path component of a type name, generic arguments aside; the
+ * arguments may hold paths and function types ("->"). */
+START_TEST(base_names_skip_paths_inside_generic_arguments)
+{
+	static const struct { const char *name, *base; } cases[] = {
+		{ "a::b::C<x::Y, z::W>", "C" },
+		{ "a::E<T>::Variant", "Variant" },
+		{ "demo::foo::{async_fn_env#0}", "{async_fn_env#0}" },
+		{ "demo::foo::{async_fn_env#0}<u8>", "{async_fn_env#0}" },
+		{ "x::F<fn(u32) -> a::b::T>::Out", "Out" },
+		{ "x::G<x::H<y::I<z::J>>, K>", "G" },
+		{ "Plain", "Plain" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		ck_assert_str_eq(ad_type_base_name(cases[i].name, buf, sizeof(buf)), cases[i].base);
+	}
+	char small[4];
+	ck_assert_str_eq(ad_type_base_name("a::Longer<T>", small, sizeof(small)), "Lon");
+}
+END_TEST
+
 START_TEST(c_program_is_not_rust)
 {
 	char path[PATH_MAX];
@@ -1547,6 +1570,7 @@ int main(void)
 	Suite *suite = suite_create("types");
 
 	TCase *tc = tcase(suite, "open", NULL);
+	tcase_add_test(tc, base_names_skip_paths_inside_generic_arguments);
 	tcase_add_test(tc, c_program_is_not_rust);
 	tcase_add_test(tc, stripped_binary_gets_build_advice);
 	tcase_add_loop_test(tc, typeless_build_gets_build_advice, 0,
