@@ -33,7 +33,7 @@ static bool make_room(struct ad_outbuf *o, size_t n)
 	return true;
 }
 
-void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n)
+void ad_outbuf_append_growing(struct ad_outbuf *o, const char *s, size_t n)
 {
 	if (!make_room(o, n))
 		return;

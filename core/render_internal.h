@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "asyncdump/trace.h"
 
@@ -23,7 +24,19 @@ struct ad_outbuf {
 	bool oom;
 };
 
-void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n);
+/* ad_outbuf_append when the buffer must grow first. */
+void ad_outbuf_append_growing(struct ad_outbuf *o, const char *s, size_t n);
+/* Inline: a document is a million small appends. */
+static inline void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n)
+{
+	if (o->oom || !o->buf || n >= o->cap - o->len) {
+		ad_outbuf_append_growing(o, s, n);
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
 /* n more bytes for the caller to write, or NULL (oom set). */
 char *ad_outbuf_extend(struct ad_outbuf *o, size_t n);
 

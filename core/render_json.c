@@ -319,25 +319,22 @@ static void jw_address(struct jw *w, uint64_t a)
 	jw_text(w, p, (size_t)(end + 1 - p));
 }
 
-/* Keys are the schema's names (literals that need no escaping): written
- * with their quotes and colon in one append, as every member has one. */
-static void jw_key(struct jw *w, const char *key)
+/* Keys are the schema's names, literals that need no escaping: the macro
+ * hands them over quoted, with their colon and length, so that a member's
+ * key is one append (every member of 100,000 tasks' objects has one). */
+#define jw_key(w, key) jw_key_quoted((w), key, "\"" key "\":", sizeof(key) + 2)
+static void jw_key_quoted(struct jw *w, const char *key, const char *quoted, size_t n)
 {
 	if (!w->out) {
 		w->key = key;
 		return;
 	}
 	jw_separate(w);
-	char buf[64];
-	size_t n = strlen(key);
-	if (n + 4 > sizeof(buf)) {
-		jw_quoted(w, key);
-		jw_text(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
-	} else {
-		buf[0] = '"';
-		memcpy(buf + 1, key, n);
-		memcpy(buf + 1 + n, "\": ", 3);
-		jw_text(w, buf, n + (w->indent ? 4 : 3));
+	char *at = ad_outbuf_extend(w->out, n + (w->indent ? 1 : 0));
+	if (at) {
+		memcpy(at, quoted, n);
+		if (w->indent)
+			at[n] = ' ';
 	}
 	w->after_key = true;
 }
