@@ -549,6 +549,21 @@ static bool mutex_lock_leaf(struct ad_decode *d, const struct ad_value *v, struc
 	return true;
 }
 
+/* futures-util's SinkExt futures (0.3.21 … 0.3.34) over a socket: Feed {
+ * sink: &mut Si, item }, Flush and Close { sink: &mut Si, … } wait to
+ * write; so does Send { feed: Feed }, whether it waits in the feed or in
+ * the flush after it (a codec's Framed under them knows no direction). */
+static bool sink_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	return ad_stream_io_leaf(d, v, f, "sink", "writable");
+}
+
+static bool send_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	struct ad_value feed;
+	return ad_keep(ad_value_member(v, "feed", &feed)) && sink_leaf(d, &feed, f);
+}
+
 static bool forward_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	return ad_stream_io_leaf(d, v, f, "sink", "writable") ||
@@ -573,6 +588,10 @@ const struct ad_leaf_recogniser ad_library_leaves[] = {
 	{ "futures_util::lock::mutex::OwnedMutexLockFuture", AD_MATCH_TYPE, mutex_lock_leaf },
 	{ "futures_util::stream::stream::forward::Forward", AD_MATCH_TYPE, forward_leaf },
 	{ "futures_util::sink::send_all::SendAll", AD_MATCH_TYPE, forward_leaf },
+	{ "futures_util::sink::send::Send", AD_MATCH_TYPE, send_leaf },
+	{ "futures_util::sink::feed::Feed", AD_MATCH_TYPE, sink_leaf },
+	{ "futures_util::sink::flush::Flush", AD_MATCH_TYPE, sink_leaf },
+	{ "futures_util::sink::close::Close", AD_MATCH_TYPE, sink_leaf },
 	{ "hyper::proto::h1::dispatch::Dispatcher", AD_MATCH_TYPE, hyper_h1_leaf },
 	{ NULL, AD_MATCH_TYPE, NULL },
 };

@@ -63,6 +63,7 @@ LEAVES = {
     "feeds_proxy": ("feeds_proxy_awaits_write_all", io(info["FEED_FD"], "writable")),
     "reads_framed_lines": ("reads_framed_lines_awaits_next", io(info["FRAMED_FD"], "readable")),
     "sends_all_lines": ("sends_all_lines_awaits_send_all", io(info["SEND_ALL_FD"], "writable")),
+    "sends_framed_line": ("sends_framed_line_awaits_send", io(info["SEND_LINE_FD"], "writable")),
     "recvs_udp": ("recvs_udp_awaits_recv", io(info["UDP_FD"], "readable")),
     "accepts_on_unix_listener": ("accepts_on_unix_listener_awaits_accept", io(info["UNIX_LISTENER_FD"], "readable")),
     "reads_unix_stream": ("reads_unix_stream_awaits_read", io(info["UNIX_STREAM_FD"], "readable")),
@@ -127,6 +128,8 @@ c.true(feed.get("tx_queue", 0) > 0, "the feeder's socket has bytes queued to sen
 socket("reads_framed_lines", protocol="tcp", state="ESTABLISHED")
 sent = socket("sends_all_lines", protocol="tcp", state="ESTABLISHED")
 c.true(sent.get("tx_queue", 0) > 0, "send_all's socket has bytes queued to send: %r" % sent)
+line = socket("sends_framed_line", protocol="tcp", state="ESTABLISHED")
+c.true(line.get("tx_queue", 0) > 0, "the Framed's socket has bytes queued to send: %r" % line)
 socket("recvs_udp", family="ipv4", protocol="udp", local=LO % info["UDP_PORT"], peer=None, state="UNCONNECTED",
        rx_queue=0)
 socket("accepts_on_unix_listener", family="unix", protocol="stream", local=unix_path, state="LISTEN")

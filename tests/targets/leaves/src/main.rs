@@ -13,6 +13,8 @@
 //!   FRAMED_FD                    the socket `reads_framed_lines` reads lines from
 //!   SEND_ALL_FD                  the socket `sends_all_lines` writes lines to
 //!                                (its peer never reads)
+//!   SEND_LINE_FD                 the socket `sends_framed_line` writes one long
+//!                                line to through a Framed (its peer never reads)
 //!   UDP_FD, UDP_PORT             the socket `recvs_udp` waits on
 //!   UNIX_LISTENER_FD, UNIX_PATH  the listener `accepts_on_unix_listener` waits on
 //!   UNIX_STREAM_FD               the end of a socketpair `reads_unix_stream` reads
@@ -33,7 +35,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Barrier, Semaphore};
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
-use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
+use tokio_util::codec::{Framed, FramedRead, FramedWrite, LinesCodec};
 
 const AN_HOUR: Duration = Duration::from_secs(3600);
 
@@ -74,6 +76,16 @@ async fn sends_all_lines(stream: TcpStream) {
     let mut sink = FramedWrite::new(stream, LinesCodec::new());
     ready::arrive();
     let _ = sink.send_all(&mut lines).await; // @mark sends_all_lines_awaits_send_all
+}
+
+async fn sends_framed_line(stream: TcpStream) {
+    // A reading and writing Framed, as a chat server keeps per peer, sending
+    // one line longer than the socket buffers between here and a peer that
+    // never reads: SinkExt::send waits in its flush.
+    let line = "x".repeat(16 << 20);
+    let mut framed = Framed::new(stream, LinesCodec::new());
+    ready::arrive();
+    let _ = framed.send(line.as_str()).await; // @mark sends_framed_line_awaits_send
 }
 
 async fn recvs_udp(socket: UdpSocket) {
@@ -259,6 +271,11 @@ async fn main() {
     let (client, sending) = connected_pair(&listener).await;
     ready::report(format!("SEND_ALL_FD {}", sending.as_raw_fd()));
     spawn(Box::pin(sends_all_lines(sending)));
+    tcp.push(client);
+
+    let (client, sending) = connected_pair(&listener).await;
+    ready::report(format!("SEND_LINE_FD {}", sending.as_raw_fd()));
+    spawn(Box::pin(sends_framed_line(sending)));
     tcp.push(client);
 
     let udp = UdpSocket::bind("127.0.0.1:0").await.expect("cannot bind a udp socket");
