@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "asyncdump/snapshot.h"
@@ -417,6 +418,28 @@ static void open_pagemap(struct plan *p)
 	p->pagemap_fd = p->pagemap ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 }
 
+/* A page the kernel has not yet written for us can cost it several
+ * microseconds on its first write, even when present: measured on a
+ * virtual machine here, process_vm_readv of a 16 MiB heap into a freshly
+ * faulted-in buffer took 25 ms, into one the kernel had written once 3 ms.
+ * The first write is made here, one byte a page from our own memory, so
+ * that the pause's copy does not pay it. Best effort. */
+static void warm_for_kernel_writes(char *from, char *to, uint64_t page_size)
+{
+	static const char zero;
+	enum { BATCH = 512 };
+	struct iovec local[BATCH], remote[BATCH];
+	while (from < to) {
+		size_t n = 0;
+		for (; n < BATCH && from < to; n++, from += page_size) {
+			local[n] = (struct iovec){ .iov_base = from, .iov_len = 1 };
+			remote[n] = (struct iovec){ .iov_base = (void *)&zero, .iov_len = 1 };
+		}
+		if (process_vm_readv(getpid(), local, n, remote, n, 0) < 0)
+			return;
+	}
+}
+
 /* Plans once before the stop: refuses what is too large, reserves the
  * buffer, and faults in the pages the copy will write. */
 static struct ad_error *prepare(struct plan *p)
@@ -448,12 +471,13 @@ static struct ad_error *prepare(struct plan *p)
 	if (!p->buf)
 		return ad_error_os(errno, "pid %d: reserving %zu bytes for the snapshot",
 				   (int)p->pid, p->buf_len);
-	/* Best effort: kernels before 5.14 lack MADV_POPULATE_WRITE. */
 	for (size_t i = 0; i < p->nranges; i++) {
 		uint64_t off = (uintptr_t)p->ranges[i].buf;
 		uint64_t start = off & ~(p->page_size - 1);
 		uint64_t end = (off + p->ranges[i].len + p->page_size - 1) & ~(p->page_size - 1);
+		/* Best effort: kernels before 5.14 lack MADV_POPULATE_WRITE. */
 		madvise(p->buf + start, (size_t)(end - start), MADV_POPULATE_WRITE);
+		warm_for_kernel_writes(p->buf + start, p->buf + end, p->page_size);
 	}
 	return NULL;
 }
