@@ -854,10 +854,15 @@ static bool same_location(const struct ad_location *a, const struct ad_location 
 	       strcmp(a->file ? a->file : "", b->file ? b->file : "") == 0;
 }
 
+static bool has_no_identity(const struct ad_blocked_on *b)
+{
+	return b->kind == AD_RESOURCE_OTHER || b->kind == AD_RESOURCE_NEVER;
+}
+
 /* Two trees that say the same thing: same frames, states, lines and tasks
  * awaited, and no resource with an identity of its own anywhere (a timer, a
- * lock, a socket would tell copies apart; `other` leaves such as
- * std::future::Pending hold none). Addresses aside. */
+ * lock, a socket would tell copies apart; pending() and `other` leaves
+ * hold none). Addresses aside. */
 static bool same_tree(const struct ad_frame *a, const struct ad_frame *b, unsigned depth)
 {
 	if (depth > 64 || a->kind != b->kind || a->state != b->state ||
@@ -868,8 +873,8 @@ static bool same_tree(const struct ad_frame *a, const struct ad_frame *b, unsign
 	    a->nchildren != b->nchildren)
 		return false;
 	if (a->blocked_on || b->blocked_on) {
-		if (!a->blocked_on || !b->blocked_on || a->blocked_on->kind != AD_RESOURCE_OTHER ||
-		    b->blocked_on->kind != AD_RESOURCE_OTHER)
+		if (!a->blocked_on || !b->blocked_on || !has_no_identity(a->blocked_on) ||
+		    a->blocked_on->kind != b->blocked_on->kind)
 			return false;
 	}
 	for (size_t i = 0; i < a->nchildren; i++)

@@ -570,7 +570,23 @@ static bool forward_leaf(struct ad_decode *d, const struct ad_value *v, struct a
 	       ad_stream_io_leaf(d, v, f, "stream", "readable");
 }
 
+/* pending(): a future that holds nothing and never completes (std's,
+ * futures-util's, futures-lite's = smol's, async-std's). Said as such: an
+ * `other` leaf would read as a future nobody here knows. */
+static bool pending_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	(void)d;
+	struct ad_blocked_on *b;
+	if (ad_leaf_block(f, AD_RESOURCE_NEVER, v->address, &b))
+		ad_keep(ad_blocked_on_set_description(b, "nothing: pending() never completes"));
+	return true;
+}
+
 const struct ad_leaf_recogniser ad_library_leaves[] = {
+	{ "core::future::pending::Pending", AD_MATCH_TYPE, pending_leaf },
+	{ "futures_util::future::pending::Pending", AD_MATCH_TYPE, pending_leaf },
+	{ "futures_lite::future::Pending", AD_MATCH_TYPE, pending_leaf },
+	{ "async_std::future::pending::Pending", AD_MATCH_TYPE, pending_leaf },
 	/* futures_util's PollFn (h2 0.3), h2's own (0.4), core's. */
 	{ "core::future::poll_fn::PollFn", AD_MATCH_TYPE, poll_fn_leaf },
 	{ "futures_util::future::poll_fn::PollFn", AD_MATCH_TYPE, poll_fn_leaf },

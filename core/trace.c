@@ -569,6 +569,7 @@ const char *ad_resource_kind_name(enum ad_resource_kind k)
 	case AD_RESOURCE_JOIN_SET: return "join_set";
 	case AD_RESOURCE_YIELD: return "yield";
 	case AD_RESOURCE_H2_STREAM: return "h2_stream";
+	case AD_RESOURCE_NEVER: return "never";
 	}
 	return "other";
 }

@@ -102,6 +102,7 @@ const RESOURCE_WORDS = {
 	join_set: 'JoinSet',
 	yield: 'yield',
 	h2_stream: 'HTTP/2 stream',
+	never: 'nothing (never completes)',
 };
 
 function permitsText(b) {

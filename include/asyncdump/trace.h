@@ -71,6 +71,7 @@ enum ad_resource_kind {
 	AD_RESOURCE_JOIN_SET, /* JoinSet::join_next: any of the set's tasks */
 	AD_RESOURCE_YIELD,    /* yield_now: ready at the next poll */
 	AD_RESOURCE_H2_STREAM, /* an HTTP/2 stream: a response or body data */
+	AD_RESOURCE_NEVER,    /* pending(): waits on nothing, never completes */
 };
 
 /* A socket as the kernel saw it right after the sample (/proc/PID/fd and

@@ -49,10 +49,6 @@ KNOWN_LIBRARIES = ("tokio", "tokio_util", "tokio_stream", "h2", "hyper", "hyper_
                    "async_std", "smol", "async_io", "async_executor", "async_task",
                    "async_global_executor", "async_channel", "async_lock", "event_listener",
                    "futures_lite", "async_process", "async_net", "blocking", "polling")
-# core::future::pending() never resolves and registers no waker: it waits on
-# nothing, and `other` naming its type says all there is (async-executor's
-# idle threads run their executor against it).
-WAITS_ON_NOTHING = ("core::future::pending::Pending<",)
 ASYNC_KINDS = tc.ASYNC_KINDS
 MAX_LINE = 400
 
@@ -235,7 +231,7 @@ def main(argv):
             b = f.get("blocked_on")
             frame_children = [x for x in f.get("children", []) if not tc.is_link(x)]
             links = [x for x in f.get("children", []) if tc.is_link(x)]
-            if b and b.get("kind") == "other" and not (f.get("type") or "").startswith(WAITS_ON_NOTHING):
+            if b and b.get("kind") == "other":
                 lib = crate_of(f.get("type"))
                 c.true(lib not in KNOWN_LIBRARIES and lib != crate,
                        "%s: an `other` leaf for %s's type %s" % (where, lib, (f.get("type") or "")[:300]))

@@ -73,7 +73,7 @@ SPECS = {
     "timeout_around_pending": {
         "chain": [s("timeout_around_pending", "timeout_around_pending_awaits_timeout")],
         "fork": re.compile(r"tokio::time::timeout::Timeout<.*>"),
-        "branches": [simple("pending_forever", "pending_forever_awaits_pending", "other"),
+        "branches": [simple("pending_forever", "pending_forever_awaits_pending", tc.NEVER),
                      {"chain": [], "leaf": tc.TIMER}]},
     "joined_child": simple("joined_child", "joined_child_awaits_sleep", tc.TIMER),
     "futures_select": {"chain": [s("futures_select", "futures_select_awaits_select")], "branches": [
@@ -211,7 +211,7 @@ if own:
 main = c.block_on(doc, pid)
 c.check_block_on(main, profile, {
     "chain": [(re.compile(r"shapes::main::\{async_block#\d+\}"), "suspended", "main_awaits_forever")],
-    "leaf": "other"}, src, "main's block_on")
+    "leaf": tc.NEVER}, src, "main's block_on")
 
 # The text: the self-await is cut short, the macro frames are at the user's line.
 with open(base + ".txt") as f:

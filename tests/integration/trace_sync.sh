@@ -86,7 +86,7 @@ if main:
     c.eq("multi_thread", flavor_of(main), "the flavor of main's block_on's runtime")
     c.check_block_on(main, profile, {
         "chain": [(re.compile(r"sync::main::\{async_block#\d+\}"), "suspended", "main_awaits_forever")],
-        "leaf": "other"}, src, "main's block_on")
+        "leaf": tc.NEVER}, src, "main's block_on")
 local_tid = thread_named("local-set")
 local_main = c.block_on(doc, local_tid) if c.true(local_tid, "no thread local-set") else None
 if local_main:
@@ -94,7 +94,7 @@ if local_main:
     c.eq("current_thread", flavor_of(local_main), "the flavor of the LocalSet's block_on's runtime")
     c.check_block_on(local_main, profile, {
         "chain": [("sync::local_set_main", "suspended", "local_set_main_awaits_forever")],
-        "leaf": "other"}, src, "the LocalSet's block_on")
+        "leaf": tc.NEVER}, src, "the LocalSet's block_on")
 
 locals_ = [t for t in doc["tasks"] if t["kind"] == "local"]
 c.eq(local_tasks, len(locals_), "tasks of kind local (LOCAL_TASKS)")

@@ -52,6 +52,8 @@ import sys
 ASYNC_KINDS = ("async_fn", "async_block", "async_closure")
 # A timer of the targets: each sleeps an hour (or an hour and a few seconds).
 TIMER = {"kind": "timer", "time_left_s_over": 3000}
+# pending(): std's, futures-lite's (smol), futures-util's, async-std's.
+NEVER = {"kind": "never", "description": "nothing: pending() never completes"}
 REGISTRY = "/usr/share/cargo/registry"
 MARKER_RE = re.compile(r"// @mark ([A-Za-z0-9_]+)[ \t]*$")
 
