@@ -178,6 +178,34 @@ void ad_describe_io(struct ad_decode *d, struct ad_blocked_on *b, const char *in
 	ad_attach_socket(d, b);
 }
 
+static bool starts_with_any(const char *s, const char *const *prefixes)
+{
+	for (; *prefixes; prefixes++)
+		if (strncmp(s, *prefixes, strlen(*prefixes)) == 0)
+			return true;
+	return false;
+}
+
+/* Which way an I/O future we hold no recogniser for waits, by the name its
+ * library gave it: futures-lite's, futures-util's and the runtimes' io
+ * extensions name readers Read*, Lines, Split, Bytes, FillBuf and writers
+ * Write*, Flush, Close (futures_lite::io::Lines<BufReader<Async<TcpStream>>>
+ * is a reader). NULL when the name says neither. */
+static const char *interest_of_io_future(const char *type_name)
+{
+	static const char *const readers[] = { "Read", "Recv", "Lines", "Split", "Bytes",
+					       "Chars", "FillBuf", "Accept", "Incoming", NULL };
+	static const char *const writers[] = { "Write", "Flush", "Close", "Shutdown", "Send",
+					       NULL };
+	char buf[64];
+	const char *base = ad_type_base_name(type_name, buf, sizeof(buf));
+	if (starts_with_any(base, readers))
+		return "readable";
+	if (starts_with_any(base, writers))
+		return "writable";
+	return NULL;
+}
+
 /* For a future that holds no other future: the socket it polls, if any
  * (an accept loop's listener). */
 bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
@@ -190,7 +218,8 @@ bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct
 		return false;
 	b->fd = fd;
 	/* A listener only ever waits to become readable: a connection to accept. */
-	const char *interest = strstr(pe.type->name, "Listener") ? "readable" : NULL;
+	const char *interest = strstr(pe.type->name, "Listener") ? "readable"
+								  : interest_of_io_future(v->type->name);
 	ad_describe_io(d, b, interest);
 	return true;
 }

@@ -3,8 +3,9 @@
 # sid), both profiles: every task of smol's global executor is listed with
 # the runtime kind async-executor and has the chain its source marks and its
 # leaf: async-io timers with their deadline, Async<TcpListener> and
-# Async<TcpStream> with their fds, async-channel, async-lock, event-listener,
-# a Task awaited with the awaited task's tree; main's future
+# Async<TcpStream> with their fds (a line reader's too, readable),
+# async-channel, async-lock, event-listener, a Task awaited with the
+# awaited task's tree; main's future
 # (smol::block_on) awaits a Task; an Executor of the program's own (run by
 # two threads) and a LocalExecutor (its run future, on thread
 # local-executor, holds local_main; its tasks are listed too).
@@ -33,6 +34,15 @@ doc = tc.load(base + ".json")
 local_tasks = int(info["LOCAL_TASKS"][0])
 
 found = at.check_executor_tasks(c, doc, src, "smolrt", pid, info, "timer")
+# A line reader (futures-lite's Lines, as chat servers read): its socket,
+# waiting to become readable.
+lines_fds = tc.tcp_fds(pid, local_port=int(info["LINES_PORT"][0]), state="01")
+c.eq(1, len(lines_fds), "the accepted socket on LINES_PORT among the target's fds")
+lines = c.one_task(doc, "smolrt::reads_lines")
+if lines:
+    c.check_tree(lines, {"chain": [("smolrt::reads_lines", "suspended", "reads_lines_awaits_next")],
+                         "leaf": {"kind": "io", "fd": lines_fds[0] if lines_fds else None,
+                                  "interest": "readable"}}, src, "task reads_lines")
 main_child = c.one_task(doc, "smolrt::main_child")
 if main_child:
     c.check_tree(main_child, {"chain": [("smolrt::main_child", "suspended", "main_child_awaits_timer")],
@@ -74,7 +84,7 @@ local_main = at.block_on_of_thread(c, doc, pid, "local-executor")
 if local_main:
     c.check_block_on(local_main, profile, {
         "chain": [("smolrt::local_main", "suspended", "local_main_awaits_forever")],
-        "leaf": "other"}, src, "the LocalExecutor's run")
+        "leaf": tc.NEVER}, src, "the LocalExecutor's run")
     if locals_:
         c.eq(locals_[0]["runtime"], local_main["runtime"], "the LocalExecutor's block_on: the executor it runs")
 c.done()

@@ -9,6 +9,7 @@
 //!
 //!   ACCEPT_PORT <port of the listener accepts_on_listener waits on>
 //!   READ_PORT <port of the listener whose accepted stream reads_tcp reads>
+//!   LINES_PORT <port of the listener whose accepted stream reads_lines reads>
 //!   TASKS <tasks spawned on smol's global executor>
 //!   LOCAL_TASKS <tasks spawned on the LocalExecutor>
 
@@ -19,7 +20,8 @@ use std::time::Duration;
 
 use event_listener::Event;
 use smol::channel;
-use smol::io::AsyncReadExt;
+use smol::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use smol::stream::StreamExt;
 use smol::lock::{Barrier, Mutex, RwLock, Semaphore};
 use smol::{Async, Executor, LocalExecutor, Task, Timer};
 
@@ -57,6 +59,13 @@ async fn reads_tcp(mut stream: Async<TcpStream>) {
     let mut buf = [0u8; 64];
     ready::arrive();
     let _ = stream.read(&mut buf).await; // @mark reads_tcp_awaits_read
+}
+
+/// A line reader (futures-lite's Lines over a BufReader), as chat servers read.
+async fn reads_lines(stream: Async<TcpStream>) {
+    let mut lines = BufReader::new(stream).lines();
+    ready::arrive();
+    let _ = lines.next().await; // @mark reads_lines_awaits_next
 }
 
 // ---- channels
@@ -178,7 +187,7 @@ fn start_other_executors() -> (usize, Task<()>) {
 /// Everything main keeps alive so that nobody is ever woken.
 struct KeepAlive {
     _channels: (channel::Sender<u32>, channel::Receiver<u32>),
-    _client: Async<TcpStream>,
+    _client: (Async<TcpStream>, Async<TcpStream>),
     _event: Arc<Event>,
     _task: Task<()>,
 }
@@ -212,7 +221,13 @@ async fn spawn_blocked_tasks() -> (KeepAlive, usize, Task<()>) {
     let (accepted, _) = listener.accept().await.expect("cannot accept our own connection");
     ready::report(format!("READ_PORT {}", address.port()));
     smol::spawn(reads_tcp(accepted)).detach();
-    spawned += 2;
+    let lines_listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
+    let lines_address = lines_listener.get_ref().local_addr().expect("the listener has no address");
+    let lines_client = Async::<TcpStream>::connect(lines_address).await.expect("cannot connect to our own listener");
+    let (lines_accepted, _) = lines_listener.accept().await.expect("cannot accept our own connection");
+    ready::report(format!("LINES_PORT {}", lines_address.port()));
+    smol::spawn(reads_lines(lines_accepted)).detach();
+    spawned += 3;
 
     let (recv_tx, recv_rx) = channel::bounded(4);
     smol::spawn(recvs_channel(recv_rx)).detach();
@@ -243,7 +258,7 @@ async fn spawn_blocked_tasks() -> (KeepAlive, usize, Task<()>) {
     ready::report(format!("LOCAL_TASKS {LOCAL_TASKS}"));
     let keep = KeepAlive {
         _channels: (recv_tx, full_rx),
-        _client: client,
+        _client: (client, lines_client),
         _event: event,
         _task: task,
     };
