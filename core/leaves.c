@@ -237,8 +237,15 @@ bool ad_pointer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fr
 	return true;
 }
 
+void ad_describe_mpsc_wait(struct ad_blocked_on *b, uint64_t chan, bool sending)
+{
+	ad_keep(ad_blocked_on_set_description(b, "mpsc channel 0x%" PRIx64 "%s", chan,
+					      sending ? " full: send waits for capacity"
+						      : ": recv waits for a message"));
+}
+
 bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct ad_frame *f,
-			 enum ad_resource_kind kind, const char *member, const char *what)
+			 enum ad_resource_kind kind, const char *member)
 {
 	uint64_t chan = 0;
 	struct ad_blocked_on *b;
@@ -247,9 +254,11 @@ bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct 
 	if (!ad_leaf_block(f, kind, chan ? chan : handle->address, &b))
 		return true;
 	b->channel = chan;
-	if (chan)
-		ad_keep(ad_blocked_on_set_description(b, "%s 0x%" PRIx64 "%s", ad_resource_kind_name(kind),
-						   chan, what ? what : ""));
+	if (chan && kind == AD_RESOURCE_MPSC)
+		ad_describe_mpsc_wait(b, chan, false);
+	else if (chan)
+		ad_keep(ad_blocked_on_set_description(b, "%s 0x%" PRIx64, ad_resource_kind_name(kind),
+						   chan));
 	return true;
 }
 
@@ -288,7 +297,7 @@ bool ad_stream_channel_leaf(struct ad_decode *d, const struct ad_value *v, struc
 	const struct ad_type *t = stream.type;
 	if (ad_type_is(t, "futures_channel::mpsc::Receiver") ||
 	    ad_type_is(t, "futures_channel::mpsc::UnboundedReceiver"))
-		return ad_channel_leaf(d, &stream, f, AD_RESOURCE_MPSC, "inner", NULL);
+		return ad_channel_leaf(d, &stream, f, AD_RESOURCE_MPSC, "inner");
 	return d->leaf(d, &stream, f);
 }
 
@@ -557,7 +566,7 @@ static bool next_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 /* futures-channel's oneshot Receiver { inner: Arc<Inner> } (0.3.21, 0.3.34). */
 static bool oneshot_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
-	return ad_channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner", NULL);
+	return ad_channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner");
 }
 
 /* futures-channel's mpsc Receiver / UnboundedReceiver polled as a stream by
@@ -565,7 +574,7 @@ static bool oneshot_leaf(struct ad_decode *d, const struct ad_value *v, struct a
  * whose `&mut S` the walk follows): { inner: Option<Arc<…Inner>> }. */
 static bool mpsc_receiver_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
-	return ad_channel_leaf(d, v, f, AD_RESOURCE_MPSC, "inner", NULL);
+	return ad_channel_leaf(d, v, f, AD_RESOURCE_MPSC, "inner");
 }
 
 /* futures-util's MutexLockFuture { mutex: Option<&Mutex>, wait_key } (0.3.21, 0.3.34). */

@@ -57,10 +57,12 @@ bool ad_poll_fn_closure(const struct ad_value *v, struct ad_value *ret);
 /* A leaf of `kind` at the pointer `member` holds (or at v itself). */
 bool ad_pointer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f,
 		     enum ad_resource_kind kind, const char *member);
-/* A channel handle's leaf: the channel is its shared state `member`;
- * `what` (or NULL) ends the description. */
+/* A channel handle's leaf: the channel is its shared state `member`. */
 bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct ad_frame *f,
-		     enum ad_resource_kind kind, const char *member, const char *what);
+		     enum ad_resource_kind kind, const char *member);
+/* An mpsc channel's wait, said alike whatever the library: "mpsc channel
+ * 0x…: recv waits for a message", "… full: send waits for capacity". */
+void ad_describe_mpsc_wait(struct ad_blocked_on *b, uint64_t chan, bool sending);
 /* A poll_fn's closure capturing `self: &mut X`: the leaf of what it captures. */
 bool ad_poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *closure, struct ad_frame *f);
 /* Next / TryNext on a stream: the socket under it (`stream`), or the

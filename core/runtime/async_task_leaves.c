@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../decode.h"
+#include "../recognisers.h"
 #include "../runtime.h"
 #include "../sockets.h"
 #include "async_task.h"
@@ -218,15 +219,29 @@ static bool write_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 
 /* ---- channels, events */
 
-static bool channel_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+static bool channel_leaf(struct ad_frame *f, const struct ad_value *v, bool sending)
 {
-	(void)d;
 	uint64_t channel = 0;
 	struct ad_blocked_on *b;
 	pointer_named(v, "channel", &channel);
-	if (block(f, AD_RESOURCE_MPSC, channel, &b))
+	if (block(f, AD_RESOURCE_MPSC, channel, &b) && channel) {
 		b->channel = channel;
+		ad_describe_mpsc_wait(b, channel, sending);
+	}
 	return true;
+}
+
+static bool recv_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	(void)d;
+	return channel_leaf(f, v, false);
+}
+
+/* A Send that waits is a bounded channel's, full. */
+static bool send_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+{
+	(void)d;
+	return channel_leaf(f, v, true);
 }
 
 static bool event_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
@@ -277,8 +292,8 @@ const struct ad_leaf_recogniser ad_async_task_leaves[] = {
 	{ "async_std::io::read::read_exact::ReadExactFuture", AD_MATCH_TYPE, read_leaf },
 	{ "async_std::io::write::write::WriteFuture", AD_MATCH_TYPE, write_leaf },
 	{ "async_std::io::write::write_all::WriteAllFuture", AD_MATCH_TYPE, write_leaf },
-	{ "async_channel::Recv", AD_MATCH_TYPE, channel_leaf },
-	{ "async_channel::Send", AD_MATCH_TYPE, channel_leaf },
+	{ "async_channel::Recv", AD_MATCH_TYPE, recv_leaf },
+	{ "async_channel::Send", AD_MATCH_TYPE, send_leaf },
 	{ "event_listener::EventListener", AD_MATCH_TYPE, event_leaf },
 	{ "async_task::task::Task", AD_MATCH_TYPE, task_leaf },
 	{ "async_std::task::join_handle::JoinHandle", AD_MATCH_TYPE, task_leaf },

@@ -174,7 +174,7 @@ static bool mpsc_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 		/* The Arc<Chan> its senders hold too (Tx { inner }): one identity. */
 		if (chan != v->address)
 			b->channel = chan;
-		ad_keep(ad_blocked_on_set_description(b, "channel 0x%" PRIx64, chan));
+		ad_describe_mpsc_wait(b, chan, false);
 	}
 	return true;
 }
@@ -441,8 +441,7 @@ static void refine_leaf(struct ad_decode *d, const struct ad_value *env, const c
 		b->kind = AD_RESOURCE_MPSC;
 		if (ad_shared_state(d, &target, "inner", &chan)) {
 			b->channel = chan;
-			ad_keep(ad_blocked_on_set_description(b, "mpsc 0x%" PRIx64 " full: send waits for capacity",
-							   chan));
+			ad_describe_mpsc_wait(b, chan, true);
 		}
 	} else if (b->kind == AD_RESOURCE_NOTIFY && strncmp(fn, "tokio::sync::watch::", 20) == 0 &&
 		   env_self(env, &self)) {
@@ -509,7 +508,7 @@ static bool notified_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 /* Receiver / Sender { inner: Option<Arc<Inner>> } (1.24.2 … 1.53.2). */
 static bool oneshot_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
-	return ad_channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner", NULL);
+	return ad_channel_leaf(d, v, f, AD_RESOURCE_ONESHOT, "inner");
 }
 
 /* Recv { receiver: &mut Receiver { shared: Arc<Shared>, next }, waiter }
@@ -518,18 +517,18 @@ static bool broadcast_recv_leaf(struct ad_decode *d, const struct ad_value *v, s
 {
 	struct ad_value receiver;
 	if (ad_keep(ad_value_member(v, "receiver", &receiver)))
-		return ad_channel_leaf(d, &receiver, f, AD_RESOURCE_BROADCAST, "shared", NULL);
+		return ad_channel_leaf(d, &receiver, f, AD_RESOURCE_BROADCAST, "shared");
 	return ad_pointer_leaf(d, v, f, AD_RESOURCE_BROADCAST, NULL);
 }
 
 static bool broadcast_receiver_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
-	return ad_channel_leaf(d, v, f, AD_RESOURCE_BROADCAST, "shared", NULL);
+	return ad_channel_leaf(d, v, f, AD_RESOURCE_BROADCAST, "shared");
 }
 
 static bool watch_receiver_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
-	return ad_channel_leaf(d, v, f, AD_RESOURCE_WATCH, "shared", NULL);
+	return ad_channel_leaf(d, v, f, AD_RESOURCE_WATCH, "shared");
 }
 
 static bool next_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)

@@ -70,11 +70,11 @@ LEAVES = {
     "waits_async_fd_readable": ("waits_async_fd_readable_awaits_readable", io(info["ASYNC_FD"], "readable")),
     "recvs_broadcast": ("recvs_broadcast_awaits_recv", "broadcast"),
     "recvs_futures_oneshot": ("recvs_futures_oneshot_awaits_receiver", "oneshot"),
-    "nexts_futures_mpsc": ("nexts_futures_mpsc_awaits_next", "mpsc"),
+    "nexts_futures_mpsc": ("nexts_futures_mpsc_awaits_next", tc.MPSC_RECV),
     "locks_futures_mutex": ("locks_futures_mutex_awaits_lock", "mutex"),
     "waits_watch_changed": ("waits_watch_changed_awaits_changed", "watch"),
     "waits_on_barrier": ("waits_on_barrier_awaits_wait", "barrier"),
-    "sends_on_full_mpsc": ("sends_on_full_mpsc_awaits_send", "mpsc"),
+    "sends_on_full_mpsc": ("sends_on_full_mpsc_awaits_send", tc.MPSC_SEND),
     "oneshot_sender_waits_closed": ("oneshot_sender_waits_closed_awaits_closed", "oneshot"),
     "oneshot_receiver_waits": ("oneshot_receiver_waits_awaits_receiver", "oneshot"),
     # Semaphore::new(0): acquire_owned wants one of none.

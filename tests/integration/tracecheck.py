@@ -54,6 +54,10 @@ ASYNC_KINDS = ("async_fn", "async_block", "async_closure")
 TIMER = {"kind": "timer", "time_left_s_over": 3000}
 # pending(): std's, futures-lite's (smol), futures-util's, async-std's.
 NEVER = {"kind": "never", "description": "nothing: pending() never completes"}
+# An mpsc channel's two waits, said alike by every library (tokio,
+# futures-channel, async-channel).
+MPSC_RECV = {"kind": "mpsc", "description": re.compile(r"mpsc channel 0x[0-9a-f]+: recv waits for a message")}
+MPSC_SEND = {"kind": "mpsc", "description": re.compile(r"mpsc channel 0x[0-9a-f]+ full: send waits for capacity")}
 REGISTRY = "/usr/share/cargo/registry"
 MARKER_RE = re.compile(r"// @mark ([A-Za-z0-9_]+)[ \t]*$")
 
@@ -306,6 +310,10 @@ def leaf_errors(frame, leaf):
             if not isinstance(left, (int, float)) or left <= value:
                 errors.append("expected the timer's time_left_s > %s, got %r (blocked_on %r)"
                               % (value, left, b))
+        elif isinstance(value, re.Pattern):
+            if not isinstance(b.get(key), str) or not value.fullmatch(b[key]):
+                errors.append("expected blocked_on %s to match %r, got %r (blocked_on %r)"
+                              % (key, value.pattern, b.get(key), b))
         elif b.get(key) != value:
             errors.append("expected blocked_on %s = %r, got %r (blocked_on %r)" % (key, value, b.get(key), b))
     return errors
