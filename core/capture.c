@@ -447,6 +447,8 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 		err = collect(ctx, &d);
 	ad_u64map_deinit(&d.visited);
 	if (!err)
+		ad_trace_sort_tasks(trace);
+	if (!err)
 		err = ad_wait_graph_cycles(trace);
 	free(thread_runtime);
 	return err;

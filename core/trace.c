@@ -108,6 +108,27 @@ struct ad_error *ad_trace_add_task(struct ad_trace *t, struct ad_task **ret)
 	return NULL;
 }
 
+static int compare_task_ids(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ad_task *)a)->id, y = ((const struct ad_task *)b)->id;
+	return (x > y) - (x < y);
+}
+
+static bool same_run(const struct ad_task *a, const struct ad_task *b)
+{
+	return a->has_id && b->has_id && a->runtime == b->runtime && a->kind == b->kind;
+}
+
+void ad_trace_sort_tasks(struct ad_trace *t)
+{
+	for (size_t start = 0, end; start < t->ntasks; start = end) {
+		for (end = start + 1; end < t->ntasks && same_run(&t->tasks[start], &t->tasks[end]); end++)
+			;
+		if (end - start > 1)
+			qsort(&t->tasks[start], end - start, sizeof(*t->tasks), compare_task_ids);
+	}
+}
+
 struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
 {
 	if (!reserve_one((void **)&t->warnings, t->nwarnings, sizeof(*t->warnings)))

@@ -213,6 +213,10 @@ struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Copies the ids (first repeated last: {7, 12, 7}); AD_ERROR_INVALID_ARGUMENT if n is 0. */
 struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids, size_t n);
+/* Orders each run of consecutive tasks of one runtime and kind, all with
+ * ids, by id: spawn order, whatever order the runtime keeps its list in
+ * (tokio's is newest first). Task pointers taken before are invalid. */
+void ad_trace_sort_tasks(struct ad_trace *t);
 
 /* A frame in state unknown, or NULL on OOM. name and type may be NULL when
  * unknown: each then defaults to the other (both NULL: "(unknown)"). */

@@ -178,6 +178,12 @@ def main(argv):
         rt = t.get("runtime")
         kind = doc["runtimes"][rt]["kind"] if isinstance(rt, int) else None
         c.eq(task_runtime, kind, "task %s: its runtime's kind" % t.get("id"))
+    # Spawn order: a runtime's tasks by ascending id, whatever order its list keeps.
+    pairs = zip(doc["tasks"], doc["tasks"][1:])
+    unordered = [(a["id"], b["id"]) for a, b in pairs if a["kind"] == b["kind"] and
+                 a.get("runtime") == b.get("runtime") and isinstance(a.get("id"), int) and
+                 isinstance(b.get("id"), int) and a["id"] >= b["id"]]
+    c.eq([], unordered[:5], "tasks of one runtime listed out of id order")
 
     # The main future.
     mains = [t for t in doc["tasks"] if t["kind"] == "block_on" and (t.get("thread") or {}).get("tid") == pid]

@@ -83,6 +83,41 @@ START_TEST(new_tasks_are_blank_with_unknown_state)
 }
 END_TEST
 
+/* Tokio keeps its list newest first: the trace lists spawn order, within
+ * each runtime's run of tasks; block_on futures (no id) stay where they are. */
+START_TEST(tasks_are_sorted_by_id_within_each_runtime_and_kind)
+{
+	struct ad_trace *t = ad_trace_create();
+	static const struct { unsigned runtime; enum ad_task_kind kind; bool has_id; uint64_t id; } in[] = {
+		{ 0, AD_TASK_KIND_TASK, true, 9 },  { 0, AD_TASK_KIND_TASK, true, 3 },
+		{ 0, AD_TASK_KIND_TASK, true, 5 },  { 1, AD_TASK_KIND_TASK, true, 2 },
+		{ 1, AD_TASK_KIND_TASK, true, 1 },  { 1, AD_TASK_KIND_LOCAL, true, 8 },
+		{ 1, AD_TASK_KIND_LOCAL, true, 7 }, { 0, AD_TASK_KIND_BLOCK_ON, false, 0 },
+		{ 1, AD_TASK_KIND_BLOCK_ON, false, 0 },
+	};
+	static const uint64_t want[] = { 3, 5, 9, 1, 2, 7, 8, 0, 0 };
+	static const unsigned want_runtime[] = { 0, 0, 0, 1, 1, 1, 1, 0, 1 };
+	struct ad_task *task;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		ck_ok(ad_trace_add_task(t, &task));
+		task->runtime = in[i].runtime;
+		task->kind = in[i].kind;
+		task->has_id = in[i].has_id;
+		task->id = in[i].id;
+		task->address = 0x1000 + i;
+	}
+	ad_trace_sort_tasks(t);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_uint_eq(t->tasks[i].id, want[i]);
+		ck_assert_uint_eq(t->tasks[i].runtime, want_runtime[i]);
+	}
+	/* The block_on futures kept their order (and their addresses). */
+	ck_assert_uint_eq(t->tasks[7].address, 0x1007);
+	ck_assert_uint_eq(t->tasks[8].address, 0x1008);
+	ad_trace_destroy(t);
+}
+END_TEST
+
 START_TEST(setters_copy_replace_and_clear_strings)
 {
 	struct ad_trace *t = ad_trace_create();
@@ -446,6 +481,7 @@ int main(void)
 	tcase_add_test(tc, new_trace_is_empty);
 	tcase_add_test(tc, runtimes_get_their_index_as_id_and_copies_of_strings);
 	tcase_add_test(tc, new_tasks_are_blank_with_unknown_state);
+	tcase_add_test(tc, tasks_are_sorted_by_id_within_each_runtime_and_kind);
 	tcase_add_test(tc, setters_copy_replace_and_clear_strings);
 	tcase_add_test(tc, warnings_are_formatted_and_cycles_copied);
 	tcase_add_test(tc, frame_names_default_to_each_other);
