@@ -718,7 +718,7 @@ static enum poll_state poll_state_at(struct ad_decode *d, const struct ad_type *
 		return STATE_UNREADABLE;
 	}
 	char buf[64];
-	const char *state = ad_type_base_name(inner.type->name, buf, sizeof(buf));
+	const char *state = ad_type_base(inner.type, buf, sizeof(buf));
 	if (strncmp(state, "Suspend", 7) == 0)
 		return STATE_SUSPENDED;
 	return strcmp(state, "Unresumed") == 0 ? STATE_UNRESUMED : STATE_ENDED;

@@ -32,8 +32,7 @@ struct ad_error *ad_decode_maybe_done(struct ad_decode *d, const struct ad_value
 	struct ad_error *err = AD_FAULT("combinator", v->type->name);
 	if (err || (err = ad_value_variant(v, &var, &variant)))
 		return err;
-	ad_type_base_name(variant.type->name, name, sizeof(name));
-	if (strcmp(name, "Future") == 0) {
+	if (strcmp(ad_type_base(variant.type, name, sizeof(name)), "Future") == 0) {
 		/* Future(F): futures' MaybeDone/TryMaybeDone (checked: futures
 		 * 0.3.21, 0.3.31, 0.3.34), a runtime's tuple variant; Future {
 		 * future: F }: a pin-project-lite enum (see the adapter's table). */
@@ -63,7 +62,7 @@ struct ad_error *ad_decode_maybe_done(struct ad_decode *d, const struct ad_value
 		for (size_t i = 0; i < fut->nvariants; i++) {
 			const struct ad_type *vt;
 			if (ad_variant_type(d->di, &fut->variants[i], &vt) == NULL &&
-			    strcmp(ad_type_base_name(vt->name, name, sizeof(name)), "Returned") == 0)
+			    strcmp(ad_type_base(vt, name, sizeof(name)), "Returned") == 0)
 				returned = &fut->variants[i];
 		}
 		char *fn = strndup(fut->name, strlen(fut->name));

@@ -89,6 +89,7 @@ bool ad_decode_io_fallback(struct ad_decode *d, const struct ad_value *v, struct
  * Future impls or, without them, the names the adapters give. */
 enum ad_env_kind { AD_ENV_NONE, AD_ENV_FN, AD_ENV_BLOCK, AD_ENV_CLOSURE, AD_ENV_COROUTINE };
 enum ad_env_kind ad_env_kind(const char *type_name);
+enum ad_env_kind ad_type_env_kind(const struct ad_type *t); /* the same, by its base name */
 bool ad_is_coroutine_env(const struct ad_type *t);
 bool ad_is_future_like(const struct ad_decode *d, const struct ad_type *t);
 

@@ -84,7 +84,7 @@ static char *function_path_of_env(const char *type_name)
 static enum ad_frame_state env_state(const struct ad_type *variant_type)
 {
 	char buf[64];
-	const char *base = ad_type_base_name(variant_type->name, buf, sizeof(buf));
+	const char *base = ad_type_base(variant_type, buf, sizeof(buf));
 	if (strcmp(base, "Unresumed") == 0)
 		return AD_FRAME_UNRESUMED;
 	if (strcmp(base, "Returned") == 0)
@@ -255,7 +255,7 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 	char *name = function_path_of_env(v->type->name);
 	if (!name)
 		return &ad_error_nomem;
-	struct ad_frame *f = ad_frame_create(kinds[ad_env_kind(v->type->name)], name, v->type->name,
+	struct ad_frame *f = ad_frame_create(kinds[ad_type_env_kind(v->type)], name, v->type->name,
 					     v->address);
 	if (!f) {
 		free(name);

@@ -12,13 +12,11 @@
 
 /* ---- coroutine envs */
 
-enum ad_env_kind ad_env_kind(const char *name)
+/* By the last path component, generic arguments aside. */
+static enum ad_env_kind env_kind_of_base(const char *base)
 {
-	if (!strchr(name, '{')) /* most types, at the cost of one scan */
+	if (base[0] != '{')
 		return AD_ENV_NONE;
-	/* The last path component, generic arguments aside. */
-	char buf[128];
-	const char *base = ad_type_base_name(name, buf, sizeof(buf));
 	if (strncmp(base, "{async_fn_env#", 14) == 0)
 		return AD_ENV_FN;
 	if (strncmp(base, "{async_block_env#", 17) == 0)
@@ -31,9 +29,22 @@ enum ad_env_kind ad_env_kind(const char *name)
 	return AD_ENV_NONE;
 }
 
+enum ad_env_kind ad_env_kind(const char *name)
+{
+	if (!strchr(name, '{')) /* most types, at the cost of one scan */
+		return AD_ENV_NONE;
+	char buf[128];
+	return env_kind_of_base(ad_type_base_name(name, buf, sizeof(buf)));
+}
+
+enum ad_env_kind ad_type_env_kind(const struct ad_type *t)
+{
+	return t->base_name ? env_kind_of_base(t->base_name) : ad_env_kind(t->name);
+}
+
 bool ad_is_coroutine_env(const struct ad_type *t)
 {
-	return t->kind == AD_TYPE_ENUM && ad_env_kind(t->name) != AD_ENV_NONE;
+	return t->kind == AD_TYPE_ENUM && ad_type_env_kind(t) != AD_ENV_NONE;
 }
 
 /* ---- what counts as a future, for walks over hand-written futures

@@ -313,7 +313,7 @@ static bool callback_channel(struct ad_decode *d, const struct ad_value *callbac
 		const struct ad_variant *var;
 		char base[32];
 		if (v.type->kind == AD_TYPE_STRUCT &&
-		    strcmp(ad_type_base_name(v.type->name, base, sizeof(base)), "Sender") == 0)
+		    strcmp(ad_type_base(v.type, base, sizeof(base)), "Sender") == 0)
 			return ad_shared_state(d, &v, "inner", ret);
 		if (ad_type_is(v.type, "core::option::Option")) {
 			if (!ad_keep(ad_value_unwrap_option(&v, &next)))

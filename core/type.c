@@ -242,6 +242,9 @@ static struct ad_error *convert(struct ad_debuginfo *di, Dwarf_Die *die, struct 
 	t->die = off;
 	t->kind = kind_of_tag(tag);
 	t->name = ad_dwarf_index_name(di, off) ?: intern(di, dwarf_diename(die) ?: "");
+	/* Once per type: the decoder asks it of every future of every task. */
+	char base[256];
+	t->base_name = intern(di, ad_type_base_name(t->name, base, sizeof(base)));
 	t->size = udata_attr(die, DW_AT_byte_size, t->kind == AD_TYPE_POINTER ? 8 : 0);
 	t->align = (uint32_t)udata_attr(die, DW_AT_alignment, 0);
 	t->target_die = ref_attr(die, DW_AT_type);
@@ -427,7 +430,7 @@ const struct ad_variant *ad_type_variant_named(struct ad_debuginfo *di, const st
 			ad_error_destroy(err);
 			continue;
 		}
-		if (strcmp(ad_type_base_name(vt->name, buf, sizeof(buf)), name) == 0)
+		if (strcmp(ad_type_base(vt, buf, sizeof(buf)), name) == 0)
 			return v;
 	}
 	return NULL;
@@ -459,6 +462,11 @@ const char *ad_type_base_name(const char *qualified, char *buf, size_t len)
 	memcpy(buf, start, n);
 	buf[n] = '\0';
 	return buf;
+}
+
+const char *ad_type_base(const struct ad_type *t, char *buf, size_t len)
+{
+	return t->base_name ? t->base_name : ad_type_base_name(t->name, buf, len);
 }
 
 bool ad_type_is(const struct ad_type *t, const char *path)

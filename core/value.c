@@ -243,8 +243,8 @@ static bool is_transparent_wrapper(const struct ad_type *t)
 	char base[32];
 	if (t->kind != AD_TYPE_STRUCT || !t->name)
 		return false;
-	ad_type_base_name(t->name, base, sizeof(base));
-	return strcmp(base, "UnsafeCell") == 0 || strcmp(base, "CachePadded") == 0;
+	const char *name = ad_type_base(t, base, sizeof(base));
+	return strcmp(name, "UnsafeCell") == 0 || strcmp(name, "CachePadded") == 0;
 }
 
 struct ad_error *ad_value_strip_wrappers(const struct ad_value *v, struct ad_value *ret)

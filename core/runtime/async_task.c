@@ -405,7 +405,7 @@ static struct ad_error *collect_state(struct ad_decode *d, struct at_binary *b, 
 		char name[32];
 		if ((err = ad_value_variant(&entry, &active, &var)))
 			break;
-		if (strcmp(ad_type_base_name(var.type->name, name, sizeof(name)), "Occupied") != 0)
+		if (strcmp(ad_type_base(var.type, name, sizeof(name)), "Occupied") != 0)
 			continue;
 		if ((err = ad_value_member(&var, "__0", &waker)))
 			break;

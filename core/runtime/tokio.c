@@ -211,7 +211,7 @@ static bool storage_is_alive(struct ad_decode *d, const struct ad_value *storage
 		ad_error_destroy(err);
 		return false;
 	}
-	return strcmp(ad_type_base_name(var.type->name, buf, sizeof(buf)), "Alive") == 0;
+	return strcmp(ad_type_base(var.type, buf, sizeof(buf)), "Alive") == 0;
 }
 
 static struct ad_error *thread_context(struct ad_decode *d, struct ad_tokio *tk,

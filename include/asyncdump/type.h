@@ -58,6 +58,8 @@ struct ad_template_param {
 struct ad_type {
 	enum ad_type_kind kind;
 	const char *name;      /* fully qualified, e.g. "demo::foo::{async_fn_env#0}" */
+	const char *base_name; /* its last component without generic arguments, "{async_fn_env#0}";
+				* NULL in types made by hand: read it with ad_type_base() */
 	uint64_t size;         /* bytes; 0 unknown */
 	uint32_t align;        /* 0 unknown */
 	uint64_t die;          /* DIE offset (identity within a debuginfo) */
@@ -112,6 +114,8 @@ const struct ad_variant *ad_type_variant_named(struct ad_debuginfo *di, const st
 /* The last path component of the name without generic arguments:
  * "alloc::sync::Arc<T>" → "Arc". Writes into buf. */
 const char *ad_type_base_name(const char *qualified, char *buf, size_t len);
+/* t's base name: the one read with the type, or else written into buf. */
+const char *ad_type_base(const struct ad_type *t, char *buf, size_t len);
 /* Does the qualified name (generic arguments removed) equal `path`? */
 bool ad_type_is(const struct ad_type *t, const char *path);
 
