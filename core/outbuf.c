@@ -42,7 +42,7 @@ void ad_outbuf_append_growing(struct ad_outbuf *o, const char *s, size_t n)
 	o->buf[o->len] = '\0';
 }
 
-char *ad_outbuf_extend(struct ad_outbuf *o, size_t n)
+char *ad_outbuf_extend_growing(struct ad_outbuf *o, size_t n)
 {
 	if (!make_room(o, n))
 		return NULL;

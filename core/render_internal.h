@@ -37,8 +37,19 @@ static inline void ad_outbuf_append(struct ad_outbuf *o, const char *s, size_t n
 	o->len += n;
 	o->buf[o->len] = '\0';
 }
-/* n more bytes for the caller to write, or NULL (oom set). */
-char *ad_outbuf_extend(struct ad_outbuf *o, size_t n);
+/* ad_outbuf_extend when the buffer must grow first. */
+char *ad_outbuf_extend_growing(struct ad_outbuf *o, size_t n);
+/* n more bytes for the caller to write, or NULL (oom set). Inline, as
+ * ad_outbuf_append. */
+static inline char *ad_outbuf_extend(struct ad_outbuf *o, size_t n)
+{
+	if (o->oom || !o->buf || n >= o->cap - o->len)
+		return ad_outbuf_extend_growing(o, n);
+	char *at = o->buf + o->len;
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return at;
+}
 
 /* The text format's pieces (core/render_text.c), in document order. */
 void ad_text_head(struct ad_outbuf *o, const struct ad_trace *t, const char *captured_at);

@@ -43,15 +43,20 @@ static void jw_text(struct jw *w, const char *s, size_t n)
 	ad_outbuf_append(w->out, s, n);
 }
 
-static void jw_newline(struct jw *w, unsigned depth)
+/* An optional comma, then (when indenting) a newline and the indentation
+ * of `depth`: one append, as every member of every task starts so. */
+static void jw_break(struct jw *w, bool comma, unsigned depth)
 {
-	char spaces[64];
-	jw_text(w, "\n", 1);
-	for (size_t left = (size_t)depth * w->indent; left;) {
-		size_t n = left < sizeof(spaces) ? left : sizeof(spaces);
-		memset(spaces, ' ', n);
-		jw_text(w, spaces, n);
-		left -= n;
+	size_t spaces = (size_t)depth * w->indent;
+	size_t n = (comma ? 1 : 0) + (w->indent ? 1 + spaces : 0);
+	char *at = n ? ad_outbuf_extend(w->out, n) : NULL;
+	if (!at)
+		return;
+	if (comma)
+		*at++ = ',';
+	if (w->indent) {
+		*at++ = '\n';
+		memset(at, ' ', spaces);
 	}
 }
 
@@ -64,11 +69,9 @@ static void jw_separate(struct jw *w)
 	}
 	if (w->depth == 0)
 		return;
-	if (w->has_items[w->depth - 1])
-		jw_text(w, ",", 1);
+	bool comma = w->has_items[w->depth - 1];
 	w->has_items[w->depth - 1] = true;
-	if (w->indent)
-		jw_newline(w, w->depth);
+	jw_break(w, comma, w->depth);
 }
 
 /* Tree: attaches a new value to the open container (consumes it). */
@@ -365,7 +368,7 @@ static void jw_close(struct jw *w, bool object)
 	w->depth--;
 	if (w->out) {
 		if (w->indent && w->has_items[w->depth])
-			jw_newline(w, w->depth);
+			jw_break(w, false, w->depth);
 		jw_text(w, object ? "}" : "]", 1);
 	} else {
 		json_decref(w->stack[w->depth]);
