@@ -609,9 +609,10 @@ static bool forward_leaf(struct ad_decode *d, const struct ad_value *v, struct a
 }
 
 /* pending(): a future that holds nothing and never completes (std's,
- * futures-util's, futures-lite's = smol's, async-std's). Said as such: an
- * `other` leaf would read as a future nobody here knows. */
-static bool pending_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
+ * futures-util's, futures-lite's; a runtime's own, from its adapter's
+ * table). Said as such: an `other` leaf would read as a future nobody here
+ * knows. */
+bool ad_pending_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	(void)d;
 	struct ad_blocked_on *b;
@@ -621,10 +622,9 @@ static bool pending_leaf(struct ad_decode *d, const struct ad_value *v, struct a
 }
 
 const struct ad_leaf_recogniser ad_library_leaves[] = {
-	{ "core::future::pending::Pending", AD_MATCH_TYPE, pending_leaf },
-	{ "futures_util::future::pending::Pending", AD_MATCH_TYPE, pending_leaf },
-	{ "futures_lite::future::Pending", AD_MATCH_TYPE, pending_leaf },
-	{ "async_std::future::pending::Pending", AD_MATCH_TYPE, pending_leaf },
+	{ "core::future::pending::Pending", AD_MATCH_TYPE, ad_pending_leaf },
+	{ "futures_util::future::pending::Pending", AD_MATCH_TYPE, ad_pending_leaf },
+	{ "futures_lite::future::Pending", AD_MATCH_TYPE, ad_pending_leaf },
 	/* futures_util's PollFn (h2 0.3), h2's own (0.4), core's. */
 	{ "core::future::poll_fn::PollFn", AD_MATCH_TYPE, poll_fn_leaf },
 	{ "futures_util::future::poll_fn::PollFn", AD_MATCH_TYPE, poll_fn_leaf },

@@ -60,6 +60,8 @@ bool ad_pointer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fr
 /* A channel handle's leaf: the channel is its shared state `member`. */
 bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct ad_frame *f,
 		     enum ad_resource_kind kind, const char *member);
+/* pending(): waits on nothing, never completes (kind never). */
+bool ad_pending_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f);
 /* An mpsc channel's wait, said alike whatever the library: "mpsc channel
  * 0x…: recv waits for a message", "… full: send waits for capacity". */
 void ad_describe_mpsc_wait(struct ad_blocked_on *b, uint64_t chan, bool sending);

@@ -295,6 +295,7 @@ const struct ad_leaf_recogniser ad_async_task_leaves[] = {
 	{ "async_channel::Recv", AD_MATCH_TYPE, recv_leaf },
 	{ "async_channel::Send", AD_MATCH_TYPE, send_leaf },
 	{ "event_listener::EventListener", AD_MATCH_TYPE, event_leaf },
+	{ "async_std::future::pending::Pending", AD_MATCH_TYPE, ad_pending_leaf },
 	{ "async_task::task::Task", AD_MATCH_TYPE, task_leaf },
 	{ "async_std::task::join_handle::JoinHandle", AD_MATCH_TYPE, task_leaf },
 	{ NULL, 0, NULL },

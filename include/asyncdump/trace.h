@@ -215,7 +215,7 @@ struct ad_error *ad_trace_add_warning(struct ad_trace *t, const char *fmt, ...)
 struct ad_error *ad_trace_add_cycle(struct ad_trace *t, const uint64_t *task_ids, size_t n);
 /* Orders each run of consecutive tasks of one runtime and kind, all with
  * ids, by id: spawn order, whatever order the runtime keeps its list in
- * (tokio's is newest first). Task pointers taken before are invalid. */
+ * (one keeps its list newest first). Task pointers taken before are invalid. */
 void ad_trace_sort_tasks(struct ad_trace *t);
 
 /* A frame in state unknown, or NULL on OOM. name and type may be NULL when
