@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "asyncdump/trace.h"
+#include "asyncdump/type.h"
 #include "digits.h"
 
 /* Arrays of the model carry only their length: their capacity is the next power
@@ -697,19 +698,10 @@ static const struct adapter {
 	{ "hyper_util::service::glue::TowerToHyperServiceFuture", "TowerToHyperService" },
 };
 
-/* s names exactly `path`, with or without generic arguments. */
-static bool names_path(const char *s, const char *path)
-{
-	if (s[0] != path[0]) /* most types, before measuring the path: every frame asks */
-		return false;
-	size_t n = strlen(path);
-	return strncmp(s, path, n) == 0 && (s[n] == '\0' || s[n] == '<');
-}
-
 bool ad_type_is_adapter(const char *type, const char **word)
 {
 	for (size_t i = 0; type && i < sizeof(adapters) / sizeof(adapters[0]); i++) {
-		if (names_path(type, adapters[i].path)) {
+		if (ad_name_is(type, adapters[i].path)) {
 			if (word)
 				*word = adapters[i].word;
 			return true;

@@ -469,8 +469,18 @@ const char *ad_type_base(const struct ad_type *t, char *buf, size_t len)
 	return t->base_name ? t->base_name : ad_type_base_name(t->name, buf, len);
 }
 
+/* One pass, no strlen: the recognisers' and adapters' tables ask this of
+ * every future, and most names differ in their first bytes. */
+bool ad_name_is(const char *name, const char *path)
+{
+	while (*path && *name == *path) {
+		name++;
+		path++;
+	}
+	return *path == '\0' && (*name == '\0' || *name == '<');
+}
+
 bool ad_type_is(const struct ad_type *t, const char *path)
 {
-	size_t n = strlen(path);
-	return strncmp(t->name, path, n) == 0 && (t->name[n] == '\0' || t->name[n] == '<');
+	return ad_name_is(t->name, path);
 }

@@ -117,6 +117,7 @@ const char *ad_type_base_name(const char *qualified, char *buf, size_t len);
 /* t's base name: the one read with the type, or else written into buf. */
 const char *ad_type_base(const struct ad_type *t, char *buf, size_t len);
 /* Does the qualified name (generic arguments removed) equal `path`? */
+bool ad_name_is(const char *name, const char *path);
 bool ad_type_is(const struct ad_type *t, const char *path);
 
 #endif
