@@ -635,6 +635,16 @@ static void attribute_block_on(struct ad_decode *d, struct at_capture *c, size_t
 			t->runtime = c->collected_runtime[k];
 }
 
+/* async-io's block_on needs no executor: a program whose main future is
+ * all there is (async-process's examples) has its trace, not "no runtime". */
+static bool has_block_on(const struct ad_trace *t)
+{
+	for (size_t i = 0; i < t->ntasks; i++)
+		if (t->tasks[i].kind == AD_TASK_KIND_BLOCK_ON)
+			return true;
+	return false;
+}
+
 static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *self)
 {
 	struct at_binary *b = self->binary;
@@ -650,7 +660,7 @@ static struct ad_error *collect_late(struct ad_decode *d, struct ad_adapter *sel
 		}
 		attribute_block_on(d, c, i);
 	}
-	if (c->no_global && !d->trace->nruntimes)
+	if (c->no_global && !d->trace->nruntimes && !has_block_on(d->trace))
 		return ad_error_create(AD_ERROR_NO_RUNTIME, "no global async-executor in use");
 	return NULL;
 }

@@ -8,7 +8,9 @@
 # awaited task's tree; main's future
 # (smol::block_on) awaits a Task; an Executor of the program's own (run by
 # two threads) and a LocalExecutor (its run future, on thread
-# local-executor, holds local_main; its tasks are listed too).
+# local-executor, holds local_main; its tasks are listed too). With
+# --block-on-only, a program with no executor at all: main's future (a
+# read raced with a timer) is its trace, not "no runtime".
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 harness_init
@@ -90,6 +92,43 @@ if local_main:
 c.done()
 PY
 	assert_running "$TARGET_PID" "smolrt ($profile) at the end"
+	stop_targets
+
+	# --block-on-only: main's future in async-io's block_on is all there is,
+	# no executor ever created (as in async-process's examples).
+	start_target smolrt "$profile" --block-on-only
+	sample "$TARGET_PID" "smolrt-only.$profile"
+	run_checks "smolrt --block-on-only ($profile)" "$profile" "$(target_src smolrt)" \
+		"$HARNESS_TMP/smolrt-only.$profile" "$TARGET_PID" "$TARGET_OUT" <<'PY'
+import re
+import sys
+
+import tracecheck as tc
+
+profile, src_dir, base, pid, out_path = sys.argv[1:6]
+pid = int(pid)
+info = tc.target_info(out_path)
+src = tc.Source("smolrt", src_dir)
+c = tc.Check("smolrt --block-on-only (%s, pid %d)" % (profile, pid))
+doc = tc.load(base + ".json")
+c.eq([], doc["warnings"], "warnings")
+c.eq([], [t for t in doc["tasks"] if t["kind"] != "block_on"], "tasks other than block_on futures")
+read_fds = tc.tcp_fds(pid, local_port=int(info["ONLY_READ_PORT"][0]), state="01")
+c.eq(1, len(read_fds), "the accepted socket on ONLY_READ_PORT among the target's fds")
+main = c.block_on(doc, pid)
+c.check_block_on(main, profile, {
+    "chain": [("smolrt::block_on_only", "suspended", "block_on_only_awaits_or")],
+    "fork": re.compile(r"futures_lite::future::Or<.*>"),
+    "branches": [
+        {"chain": [("smolrt::only_reads", "suspended", "only_reads_awaits_read")],
+         "leaf": {"kind": "io", "fd": read_fds[0] if read_fds else None, "interest": "readable"}},
+        {"chain": [("smolrt::only_sleeps", "suspended", "only_sleeps_awaits_timer")], "leaf": tc.TIMER}]},
+    src, "main's block_on")
+if main:
+    c.eq(None, main["runtime"], "main's block_on runs no runtime")
+c.done()
+PY
+	assert_running "$TARGET_PID" "smolrt --block-on-only ($profile) at the end"
 	stop_targets
 done
 finish_checks

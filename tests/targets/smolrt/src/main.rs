@@ -12,6 +12,12 @@
 //!   LINES_PORT <port of the listener whose accepted stream reads_lines reads>
 //!   TASKS <tasks spawned on smol's global executor>
 //!   LOCAL_TASKS <tasks spawned on the LocalExecutor>
+//!
+//! With `--block-on-only`, main's future is all there is: async-io's
+//! `block_on` around a read raced with a timer (`or`), no executor ever
+//! created, as in async-process's examples. After `READY <pid>`:
+//!
+//!   ONLY_READ_PORT <port of the listener whose accepted stream only_reads reads>
 
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
@@ -271,6 +277,32 @@ async fn main_future() {
     awaited.await; // @mark main_future_awaits_task
 }
 
+// ---- --block-on-only
+
+async fn only_reads(stream: &mut Async<TcpStream>) {
+    let mut buf = [0u8; 64];
+    let _ = stream.read(&mut buf).await; // @mark only_reads_awaits_read
+}
+
+async fn only_sleeps() {
+    Timer::after(AN_HOUR + Duration::from_secs(7)).await; // @mark only_sleeps_awaits_timer
+}
+
+async fn block_on_only() {
+    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
+    let address = listener.get_ref().local_addr().expect("the listener has no address");
+    let _client = Async::<TcpStream>::connect(address).await.expect("cannot connect to our own listener");
+    let (mut accepted, _) = listener.accept().await.expect("cannot accept our own connection");
+    ready::report(format!("ONLY_READ_PORT {}", address.port()));
+    ready::arrive();
+    ready::announce_when_parked(1);
+    smol::future::FutureExt::or(only_reads(&mut accepted), only_sleeps()).await; // @mark block_on_only_awaits_or
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--block-on-only") {
+        smol::block_on(block_on_only());
+        return;
+    }
     smol::block_on(main_future());
 }
