@@ -217,6 +217,7 @@ static bool readiness_leaf(struct ad_decode *d, const struct ad_value *v, struct
  * write; else it waits to read. */
 struct copy_state {
 	bool running, writing;
+	bool shutting_down; /* copy_bidirectional: the writer is being shut down */
 	uint64_t amt;
 };
 
@@ -243,6 +244,7 @@ static void transfer_state(struct ad_decode *d, const struct ad_value *v, struct
 		copy_buffer_state(d, &payload, ret);
 	else
 		ad_keep(ad_value_uint(&payload, &ret->amt));
+	ret->shutting_down = var->name && strcmp(var->name, "ShuttingDown") == 0;
 }
 
 static bool copy_leaf_fds(struct ad_decode *d, struct ad_frame *f, int fd, int other_fd,
@@ -287,30 +289,66 @@ static bool captured(const struct ad_value *v, const char *name, struct ad_value
 	return ad_keep(ad_value_member(v, ref, ret));
 }
 
+/* One direction of copy_bidirectional, from one fd to the other. */
+struct direction {
+	struct ad_value state; /* its TransferState */
+	struct copy_state st;
+	int from, to;
+};
+
+static bool direction_waits(const struct direction *dir)
+{
+	return dir->st.running || dir->st.shutting_down;
+}
+
+/* What a direction waits on: to write to `to` (bytes read, not yet
+ * written, or its shutdown), else to read from `from`; with its own count. */
+static bool direction_leaf(struct ad_decode *d, struct ad_frame *f, const struct direction *dir)
+{
+	bool writing = dir->st.writing || dir->st.shutting_down;
+	return writing ? copy_leaf_fds(d, f, dir->to, dir->from, "writable", dir->st.amt, dir->state.address)
+		       : copy_leaf_fds(d, f, dir->from, dir->to, "readable", dir->st.amt, dir->state.address);
+}
+
+static void direction_branch(struct ad_decode *d, struct ad_frame *f, const struct direction *dir)
+{
+	struct ad_frame *branch = ad_frame_create(AD_FRAME_FUTURE, dir->state.type->name,
+						  dir->state.type->name, dir->state.address);
+	if (branch) {
+		branch->state = AD_FRAME_PENDING;
+		direction_leaf(d, branch, dir);
+	}
+	ad_keep(ad_frame_add_child(f, branch));
+}
+
 /* copy_bidirectional: CopyBidirectional { a, b, a_to_b, b_to_a } (1.24.2,
- * 1.43.1), or the poll_fn closure capturing the same names (1.53.2). The
- * leaf is the side a direction waits to write to, if any (a stalled peer),
- * else the side a waits to read from. */
+ * 1.43.1), or the poll_fn closure capturing the same names (1.53.2). Both
+ * directions wait at once, each on its own socket (a request sent to a
+ * backend that never answers is a wait on the backend, not on the
+ * client): two branches, each with its bytes moved; a direction that is
+ * done waits on nothing and is left out. */
 static bool copy_bidirectional_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
-	struct ad_value a, b, ab, ba;
-	if (!captured(v, "a", &a) || !captured(v, "b", &b) || !captured(v, "a_to_b", &ab) ||
-	    !captured(v, "b_to_a", &ba))
+	struct ad_value a, b;
+	struct direction dirs[2];
+	if (!captured(v, "a", &a) || !captured(v, "b", &b) || !captured(v, "a_to_b", &dirs[0].state) ||
+	    !captured(v, "b_to_a", &dirs[1].state))
 		return false;
 	int afd = -1, bfd = -1;
 	ad_fd_of(d, &a, &afd, NULL);
 	ad_fd_of(d, &b, &bfd, NULL);
-	struct copy_state sab, sba;
-	transfer_state(d, &ab, &sab);
-	transfer_state(d, &ba, &sba);
-	uint64_t moved = sab.amt + sba.amt;
-	if (sab.running && sab.writing)
-		return copy_leaf_fds(d, f, bfd, afd, "writable", moved, v->address);
-	if (sba.running && sba.writing)
-		return copy_leaf_fds(d, f, afd, bfd, "writable", moved, v->address);
-	if (sab.running || !sba.running)
-		return copy_leaf_fds(d, f, afd, bfd, "readable", moved, v->address);
-	return copy_leaf_fds(d, f, bfd, afd, "readable", moved, v->address);
+	dirs[0].from = dirs[1].to = afd;
+	dirs[0].to = dirs[1].from = bfd;
+	for (size_t i = 0; i < 2; i++) {
+		transfer_state(d, &dirs[i].state, &dirs[i].st);
+		dirs[i].state = ad_through_pointer(&dirs[i].state);
+	}
+	if (direction_waits(&dirs[0]) && direction_waits(&dirs[1])) {
+		direction_branch(d, f, &dirs[0]);
+		direction_branch(d, f, &dirs[1]);
+		return true;
+	}
+	return direction_leaf(d, f, direction_waits(&dirs[1]) ? &dirs[1] : &dirs[0]);
 }
 
 /* Interval::tick: a poll_fn whose closure holds `&mut Interval { delay:

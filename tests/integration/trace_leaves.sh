@@ -2,7 +2,8 @@
 # Issue 14, leaves with identity (tests/targets/leaves), both profiles: each
 # task has the exact chain its source marks and the leaf of its wait, checked
 # against what the target printed after READY: the fd of each socket wait
-# (accept, read, a copy_bidirectional stalled writing upstream and its feeder,
+# (accept, read, a copy_bidirectional stalled writing upstream (both of its
+# directions, each with its own socket and count) and its feeder,
 # a FramedRead<_, LinesCodec> read through StreamExt::next, a SendAll into a
 # FramedWrite whose peer never reads, a UdpSocket recv, a UnixListener accept,
 # a UnixStream read, an AsyncFd readable), the socket as the
@@ -58,8 +59,13 @@ def io(fd, interest, **extra):
 LEAVES = {
     "accepts_on_listener": ("accepts_on_listener_awaits_accept", io(info["ACCEPT_FD"], "readable")),
     "reads_tcp": ("reads_tcp_awaits_read_exact", io(info["READ_FD"], "readable")),
-    "proxies_to_stalled_upstream": ("proxies_to_stalled_upstream_awaits_copy",
-                                    io(info["PROXY_UP_FD"], "writable", other_fd=info["PROXY_IN_FD"])),
+    # Both directions wait, each with its own count: inbound -> upstream to
+    # write to the stalled upstream (bytes moved), upstream -> inbound to
+    # read from it (nothing ever came).
+    "proxies_to_stalled_upstream": ("proxies_to_stalled_upstream_awaits_copy", {"branches": [
+        {"chain": [], "leaf": io(info["PROXY_UP_FD"], "writable", other_fd=info["PROXY_IN_FD"])},
+        {"chain": [], "leaf": io(info["PROXY_UP_FD"], "readable", other_fd=info["PROXY_IN_FD"],
+                                 bytes_moved=0)}]}),
     "feeds_proxy": ("feeds_proxy_awaits_write_all", io(info["FEED_FD"], "writable")),
     "reads_framed_lines": ("reads_framed_lines_awaits_next", io(info["FRAMED_FD"], "readable")),
     "sends_all_lines": ("sends_all_lines_awaits_send_all", io(info["SEND_ALL_FD"], "writable")),
@@ -96,7 +102,9 @@ for fn, (marker, want) in LEAVES.items():
     t = c.one_task(doc, "leaves::" + fn)
     if t:
         c.eq("idle", t["state"], "%s: state" % fn)
-        c.check_tree(t, {"chain": [("leaves::" + fn, "suspended", marker)], "leaf": want}, src, "task " + fn)
+        spec = {"chain": [("leaves::" + fn, "suspended", marker)]}
+        spec.update(want if isinstance(want, dict) and "branches" in want else {"leaf": want})
+        c.check_tree(t, spec, src, "task " + fn)
         leaf[fn] = t.get("blocked_on") or {}
 t = c.one_task(doc, "leaves::times_out")
 c.check_tree(t, {"chain": [("leaves::times_out", "suspended", "times_out_awaits_timeout")],
