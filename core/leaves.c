@@ -237,9 +237,9 @@ bool ad_pointer_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_fr
 	return true;
 }
 
-void ad_describe_mpsc_wait(struct ad_blocked_on *b, uint64_t chan, bool sending)
+void ad_describe_channel_wait(struct ad_blocked_on *b, const char *flavor, uint64_t chan, bool sending)
 {
-	ad_keep(ad_blocked_on_set_description(b, "mpsc channel 0x%" PRIx64 "%s", chan,
+	ad_keep(ad_blocked_on_set_description(b, "%s channel 0x%" PRIx64 "%s", flavor, chan,
 					      sending ? " full: send waits for capacity"
 						      : ": recv waits for a message"));
 }
@@ -255,7 +255,7 @@ bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct 
 		return true;
 	b->channel = chan;
 	if (chan && kind == AD_RESOURCE_MPSC)
-		ad_describe_mpsc_wait(b, chan, false);
+		ad_describe_channel_wait(b, "mpsc", chan, false);
 	else if (chan)
 		ad_keep(ad_blocked_on_set_description(b, "%s 0x%" PRIx64, ad_resource_kind_name(kind),
 						   chan));

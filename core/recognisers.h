@@ -62,9 +62,10 @@ bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct 
 		     enum ad_resource_kind kind, const char *member);
 /* pending(): waits on nothing, never completes (kind never). */
 bool ad_pending_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f);
-/* An mpsc channel's wait, said alike whatever the library: "mpsc channel
- * 0x…: recv waits for a message", "… full: send waits for capacity". */
-void ad_describe_mpsc_wait(struct ad_blocked_on *b, uint64_t chan, bool sending);
+/* A channel's wait, said alike whatever the library: "mpsc channel 0x…:
+ * recv waits for a message", "… full: send waits for capacity"; `flavor`
+ * "mpsc", or "mpmc" for a channel whose receivers share its messages. */
+void ad_describe_channel_wait(struct ad_blocked_on *b, const char *flavor, uint64_t chan, bool sending);
 /* A poll_fn's closure capturing `self: &mut X`: the leaf of what it captures. */
 bool ad_poll_fn_capture_leaf(struct ad_decode *d, const struct ad_value *closure, struct ad_frame *f);
 /* Next / TryNext on a stream: the socket under it (`stream`), or the

@@ -226,7 +226,7 @@ static bool channel_leaf(struct ad_frame *f, const struct ad_value *v, bool send
 	pointer_named(v, "channel", &channel);
 	if (block(f, AD_RESOURCE_MPSC, channel, &b) && channel) {
 		b->channel = channel;
-		ad_describe_mpsc_wait(b, channel, sending);
+		ad_describe_channel_wait(b, "mpmc", channel, sending);
 	}
 	return true;
 }
@@ -237,7 +237,8 @@ static bool recv_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 	return channel_leaf(f, v, false);
 }
 
-/* A Send that waits is a bounded channel's, full. */
+/* async-channel's are multi-consumer: "mpmc". A Send that waits is a
+ * bounded channel's, full. */
 static bool send_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	(void)d;

@@ -174,7 +174,7 @@ static bool mpsc_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_f
 		/* The Arc<Chan> its senders hold too (Tx { inner }): one identity. */
 		if (chan != v->address)
 			b->channel = chan;
-		ad_describe_mpsc_wait(b, chan, false);
+		ad_describe_channel_wait(b, "mpsc", chan, false);
 	}
 	return true;
 }
@@ -479,7 +479,7 @@ static void refine_leaf(struct ad_decode *d, const struct ad_value *env, const c
 		b->kind = AD_RESOURCE_MPSC;
 		if (ad_shared_state(d, &target, "inner", &chan)) {
 			b->channel = chan;
-			ad_describe_mpsc_wait(b, chan, true);
+			ad_describe_channel_wait(b, "mpsc", chan, true);
 		}
 	} else if (b->kind == AD_RESOURCE_NOTIFY && strncmp(fn, "tokio::sync::watch::", 20) == 0 &&
 		   env_self(env, &self)) {

@@ -54,10 +54,12 @@ ASYNC_KINDS = ("async_fn", "async_block", "async_closure")
 TIMER = {"kind": "timer", "time_left_s_over": 3000}
 # pending(): std's, futures-lite's (smol), futures-util's, async-std's.
 NEVER = {"kind": "never", "description": "nothing: pending() never completes"}
-# An mpsc channel's two waits, said alike by every library (tokio,
-# futures-channel, async-channel).
+# A channel's two waits, said alike by every library: tokio's and
+# futures-channel's are mpsc, async-channel's mpmc (kind mpsc: many senders).
 MPSC_RECV = {"kind": "mpsc", "description": re.compile(r"mpsc channel 0x[0-9a-f]+: recv waits for a message")}
 MPSC_SEND = {"kind": "mpsc", "description": re.compile(r"mpsc channel 0x[0-9a-f]+ full: send waits for capacity")}
+MPMC_RECV = {"kind": "mpsc", "description": re.compile(r"mpmc channel 0x[0-9a-f]+: recv waits for a message")}
+MPMC_SEND = {"kind": "mpsc", "description": re.compile(r"mpmc channel 0x[0-9a-f]+ full: send waits for capacity")}
 REGISTRY = "/usr/share/cargo/registry"
 MARKER_RE = re.compile(r"// @mark ([A-Za-z0-9_]+)[ \t]*$")
 
