@@ -262,6 +262,20 @@ bool ad_channel_leaf(struct ad_decode *d, const struct ad_value *handle, struct 
 	return true;
 }
 
+/* What the stream or sink over b's socket holds in its buffer for this
+ * wait (a half-received line, an unsent frame), as an adapter reads it. */
+static void note_buffered(struct ad_decode *d, const struct ad_value *stream, struct ad_blocked_on *b)
+{
+	bool writing = b->interest && strcmp(b->interest, "writable") == 0;
+	for (size_t i = 0; i < d->nadapters; i++) {
+		const struct ad_runtime_ops *ops = d->adapters[i].ops;
+		if (ops->io_buffered && ops->io_buffered(d, stream, writing, &b->buffered_bytes)) {
+			b->has_buffered = true;
+			return;
+		}
+	}
+}
+
 /* A stream or sink adapter over a socket: Next<'_, FramedRead<TcpStream, _>>
  * (futures-util 0.3.21 … 0.3.34 and the runtimes' stream extensions:
  * `stream`), Forward / SendAll (`sink`, `stream`), a codec's Framed*
@@ -281,6 +295,7 @@ bool ad_stream_io_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_
 		return true;
 	b->fd = fd;
 	ad_describe_io(d, b, interest);
+	note_buffered(d, member ? &m : v, b);
 	return true;
 }
 

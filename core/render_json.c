@@ -655,6 +655,10 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		jw_key(w, "bytes_moved");
 		jw_uint(w, b->bytes_moved);
 	}
+	if (b->has_buffered) {
+		jw_key(w, "buffered_bytes");
+		jw_uint(w, b->buffered_bytes);
+	}
 	if (b->channel) {
 		jw_key(w, "channel");
 		jw_address(w, b->channel);

@@ -139,6 +139,10 @@ struct ad_runtime_ops {
 	 * libraries' socket leaves (hyper, h2, streams) find their socket
 	 * through it. Optional. */
 	bool (*io_registration)(struct ad_decode *d, const struct ad_value *v, int *fd);
+	/* The bytes a stream or sink of this runtime's family (a codec's
+	 * framing over a socket) holds in its read (`writing` false) or write
+	 * buffer, v being the stream or what leads to it. Optional. */
+	bool (*io_buffered)(struct ad_decode *d, const struct ad_value *v, bool writing, uint64_t *bytes);
 
 	/* Tables, each ending with a NULL name; any may be NULL. */
 	const struct ad_block_on_function *block_on_functions;

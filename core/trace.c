@@ -421,6 +421,13 @@ static void format_io(const struct ad_blocked_on *b, char *buf, size_t size)
 	if (*b->phase)
 		snprintf(buf + len, size - len, " (%s)", b->phase);
 	len = strlen(buf);
+	if (b->has_buffered)
+		snprintf(buf + len, size - len,
+			 b->interest && strcmp(b->interest, "writable") == 0
+				 ? " (%" PRIu64 " B encoded by the codec, not yet written)"
+				 : " (%" PRIu64 " B read by the codec, no whole frame yet)",
+			 b->buffered_bytes);
+	len = strlen(buf);
 	if (b->other_fd >= 0)
 		snprintf(buf + len, size - len, " (copying %s fd %d, %" PRIu64 " B moved)",
 			 b->interest && strcmp(b->interest, "writable") == 0 ? "from" : "to", b->other_fd,

@@ -842,6 +842,7 @@ const struct ad_runtime_ops ad_tokio_runtime = {
 	.task_id = tokio_task_id,
 	.is_task = tokio_is_task,
 	.io_registration = ad_tokio_io_registration,
+	.io_buffered = ad_tokio_io_buffered,
 	.block_on_functions = block_on_functions,
 	.leaves = ad_tokio_leaves,
 	.combinators = ad_tokio_combinators,

@@ -19,5 +19,6 @@ extern const struct ad_leaf_recogniser ad_tokio_leaves[];
 extern const struct ad_combinator_recogniser ad_tokio_combinators[];
 extern const struct ad_leaf_refiner ad_tokio_refiners[];
 bool ad_tokio_io_registration(struct ad_decode *d, const struct ad_value *v, int *fd);
+bool ad_tokio_io_buffered(struct ad_decode *d, const struct ad_value *v, bool writing, uint64_t *bytes);
 
 #endif

@@ -212,6 +212,35 @@ static bool readiness_leaf(struct ad_decode *d, const struct ad_value *v, struct
 	return true;
 }
 
+/* tokio-util's codecs (0.7.3, 0.7.10, 0.7.19): Framed, FramedRead and
+ * FramedWrite { inner: FramedImpl { inner: T, state, codec } }, state
+ * RWFrames { read, write }, ReadFrame or WriteFrame, each { buffer:
+ * BytesMut { ptr, len, cap, data }, … } (bytes 1.x). */
+bool ad_tokio_io_buffered(struct ad_decode *d, const struct ad_value *v, bool writing, uint64_t *bytes)
+{
+	(void)d;
+	struct ad_value cur = ad_through_pointer(v), state, frame, buffer, len;
+	for (int i = 0; i < 3 && !ad_type_is(cur.type, "tokio_util::codec::framed_impl::FramedImpl"); i++) {
+		struct ad_value inner;
+		if (!ad_keep(ad_value_member(&cur, "inner", &inner)))
+			return false;
+		cur = ad_through_pointer(&inner);
+	}
+	if (!ad_type_is(cur.type, "tokio_util::codec::framed_impl::FramedImpl") ||
+	    !ad_keep(ad_value_member(&cur, "state", &state)))
+		return false;
+	const char *wanted = writing ? "tokio_util::codec::framed_impl::WriteFrame"
+				     : "tokio_util::codec::framed_impl::ReadFrame";
+	if (ad_type_is(state.type, "tokio_util::codec::framed_impl::RWFrames")) {
+		if (!ad_keep(ad_value_member(&state, writing ? "write" : "read", &frame)))
+			return false;
+	} else {
+		frame = state;
+	}
+	return ad_type_is(frame.type, wanted) && ad_keep(ad_value_member(&frame, "buffer", &buffer)) &&
+	       ad_keep(ad_value_member(&buffer, "len", &len)) && ad_keep(ad_value_uint(&len, bytes));
+}
+
 /* CopyBuffer { read_done, need_flush, pos, cap, amt, buf } (1.24.2 … 1.53.2):
  * bytes in the buffer not yet written (pos < cap) mean the copy waits to
  * write; else it waits to read. */

@@ -4,7 +4,8 @@
 # against what the target printed after READY: the fd of each socket wait
 # (accept, read, a copy_bidirectional stalled writing upstream (both of its
 # directions, each with its own socket and count) and its feeder,
-# a FramedRead<_, LinesCodec> read through StreamExt::next, a SendAll into a
+# a FramedRead<_, LinesCodec> read through StreamExt::next (the half line
+# its codec holds), a SendAll into a
 # FramedWrite whose peer never reads, a UdpSocket recv, a UnixListener accept,
 # a UnixStream read, an AsyncFd readable), the socket as the
 # kernel saw it (addresses, ports, TCP state, queues), the copy's other fd;
@@ -67,7 +68,8 @@ LEAVES = {
         {"chain": [], "leaf": io(info["PROXY_UP_FD"], "readable", other_fd=info["PROXY_IN_FD"],
                                  bytes_moved=0)}]}),
     "feeds_proxy": ("feeds_proxy_awaits_write_all", io(info["FEED_FD"], "writable")),
-    "reads_framed_lines": ("reads_framed_lines_awaits_next", io(info["FRAMED_FD"], "readable")),
+    # The peer sent "no newline yet": 14 bytes the codec holds, no whole line.
+    "reads_framed_lines": ("reads_framed_lines_awaits_next", io(info["FRAMED_FD"], "readable", buffered_bytes=14)),
     "sends_all_lines": ("sends_all_lines_awaits_send_all", io(info["SEND_ALL_FD"], "writable")),
     "sends_framed_line": ("sends_framed_line_awaits_send", io(info["SEND_LINE_FD"], "writable")),
     "recvs_udp": ("recvs_udp_awaits_recv", io(info["UDP_FD"], "readable")),
@@ -138,6 +140,10 @@ sent = socket("sends_all_lines", protocol="tcp", state="ESTABLISHED")
 c.true(sent.get("tx_queue", 0) > 0, "send_all's socket has bytes queued to send: %r" % sent)
 line = socket("sends_framed_line", protocol="tcp", state="ESTABLISHED")
 c.true(line.get("tx_queue", 0) > 0, "the Framed's socket has bytes queued to send: %r" % line)
+# The line and its newline, less what the socket took: still in the codec's buffer.
+unsent = leaf.get("sends_framed_line", {}).get("buffered_bytes")
+c.true(isinstance(unsent, int) and 0 < unsent <= (16 << 20) + 1 - line.get("tx_queue", 0),
+       "the Framed's write buffer holds the rest of the line: %r" % leaf.get("sends_framed_line"))
 socket("recvs_udp", family="ipv4", protocol="udp", local=LO % info["UDP_PORT"], peer=None, state="UNCONNECTED",
        rx_queue=0)
 socket("accepts_on_unix_listener", family="unix", protocol="stream", local=unix_path, state="LISTEN")
