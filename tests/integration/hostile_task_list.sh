@@ -14,15 +14,17 @@ harness_init
 TASKS=24
 
 # corrupt PID JSON WHICH: in the cell of the WHICH-th task of the list (first
-# or middle, in list order = document order), every word that points at
-# another task's header is made to point at this task itself.
+# or middle, in list order), every word that points at another task's header
+# is made to point at this task itself. The document lists tasks by id; the
+# target's tokio (1.24, the default suite) keeps its one owned-task list
+# newest first, so list order is by id, descending.
 corrupt() {
 	python3 - "$@" <<'PY'
 import json, struct, sys
 pid, doc_path, which = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 doc = json.load(open(doc_path))
-heads = [int(t["address"], 16) if isinstance(t["address"], str) else t["address"]
-         for t in doc["tasks"] if t["kind"] == "task"]
+in_list_order = sorted((t for t in doc["tasks"] if t["kind"] == "task"), key=lambda t: t["id"], reverse=True)
+heads = [int(t["address"], 16) if isinstance(t["address"], str) else t["address"] for t in in_list_order]
 victim = heads[0] if which == "first" else heads[len(heads) // 2]
 others = set(heads) - {victim}
 # the cell ends before the next cell: never write past the nearest header
