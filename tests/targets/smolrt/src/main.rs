@@ -210,6 +210,16 @@ where
         .expect("a lock holder died before taking its lock");
 }
 
+/// A connection to a listener of our own on loopback: the listener's port,
+/// the client's end and the accepted end.
+async fn connection_to_ourselves() -> (u16, Async<TcpStream>, Async<TcpStream>) {
+    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
+    let address = listener.get_ref().local_addr().expect("the listener has no address");
+    let client = Async::<TcpStream>::connect(address).await.expect("cannot connect to our own listener");
+    let (accepted, _) = listener.accept().await.expect("cannot accept our own connection");
+    (address.port(), client, accepted)
+}
+
 /// Spawns every blocked task; returns what main must keep alive, the number
 /// of futures that arrive, and the task main awaits.
 async fn spawn_blocked_tasks() -> (KeepAlive, usize, Task<()>) {
@@ -221,17 +231,11 @@ async fn spawn_blocked_tasks() -> (KeepAlive, usize, Task<()>) {
     let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
     ready::report(format!("ACCEPT_PORT {}", listener.get_ref().local_addr().unwrap().port()));
     smol::spawn(accepts_on_listener(listener)).detach();
-    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
-    let address = listener.get_ref().local_addr().expect("the listener has no address");
-    let client = Async::<TcpStream>::connect(address).await.expect("cannot connect to our own listener");
-    let (accepted, _) = listener.accept().await.expect("cannot accept our own connection");
-    ready::report(format!("READ_PORT {}", address.port()));
+    let (port, client, accepted) = connection_to_ourselves().await;
+    ready::report(format!("READ_PORT {port}"));
     smol::spawn(reads_tcp(accepted)).detach();
-    let lines_listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
-    let lines_address = lines_listener.get_ref().local_addr().expect("the listener has no address");
-    let lines_client = Async::<TcpStream>::connect(lines_address).await.expect("cannot connect to our own listener");
-    let (lines_accepted, _) = lines_listener.accept().await.expect("cannot accept our own connection");
-    ready::report(format!("LINES_PORT {}", lines_address.port()));
+    let (port, lines_client, lines_accepted) = connection_to_ourselves().await;
+    ready::report(format!("LINES_PORT {port}"));
     smol::spawn(reads_lines(lines_accepted)).detach();
     spawned += 3;
 
@@ -289,11 +293,8 @@ async fn only_sleeps() {
 }
 
 async fn block_on_only() {
-    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("cannot listen on 127.0.0.1");
-    let address = listener.get_ref().local_addr().expect("the listener has no address");
-    let _client = Async::<TcpStream>::connect(address).await.expect("cannot connect to our own listener");
-    let (mut accepted, _) = listener.accept().await.expect("cannot accept our own connection");
-    ready::report(format!("ONLY_READ_PORT {}", address.port()));
+    let (port, _client, mut accepted) = connection_to_ourselves().await;
+    ready::report(format!("ONLY_READ_PORT {port}"));
     ready::arrive();
     ready::announce_when_parked(1);
     smol::future::FutureExt::or(only_reads(&mut accepted), only_sleeps()).await; // @mark block_on_only_awaits_or
