@@ -8,6 +8,7 @@
  * checked: tokio 1.24.2, 1.43.1, 1.53.2 unless a comment says otherwise. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
@@ -464,6 +465,29 @@ static void io_from_env(struct ad_decode *d, const struct ad_value *env, struct 
 	ad_attach_socket(d, b);
 }
 
+/* TcpStream::connect → connect_mio and UnixStream::connect (1.24.2 …
+ * 1.53.2) await a poll_fn on the new socket's write readiness, held in
+ * their env as `stream`: a connection being established (a backend that
+ * never accepts keeps it in SYN-SENT). */
+static bool is_connect(const char *fn)
+{
+	return (strncmp(fn, "tokio::net::tcp::stream::", 25) == 0 ||
+		strncmp(fn, "tokio::net::unix::stream::", 26) == 0) &&
+	       strstr(fn, "::connect");
+}
+
+static void connect_leaf(struct ad_decode *d, const struct ad_value *env, struct ad_blocked_on *b)
+{
+	io_from_env(d, env, b);
+	if (b->fd < 0)
+		return;
+	b->kind = AD_RESOURCE_IO;
+	free(b->description); /* the poll_fn's type, said by the `other` leaf */
+	b->description = NULL;
+	ad_keep(ad_blocked_on_set_interest(b, "writable"));
+	snprintf(b->phase, sizeof(b->phase), "connecting");
+}
+
 /* ---- leaves completed by the async fn awaiting them */
 
 /* A future awaited inside tokio's lock/channel methods gets its resource
@@ -494,7 +518,9 @@ static void refine_leaf(struct ad_decode *d, const struct ad_value *env, const c
 	uint64_t chan = 0, n;
 	if (!b)
 		return;
-	if (b->kind == AD_RESOURCE_SIGNAL && strncmp(fn, "tokio::signal::ctrl_c", 21) == 0) {
+	if (b->kind == AD_RESOURCE_OTHER && is_connect(fn)) {
+		connect_leaf(d, env, b);
+	} else if (b->kind == AD_RESOURCE_SIGNAL && strncmp(fn, "tokio::signal::ctrl_c", 21) == 0) {
 		/* ctrl_c() → signal(SignalKind::interrupt()) → Signal::recv (unix; 1.24.2 … 1.53.2). */
 		ad_keep(ad_blocked_on_set_description(b, "signal SIGINT (2), tokio::signal::ctrl_c 0x%" PRIx64,
 						   b->address));

@@ -4,6 +4,7 @@
 # against what the target printed after READY: the fd of each socket wait
 # (accept, read, a copy_bidirectional stalled writing upstream (both of its
 # directions, each with its own socket and count) and its feeder,
+# a TcpStream::connect that never completes (SYN-SENT: its socket, connecting),
 # a FramedRead<_, LinesCodec> read through StreamExt::next (the half line
 # its codec holds), a SendAll into a
 # FramedWrite whose peer never reads, a UdpSocket recv, a UnixListener accept,
@@ -51,6 +52,8 @@ with open(schema_path) as f:
         c.true(False, "the document does not validate against the schema: %s" % e.message)
 
 LO = "127.0.0.1:%d"
+connecting_fds = tc.tcp_fds(pid, remote_port=info["CONNECT_PORT"], state="02")
+c.eq(1, len(connecting_fds), "one socket of the target in SYN-SENT to CONNECT_PORT")
 
 
 def io(fd, interest, **extra):
@@ -73,6 +76,10 @@ LEAVES = {
     "sends_all_lines": ("sends_all_lines_awaits_send_all", io(info["SEND_ALL_FD"], "writable")),
     "sends_framed_line": ("sends_framed_line_awaits_send", io(info["SEND_LINE_FD"], "writable")),
     "recvs_udp": ("recvs_udp_awaits_recv", io(info["UDP_FD"], "readable")),
+    # SYN sent, never answered: the new socket, waiting to become writable.
+    "connects_to_full_listener": ("connects_to_full_listener_awaits_connect",
+                                  io(connecting_fds[0] if connecting_fds else None, "writable",
+                                     phase="connecting")),
     "accepts_on_unix_listener": ("accepts_on_unix_listener_awaits_accept", io(info["UNIX_LISTENER_FD"], "readable")),
     "reads_unix_stream": ("reads_unix_stream_awaits_read", io(info["UNIX_STREAM_FD"], "readable")),
     "waits_async_fd_readable": ("waits_async_fd_readable_awaits_readable", io(info["ASYNC_FD"], "readable")),
@@ -144,6 +151,8 @@ c.true(line.get("tx_queue", 0) > 0, "the Framed's socket has bytes queued to sen
 unsent = leaf.get("sends_framed_line", {}).get("buffered_bytes")
 c.true(isinstance(unsent, int) and 0 < unsent <= (16 << 20) + 1 - line.get("tx_queue", 0),
        "the Framed's write buffer holds the rest of the line: %r" % leaf.get("sends_framed_line"))
+socket("connects_to_full_listener", family="ipv4", protocol="tcp", peer=LO % info["CONNECT_PORT"],
+       state="SYN_SENT")
 socket("recvs_udp", family="ipv4", protocol="udp", local=LO % info["UDP_PORT"], peer=None, state="UNCONNECTED",
        rx_queue=0)
 socket("accepts_on_unix_listener", family="unix", protocol="stream", local=unix_path, state="LISTEN")

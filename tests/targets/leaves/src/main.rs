@@ -20,6 +20,8 @@
 //!   UNIX_STREAM_FD               the end of a socketpair `reads_unix_stream` reads
 //!   ASYNC_FD                     the fd `waits_async_fd_readable` waits on (a
 //!                                std UnixStream inside an AsyncFd)
+//!   CONNECT_PORT                 the listener `connects_to_full_listener`
+//!                                connects to (its accept queue is full)
 //!   TASKS                        tasks spawned
 
 use std::future::Future;
@@ -219,6 +221,25 @@ async fn connected_pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
     (client, accepted)
 }
 
+async fn connects_to_full_listener(address: std::net::SocketAddr) {
+    ready::arrive();
+    let _ = TcpStream::connect(address).await; // @mark connects_to_full_listener_awaits_connect
+}
+
+/// A listener whose accept queue is full (backlog 1: Linux queues two
+/// connections nobody accepts): the kernel drops further SYNs, and a connect
+/// to it stays in SYN-SENT for minutes. Returns its address.
+async fn full_listener(keep: &mut Vec<TcpStream>) -> (tokio::net::TcpListener, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("cannot make a socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("cannot bind 127.0.0.1");
+    let listener = socket.listen(1).expect("cannot listen on 127.0.0.1");
+    let address = listener.local_addr().expect("the listener has no address");
+    for _ in 0..2 {
+        keep.push(TcpStream::connect(address).await.expect("cannot fill the accept queue"));
+    }
+    (listener, address)
+}
+
 async fn loopback_listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.expect("cannot listen on 127.0.0.1")
 }
@@ -277,6 +298,10 @@ async fn main() {
     ready::report(format!("SEND_LINE_FD {}", sending.as_raw_fd()));
     spawn(Box::pin(sends_framed_line(sending)));
     tcp.push(client);
+
+    let (_full, full_address) = full_listener(&mut tcp).await;
+    ready::report(format!("CONNECT_PORT {}", full_address.port()));
+    spawn(Box::pin(connects_to_full_listener(full_address)));
 
     let udp = UdpSocket::bind("127.0.0.1:0").await.expect("cannot bind a udp socket");
     ready::report(format!("UDP_FD {}", udp.as_raw_fd()));
