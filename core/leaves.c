@@ -390,9 +390,11 @@ static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 	uint64_t buffered = 0;
 	uint64_t off;
 	const struct ad_type *rt;
+	bool have_read_buf = false;
 	if (ad_keep(ad_find_member(d->di, conn.type, "read_buf", 3, &off, &rt))) {
 		struct ad_value rb = ad_decode_value(d, rt, conn.address + off);
-		if (!ad_keep(ad_member_uint_at(d, &rb, "len", 1, &buffered)))
+		have_read_buf = ad_keep(ad_member_uint_at(d, &rb, "len", 1, &buffered));
+		if (!have_read_buf)
 			buffered = 0;
 	}
 	const char *phase = "idle", *interest = "readable";
@@ -420,6 +422,11 @@ static bool hyper_h1_leaf(struct ad_decode *d, const struct ad_value *v, struct 
 		return true;
 	b->fd = fd;
 	snprintf(b->phase, sizeof(b->phase), "%s%s", client ? "HTTP/1 client: " : "HTTP/1 server: ", phase);
+	/* Half a head sits in read_buf, not in the socket's queue. */
+	if (strcmp(interest, "readable") == 0 && have_read_buf) {
+		b->has_buffered = true;
+		b->buffered_bytes = buffered;
+	}
 	/* The client's callback: Option<Callback::Retry|NoRetry(oneshot::Sender)>
 	 * (0.14.19), Option<Callback::Retry|NoRetry(Option<oneshot::Sender>)>
 	 * (0.14.32, 1.x), whose channel is the one the request's task awaits. */

@@ -424,8 +424,8 @@ static void format_io(const struct ad_blocked_on *b, char *buf, size_t size)
 	if (b->has_buffered)
 		snprintf(buf + len, size - len,
 			 b->interest && strcmp(b->interest, "writable") == 0
-				 ? " (%" PRIu64 " B encoded by the codec, not yet written)"
-				 : " (%" PRIu64 " B read by the codec, no whole frame yet)",
+				 ? " (%" PRIu64 " B encoded, not yet written)"
+				 : " (%" PRIu64 " B read, no whole frame yet)",
 			 b->buffered_bytes);
 	len = strlen(buf);
 	if (b->other_fd >= 0)

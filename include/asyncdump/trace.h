@@ -113,8 +113,9 @@ struct ad_blocked_on {
 	bool has_bytes_moved;
 	uint64_t bytes_moved;     /* a copy: bytes written so far (this direction) */
 	bool has_buffered;
-	uint64_t buffered_bytes;  /* kind io: bytes a codec holds for this wait: read but
-				   * no whole frame yet, or encoded but not yet written */
+	uint64_t buffered_bytes;  /* kind io: bytes a codec or protocol holds for this
+				   * wait: read but no whole frame yet, or encoded but
+				   * not yet written */
 	char phase[48];           /* kind io: a protocol's phase ("HTTP/1 server: idle, …"), "" none */
 	bool blocking;            /* kind task: a spawn_blocking task (on the blocking pool) */
 	uint64_t channel;         /* the channel's shared state both ends hold
