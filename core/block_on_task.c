@@ -64,7 +64,7 @@ static struct ad_error *decode_block_on(struct ad_decode *d, struct ad_task *tas
 		return NULL;
 	}
 	free(how);
-	*fatal = ad_decode_future(d, t, address, 0, &task->root);
+	*fatal = d->walk(d, t, address, 0, &task->root);
 	return NULL;
 }
 
@@ -82,15 +82,18 @@ static struct ad_adapter *adapter_of_runtime(struct ad_decode *d, unsigned index
 struct ad_error *ad_collect_block_on(struct ad_decode *d, struct ad_unwinder *u)
 {
 	struct ad_error *err = NULL;
+	size_t unsure = 0; /* read without a stop, not unwound to their start */
 	for (size_t i = 0; i < d->snap->nthreads && !err; i++) {
 		const struct ad_thread *th = &d->snap->threads[i];
 		struct ad_unwind *uw;
 		struct ad_error *e = ad_unwind_thread(u, d->snap, th->tid, &uw);
 		if (e) {
+			unsure += th->partial_regs && !th->running;
 			ad_error_destroy(e);
 			continue;
 		}
 		if (!ad_block_on_present(uw)) {
+			unsure += th->partial_regs && !uw->complete;
 			ad_unwind_destroy(uw);
 			continue;
 		}
@@ -123,5 +126,13 @@ struct ad_error *ad_collect_block_on(struct ad_decode *d, struct ad_unwinder *u)
 		}
 		ad_unwind_destroy(uw);
 	}
+	if (!err && unsure)
+		err = ad_trace_add_warning(d->trace, "read without stopping the process: %zu thread%s "
+					   "blocked in a system call could not be unwound to where %s "
+					   "stack starts (without a stop only the stack pointer and "
+					   "program counter are known); a block_on future on %s may be "
+					   "missing: sample with a stop to see", unsure,
+					   unsure == 1 ? "" : "s", unsure == 1 ? "its" : "their",
+					   unsure == 1 ? "it" : "them");
 	return err;
 }

@@ -14,6 +14,7 @@
 #include "asyncdump/snapshot.h"
 #include "binary_probe.h"
 #include "block_on.h"
+#include "consistency.h"
 #include "debuginfo_internal.h"
 #include "decode.h"
 #include "fault.h"
@@ -326,6 +327,7 @@ static struct ad_error *fill_header(struct ad_trace *t, const struct ad_snapshot
 	t->pid = snap->pid;
 	t->captured_at = snap->captured_at;
 	t->pause_us = snap->pause_us;
+	t->not_stopped = !snap->stopped;
 	if ((err = ad_trace_set_exe(t, snap->exe)) ||
 	    (err = ad_trace_set_build_id(t, ad_debuginfo_build_id(di))) ||
 	    (err = ad_trace_set_source_root(t, ad_debuginfo_source_root(di))))
@@ -400,6 +402,35 @@ static struct ad_error *say_adapter_failures(const struct binary *b, struct ad_t
 	return NULL;
 }
 
+/* A sample without a stop: which tasks kept changing while read, and what
+ * could not be read at all. */
+static struct ad_error *say_consistency(const struct ad_snapshot *snap,
+					const struct ad_read_log *log, struct ad_trace *trace)
+{
+	size_t trees, inconsistent;
+	ad_read_log_counts(log, &trees, &inconsistent);
+	for (size_t i = 0; i < trace->ntasks; i++) {
+		struct ad_task *t = &trace->tasks[i];
+		t->inconsistent = t->root && t->root->changed_while_read;
+	}
+	struct ad_error *err = NULL;
+	if (inconsistent)
+		err = ad_trace_add_warning(trace, "read without stopping the process: %zu of %zu "
+					   "future trees kept changing while read (%d reads each); "
+					   "their tasks are marked inconsistent", inconsistent, trees,
+					   AD_CONSISTENCY_ATTEMPTS);
+	if (!err && snap->nthreads_running)
+		err = ad_trace_add_warning(trace, "read without stopping the process: %zu "
+					   "thread%s running on a CPU, not unwound (a block_on "
+					   "future on %s, if any, is not listed); sample with a stop "
+					   "to see %s",
+					   snap->nthreads_running,
+					   snap->nthreads_running == 1 ? " was" : "s were",
+					   snap->nthreads_running == 1 ? "it" : "them",
+					   snap->nthreads_running == 1 ? "it" : "them");
+	return err;
+}
+
 /* Decodes `snap` (a live sample's or a core's) into `trace`, whose header
  * is filled already. */
 static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b,
@@ -421,30 +452,38 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 		return &ad_error_nomem;
 	for (size_t i = 0; i < snap->nthreads; i++)
 		thread_runtime[i] = -1;
+	struct ad_read_log *log = NULL;
+	if (!snap->stopped && (err = ad_read_log_create(snap, &log))) {
+		free(thread_runtime);
+		return err;
+	}
+	const struct ad_reader *reader = log ? ad_read_log_reader(log) : snap->reader;
 #ifdef AD_FAULT_INJECTION
 	struct ad_reader faulty;
 	ad_fault_reset();
-	ad_fault_reader(snap->reader, &faulty);
+	ad_fault_reader(reader, &faulty);
+	reader = &faulty; /* decoding reads the snapshot through the hook */
 #endif
 	struct ad_decode d = {
 		.thread_runtime = thread_runtime,
 		.di = di,
 		.snap = snap,
-		.reader = snap->reader,
+		.reader = reader,
 		.bias = load_bias(snap, di),
 		.trace = trace,
 		.locals = options && options->locals,
 		.adapters = adapters,
 		.nadapters = nadapters,
-		.walk = ad_decode_future,
+		.walk = log ? ad_checked_walk : ad_decode_future,
 		.leaf = ad_decode_leaf,
+		.read_log = log,
 	};
-#ifdef AD_FAULT_INJECTION
-	d.reader = &faulty; /* decoding reads the snapshot through the hook */
-#endif
 	err = say_adapter_failures(b, trace);
 	if (!err)
 		err = collect(ctx, &d);
+	if (!err && log)
+		err = say_consistency(snap, log, trace);
+	ad_read_log_destroy(log);
 	ad_u64map_deinit(&d.visited);
 	if (!err)
 		ad_trace_sort_tasks(trace);
@@ -468,6 +507,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 	/* Checked above: the snapshot does not check again. */
 	struct ad_snapshot_options sopts = { .process_checked = true };
 	if (options) {
+		sopts.no_stop = options->no_stop;
 		sopts.max_bytes = options->max_snapshot_bytes;
 		sopts.admit_memory = options->admit_memory;
 		sopts.release_memory = options->release_memory;

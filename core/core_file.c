@@ -836,6 +836,7 @@ struct ad_error *ad_core_open(const char *path, const struct ad_core_options *op
 		return &ad_error_nomem;
 	}
 	c->compressed_fd = -1;
+	c->snap->stopped = true; /* a core is memory of one moment */
 	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct ad_error *err = c->fd < 0 ? ad_error_os(errno, "cannot open the core %s", path)
 					 : open_core(c, options);

@@ -57,6 +57,9 @@ struct ad_decode {
 	/* Decoding a candidate that may be thrown away (block_on.c's scan):
 	 * recognisers note nothing for later (an executor met inside a future). */
 	bool trial;
+	/* A sample without a stop: the reads to check (consistency.h); NULL
+	 * for a stopped sample or a core. */
+	struct ad_read_log *read_log;
 };
 
 static inline struct ad_value ad_decode_value(const struct ad_decode *d, const struct ad_type *t,

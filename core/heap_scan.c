@@ -29,9 +29,14 @@ static bool is_stack(const struct ad_snapshot *snap, const struct ad_mapping *m)
 {
 	if (m->path && strcmp(m->path, "[stack]") == 0)
 		return true;
-	for (size_t i = 0; i < snap->nthreads; i++)
-		if (snap->threads[i].regs.rsp >= m->start && snap->threads[i].regs.rsp < m->end)
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct ad_thread *t = &snap->threads[i];
+		/* Read on a CPU without a stop: no stack pointer, but glibc puts
+		 * a thread's control block at the top of its stack. */
+		uint64_t in_stack = t->running ? t->regs.fs_base : t->regs.rsp;
+		if (in_stack >= m->start && in_stack < m->end)
 			return true;
+	}
 	return false;
 }
 

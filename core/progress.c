@@ -372,7 +372,9 @@ struct ad_error *ad_progress_update(struct ad_progress *p, struct ad_trace *trac
 			.state = task->state, .since_ns = now,
 		};
 		const struct record *old = previous(p, task);
-		if (old && old->fingerprint == r->fingerprint && old->state == r->state)
+		/* One that changed while it was read is running, not stuck. */
+		if (old && old->fingerprint == r->fingerprint && old->state == r->state &&
+		    !task->inconsistent)
 			r->since_ns = old->since_ns;
 		if (!ad_u64map_put(&index, task_key(task), (void *)(uintptr_t)(i + 1)))
 			goto nomem;

@@ -226,12 +226,12 @@ static void jw_null(struct jw *w)
 		jw_attach(w, json_null());
 }
 
-static void jw_true(struct jw *w)
+static void jw_bool(struct jw *w, bool v)
 {
 	if (w->out)
-		jw_raw(w, "true", 4);
+		jw_raw(w, v ? "true" : "false", v ? 4 : 5);
 	else
-		jw_attach(w, json_true());
+		jw_attach(w, json_boolean(v));
 }
 
 static void jw_int(struct jw *w, int64_t v)
@@ -669,7 +669,7 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 	}
 	if (b->blocking) {
 		jw_key(w, "blocking");
-		jw_true(w);
+		jw_bool(w, true);
 	}
 	if (b->permits_wanted >= 0) {
 		jw_key(w, "permits_wanted");
@@ -767,7 +767,7 @@ static void task_link_json(struct render *r, uint64_t id, unsigned depth)
 		jw_key(w, "blocked_on");
 		jw_null(w);
 		jw_key(w, "missing");
-		jw_true(w);
+		jw_bool(w, true);
 		jw_end_object(w);
 		return;
 	}
@@ -782,12 +782,12 @@ static void task_link_json(struct render *r, uint64_t id, unsigned depth)
 	size_t pos;
 	if (on_path(r, id, &pos)) {
 		jw_key(w, "recursion");
-		jw_true(w);
+		jw_bool(w, true);
 		jw_key(w, "cycle");
 		cycle_json(r, pos, id);
 	} else if (!may_expand(r, b, depth)) {
 		jw_key(w, "truncated");
-		jw_true(w);
+		jw_bool(w, true);
 	} else {
 		r->path[r->npath++] = id;
 		r->nlinks++;
@@ -814,7 +814,7 @@ static const char *mark_adapter(struct jw *w, const struct ad_frame *f, const ch
 	if (!ad_type_is_adapter(f->type, &word))
 		return NULL;
 	jw_key(w, "adapter");
-	jw_true(w);
+	jw_bool(w, true);
 	if (word && !inside) {
 		jw_key(w, "adapter_name");
 		jw_string(w, word);
@@ -852,7 +852,7 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 	}
 	if (f->not_polled) {
 		jw_key(w, "not_polled");
-		jw_true(w);
+		jw_bool(w, true);
 	}
 	bool follow_task = f->has_awaits_task && !is_local;
 	if (f->has_awaits_task) {
@@ -868,7 +868,7 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 		warn_depth(r);
 		jw_end_array(w);
 		jw_key(w, "truncated");
-		jw_true(w);
+		jw_bool(w, true);
 		jw_end_object(w);
 		return;
 	}
@@ -932,6 +932,10 @@ static void task_json(struct render *r, const struct ad_task *task)
 	jw_string(w, ad_task_state_name(task->state));
 	jw_key(w, "note");
 	jw_string_or_null(w, task->note);
+	if (r->t->not_stopped) {
+		jw_key(w, "consistent");
+		jw_bool(w, !task->inconsistent);
+	}
 	if (task->has_unchanged_for && isfinite(task->unchanged_for_s)) {
 		jw_key(w, "unchanged_for_s");
 		jw_real(w, task->unchanged_for_s);
@@ -945,7 +949,7 @@ static void task_json(struct render *r, const struct ad_task *task)
 		jw_null(w);
 	if (task->expected_wait) {
 		jw_key(w, "expected_wait");
-		jw_true(w);
+		jw_bool(w, true);
 	}
 	jw_end_object(w);
 }
@@ -1048,10 +1052,15 @@ static void json_head(struct ad_render_stream *s)
 	jw_key(w, "captured_at");
 	jw_string_or_null(w, timestamp(t->captured_at, when, sizeof(when)) ? when : NULL);
 	jw_key(w, "pause_us");
-	if (t->from_core)
-		jw_null(w); /* a core never paused anything */
+	if (t->from_core || t->not_stopped)
+		jw_null(w); /* nothing was paused */
 	else
 		jw_uint(w, t->pause_us);
+	jw_key(w, "stopped");
+	if (t->from_core)
+		jw_null(w);
+	else
+		jw_bool(w, !t->not_stopped);
 	jw_key(w, "source");
 	jw_string(w, t->from_core ? "core" : "live");
 	jw_key(w, "runtimes");

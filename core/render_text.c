@@ -398,6 +398,8 @@ static void task_header(struct text *x, const char *prefix, const json_t *task)
 		out(x, " ~ blocked on ");
 		out_clean(x, blocked);
 	}
+	if (json_is_false(get(task, "consistent")))
+		out(x, " [inconsistent: changed while read]");
 	const json_t *unchanged = get(task, "unchanged_for_s");
 	if (json_is_number(unchanged)) {
 		out(x, " [unchanged ");
@@ -455,6 +457,8 @@ void ad_text_head(struct ad_outbuf *o, const struct ad_trace *t, const char *cap
 	}
 	if (t->from_core)
 		outf(&x, ", from a core written at %s\n\n", captured_at ? captured_at : "?");
+	else if (t->not_stopped)
+		outf(&x, ", read at %s without stopping it\n\n", captured_at ? captured_at : "?");
 	else
 		outf(&x, ", captured at %s, paused %" PRIu64 " us\n\n",
 		     captured_at ? captured_at : "?", t->pause_us);

@@ -37,6 +37,7 @@
 #include "search.h"
 #include "segments.h"
 #include "sockets.h"
+#include "unstopped.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -53,10 +54,6 @@
 /* Larger anonymous mappings are copied whole, not scanned page by page. */
 #define SPARSE_MAX_BYTES ((uint64_t)4 << 30)
 
-struct span {
-	uint64_t start, end;
-};
-
 /* ---- the snapshot's reader */
 
 struct segment {
@@ -65,13 +62,13 @@ struct segment {
 };
 
 AD_RANGE_TYPE(struct segment);
-AD_RANGE_TYPE(struct span);
+AD_RANGE_TYPE(struct ad_span);
 
 struct snap_memory {
 	size_t nsegments;
 	struct segment *segments; /* copied memory, sorted, disjoint */
 	size_t nlive;
-	struct span *live;        /* readable, not writable: read live; sorted */
+	struct ad_span *live;        /* readable, not writable: read live; sorted */
 	struct ad_reader *live_reader;
 	struct ad_reader *cache;  /* over live_reader */
 	char *buf;
@@ -79,6 +76,12 @@ struct snap_memory {
 	char *extra;
 	size_t extra_len;
 	pid_t pid;
+	/* ad_snapshot_refresh()'s: reads of the process now, and their buffer. */
+	struct ad_vm vm;
+	char *scratch;
+	size_t scratch_cap;
+	struct ad_vm_range *pieces;
+	size_t pieces_cap;
 };
 
 /* What one copied segment, or else one read-only span read live, holds of
@@ -96,7 +99,7 @@ static struct ad_error *snap_piece(void *ctx, const struct ad_piece_read *r, siz
 			memset(r->buf, 0, *got);
 		return NULL;
 	}
-	const struct span *l = ad_range_find(m->live, m->nlive, sizeof(*m->live), r->at);
+	const struct ad_span *l = ad_range_find(m->live, m->nlive, sizeof(*m->live), r->at);
 	if (!l)
 		return ad_error_fault(r->at, r->want,
 				      "snapshot of pid %d: 0x%" PRIx64 " was not copied and "
@@ -131,6 +134,9 @@ static void snap_memory_destroy(void *ctx)
 		munmap(m->extra, m->extra_len);
 	free(m->segments);
 	free(m->live);
+	ad_vm_deinit(&m->vm);
+	free(m->scratch);
+	free(m->pieces);
 	free(m);
 }
 
@@ -186,7 +192,7 @@ struct plan {
 	struct ad_vm_range *ranges;  /* what to copy, in address order; .buf: offset */
 	struct ad_vm_range *todo;    /* the same, rebased, advanced past faults */
 	size_t nholes, holes_cap;
-	struct span *holes;          /* unreadable pages inside copied ranges */
+	struct ad_span *holes;          /* unreadable pages inside copied ranges */
 	uint64_t slots;              /* bytes of buffer the plan lays out */
 	uint64_t copied_bytes;
 	char *buf;                   /* the copy buffer */
@@ -275,14 +281,14 @@ static const struct ad_maps_line *line_containing(const struct plan *p, uint64_t
 	return &p->lines[i];
 }
 
-/* A stack mapping is copied from its lowest stack pointer, red zone
- * included; UINT64_MAX marks a mapping that holds no stack pointer. */
-static void find_stack_starts(struct plan *p, const struct ad_stopped *s)
+/* A stack mapping is copied from its lowest stack pointer (of p->threads),
+ * red zone included; UINT64_MAX marks a mapping that holds no stack pointer. */
+static void find_stack_starts(struct plan *p)
 {
 	for (size_t i = 0; i < p->nlines; i++)
 		p->copy_from[i] = UINT64_MAX;
-	for (size_t t = 0; s && t < ad_stopped_thread_count(s); t++) {
-		uint64_t sp = ad_stopped_thread(s, t)->regs.rsp;
+	for (size_t t = 0; t < p->nthreads; t++) {
+		uint64_t sp = p->threads[t].regs.rsp;
 		size_t i;
 		const struct ad_maps_line *l = line_containing(p, sp, &i);
 		if (!l)
@@ -351,11 +357,11 @@ static struct ad_error *add_present_runs(struct plan *p, uint64_t from, uint64_t
 	return NULL;
 }
 
-/* Plans the copy from p->lines; `s` (NULL before the stop) gives the stack
- * pointers. Ranges come out in address order. */
-static struct ad_error *plan_copy(struct plan *p, const struct ad_stopped *s)
+/* Plans the copy from p->lines and the stack pointers of p->threads (none
+ * before the stop). Ranges come out in address order. */
+static struct ad_error *plan_copy(struct plan *p)
 {
-	find_stack_starts(p, s);
+	find_stack_starts(p);
 	p->nplanned = p->nranges = 0;
 	p->copied_bytes = p->slots = 0;
 	for (size_t i = 0; i < p->nlines; i++) {
@@ -447,7 +453,7 @@ static struct ad_error *prepare(struct plan *p)
 	open_pagemap(p);
 	struct ad_error *err = read_maps(p);
 	if (!err)
-		err = plan_copy(p, NULL);
+		err = plan_copy(p);
 	if (err)
 		return err;
 	if (p->copied_bytes > p->max_bytes)
@@ -508,7 +514,7 @@ static struct ad_error *add_hole(struct plan *p, uint64_t start, uint64_t end)
 {
 	if (!reserve((void **)&p->holes, &p->holes_cap, p->nholes + 1, sizeof(*p->holes)))
 		return &ad_error_nomem;
-	p->holes[p->nholes++] = (struct span){ start, end };
+	p->holes[p->nholes++] = (struct ad_span){ start, end };
 	return NULL;
 }
 
@@ -556,17 +562,18 @@ static struct ad_error *copy_threads(struct plan *p, const struct ad_stopped *s)
 	return NULL;
 }
 
-static struct ad_error *during_pause(struct plan *p, const struct ad_stopped *s, struct ad_vm *vm)
+/* Once the threads are known: maps again (threads and mappings may have
+ * changed since the first plan; it is one fast read), the plan with their
+ * stack pointers, the copy. */
+static struct ad_error *replan_and_copy(struct plan *p, struct ad_vm *vm)
 {
-	struct ad_error *err = copy_threads(p, s);
-	if (!err)
-		err = read_maps(p);
+	struct ad_error *err = read_maps(p);
 	if (err && err->code == AD_ERROR_NO_PROCESS) {
 		ad_error_destroy(err);
 		return ad_proc_exited_error(p->pid, "re-reading /proc/PID/maps");
 	}
 	if (!err)
-		err = plan_copy(p, s);
+		err = plan_copy(p);
 	if (!err && p->copied_bytes > p->max_bytes)
 		err = too_large(p->pid, p->copied_bytes, p->max_bytes);
 	if (!err)
@@ -574,6 +581,12 @@ static struct ad_error *during_pause(struct plan *p, const struct ad_stopped *s,
 	if (!err)
 		err = copy(p, vm);
 	return err;
+}
+
+static struct ad_error *during_pause(struct plan *p, const struct ad_stopped *s, struct ad_vm *vm)
+{
+	struct ad_error *err = copy_threads(p, s);
+	return err ? err : replan_and_copy(p, vm);
 }
 
 /* ---- after the resume */
@@ -641,7 +654,7 @@ static struct ad_error *build_live(const struct plan *p, struct snap_memory *m)
 	for (size_t i = 0; i < p->nlines; i++) {
 		const struct ad_maps_line *l = &p->lines[i];
 		if (is_live_kind(l))
-			m->live[m->nlive++] = (struct span){ l->start, l->end };
+			m->live[m->nlive++] = (struct ad_span){ l->start, l->end };
 	}
 	struct ad_error *err = ad_reader_live_create(p->pid, &m->live_reader);
 	if (!err)
@@ -659,6 +672,7 @@ static struct ad_error *build_reader(struct plan *p, struct ad_snapshot *snap)
 		return &ad_error_nomem;
 	}
 	m->pid = p->pid;
+	ad_vm_init(&m->vm, p->pid);
 	/* The buffers move to the reader. */
 	m->buf = p->buf;
 	m->buf_len = p->buf_len;
@@ -725,6 +739,140 @@ static struct ad_error *admit(struct plan *p, const struct ad_snapshot_options *
 	return NULL;
 }
 
+static struct ad_error *copy_stopped(struct plan *p, struct ad_vm *vm, struct ad_snapshot *snap)
+{
+	struct ad_stopped *stopped = NULL;
+	struct realtime rt = { 0 };
+	enter_realtime(&rt);
+	struct ad_error *err = ad_process_stop_checked(p->pid, &stopped);
+	if (!err) {
+		clock_gettime(CLOCK_REALTIME, &snap->captured_at);
+		clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
+		err = during_pause(p, stopped, vm);
+		struct ad_error *resume_err = ad_process_resume_timed(stopped, &snap->pause_us);
+		if (!err)
+			err = resume_err;
+		else
+			ad_error_destroy(resume_err);
+	}
+	leave_realtime(&rt);
+	return err;
+}
+
+static uint64_t us_between(const struct timespec *a, const struct timespec *b)
+{
+	int64_t ns = (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+	return ns > 0 ? (uint64_t)ns / 1000 : 0;
+}
+
+/* The copy while the process runs. The threads are read first: a thread
+ * that stays blocked keeps its stack as it was then; the stacks of those
+ * running are copied whole. */
+static struct ad_error *copy_running(struct plan *p, struct ad_vm *vm, struct ad_snapshot *snap)
+{
+	struct ad_error *err = ad_unstopped_threads(p->pid, &p->threads, &p->nthreads,
+						    &snap->nthreads_running);
+	if (err)
+		return err;
+	clock_gettime(CLOCK_REALTIME, &snap->captured_at);
+	clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
+	err = replan_and_copy(p, vm);
+	struct timespec done;
+	clock_gettime(CLOCK_MONOTONIC, &done);
+	snap->copy_us = us_between(&snap->monotonic, &done);
+	return err;
+}
+
+/* ---- refreshing a copy taken without a stop */
+
+/* The pieces of [start, end) that lie in copied segments, appended to
+ * m->pieces with their place in the scratch buffer (as an offset). */
+static struct ad_error *add_refresh_pieces(struct snap_memory *m, uint64_t start, uint64_t end,
+					   size_t *npieces, size_t *bytes)
+{
+	for (uint64_t at = start; at < end;) {
+		size_t i = ad_partition_point(m->segments, m->nsegments, sizeof(*m->segments), &at,
+					      ad_range_ends_at_or_before);
+		if (i == m->nsegments)
+			return NULL;
+		const struct segment *sg = &m->segments[i];
+		if (sg->start >= end)
+			return NULL;
+		uint64_t from = sg->start > at ? sg->start : at;
+		uint64_t to = sg->end < end ? sg->end : end;
+		if (!reserve((void **)&m->pieces, &m->pieces_cap, *npieces + 1, sizeof(*m->pieces)))
+			return &ad_error_nomem;
+		m->pieces[(*npieces)++] = (struct ad_vm_range){
+			.address = from, .buf = (void *)(uintptr_t)*bytes, .len = (size_t)(to - from),
+		};
+		*bytes += (size_t)(to - from);
+		at = to;
+	}
+	return NULL;
+}
+
+/* The copy's bytes at `address` (in a copied segment), or NULL where the
+ * page was untouched when planned (zeros, with nothing behind them). */
+static char *copied_bytes_at(struct snap_memory *m, uint64_t address)
+{
+	const struct segment *sg = ad_range_find(m->segments, m->nsegments, sizeof(*m->segments),
+						 address);
+	return sg->data ? (char *)sg->data + (address - sg->start) : NULL;
+}
+
+static bool all_zero(const char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/* Whether one piece still holds what the copy does; the copy takes what it
+ * holds now where it can. */
+static bool refresh_piece(struct snap_memory *m, const struct ad_vm_range *now)
+{
+	char *copy = copied_bytes_at(m, now->address);
+	if (!copy) /* a page first touched since: nowhere to put it */
+		return all_zero(now->buf, now->len);
+	if (memcmp(copy, now->buf, now->len) == 0)
+		return true;
+	memcpy(copy, now->buf, now->len);
+	return false;
+}
+
+struct ad_error *ad_snapshot_refresh(struct ad_snapshot *snap, const struct ad_span *spans,
+				     size_t n, bool *changed)
+{
+	*changed = false;
+	if (snap->stopped || !snap->reader || snap->reader->ops != &snap_ops)
+		return ad_error_create(AD_ERROR_INVALID_ARGUMENT,
+				       "only a snapshot taken without a stop can be refreshed");
+	struct snap_memory *m = snap->reader->ctx;
+	size_t npieces = 0, bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ad_error *err = add_refresh_pieces(m, spans[i].start, spans[i].end, &npieces,
+							  &bytes);
+		if (err)
+			return err;
+	}
+	if (!reserve((void **)&m->scratch, &m->scratch_cap, bytes ? bytes : 1, 1))
+		return &ad_error_nomem;
+	for (size_t i = 0; i < npieces; i++)
+		m->pieces[i].buf = m->scratch + (uintptr_t)m->pieces[i].buf;
+	struct ad_error *err = ad_vm_read(&m->vm, m->pieces, npieces);
+	if (err) {
+		/* Unmapped since, or the process is gone: cannot say the copy held. */
+		bool fault = err->code == AD_ERROR_FAULT;
+		if (!fault)
+			return err;
+		ad_error_destroy(err);
+		*changed = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < npieces; i++)
+		if (!refresh_piece(m, &m->pieces[i]))
+			*changed = true;
+	return NULL;
+}
+
 /* Right after the resume, so that io leaves' fds say what they are connected
  * to as of this sample. Best effort: a process whose fds we may not list
  * still gets its trace, with bare fds. */
@@ -756,27 +904,15 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 		err = prepare(&p);
 	if (!err && options && options->admit_memory)
 		err = admit(&p, options, snap);
-	struct ad_stopped *stopped = NULL;
-	struct realtime rt = { 0 };
-	if (!err) {
-		enter_realtime(&rt);
-		err = ad_process_stop_checked(pid, &stopped);
-	}
-	if (!err) {
-		clock_gettime(CLOCK_REALTIME, &snap->captured_at);
-		clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
-		err = during_pause(&p, stopped, &vm);
-		struct ad_error *resume_err = ad_process_resume_timed(stopped, &snap->pause_us);
-		if (!err)
-			err = resume_err;
-		else
-			ad_error_destroy(resume_err);
-	}
-	leave_realtime(&rt);
+	if (!err && options && options->no_stop)
+		err = copy_running(&p, &vm, snap);
+	else if (!err)
+		err = copy_stopped(&p, &vm, snap);
 	ad_vm_deinit(&vm);
 	if (!err)
 		read_sockets(snap);
 	if (!err) {
+		snap->stopped = !(options && options->no_stop);
 		snap->copied_bytes = p.copied_bytes;
 		snap->nthreads = p.nthreads;
 		snap->threads = p.threads;

@@ -28,6 +28,10 @@ struct ad_unwinder {
 	pid_t pid;
 	uint64_t modules_signature;    /* of the ELF mappings it knows (modules_signature()) */
 	const struct ad_snapshot *snap; /* the snapshot being unwound, during a call only */
+	/* A thread read without a stop has no rbp: the value tried for it
+	 * (guess_frame_pointer()), during a call only. */
+	bool has_rbp_guess;
+	uint64_t rbp_guess;
 	/* The executable's DWARF: its functions, scopes and names, read
 	 * through the binary's debuginfo (one index, shared by every process of
 	 * the binary). */
@@ -237,6 +241,11 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp
 	return false;
 }
 
+/* set_initial_registers() gets no unwinder: the guess travels with the
+ * thread through these, set around each dwfl_getthread_frames(). */
+static __thread bool seed_has_rbp;
+static __thread uint64_t seed_rbp;
+
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *dwfl_arg)
 {
 	struct ad_unwinder *u = dwfl_arg;
@@ -274,6 +283,13 @@ static void regs_to_dwarf(const struct ad_regs *r, Dwarf_Word out[AD_DWARF_NREGS
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	const struct ad_thread *t = thread_arg;
+	if (t->partial_regs) {
+		/* Read without a stop: the others are unknown, not zero. */
+		Dwarf_Word sp = t->regs.rsp, bp = seed_rbp;
+		dwfl_thread_state_register_pc(thread, t->regs.rip);
+		return dwfl_thread_state_registers(thread, AD_DWARF_RSP, 1, &sp) &&
+		       (!seed_has_rbp || dwfl_thread_state_registers(thread, AD_DWARF_RBP, 1, &bp));
+	}
 	Dwarf_Word regs[AD_DWARF_NREGS];
 	regs_to_dwarf(&t->regs, regs);
 	return dwfl_thread_state_registers(thread, 0, AD_DWARF_NREGS, regs);
@@ -385,25 +401,47 @@ static bool is_function_tag(int tag)
 	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
 }
 
+/* The CFI of f's pc in its module's .eh_frame (source 0) or .debug_frame
+ * (1: only where .eh_frame has nothing: asking for it loads the module's
+ * whole DWARF, a libc's separate debug file decompressed, the cost of a
+ * process's first capture); free() it. */
+static bool cfi_frame(const struct ad_unwind_frame *f, int source, Dwarf_Frame **ret)
+{
+	if (!f->module)
+		return false;
+	Dwarf_Addr bias = 0;
+	Dwarf_CFI *cfi = source == 0 ? dwfl_module_eh_cfi(f->module, &bias)
+				     : dwfl_module_dwarf_cfi(f->module, &bias);
+	return cfi && dwarf_cfi_addrframe(cfi, f->lookup_pc - bias, ret) == 0;
+}
+
+/* Whether f is where a stack starts (_start, clone3): its CFI leaves the
+ * return address undefined. */
+static bool is_stack_start(const struct ad_unwind_frame *f)
+{
+	for (int i = 0; i < 2; i++) {
+		Dwarf_Frame *frame;
+		if (!cfi_frame(f, i, &frame))
+			continue;
+		Dwarf_Op ops_mem[3], *ops;
+		size_t nops;
+		/* libdw: undefined is no expression at ops_mem; "same value"
+		 * is no expression at NULL. */
+		bool undefined = dwarf_frame_register(frame, AD_DWARF_RIP, ops_mem, &ops, &nops) == 0 &&
+				 nops == 0 && ops != NULL;
+		free(frame);
+		return undefined;
+	}
+	return false;
+}
+
 /* The CFA of a frame from the module's CFI: almost always "register +
  * offset" (rsp+N, or rbp+16 after the prologue). */
 static bool compute_cfa(const struct ad_unwind_frame *f, uint64_t *ret)
 {
-	if (!f->module)
-		return false;
-	Dwarf_Addr biases[2] = {0, 0};
-	Dwarf_CFI *cfis[2] = {
-		dwfl_module_eh_cfi(f->module, &biases[0]),
-		NULL,
-	};
 	for (int i = 0; i < 2; i++) {
 		Dwarf_Frame *frame;
-		/* .debug_frame only where .eh_frame has nothing: asking for it
-		 * loads the module's whole DWARF (a libc's separate debug file,
-		 * decompressed), the cost of a process's first capture. */
-		if (i == 1)
-			cfis[1] = dwfl_module_dwarf_cfi(f->module, &biases[1]);
-		if (!cfis[i] || dwarf_cfi_addrframe(cfis[i], f->lookup_pc - biases[i], &frame) != 0)
+		if (!cfi_frame(f, i, &frame))
 			continue;
 		Dwarf_Op *ops;
 		size_t nops;
@@ -594,6 +632,80 @@ static int frame_callback(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+static struct ad_error *unwind_once(struct ad_unwinder *u, const struct ad_snapshot *snap,
+				    pid_t tid, bool has_rbp, uint64_t rbp, struct ad_unwind **ret);
+
+#define RBP_SCAN_BYTES 16384 /* of stack above the stack pointer */
+#define RBP_MAX_TRIES 8
+
+static bool is_executable(const struct ad_snapshot *snap, uint64_t address)
+{
+	const struct ad_mapping *m = ad_snapshot_mapping(snap, address);
+	return m && m->perms[2] == 'x';
+}
+
+/* Whether `ret` follows a call instruction: e8 rel32, or ff /2 (call
+ * through a register or memory, 2 to 7 bytes). */
+static bool follows_call(const struct ad_snapshot *snap, uint64_t ret)
+{
+	uint8_t code[7];
+	struct ad_error *err = ad_read(snap->reader, ret - sizeof(code), code, sizeof(code));
+	if (err) {
+		ad_error_destroy(err);
+		return false;
+	}
+	if (code[2] == 0xe8)
+		return true;
+	for (size_t len = 2; len <= 7; len++)
+		if (code[7 - len] == 0xff && ((code[8 - len] >> 3) & 7) == 2)
+			return true;
+	return false;
+}
+
+/* A thread read without a stop (only rip and rsp known) whose unwinding
+ * stopped at a frame-pointer frame: no frame between it and the system
+ * call saved rbp (else the unwinder would have found it on the stack), so
+ * rbp then was that frame's, which points at [saved rbp][return address]
+ * on the stack above: the nearest 16-aligned slot followed by an address
+ * just after a call (slots between the stack pointer and it hold the
+ * frame's own locals; farther ones, older frames). A slot of an older
+ * frame may unwind too, skipping frames: the nearest slot whose unwinding
+ * reaches where the stack starts is taken. */
+static struct ad_error *guess_frame_pointer(struct ad_unwinder *u, const struct ad_snapshot *snap,
+					    const struct ad_thread *thread, struct ad_unwind **uw)
+{
+	uint64_t sp = (*uw)->frames[(*uw)->nframes - 1].regs[AD_DWARF_RSP];
+	if (!((*uw)->frames[(*uw)->nframes - 1].regs_known & (1u << AD_DWARF_RSP)))
+		sp = thread->regs.rsp;
+	unsigned tries = 0;
+	for (uint64_t at = (sp + 15) & ~(uint64_t)15; at < sp + RBP_SCAN_BYTES && tries < RBP_MAX_TRIES;
+	     at += 16) {
+		uint64_t ret;
+		struct ad_error *err = ad_read_u64(snap->reader, at + 8, &ret);
+		if (err) {
+			ad_error_destroy(err);
+			break;
+		}
+		if (!is_executable(snap, ret) || !follows_call(snap, ret))
+			continue;
+		tries++;
+		struct ad_unwind *other;
+		if ((err = unwind_once(u, snap, thread->tid, true, at, &other))) {
+			if (ad_error_is_fatal(err))
+				return err;
+			ad_error_destroy(err);
+			continue;
+		}
+		if (other->complete) {
+			ad_unwind_destroy(*uw);
+			*uw = other;
+			return NULL;
+		}
+		ad_unwind_destroy(other);
+	}
+	return NULL;
+}
+
 struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapshot *snap,
 				  pid_t tid, struct ad_unwind **ret)
 {
@@ -610,6 +722,23 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 				       "this unwinder was made for another process, or for other "
 				       "mappings, than the snapshot of process %d: make a new one",
 				       (int)snap->pid);
+	if (thread->running)
+		return ad_error_create(AD_ERROR_NOT_FOUND, "thread %d of process %d was running on "
+				       "a CPU and was not stopped: no stack to unwind", (int)tid,
+				       (int)snap->pid);
+	struct ad_unwind *uw;
+	struct ad_error *err = unwind_once(u, snap, tid, false, 0, &uw);
+	if (!err && thread->partial_regs && !uw->complete)
+		err = guess_frame_pointer(u, snap, thread, &uw);
+	if (err)
+		return err;
+	*ret = uw;
+	return NULL;
+}
+
+static struct ad_error *unwind_once(struct ad_unwinder *u, const struct ad_snapshot *snap,
+				    pid_t tid, bool has_rbp, uint64_t rbp, struct ad_unwind **ret)
+{
 	struct ad_unwind *uw = calloc(1, sizeof(*uw));
 	if (!uw)
 		return &ad_error_nomem;
@@ -618,7 +747,10 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 	uw->debuginfo = u->di;
 	struct frames_builder b = {.u = u, .uw = uw};
 	u->snap = snap;
+	seed_has_rbp = has_rbp;
+	seed_rbp = rbp;
 	int rc = dwfl_getthread_frames(u->dwfl, tid, frame_callback, &b);
+	seed_has_rbp = false;
 	u->snap = NULL;
 	struct ad_error *err = b.err;
 	if (!err && (rc == -1 || b.pc_unknown)) {
@@ -635,6 +767,7 @@ struct ad_error *ad_unwind_thread(struct ad_unwinder *u, const struct ad_snapsho
 		ad_unwind_destroy(uw);
 		return err;
 	}
+	uw->complete = uw->nframes && !uw->truncated && is_stack_start(&uw->frames[uw->nframes - 1]);
 	*ret = uw;
 	return NULL;
 }

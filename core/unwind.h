@@ -78,6 +78,7 @@ struct ad_unwind {
 	struct ad_unwind_frame *frames; /* innermost first */
 	size_t nphysical;
 	bool truncated;           /* AD_UNWIND_MAX_FRAMES reached */
+	bool complete;            /* reached where the stack starts (_start, clone3) */
 	char *end_reason;         /* why unwinding stopped before the outermost frame, or NULL */
 	struct ad_unwinder *unwinder; /* that unwound it: outlives it */
 	struct ad_debuginfo *debuginfo; /* whose Dwarf the frames' DIEs are of */

@@ -73,6 +73,9 @@ static const char usage[] =
 	"  --sample-interval DUR     time between samples of a watched process\n"
 	"                            (default 10s)\n"
 	"  --stuck-threshold DUR     a task unchanged this long is stuck (default 60s)\n"
+	"  --sample-stop yes|no      no: watched processes are read while they run,\n"
+	"                            never stopped (tasks that change while read are\n"
+	"                            marked inconsistent); default yes\n"
 	"  --expected-wait-fn GLOB   a function where waiting forever is normal\n"
 	"                            (e.g. '*::accept_loop'); repeatable\n"
 	"  --expected-wait-at FILE:LINE  the same by suspension point (FILE a glob,\n"
@@ -82,7 +85,7 @@ static const char usage[] =
 	"  --help                    print this help and exit\n"
 	"\n"
 	"Endpoints: GET /healthz, /metrics, /pids, /pids/PID/tasks[?format=text&task=ID&\n"
-	"locals=1&max_age_ms=N], /pids/PID/tasks/ID, and / (the viewer). /metrics has\n"
+	"locals=1&max_age_ms=N&stop=0], /pids/PID/tasks/ID, and / (the viewer). /metrics has\n"
 	"the daemon's own metrics and, per watched process, stuck tasks, deadlocks\n"
 	"and sample times (Prometheus text format).\n"
 	"Systemd socket activation (LISTEN_FDS) replaces the configured listeners.\n"
@@ -110,6 +113,7 @@ static const struct option long_options[] = {
 	{ "watch", required_argument, NULL, 0 },
 	{ "sample-interval", required_argument, NULL, 0 },
 	{ "stuck-threshold", required_argument, NULL, 0 },
+	{ "sample-stop", required_argument, NULL, 0 },
 	{ "expected-wait-fn", required_argument, NULL, 0 },
 	{ "expected-wait-at", required_argument, NULL, 0 },
 	{ "version", no_argument, NULL, 'V' },
@@ -170,7 +174,7 @@ static struct ad_error *read_token(const char *path, char **ret, size_t *ret_len
 
 static bool is_hang_flag(const char *key)
 {
-	static const char *const keys[] = { "sample_interval", "stuck_threshold",
+	static const char *const keys[] = { "sample_interval", "stuck_threshold", "sample_stop",
 					    "expected_wait_fn", "expected_wait_at" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)

@@ -33,6 +33,10 @@ static const char usage[] =
 	"  --json       print the JSON trace document instead of text\n"
 	"  --task ID    only task ID (and the tasks it awaits)\n"
 	"  --locals     also show futures created but not yet polled\n"
+	"  --no-stop    read the process while it runs, never stopping it: each\n"
+	"               task is checked against the process after it is read, read\n"
+	"               again if it changed, and marked inconsistent if it kept\n"
+	"               changing; threads running on a CPU are not unwound\n"
 	"  --version    print the version and exit\n"
 	"  --help       print this help and exit\n"
 	"\n"
@@ -54,6 +58,7 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "task", required_argument, NULL, 't' },
 	{ "locals", no_argument, NULL, 'l' },
+	{ "no-stop", no_argument, NULL, 'n' },
 	{ "core", required_argument, NULL, 'c' },
 	{ "exe", required_argument, NULL, 'e' },
 	{ "debuginfo-dir", required_argument, NULL, 'd' },
@@ -132,7 +137,7 @@ static int trace_core(const char *path, const char *exe,
 
 int main(int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, no_stop = false;
 	const char *core_path = NULL, *exe = NULL;
 	struct ad_context_options context = { 0 };
 	struct ad_render_options render = { 0 };
@@ -143,6 +148,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'l': render.locals = true; break;
+		case 'n': no_stop = true; break;
 		case 'c': core_path = optarg; break;
 		case 'e': exe = optarg; break;
 		case 'd': context.debuginfo_dirs = optarg; break;
@@ -162,6 +168,8 @@ int main(int argc, char **argv)
 	}
 	if (exe && !core_path)
 		return fail(EXIT_USAGE, "--exe goes with --core; see --help");
+	if (no_stop && core_path)
+		return fail(EXIT_USAGE, "--no-stop goes with a PID: a core stops nothing; see --help");
 	if (core_path) {
 		if (argc != optind)
 			return fail(EXIT_USAGE, "--core FILE takes no PID; see --help");
@@ -176,7 +184,7 @@ int main(int argc, char **argv)
 	struct ad_error *err = ad_context_create(&context, &ctx);
 	if (err)
 		return fail_with(err);
-	struct ad_capture_options capture = { .locals = render.locals };
+	struct ad_capture_options capture = { .locals = render.locals, .no_stop = no_stop };
 	struct ad_trace *trace;
 	err = ad_capture(ctx, pid, &capture, &trace);
 	int status = err ? fail_with(err) : print_trace(trace, &render, json);

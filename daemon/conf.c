@@ -425,6 +425,20 @@ static struct ad_error *set_stuck_threshold(const struct target *t, const char *
 	return NULL;
 }
 
+static struct ad_error *set_sample_stop(const struct target *t, const char *key,
+					const char *value)
+{
+	static const char *const yes[] = { "yes", "true", "1" }, *const no[] = { "no", "false", "0" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+			t->hang->has_sample_stop = true;
+			t->hang->sample_stop = strcmp(value, yes[i]) == 0;
+			return NULL;
+		}
+	}
+	return bad_value(key, value, "yes or no");
+}
+
 static struct ad_error *add_expected_wait(struct ad_hang_settings *h,
 					  enum ad_expected_wait_kind kind, const char *pattern,
 					  size_t pattern_len, unsigned line)
@@ -515,6 +529,7 @@ static const struct key_def keys[] = {
 	{ "decode_priority", SCOPE_DAEMON, false, false, set_decode_priority },
 	{ "sample_interval", SCOPE_HANG | SCOPE_WATCH, false, false, set_sample_interval },
 	{ "stuck_threshold", SCOPE_HANG | SCOPE_WATCH, false, false, set_stuck_threshold },
+	{ "sample_stop", SCOPE_HANG | SCOPE_WATCH, false, false, set_sample_stop },
 	{ "expected_wait_fn", SCOPE_HANG | SCOPE_WATCH, true, false, set_expected_wait_fn },
 	{ "expected_wait_at", SCOPE_HANG | SCOPE_WATCH, true, false, set_expected_wait_at },
 	{ "pid", SCOPE_WATCH, false, true, set_pid },
@@ -595,6 +610,8 @@ struct ad_error *ad_config_create(struct ad_config **ret)
 	c->hang.sample_interval_ms = DEFAULT_SAMPLE_INTERVAL_MS;
 	c->hang.has_stuck_threshold = true;
 	c->hang.stuck_threshold_ms = DEFAULT_STUCK_THRESHOLD_MS;
+	c->hang.has_sample_stop = true;
+	c->hang.sample_stop = true;
 
 	struct target t = { .config = c };
 	struct ad_error *err = set_listen(&t, "listen", AD_CONFIG_DEFAULT_LISTEN);
@@ -611,6 +628,11 @@ uint64_t ad_watch_sample_interval_ms(const struct ad_config *c, const struct ad_
 {
 	return w->hang.has_sample_interval ? w->hang.sample_interval_ms
 					   : c->hang.sample_interval_ms;
+}
+
+bool ad_watch_sample_stop(const struct ad_config *c, const struct ad_watch *w)
+{
+	return w->hang.has_sample_stop ? w->hang.sample_stop : c->hang.sample_stop;
 }
 
 uint64_t ad_watch_stuck_threshold_ms(const struct ad_config *c, const struct ad_watch *w)

@@ -24,6 +24,7 @@
  *     [hang]                           # defaults for every watched target
  *     sample_interval = 10s
  *     stuck_threshold = 60s
+ *     sample_stop = yes                # no: read while it runs, never stop it
  *     expected_wait_fn = *::accept_loop
  *     expected_wait_at = src/idle.rs:*
  *
@@ -82,6 +83,10 @@ struct ad_hang_settings {
 	uint64_t sample_interval_ms;
 	bool has_stuck_threshold;
 	uint64_t stuck_threshold_ms;
+	/* sample_stop = no: samples read the process while it runs
+	 * (ad_capture_options.no_stop) */
+	bool has_sample_stop;
+	bool sample_stop;
 	size_t nexpected;
 	struct ad_expected_wait *expected;
 };
@@ -148,6 +153,7 @@ void ad_config_destroy(struct ad_config *config);
 /* Effective values for a watch (its own, else [hang]'s). */
 uint64_t ad_watch_sample_interval_ms(const struct ad_config *config, const struct ad_watch *w);
 uint64_t ad_watch_stuck_threshold_ms(const struct ad_config *config, const struct ad_watch *w);
+bool ad_watch_sample_stop(const struct ad_config *config, const struct ad_watch *w);
 
 const char *ad_log_level_name(enum ad_log_level level);
 /* Parses "10s", "500ms", "2m", "1h", "10" (seconds). */

@@ -252,6 +252,7 @@ void hang_metrics_sampled(const char *target, const struct ad_trace *trace,
 	metric_set(longest, target, report->longest_unchanged_s);
 	metric_set(cycles, target, (double)trace->ncycles);
 	metric_observe(sample_seconds, target, duration_s);
-	metric_observe(pause_seconds, target, (double)trace->pause_us / 1e6);
+	if (!trace->not_stopped)
+		metric_observe(pause_seconds, target, (double)trace->pause_us / 1e6);
 	publish_places(target, trace, report);
 }

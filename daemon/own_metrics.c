@@ -65,7 +65,7 @@ void own_metrics_request(unsigned http_status)
 	metric_add(requests, labels, 1);
 }
 
-void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_us, bool ok)
+void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_us, bool paused)
 {
 	if (!samples)
 		return;
@@ -73,7 +73,7 @@ void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_u
 	metrics_labels(labels, sizeof(labels), "outcome", outcome, (const char *)NULL);
 	metric_add(samples, labels, 1);
 	metric_observe(sample_seconds, NULL, duration_s);
-	if (ok)
+	if (paused)
 		metric_observe(pause_seconds, NULL, (double)pause_us / 1e6);
 }
 

@@ -11,8 +11,9 @@
 struct ad_error *own_metrics_register(struct metrics *m);
 
 void own_metrics_request(unsigned http_status);
-/* outcome: "ok" or an error code name. */
-void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_us, bool ok);
+/* outcome: "ok" or an error code name; paused: pause_us is a pause to
+ * observe (an ok sample that stopped the process). */
+void own_metrics_sample(const char *outcome, double duration_s, uint64_t pause_us, bool paused);
 /* A request served without a sample of its own: "shared" or "cached". */
 void own_metrics_reuse(const char *how);
 /* A whole document answered: rendered for it, or another's rendering. */

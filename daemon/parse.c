@@ -87,7 +87,8 @@ bool token_matches(const char *given, size_t given_len, const char *token, size_
 	return diff == 0;
 }
 
-static const char *const param_names[P_COUNT] = { "format", "task", "locals", "max_age_ms" };
+static const char *const param_names[P_COUNT] = { "format", "task", "locals", "max_age_ms",
+								  "stop" };
 
 void query_init(struct query *q, unsigned allowed)
 {

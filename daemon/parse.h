@@ -32,7 +32,7 @@ bool token_matches(const char *given, size_t given_len, const char *token, size_
 
 /* ---- query strings: each parameter known, allowed where it is used, given once */
 
-enum query_param { P_FORMAT, P_TASK, P_LOCALS, P_MAX_AGE, P_COUNT };
+enum query_param { P_FORMAT, P_TASK, P_LOCALS, P_MAX_AGE, P_STOP, P_COUNT };
 
 struct query {
 	unsigned allowed; /* 1 << enum query_param */

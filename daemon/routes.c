@@ -163,6 +163,7 @@ struct tasks_request {
 	uint64_t task;
 	bool text;
 	bool locals;
+	bool no_stop;         /* ?stop=0: read while it runs */
 	uint64_t max_age_ms;
 };
 
@@ -170,7 +171,7 @@ struct tasks_request {
 static enum MHD_Result parse_tasks_query(struct MHD_Connection *c, struct request *r,
 					 struct tasks_request *t, bool *ok)
 {
-	unsigned allowed = 1u << P_LOCALS | 1u << P_MAX_AGE;
+	unsigned allowed = 1u << P_LOCALS | 1u << P_MAX_AGE | 1u << P_STOP;
 	if (!t->one_task)
 		allowed |= 1u << P_FORMAT | 1u << P_TASK;
 	struct query q;
@@ -190,6 +191,10 @@ static enum MHD_Result parse_tasks_query(struct MHD_Connection *c, struct reques
 	}
 	if (q.given[P_LOCALS] && !parse_flag(q.value[P_LOCALS], &t->locals))
 		return bad_request(c, r, "locals", q.value[P_LOCALS], "1, 0, true or false");
+	bool stop = true;
+	if (q.given[P_STOP] && !parse_flag(q.value[P_STOP], &stop))
+		return bad_request(c, r, "stop", q.value[P_STOP], "1, 0, true or false");
+	t->no_stop = !stop;
 	if (q.given[P_MAX_AGE] &&
 	    !parse_decimal(q.value[P_MAX_AGE], SAMPLER_MAX_AGE_MS, &t->max_age_ms))
 		return bad_request(c, r, "max_age_ms", q.value[P_MAX_AGE],
@@ -347,7 +352,8 @@ static enum MHD_Result handle_tasks(struct app *app, struct MHD_Connection *c, s
 			"process %d exited while the request was checked; try again", (int)t.pid));
 
 	struct sampled sampled;
-	err = sampler_get(app->sampler, t.pid, start_time, t.locals, t.max_age_ms, &sampled);
+	err = sampler_get(app->sampler, t.pid, start_time, t.locals, t.no_stop, t.max_age_ms,
+			  &sampled);
 	if (err)
 		return respond_ad_error(c, r, err);
 	enum MHD_Result result = t.has_task ? render_tasks(c, r, &t, sampled.trace)

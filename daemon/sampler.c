@@ -15,6 +15,7 @@
 struct sample {
 	unsigned refs;   /* under the sampler's lock */
 	bool locals;
+	bool no_stop;    /* read while the process ran */
 	bool background; /* decoded at the sampler's decode priority */
 	bool done;
 	uint64_t done_ms;
@@ -199,10 +200,11 @@ static void log_sample(pid_t pid, bool locals, const struct sample *sample, doub
 		return;
 	}
 	log_msg(AD_LOG_INFO,
-		"sample pid=%d locals=%d outcome=ok pause_us=%llu tasks=%zu duration_ms=%.1f",
-		(int)pid, locals, (unsigned long long)sample->trace->pause_us,
-		sample->trace->ntasks, duration_s * 1e3);
-	own_metrics_sample("ok", duration_s, sample->trace->pause_us, true);
+		"sample pid=%d locals=%d stop=%d outcome=ok pause_us=%llu tasks=%zu duration_ms=%.1f",
+		(int)pid, locals, !sample->trace->not_stopped,
+		(unsigned long long)sample->trace->pause_us, sample->trace->ntasks, duration_s * 1e3);
+	/* A sample that did not stop the process paused nothing. */
+	own_metrics_sample("ok", duration_s, sample->trace->pause_us, !sample->trace->not_stopped);
 }
 
 /* A sample taken while `pid` still named the process that started at
@@ -271,6 +273,7 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 
 	struct ad_capture_options options = {
 		.locals = sample->locals,
+		.no_stop = sample->no_stop,
 		.decode_priority = sample->background ? s->decode_priority
 						      : AD_DECODE_PRIORITY_NORMAL,
 		.admit_memory = admit_memory,
@@ -300,8 +303,15 @@ static void take_sample(struct sampler *s, pid_t pid, unsigned long long start_t
 	pthread_mutex_lock(&s->lock);
 }
 
+/* Whether `sample` decoded at least what a request wants: its locals when
+ * asked for, and a stopped sample unless an unstopped one will do. */
+static bool serves(const struct sample *sample, bool locals, bool no_stop)
+{
+	return (sample->locals || !locals) && (!sample->no_stop || no_stop);
+}
+
 static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long long start_time,
-				   bool locals, uint64_t max_age_ms, bool background,
+				   bool locals, bool no_stop, uint64_t max_age_ms, bool background,
 				   struct sampled *ret)
 {
 	struct ad_error *err;
@@ -313,7 +323,7 @@ static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long l
 	slot->users++;
 	for (;;) {
 		struct sample *latest = slot->latest;
-		if (max_age_ms && latest && (latest->locals || !locals) &&
+		if (max_age_ms && latest && serves(latest, locals, no_stop) &&
 		    monotonic_ms() - latest->done_ms <= max_age_ms) {
 			err = hand_out(latest, SAMPLE_CACHED, ret);
 			break;
@@ -323,7 +333,7 @@ static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long l
 			running->refs++;
 			while (!running->done)
 				pthread_cond_wait(&s->finished, &s->lock);
-			bool fits = running->locals || !locals;
+			bool fits = serves(running, locals, no_stop);
 			if (fits)
 				err = hand_out(running, SAMPLE_SHARED, ret);
 			put_sample(running);
@@ -345,6 +355,7 @@ static struct ad_error *get_sample(struct sampler *s, pid_t pid, unsigned long l
 		}
 		mine->refs = 1; /* the slot's, while running */
 		mine->locals = locals;
+		mine->no_stop = no_stop;
 		mine->background = background;
 		/* The kept sample is not kept through the new one: two decoded
 		 * traces of a large process at once would double the daemon's
@@ -377,15 +388,16 @@ unlock:
 }
 
 struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
-			     bool locals, uint64_t max_age_ms, struct sampled *ret)
+			     bool locals, bool no_stop, uint64_t max_age_ms, struct sampled *ret)
 {
-	return get_sample(s, pid, start_time, locals, max_age_ms, false, ret);
+	return get_sample(s, pid, start_time, locals, no_stop, max_age_ms, false, ret);
 }
 
 struct ad_error *sampler_get_background(struct sampler *s, pid_t pid,
-					unsigned long long start_time, struct sampled *ret)
+					unsigned long long start_time, bool no_stop,
+					struct sampled *ret)
 {
-	return get_sample(s, pid, start_time, false, 0, true, ret);
+	return get_sample(s, pid, start_time, false, no_stop, 0, true, ret);
 }
 
 void sampler_release(struct sampler *s, struct sampled *sampled)

@@ -61,11 +61,14 @@ void sampler_destroy(struct sampler *s);
  * whose pid was taken by another process meanwhile fails with
  * AD_ERROR_NO_PROCESS. */
 struct ad_error *sampler_get(struct sampler *s, pid_t pid, unsigned long long start_time,
-			     bool locals, uint64_t max_age_ms, struct sampled *ret);
+			     bool locals, bool no_stop, uint64_t max_age_ms, struct sampled *ret);
 /* A fresh sample taken for no waiting client (the watch list's periodic
- * sampling): decoded at the decode priority. */
+ * sampling): decoded at the decode priority. `no_stop`: read while the
+ * process runs (ad_capture_options.no_stop); a request that allows it may
+ * share a stopped sample, one that does not never gets an unstopped one. */
 struct ad_error *sampler_get_background(struct sampler *s, pid_t pid,
-					unsigned long long start_time, struct sampled *ret);
+					unsigned long long start_time, bool no_stop,
+					struct sampled *ret);
 void sampler_release(struct sampler *s, struct sampled *sampled);
 
 /* Moves the reference `sampled` holds into a malloc'ed handle, released by

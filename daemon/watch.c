@@ -27,6 +27,7 @@ struct target {
 	struct ad_process_info proc;
 	char labels[HANG_METRICS_LABELS_MAX];
 	uint64_t interval_ms, threshold_ms;
+	bool no_stop; /* sample_stop = no */
 	size_t nexpected;
 	struct ad_expected_wait *expected; /* [hang]'s, then the watch's (patterns borrowed) */
 	struct ad_progress *progress;
@@ -151,6 +152,7 @@ static struct ad_error *target_create(struct watcher *w, const struct ad_watch *
 	t->proc = *proc;
 	t->interval_ms = ad_watch_sample_interval_ms(w->config, watch);
 	t->threshold_ms = ad_watch_stuck_threshold_ms(w->config, watch);
+	t->no_stop = !ad_watch_sample_stop(w->config, watch);
 	t->nexpected = global->nexpected + own->nexpected;
 	if (t->nexpected) {
 		t->expected = malloc(t->nexpected * sizeof(*t->expected));
@@ -229,7 +231,8 @@ static void sample_once(struct target *t)
 		pthread_mutex_unlock(&w->lock);
 	}
 	struct sampled sampled;
-	struct ad_error *err = sampler_get_background(w->sampler, pid, t->proc.start_time, &sampled);
+	struct ad_error *err = sampler_get_background(w->sampler, pid, t->proc.start_time, t->no_stop,
+						      &sampled);
 	if (!err)
 		sampler_release(w->sampler, &sampled);
 	pthread_mutex_lock(&w->lock);
@@ -298,9 +301,9 @@ static void add_target(struct watcher *w, const struct ad_watch *watch,
 	char exe[PATH_MAX];
 	log_escape(proc->exe, exe, sizeof(exe));
 	log_msg(AD_LOG_INFO,
-		"watch name=%s pid=%d exe=\"%s\" interval_ms=%llu threshold_ms=%llu: watching",
+		"watch name=%s pid=%d exe=\"%s\" interval_ms=%llu threshold_ms=%llu stop=%d: watching",
 		watch->name, (int)proc->pid, exe, (unsigned long long)t->interval_ms,
-		(unsigned long long)t->threshold_ms);
+		(unsigned long long)t->threshold_ms, !t->no_stop);
 }
 
 /* Stops and forgets targets[i]. Lock held on entry and return, released

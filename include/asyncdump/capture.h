@@ -50,6 +50,12 @@ struct ad_capture_options {
 	bool locals;            /* also decode not-yet-polled futures */
 	enum ad_decode_priority decode_priority; /* lowered only where it can be restored */
 	uint64_t max_snapshot_bytes; /* 0: default */
+	/* Read while the process runs, never stopping it: each task's tree is
+	 * checked against the process after it is decoded, decoded again when
+	 * its memory changed meanwhile, and marked inconsistent when it kept
+	 * changing; only threads blocked in a system call are unwound (their
+	 * block_on futures). For frequent sampling of a busy service. */
+	bool no_stop;
 	/* Optional memory admission of the snapshot (see ad_snapshot_options). */
 	struct ad_error *(*admit_memory)(void *arg, uint64_t bytes);
 	void (*release_memory)(void *arg, uint64_t bytes);

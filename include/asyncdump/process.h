@@ -38,6 +38,12 @@ struct ad_thread {
 	pid_t tid;
 	char name[16];      /* /proc/PID/task/TID/comm */
 	struct ad_regs regs;
+	/* Read without stopping the thread (a sample that does not stop):
+	 * only rip, rsp and fs_base (0: unknown) are known; and of one that
+	 * was running on a CPU (not blocked in a system call) only fs_base:
+	 * its stack cannot be unwound. */
+	bool partial_regs;
+	bool running;
 };
 
 struct ad_stopped; /* opaque: a process whose threads we hold */

@@ -36,6 +36,15 @@ struct ad_snapshot_options {
 	void *memory_arg;
 	/* The caller ran ad_process_check() just before: not run again. */
 	bool process_checked;
+	/* Copy while the process runs (no ptrace stop): the copy may be torn
+	 * where the process wrote meanwhile (ad_snapshot_refresh() finds
+	 * where), and threads are known only when blocked in a system call. */
+	bool no_stop;
+};
+
+/* A range of target memory [start, end). */
+struct ad_span {
+	uint64_t start, end;
 };
 
 /* One mapping of /proc/PID/maps. */
@@ -58,6 +67,9 @@ struct ad_snapshot {
 	struct timespec captured_at; /* CLOCK_REALTIME at the stop */
 	struct timespec monotonic;   /* CLOCK_MONOTONIC at the stop (deadlines) */
 	uint64_t pause_us;           /* first thread stopped → last resumed */
+	bool stopped;                /* false: copied while it ran (no_stop) */
+	uint64_t copy_us;            /* the copy alone, when not stopped */
+	size_t nthreads_running;     /* not stopped: threads on a CPU (not unwound) */
 	uint64_t copied_bytes;
 	size_t nthreads;
 	struct ad_thread *threads;   /* registers as they were during the stop */
@@ -75,6 +87,14 @@ struct ad_snapshot {
 struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *options,
 				  struct ad_snapshot **ret);
 void ad_snapshot_destroy(struct ad_snapshot *snap);
+
+/* For a snapshot taken without a stop: compares the copy of each span with
+ * the process's memory now (spans outside the copied memory are skipped)
+ * and, where they differ, replaces the copy with what the process holds
+ * now; *changed tells whether any byte differed, or could not be compared
+ * (a page the copy saw untouched, memory gone). Spans need not be sorted. */
+struct ad_error *ad_snapshot_refresh(struct ad_snapshot *snap, const struct ad_span *spans,
+				     size_t n, bool *changed);
 
 /* The mapping containing `address`, or NULL. */
 const struct ad_mapping *ad_snapshot_mapping(const struct ad_snapshot *snap, uint64_t address);

@@ -133,6 +133,10 @@ struct ad_frame {
 	struct ad_blocked_on *blocked_on;   /* leaf only, or NULL */
 	char *error;              /* why this frame could not be decoded further, or NULL */
 	bool not_polled;          /* a local future created but not awaited (locals only) */
+	/* A tree read without a stop whose memory kept changing while it was
+	 * read: the root of such a tree only (what the task is doing right now
+	 * cannot be said; ad_task.inconsistent). */
+	bool changed_while_read;
 	bool has_awaits_task;
 	uint64_t awaits_task;     /* a JoinHandle: the task id whose tree continues here */
 	size_t nchildren;
@@ -164,6 +168,9 @@ struct ad_task {
 	enum ad_task_state state;
 	char *note;               /* e.g. "future optimised out in this build", or NULL */
 	struct ad_frame *root;    /* NULL when it could not be decoded (see note) */
+	/* Read without a stop, its memory changed while it was read, each of
+	 * the times it was read again: its tree may mix two moments. */
+	bool inconsistent;
 	/* Filled by hang detection (progress.h) before the trace is shown. */
 	bool has_unchanged_for;
 	double unchanged_for_s;
@@ -178,6 +185,9 @@ struct ad_trace {
 	struct timespec captured_at;
 	uint64_t pause_us;
 	bool from_core;           /* read from a core file: source "core", no pause */
+	/* Read while the process ran (no stop, no pause): tasks say whether
+	 * they read consistently (ad_task.inconsistent). */
+	bool not_stopped;
 	size_t nruntimes;
 	struct ad_runtime *runtimes;
 	size_t ntasks;

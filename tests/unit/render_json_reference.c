@@ -501,6 +501,8 @@ static json_t *task_json(struct render *r, const struct ad_task *task)
 	put(r, o, "thread", thread_json(r, task));
 	put(r, o, "state", task_state_json(task));
 	put(r, o, "note", text_or_null(task->note));
+	if (r->t->not_stopped)
+		put(r, o, "consistent", json_boolean(!task->inconsistent));
 	if (task->has_unchanged_for && isfinite(task->unchanged_for_s))
 		put(r, o, "unchanged_for_s", json_real(task->unchanged_for_s));
 	put(r, o, "blocked_on", summary_json(r, task));
@@ -581,7 +583,9 @@ static json_t *document_json(struct render *r, const struct ad_task *only)
 	put(r, doc, "build_id", text_or_null(t->build_id));
 	put(r, doc, "source_root", text_or_null(t->source_root));
 	put(r, doc, "captured_at", timestamp_json(t->captured_at));
-	put(r, doc, "pause_us", t->from_core ? json_null() : json_integer((json_int_t)t->pause_us));
+	put(r, doc, "pause_us", t->from_core || t->not_stopped ? json_null()
+							       : json_integer((json_int_t)t->pause_us));
+	put(r, doc, "stopped", t->from_core ? json_null() : json_boolean(!t->not_stopped));
 	put(r, doc, "source", json_string(t->from_core ? "core" : "live"));
 	put(r, doc, "runtimes", runtimes_json(r));
 	put(r, doc, "tasks", tasks);

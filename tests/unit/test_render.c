@@ -687,6 +687,40 @@ START_TEST(design_point1_text)
 }
 END_TEST
 
+/* A sample read without a stop: nothing paused, each task says whether it
+ * read consistently; a stopped one says neither. */
+START_TEST(read_without_a_stop)
+{
+	struct ad_trace *t = design_point1();
+	json_t *doc = render_json(t, &no_options);
+	ck_assert(json_is_true(at(doc, "stopped")));
+	assert_absent(doc, "tasks/0/consistent");
+	json_decref(doc);
+
+	t->not_stopped = true;
+	doc = render_json(t, &no_options);
+	ck_assert(json_is_false(at(doc, "stopped")));
+	assert_null_at(doc, "pause_us");
+	ck_assert(json_is_true(at(doc, "tasks/0/consistent")));
+	json_decref(doc);
+	char *text = render_text(t, &no_options);
+	ck_assert_ptr_nonnull(strstr(text, ", read at 2024-05-01T12:00:00.000412Z without stopping "
+				       "it\n"));
+	ck_assert_ptr_null(strstr(text, "inconsistent"));
+	free(text);
+
+	t->tasks[0].inconsistent = true;
+	doc = render_json(t, &no_options);
+	ck_assert(json_is_false(at(doc, "tasks/0/consistent")));
+	json_decref(doc);
+	text = render_text(t, &no_options);
+	ck_assert_ptr_nonnull(strstr(text, "task 0x1234 (id 7, idle) ~ blocked on timer 0x789 "
+					   "[inconsistent: changed while read]\n"));
+	free(text);
+	ad_trace_destroy(t);
+}
+END_TEST
+
 START_TEST(design_point1_locals)
 {
 	struct ad_trace *t = design_point1();
@@ -1727,6 +1761,7 @@ int main(void)
 	TCase *tc = tcase_create("design");
 	tcase_add_test(tc, design_point1_json);
 	tcase_add_test(tc, design_point1_text);
+	tcase_add_test(tc, read_without_a_stop);
 	tcase_add_test(tc, design_point1_locals);
 	tcase_add_test(tc, design_point2_locals_are_drawn_like_frames);
 	tcase_add_test(tc, design_point3_join);

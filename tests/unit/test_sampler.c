@@ -145,7 +145,7 @@ struct request {
 static void *request_run(void *arg)
 {
 	struct request *r = arg;
-	r->err = sampler_get(r->s, self, self_start, r->locals, r->max_age_ms, &r->sampled);
+	r->err = sampler_get(r->s, self, self_start, r->locals, false, r->max_age_ms, &r->sampled);
 	return NULL;
 }
 
@@ -244,8 +244,8 @@ START_TEST(the_last_reference_frees_a_replaced_sample)
 {
 	struct sampler *s = setup();
 	struct sampled first, second, cached;
-	ck_assert_ptr_null(sampler_get(s, self, self_start, false, 0, &first));
-	ck_assert_ptr_null(sampler_get(s, self, self_start, false, 0, &second)); /* max_age 0: fresh */
+	ck_assert_ptr_null(sampler_get(s, self, self_start, false, false, 0, &first));
+	ck_assert_ptr_null(sampler_get(s, self, self_start, false, false, 0, &second)); /* max_age 0: fresh */
 	ck_assert_uint_eq(captures_started(), 2);
 	ck_assert_ptr_ne(first.trace, second.trace);
 	ck_assert_int_eq(atomic_load(&destroyed), 0); /* first is still held */
@@ -258,7 +258,7 @@ START_TEST(the_last_reference_frees_a_replaced_sample)
 	sampler_release_handle(h);
 	ck_assert_int_eq(atomic_load(&destroyed), 1);
 	/* The kept one is reused while young enough. */
-	ck_assert_ptr_null(sampler_get(s, self, self_start, false, SAMPLER_MAX_AGE_MS, &cached));
+	ck_assert_ptr_null(sampler_get(s, self, self_start, false, false, SAMPLER_MAX_AGE_MS, &cached));
 	ck_assert_int_eq(cached.source, SAMPLE_CACHED);
 	ck_assert_ptr_eq(cached.trace, second.trace);
 	ck_assert_uint_eq(captures_started(), 2);
@@ -274,7 +274,7 @@ START_TEST(a_new_sample_does_not_keep_the_last_one_alive)
 {
 	struct sampler *s = setup();
 	struct sampled first;
-	ck_assert_ptr_null(sampler_get(s, self, self_start, false, 0, &first));
+	ck_assert_ptr_null(sampler_get(s, self, self_start, false, false, 0, &first));
 	sampler_release(s, &first); /* only the slot keeps it now */
 	ck_assert_int_eq(atomic_load(&destroyed), 0);
 	hold_captures(true);
@@ -315,7 +315,7 @@ START_TEST(failed_samples_are_shared_but_not_kept)
 	ad_error_destroy(b.err);
 	fake.fail = false;
 	struct sampled again;
-	ck_assert_ptr_null(sampler_get(s, self, self_start, false, SAMPLER_MAX_AGE_MS, &again));
+	ck_assert_ptr_null(sampler_get(s, self, self_start, false, false, SAMPLER_MAX_AGE_MS, &again));
 	ck_assert_int_eq(again.source, SAMPLE_FRESH); /* nothing was kept */
 	sampler_release(s, &again);
 	sampler_destroy(s);

@@ -296,6 +296,91 @@ START_TEST(snapshot_records_threads_exe_and_times)
 }
 END_TEST
 
+static const struct ad_thread *thread_of(const struct ad_snapshot *snap, pid_t tid)
+{
+	for (size_t i = 0; i < snap->nthreads; i++)
+		if (snap->threads[i].tid == tid)
+			return &snap->threads[i];
+	return NULL;
+}
+
+/* Without a stop, every thread of memtarget is blocked in a system call:
+ * its stack pointer and thread pointer are those a stop gives (the program
+ * counter may be a restarted system call's, 2 bytes before). */
+START_TEST(snapshot_without_a_stop_knows_blocked_threads)
+{
+	struct target t;
+	start_target(&t);
+	struct ad_snapshot *stopped, *running;
+	assert_ok(ad_snapshot_take(t.pid, NULL, &stopped));
+	struct ad_snapshot_options o = { .no_stop = true };
+	assert_ok(ad_snapshot_take(t.pid, &o, &running));
+	ck_assert(stopped->stopped);
+	ck_assert(!running->stopped);
+	ck_assert_uint_eq(running->pause_us, 0);
+	ck_assert_uint_eq(running->nthreads_running, 0);
+	ck_assert_uint_eq(running->nthreads, MEMTARGET_THREADS);
+	for (size_t i = 0; i < running->nthreads; i++) {
+		const struct ad_thread *th = &running->threads[i];
+		const struct ad_thread *was = thread_of(stopped, th->tid);
+		ck_assert_ptr_nonnull(was);
+		ck_assert(th->partial_regs && !th->running);
+		ck_assert_str_eq(th->name, was->name);
+		ck_assert_uint_eq(th->regs.rsp, was->regs.rsp);
+		ck_assert_uint_eq(th->regs.fs_base, was->regs.fs_base);
+		ck_assert(th->regs.rip == was->regs.rip || th->regs.rip == was->regs.rip + 2);
+	}
+	/* The workers' stacks are copied above their stack pointers. */
+	for (int i = 0; i < 2; i++) {
+		uint64_t v;
+		assert_ok(ad_read_u64(running->reader, t.stack[i], &v));
+		ck_assert_uint_eq(v, STACK_MARKER + (uint64_t)i);
+	}
+	ad_snapshot_destroy(stopped);
+	ad_snapshot_destroy(running);
+	stop_target(&t);
+}
+END_TEST
+
+/* A copy made while the process runs is checked against it: unchanged
+ * memory says so, changed memory is taken into the copy. */
+START_TEST(snapshot_without_a_stop_is_refreshed)
+{
+	struct target t;
+	start_target(&t);
+	struct ad_snapshot *snap;
+	struct ad_snapshot_options o = { .no_stop = true };
+	assert_ok(ad_snapshot_take(t.pid, &o, &snap));
+	struct ad_span spans[] = { { t.heap, t.heap + 8 }, { t.data, t.data + 8 },
+				   { t.rodata, t.rodata + 8 } };
+	bool changed = true;
+	assert_ok(ad_snapshot_refresh(snap, spans, 3, &changed));
+	ck_assert(!changed);
+
+	set_value(&t, 0x2222);
+	assert_ok(ad_snapshot_refresh(snap, spans, 1, &changed));
+	ck_assert(changed);
+	uint64_t v;
+	assert_ok(ad_read_u64(snap->reader, t.heap, &v));
+	ck_assert_uint_eq(v, 0x2222);
+	/* data was not asked for: the copy still holds what it read */
+	assert_ok(ad_read_u64(snap->reader, t.data, &v));
+	ck_assert_uint_eq(v, DATA_MARKER);
+	assert_ok(ad_snapshot_refresh(snap, spans, 3, &changed));
+	ck_assert(changed); /* data */
+	assert_ok(ad_snapshot_refresh(snap, spans, 3, &changed));
+	ck_assert(!changed);
+	ad_snapshot_destroy(snap);
+
+	struct ad_snapshot *stopped;
+	assert_ok(ad_snapshot_take(t.pid, NULL, &stopped));
+	assert_code(ad_snapshot_refresh(stopped, spans, 1, &changed), AD_ERROR_INVALID_ARGUMENT,
+		    "without a stop");
+	ad_snapshot_destroy(stopped);
+	stop_target(&t);
+}
+END_TEST
+
 START_TEST(snapshot_over_the_limit_is_refused)
 {
 	struct target t;
@@ -521,6 +606,8 @@ int main(void)
 	tcase_add_test(snap, snapshot_copies_stacks_above_the_stack_pointer);
 	tcase_add_test(snap, snapshot_skips_untouched_anonymous_pages);
 	tcase_add_test(snap, snapshot_faults_on_unreadable_pages_only);
+	tcase_add_test(snap, snapshot_without_a_stop_knows_blocked_threads);
+	tcase_add_test(snap, snapshot_without_a_stop_is_refreshed);
 	tcase_add_test(snap, snapshot_records_threads_exe_and_times);
 	tcase_add_test(snap, snapshot_over_the_limit_is_refused);
 	tcase_add_test(snap, snapshot_memory_is_admitted_and_given_back);
