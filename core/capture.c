@@ -412,6 +412,7 @@ static struct ad_error *say_consistency(const struct ad_snapshot *snap,
 	for (size_t i = 0; i < trace->ntasks; i++) {
 		struct ad_task *t = &trace->tasks[i];
 		t->inconsistent = t->root && t->root->changed_while_read;
+		t->reads = t->root ? t->root->reads : 0;
 	}
 	struct ad_error *err = NULL;
 	if (inconsistent)

@@ -115,6 +115,8 @@ struct ad_error *ad_checked_walk(struct ad_decode *d, const struct ad_type *type
 		bool same = false;
 		if (!err)
 			err = still_the_same(log, &same);
+		if (!err)
+			(*ret)->reads = attempt;
 		if (err || same)
 			break;
 		if (attempt == AD_CONSISTENCY_ATTEMPTS) {

@@ -935,6 +935,8 @@ static void task_json(struct render *r, const struct ad_task *task)
 	if (r->t->not_stopped) {
 		jw_key(w, "consistent");
 		jw_bool(w, !task->inconsistent);
+		jw_key(w, "reads");
+		jw_uint(w, task->reads);
 	}
 	if (task->has_unchanged_for && isfinite(task->unchanged_for_s)) {
 		jw_key(w, "unchanged_for_s");

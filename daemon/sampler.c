@@ -2,6 +2,7 @@
 #include "sampler.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -199,10 +200,21 @@ static void log_sample(pid_t pid, bool locals, const struct sample *sample, doub
 		own_metrics_sample(ad_error_code_name(sample->error->code), duration_s, 0, false);
 		return;
 	}
+	const struct ad_trace *t = sample->trace;
+	char reads[64] = "";
+	if (t->not_stopped) {
+		/* what reading without a stop cost and found */
+		size_t reread = 0, inconsistent = 0;
+		for (size_t i = 0; i < t->ntasks; i++) {
+			reread += t->tasks[i].reads > 1;
+			inconsistent += t->tasks[i].inconsistent;
+		}
+		snprintf(reads, sizeof(reads), " reread=%zu inconsistent=%zu", reread, inconsistent);
+	}
 	log_msg(AD_LOG_INFO,
-		"sample pid=%d locals=%d stop=%d outcome=ok pause_us=%llu tasks=%zu duration_ms=%.1f",
-		(int)pid, locals, !sample->trace->not_stopped,
-		(unsigned long long)sample->trace->pause_us, sample->trace->ntasks, duration_s * 1e3);
+		"sample pid=%d locals=%d stop=%d outcome=ok pause_us=%llu tasks=%zu%s duration_ms=%.1f",
+		(int)pid, locals, !t->not_stopped, (unsigned long long)t->pause_us, t->ntasks, reads,
+		duration_s * 1e3);
 	/* A sample that did not stop the process paused nothing. */
 	own_metrics_sample("ok", duration_s, sample->trace->pause_us, !sample->trace->not_stopped);
 }

@@ -272,6 +272,9 @@ static struct ad_frame *unwrap_spawn_wrappers(struct ad_frame *root)
 {
 	for (int i = 0; i < 4 && root && is_spawn_wrapper(root); i++) {
 		struct ad_frame *inner = root->children[0];
+		/* what reading the tree found (consistency.h) is the tree's */
+		inner->reads = root->reads;
+		inner->changed_while_read = root->changed_while_read;
 		root->nchildren = 0;
 		ad_frame_destroy(root);
 		root = inner;

@@ -562,13 +562,18 @@ static void refine_leaf(struct ad_decode *d, const struct ad_value *env, const c
 
 /* ---- the leaves by type name */
 
+static bool yield_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f);
+
 /* tokio's PollFn, or core's since tokio 1.4x: copy_bidirectional's and
- * Interval::tick's closures; then the leaf of what a closure captures. */
+ * Interval::tick's closures, yield_now's (1.5x: poll_fn over a `yielded`
+ * flag); then the leaf of what a closure captures. */
 static bool tokio_poll_fn_leaf(struct ad_decode *d, const struct ad_value *v, struct ad_frame *f)
 {
 	struct ad_value closure;
 	if (!ad_poll_fn_closure(v, &closure))
 		return false;
+	if (strstr(v->type->name, "tokio::task::yield_now::"))
+		return yield_leaf(d, v, f);
 	if (strstr(v->type->name, "tokio::io::util::copy_bidirectional::") &&
 	    copy_bidirectional_leaf(d, &closure, f))
 		return true;

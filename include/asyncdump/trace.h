@@ -133,9 +133,10 @@ struct ad_frame {
 	struct ad_blocked_on *blocked_on;   /* leaf only, or NULL */
 	char *error;              /* why this frame could not be decoded further, or NULL */
 	bool not_polled;          /* a local future created but not awaited (locals only) */
-	/* A tree read without a stop whose memory kept changing while it was
-	 * read: the root of such a tree only (what the task is doing right now
-	 * cannot be said; ad_task.inconsistent). */
+	/* The root of a tree read without a stop: how many times it was read
+	 * (more than once when its memory changed meanwhile), and whether it
+	 * kept changing (ad_task.reads, ad_task.inconsistent). */
+	unsigned reads;
 	bool changed_while_read;
 	bool has_awaits_task;
 	uint64_t awaits_task;     /* a JoinHandle: the task id whose tree continues here */
@@ -168,8 +169,10 @@ struct ad_task {
 	enum ad_task_state state;
 	char *note;               /* e.g. "future optimised out in this build", or NULL */
 	struct ad_frame *root;    /* NULL when it could not be decoded (see note) */
-	/* Read without a stop, its memory changed while it was read, each of
-	 * the times it was read again: its tree may mix two moments. */
+	/* Read without a stop: how many times its tree was read (1 when its
+	 * memory did not change meanwhile; 0 when it has none), and whether
+	 * it changed each time it was read again: its tree may mix moments. */
+	unsigned reads;
 	bool inconsistent;
 	/* Filled by hang detection (progress.h) before the trace is shown. */
 	bool has_unchanged_for;

@@ -116,6 +116,18 @@ assert_http 200 - "/pids/$demo/tasks/$foo_id?locals=true"
 read -r _ bar_not_polled <<<"$(frame "$(save task-locals.json)" 'demo::bar')"
 assert_eq true "$bar_not_polled" "/tasks/ID?locals=true: bar"
 
+note "?stop=0: read while the process runs (issue 18)"
+assert_http 200 - "/pids/$demo/tasks?stop=0"
+assert_eq false "$(printf '%s' "$HTTP_BODY" | json_get 'd["stopped"]')" "?stop=0: stopped"
+assert_eq null "$(printf '%s' "$HTTP_BODY" | json_get 'd["pause_us"]')" "?stop=0: pause_us"
+assert_eq "[true]" "$(printf '%s' "$HTTP_BODY" | json_get 'sorted(set(t["consistent"] for t in d["tasks"]))')" "?stop=0: every idle task read consistently"
+assert_eq "$foo_line false" "$(frame "$(save nostop.json)" 'demo::foo')" "?stop=0: foo where a stopped sample has it"
+grep -q " sample pid=$demo locals=0 stop=0 outcome=ok" "$DAEMON_LOG" || fail "the log does not say the sample did not stop"
+assert_http 200 - "/pids/$demo/tasks?stop=1"
+assert_eq true "$(printf '%s' "$HTTP_BODY" | json_get 'd["stopped"]')" "?stop=1: stopped"
+assert_http 400 invalid_argument "/pids/$demo/tasks?stop=maybe"
+assert_contains "$HTTP_BODY" "stop" "?stop=maybe: the error names the parameter"
+
 note "?max_age_ms: reuse a recent sample, or take a fresh one"
 samples_before=$(grep -c " sample pid=$demo .*outcome=ok" "$DAEMON_LOG")
 sleep 0.05
@@ -162,7 +174,9 @@ assert_eq 0 "$(metric asyncdumpd_samples_in_flight)" "nothing in flight"
 assert_eq 1 "$(metric 'asyncdumpd_sample_reuses_total{how="cached"}')" "one cached reuse"
 ok=$(metric 'asyncdumpd_samples_total{outcome="ok"}')
 [ "${ok:-0}" -ge 7 ] || fail "samples_total{outcome=ok} is '$ok', expected at least 7"
-[ "$(metric asyncdumpd_sample_pause_seconds_count)" = "$ok" ] || fail "one pause observed per successful sample"
+# the ?stop=0 sample paused nothing
+[ "$(metric asyncdumpd_sample_pause_seconds_count)" = "$((ok - 1))" ] ||
+	fail "one pause observed per successful sample that stopped the process"
 [ "$(metric 'asyncdumpd_http_requests_total{code="404"}')" = 2 ] || fail "two 404s counted: $(grep code= "$metrics")"
 grep -q '^asyncdumpd_sample_duration_seconds_bucket{le="+Inf"} ' "$metrics" || fail "no duration histogram"
 
@@ -192,7 +206,7 @@ note "the log: one line per request and per sample"
 grep -qE "info request method=GET path=/pids/$demo/tasks\\?format=text status=200 duration_ms=[0-9.]+ " "$DAEMON_LOG" ||
 	fail "no request line for ?format=text: $(grep request "$DAEMON_LOG" | head -5)"
 grep -qE "info request method=GET path=/healthz status=200 " "$DAEMON_LOG" || fail "no request line for /healthz"
-grep -qE "info sample pid=$demo locals=0 outcome=ok pause_us=[0-9]+ tasks=[0-9]+ duration_ms=" "$DAEMON_LOG" ||
+grep -qE "info sample pid=$demo locals=0 stop=1 outcome=ok pause_us=[0-9]+ tasks=[0-9]+ duration_ms=" "$DAEMON_LOG" ||
 	fail "no sample line: $(grep sample "$DAEMON_LOG" | head -3)"
 grep -qE "warn sample pid=$demo .*outcome=" "$DAEMON_LOG" && fail "a sample of demo failed: $(grep 'warn sample' "$DAEMON_LOG")"
 

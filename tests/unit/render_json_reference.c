@@ -501,8 +501,10 @@ static json_t *task_json(struct render *r, const struct ad_task *task)
 	put(r, o, "thread", thread_json(r, task));
 	put(r, o, "state", task_state_json(task));
 	put(r, o, "note", text_or_null(task->note));
-	if (r->t->not_stopped)
+	if (r->t->not_stopped) {
 		put(r, o, "consistent", json_boolean(!task->inconsistent));
+		put(r, o, "reads", json_integer(task->reads));
+	}
 	if (task->has_unchanged_for && isfinite(task->unchanged_for_s))
 		put(r, o, "unchanged_for_s", json_real(task->unchanged_for_s));
 	put(r, o, "blocked_on", summary_json(r, task));

@@ -99,6 +99,7 @@ static const char full_file[] =
 	"comm = tokio-*\n"
 	"sample_interval = 1h\n"
 	"stuck_threshold = 2h\n"
+	"sample_stop = no\n"
 	"[daemon]\n"
 	"listen = 127.0.0.3:9090\n";
 
@@ -156,6 +157,8 @@ START_TEST(full_file_is_understood)
 	ck_assert_str_eq(byname->glob, "tokio-*");
 	ck_assert_uint_eq(ad_watch_sample_interval_ms(c, byname), 3600000);
 	ck_assert_uint_eq(ad_watch_stuck_threshold_ms(c, byname), 7200000);
+	ck_assert(!ad_watch_sample_stop(c, byname));
+	ck_assert(ad_watch_sample_stop(c, api)); /* [hang]'s default: stop */
 	ad_config_destroy(c);
 }
 END_TEST
@@ -179,6 +182,8 @@ START_TEST(unknown_key)
 		    "unknown key 'log_level' in [watch a]");
 	/* a watch key outside a watch */
 	parse_fails("[hang]\nexe = /bin/x\n", "t.conf:2: ", "unknown key 'exe' in [hang]");
+	parse_fails("[hang]\nsample_stop = sometimes\n", "t.conf:2: ",
+		    "bad value 'sometimes' for sample_stop");
 }
 END_TEST
 

@@ -702,6 +702,7 @@ START_TEST(read_without_a_stop)
 	ck_assert(json_is_false(at(doc, "stopped")));
 	assert_null_at(doc, "pause_us");
 	ck_assert(json_is_true(at(doc, "tasks/0/consistent")));
+	ck_assert_int_eq(int_at(doc, "tasks/0/reads"), 0);
 	json_decref(doc);
 	char *text = render_text(t, &no_options);
 	ck_assert_ptr_nonnull(strstr(text, ", read at 2024-05-01T12:00:00.000412Z without stopping "
@@ -710,8 +711,10 @@ START_TEST(read_without_a_stop)
 	free(text);
 
 	t->tasks[0].inconsistent = true;
+	t->tasks[0].reads = 3;
 	doc = render_json(t, &no_options);
 	ck_assert(json_is_false(at(doc, "tasks/0/consistent")));
+	ck_assert_int_eq(int_at(doc, "tasks/0/reads"), 3);
 	json_decref(doc);
 	text = render_text(t, &no_options);
 	ck_assert_ptr_nonnull(strstr(text, "task 0x1234 (id 7, idle) ~ blocked on timer 0x789 "

@@ -1,14 +1,19 @@
 """The cost of sampling to a loaded service: benchserver under wrk on
-loopback, sampled once per second or not, in two arms:
+loopback, sampled once per second or not, in three arms:
 
 - watch: a second asyncdumpd samples the server on its own through its watch
   list (--watch pid=PID --sample-interval 1s), as a fleet runs it: capture,
   decode, progress tracking and Prometheus metrics, no JSON rendered;
+- nostop: the same with --sample-stop no: read while the server runs
+  (issue 18), never stopping it;
 - http: a client asks the (always running) asyncdumpd for GET /pids/PID/tasks
   every second, the whole JSON document each time.
 
-Each arm runs off/on pairs, alternating off/on, on/off, and the two arms'
-pairs interleave, so that a drift in the machine's load hits all alike."""
+Each arm runs off/on pairs, alternating off/on, on/off, and the arms' pairs
+interleave, so that a drift in the machine's load hits all alike. Then, under
+the same load, what sampling without a stop reads: GET ?stop=0 once per
+second, each document's idle tasks compared with a stopped sample's."""
+import json
 import re
 import subprocess
 import threading
@@ -17,7 +22,8 @@ import time
 from .procs import BenchError, Daemon, Target, spawn, stop
 from .sampling import http_get
 
-ARMS = ("watch", "http")
+ARMS = ("watch", "nostop", "http")
+WATCH_ARMS = ("watch", "nostop")
 SAMPLE_PERIOD_S = 1.0
 # The daemon wants stuck_threshold >= sample_interval. Its default (60 s) is
 # longer than a watcher lives here: no idle task becomes "stuck" in a run.
@@ -83,9 +89,10 @@ class Sampler(threading.Thread):
             raise BenchError(f"sampling benchserver: {idle} of {self.idle_tasks} idle tasks in the trace")
 
 
-def watch_flags(pid):
+def watch_flags(pid, stop=True):
     return ["--watch", f"pid={pid}", "--sample-interval", f"{SAMPLE_PERIOD_S:g}s",
-            "--stuck-threshold", f"{STUCK_THRESHOLD_S}s", "--log-level", "info"]
+            "--stuck-threshold", f"{STUCK_THRESHOLD_S}s", "--log-level", "info"] + \
+        ([] if stop else ["--sample-stop", "no"])
 
 
 class Watcher:
@@ -95,14 +102,17 @@ class Watcher:
     samples are read from its log (`sample pid=... pause_us=...` at info) and
     checked against the pause histogram /metrics has for the pid."""
 
-    SAMPLE = re.compile(r"^\S+ \w+ sample pid=(\d+) locals=\d outcome=(\S+)"
-                        r"(?: pause_us=(\d+) tasks=(\d+))? duration_ms=([\d.]+)")
+    SAMPLE = re.compile(r"^\S+ \w+ sample pid=(\d+) locals=\d(?: stop=(\d))? outcome=(\S+)"
+                        r"(?: pause_us=(\d+) tasks=(\d+))?(?: reread=(\d+) inconsistent=(\d+))?"
+                        r" duration_ms=([\d.]+)")
 
-    def __init__(self, ctx, pid, log_name, idle_tasks):
+    def __init__(self, ctx, pid, log_name, idle_tasks, stop=True):
         self.pid = pid
         self.idle_tasks = idle_tasks
         self.offset = 0
-        self.flags = watch_flags(pid)
+        self.stop = stop
+        self.reads = []  # (tasks, reread, inconsistent) of each sample without a stop
+        self.flags = watch_flags(pid, stop)
         self.daemon = Daemon(ctx.asyncdumpd, ctx.web_root, ctx.work_file(log_name), self.flags)
         try:
             self._wait_first_sample()
@@ -130,27 +140,36 @@ class Watcher:
             found = self.SAMPLE.match(line)
             if not found:
                 continue
-            pid, outcome, pause_us, tasks, duration_ms = found.groups()
+            pid, stop, outcome, pause_us, tasks, reread, inconsistent, duration_ms = found.groups()
             if int(pid) != self.pid or outcome != "ok":
                 raise BenchError(f"asyncdumpd's watch list: {line}")
             if int(tasks) < self.idle_tasks:
                 raise BenchError(f"asyncdumpd's watch list: {tasks} tasks, fewer than the server's "
                                  f"{self.idle_tasks} idle ones: {line}")
+            if (stop == "0") == self.stop:
+                raise BenchError(f"asyncdumpd's watch list sampled with stop={stop}: {line}")
+            if stop == "0":
+                self.reads.append((int(tasks), int(reread), int(inconsistent)))
             samples.append((int(pause_us), int(tasks), float(duration_ms) / 1e3))
         return samples
 
     def pause_histogram(self):
-        """(count, sum in seconds) of asyncdump_target_pause_seconds for the pid."""
+        """(count, sum in seconds) of asyncdump_target_pause_seconds for the
+        pid; without a stop nothing is paused: the count of samples is
+        asyncdump_target_sample_duration_seconds', the sum 0."""
         _, status, body = http_get(self.daemon.port, "/metrics")
         text = body.decode(errors="replace")
         if status != 200:
             raise BenchError(f"asyncdumpd /metrics: status {status}: {text[:300]}")
         found = {}
-        for name, value in re.findall(r'^asyncdump_target_pause_seconds_(count|sum)\{[^}]*\bpid="'
+        histogram = "pause_seconds" if self.stop else "sample_duration_seconds"
+        for name, value in re.findall(r'^asyncdump_target_' + histogram + r'_(count|sum)\{[^}]*\bpid="'
                                       + str(self.pid) + r'"[^}]*\} (\S+)$', text, re.M):
             found[name] = float(value)
         if set(found) != {"count", "sum"}:
-            raise BenchError(f"asyncdumpd /metrics has no asyncdump_target_pause_seconds for pid {self.pid}")
+            raise BenchError(f"asyncdumpd /metrics has no asyncdump_target_{histogram} for pid {self.pid}")
+        if not self.stop:
+            found["sum"] = 0.0
         errors = re.findall(r'^asyncdump_target_sample_errors_total\{[^}]*\bpid="' + str(self.pid)
                             + r'"[^}]*\} (\S+)$', text, re.M)
         if any(float(n) for n in errors):
@@ -203,7 +222,9 @@ def one_run(server, daemon, url, seconds, sampling, idle_tasks, arm="http", watc
         result.update(pauses_us=[pause for pause, _, _ in samples],
                       sample_walls_s=[duration for _, _, duration in samples],
                       metrics_samples=histogram[0] - histogram_before[0],
-                      metrics_pause_s=histogram[1] - histogram_before[1])
+                      metrics_pause_s=histogram[1] - histogram_before[1],
+                      reads=list(watcher.reads))
+        watcher.reads.clear()
     return result
 
 
@@ -224,7 +245,73 @@ def check_watch_samples(samples, before, after, window_s):
         raise BenchError(f"asyncdumpd logged {len(samples)} samples but /metrics counted {counted:.0f}")
 
 
-def measure_load(ctx, pairs, seconds, idle_tasks):
+IDLE_TASK = "benchserver::idle_background_task"
+# What differs between two reads of an idle task a moment apart.
+VOLATILE = ("consistent", "reads", "time_left_s", "deadline_ns", "unchanged_for_s")
+
+
+def normal(v):
+    if isinstance(v, dict):
+        return {k: normal(x) for k, x in v.items() if k not in VOLATILE}
+    if isinstance(v, list):
+        return [normal(x) for x in v]
+    if isinstance(v, str):
+        return re.sub(r"fires in -?\d+ s", "fires in N s", v)
+    return v
+
+
+def idle_tasks_of(doc):
+    return {t["id"]: normal(t) for t in doc["tasks"]
+            if t.get("root") and t["root"].get("name") == IDLE_TASK}
+
+
+def measure_nostop_fidelity(ctx, server, daemon, url, seconds, idle_tasks):
+    """Under wrk, GET /pids/PID/tasks?stop=0 once per second for `seconds`:
+    how many tasks were read again or marked inconsistent, and whether any
+    idle task (they never change) reads otherwise than in a stopped sample
+    taken just before."""
+    _, status, body = http_get(daemon.port, f"/pids/{server.pid}/tasks")
+    if status != 200:
+        raise BenchError(f"a stopped sample of benchserver: status {status}: {body[:300]!r}")
+    reference = idle_tasks_of(json.loads(body))
+    if len(reference) != idle_tasks:
+        raise BenchError(f"a stopped sample of benchserver has {len(reference)} of {idle_tasks} idle tasks")
+    wrk = run_wrk(url, seconds)
+    docs = []
+    try:
+        deadline = time.monotonic() + seconds - SAMPLE_PERIOD_S
+        next_at = time.monotonic() + SAMPLE_PERIOD_S / 2
+        while time.monotonic() < deadline:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            wall, status, body = http_get(daemon.port, f"/pids/{server.pid}/tasks?stop=0")
+            if status != 200:
+                raise BenchError(f"GET ?stop=0 under load: status {status}: {body[:300]!r}")
+            doc = json.loads(body)
+            idle = idle_tasks_of(doc)
+            docs.append({
+                "wall_s": wall, "tasks": len(doc["tasks"]),
+                "reread": sum(1 for t in doc["tasks"] if t.get("reads", 1) > 1),
+                "inconsistent": sum(1 for t in doc["tasks"] if t.get("consistent") is False),
+                "idle_read": len(idle),
+                "idle_differing": sum(1 for i, t in reference.items() if i in idle and idle[i] != t),
+                "idle_missing": sum(1 for i in reference if i not in idle),
+                "idle_inconsistent": sum(1 for t in doc["tasks"] if t.get("root")
+                                         and t["root"].get("name") == IDLE_TASK
+                                         and t.get("consistent") is False),
+            })
+            next_at = max(next_at + SAMPLE_PERIOD_S, time.monotonic())
+        out, _ = wrk.communicate(timeout=seconds + 60)
+    finally:
+        stop(wrk)
+    if not server.alive():
+        raise BenchError("benchserver died under load")
+    ctx.progress(f"without a stop under load: {len(docs)} samples, "
+                 f"{sum(d['inconsistent'] for d in docs)} tasks inconsistent, "
+                 f"{sum(d['idle_differing'] + d['idle_missing'] for d in docs)} idle tasks differing or missing")
+    return {"seconds": seconds, "wrk": parse_wrk(out.decode(errors="replace")), "samples": docs}
+
+
+def measure_load(ctx, pairs, seconds, idle_tasks, fidelity_seconds):
     server = Target([ctx.target_bin("benchserver", "release"), "--idle-tasks", str(idle_tasks)],
                     ["PORT", "IDLE_TASKS"], ctx.work_file("benchserver.log"))
     daemon = None
@@ -240,8 +327,9 @@ def measure_load(ctx, pairs, seconds, idle_tasks):
                 order = (False, True) if (pair + index) % 2 == 0 else (True, False)
                 for sampling in order:
                     watcher = None
-                    if arm == "watch" and sampling:
-                        watcher = Watcher(ctx, server.pid, f"asyncdumpd-watch-{pair + 1}.log", idle_tasks)
+                    if arm in WATCH_ARMS and sampling:
+                        watcher = Watcher(ctx, server.pid, f"asyncdumpd-{arm}-{pair + 1}.log", idle_tasks,
+                                          stop=arm == "watch")
                     try:
                         runs.append(one_run(server, daemon, url, seconds, sampling, idle_tasks, arm, watcher))
                     finally:
@@ -251,9 +339,12 @@ def measure_load(ctx, pairs, seconds, idle_tasks):
                     ctx.progress(f"load pair {pair + 1}/{pairs} {arm} sampling={'on' if sampling else 'off'}: "
                                  f"{last['rps']:.0f} req/s, p99 {last['p99_ms']:.2f} ms"
                                  + (f", {len(last['pauses_us'])} samples" if sampling else ""))
+        fidelity = measure_nostop_fidelity(ctx, server, daemon, url, fidelity_seconds, idle_tasks)
         return {"idle_tasks": idle_tasks, "threads": server.thread_count(), "seconds": seconds,
                 "wrk": f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{seconds}s --latency",
-                "watch_flags": " ".join(watch_flags("PID")), "runs": runs}
+                "watch_flags": " ".join(watch_flags("PID")),
+                "nostop_flags": " ".join(watch_flags("PID", stop=False)), "runs": runs,
+                "fidelity": fidelity}
     finally:
         if daemon:
             daemon.close()

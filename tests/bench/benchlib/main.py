@@ -18,9 +18,9 @@ from .procs import BenchError, kill_children
 from .sampling import measure_cold_demo, measure_target, measure_threads
 
 FULL = {"profiles": ["release", "debug"], "tasks": [100, 1000, 10000, 100000], "runs": 5,
-        "load_pairs": 5, "load_seconds": 10, "perf": True}
+        "load_pairs": 5, "load_seconds": 10, "fidelity_seconds": 180, "perf": True}
 QUICK = {"profiles": ["release"], "tasks": [100, 1000, 10000], "runs": 3,
-         "load_pairs": 2, "load_seconds": 5, "perf": False}
+         "load_pairs": 2, "load_seconds": 5, "fidelity_seconds": 20, "perf": False}
 LOAD_IDLE_TASKS = 1000
 # Profiled with perf (release): the warm-request budget's N, over this many
 # samples, and the largest N, over one.
@@ -165,8 +165,10 @@ def measure(ctx, plan):
     results["threads"] = measure_threads(ctx, plan["runs"])
     if plan["load"]:
         ctx.progress(f"benchserver under wrk: {plan['load_pairs']} pairs of {plan['load_seconds']} s runs "
-                     "per arm (watch list, GET /pids/PID/tasks)")
-        results["load"] = measure_load(ctx, plan["load_pairs"], plan["load_seconds"], LOAD_IDLE_TASKS)
+                     "per arm (watch list stopping, watch list without a stop, GET /pids/PID/tasks), "
+                     f"then {plan['fidelity_seconds']} s of GET ?stop=0")
+        results["load"] = measure_load(ctx, plan["load_pairs"], plan["load_seconds"], LOAD_IDLE_TASKS,
+                                       plan["fidelity_seconds"])
     return results
 
 

@@ -200,6 +200,19 @@ def budget_load(budget, results, nproc):
         measured, ok = load_measured(http)
         budget.note("throughput cost of `GET /pids/PID/tasks` (whole JSON document) once per second",
                     measured, not ok)
+    nostop = load_summary(results["load"], nproc, "nostop") if results["load"] else None
+    if nostop:
+        measured, ok = load_measured(nostop)
+        budget.note("throughput cost of the watch list without a stop once per second (issue 18)",
+                    measured, not ok)
+    fidelity = fidelity_summary(results["load"]) if results["load"] else None
+    if fidelity:
+        wrong = fidelity["idle_differing"] + fidelity["idle_missing"] + fidelity["idle_inconsistent"]
+        share = fidelity["inconsistent"] / fidelity["tasks"] if fidelity["tasks"] else 0
+        budget.note("sampling without a stop under load: tasks marked inconsistent; idle traces "
+                    "unlike a stopped sample's (issue 18)",
+                    f"{share * 100:.3f} % of {fidelity['tasks']:,}; {wrong} of {fidelity['idle_read']:,}",
+                    wrong > 0, "informational" if not wrong else "**idle traces differ**")
 
 
 def budget_issue18(budget, results):
@@ -474,13 +487,63 @@ def section_threads(results):
                   f"{median([r['first_s'] / r['warm_s'] for r in threads]):.1f}×")]))
 
 
-ARM_NAMES = {"watch": "watch list", "http": "GET /tasks"}
+ARM_NAMES = {"watch": "watch list", "nostop": "watch, no stop", "http": "GET /tasks"}
+
+
+def fidelity_summary(load):
+    """What reading without a stop read under load: the fidelity phase's
+    samples and the no-stop watch list's; None when neither ran."""
+    fidelity = load.get("fidelity")
+    logged = [x for r in load["runs"] if r.get("arm") == "nostop" for x in r.get("reads", [])]
+    if not fidelity and not logged:
+        return None
+    docs = fidelity["samples"] if fidelity else []
+    tasks = sum(d["tasks"] for d in docs) + sum(t for t, _, _ in logged)
+    return {
+        "docs": docs, "logged": logged, "tasks": tasks,
+        "reread": sum(d["reread"] for d in docs) + sum(r for _, r, _ in logged),
+        "inconsistent": sum(d["inconsistent"] for d in docs) + sum(i for _, _, i in logged),
+        "idle_read": sum(d["idle_read"] for d in docs),
+        "idle_differing": sum(d["idle_differing"] for d in docs),
+        "idle_missing": sum(d["idle_missing"] for d in docs),
+        "idle_inconsistent": sum(d["idle_inconsistent"] for d in docs),
+    }
+
+
+def section_fidelity(load):
+    f = fidelity_summary(load)
+    if not f:
+        return ""
+    fid = load.get("fidelity") or {}
+    wrk = fid.get("wrk") or {}
+    walls = [d["wall_s"] for d in f["docs"]]
+    share = f["inconsistent"] / f["tasks"] if f["tasks"] else 0
+    reread = f["reread"] / f["tasks"] if f["tasks"] else 0
+    return f"""### What a sample without a stop reads under load (issue 18)
+
+Samples without a stop: the no-stop watch list's ({len(f['logged'])}, from its log) and
+{len(f['docs'])} `GET /pids/PID/tasks?stop=0` once per second over {fid.get('seconds', 0)} s of the same
+wrk load ({wrk.get('rps', 0):.0f} req/s, p99 {fmt_ms(wrk.get('p99_ms', 0))}; request time
+{spread(walls, fmt_s) if walls else '—'}). Each of the latter's {load['idle_tasks']:,} idle tasks (they never change)
+is compared with a stopped sample taken just before, frame for frame (a timer's time left aside).
+
+| | |
+|---|---|
+| tasks read (all samples) | {f['tasks']:,} |
+| read again (their memory changed between reading and checking) | {f['reread']:,} ({reread * 100:.3f} %) |
+| **marked inconsistent** (changed at each of 3 reads) | **{f['inconsistent']:,} ({share * 100:.3f} %)** |
+| idle tasks read (`?stop=0`) | {f['idle_read']:,} |
+| idle tasks whose trace differs from the stopped sample's | {f['idle_differing']:,} |
+| idle tasks missing | {f['idle_missing']:,} |
+| idle tasks marked inconsistent | {f['idle_inconsistent']:,} |
+"""
 
 
 def section_load(load, nproc):
-    arms = [(arm, load_summary(load, nproc, arm)) for arm in ("watch", "http")]
+    arms = [(arm, load_summary(load, nproc, arm)) for arm in ("watch", "nostop", "http")]
     arms = [(arm, s) for arm, s in arms if s]
     header = [""] + [{"watch": "watch list, 1/s (the budget)",
+                      "nostop": "watch list without a stop, 1/s (issue 18)",
                       "http": "`GET /pids/PID/tasks`, 1/s (informational)"}[arm] for arm, _ in arms]
 
     def row(label, cell):
@@ -496,7 +559,7 @@ def section_load(load, nproc):
         row("samples per run", lambda a, s: spread(s["samples_per_run"], str)),
         row("pause per sample", lambda a, s: spread(s["pauses_us"], fmt_us)),
         row("time per sample", lambda a, s: spread(s["sample_walls_s"], fmt_s)
-            + (" (capture + decode, as logged)" if a == "watch" else " (request, end to end)")),
+            + (" (capture + decode, as logged)" if a != "http" else " (request, end to end)")),
         row("server stopped (pauses / run time)", lambda a, s: f"{s['pause_share_on'] * 100:.2f} %"),
         row("asyncdumpd CPU (10 ms ticks)",
             lambda a, s: f"{s['daemon_cpu_share_on'] * 100:.1f} % of one CPU, "
@@ -525,6 +588,11 @@ unless asked. Two ways of sampling, two arms:
   the run sees the steady state. Its samples are read from its log (`sample pid=… pause_us=…`)
   and checked: about one per second, every one successful and complete (at least the server's
   idle tasks), and as many as `/metrics`' `asyncdump_target_pause_seconds_count` for the pid.
+- **watch list without a stop** (issue 18): the same second asyncdumpd with
+  `--sample-stop no` (`{load.get('nostop_flags', '')}`): the server is read while it runs,
+  never stopped (no pause; each task checked against the server after it is decoded, read
+  again when it changed). Its samples are checked the same way, against
+  `asyncdump_target_sample_duration_seconds_count`.
 - **`GET /pids/PID/tasks`** (informational): a client thread asks the asyncdumpd that runs
   throughout for the whole JSON document of the server's tasks every second, as a script
   polling the API would. Rendering that document costs more than taking the sample (see
@@ -541,7 +609,8 @@ share of all CPUs (wrk and the server saturate them): an estimate of the through
 does not depend on that noise. The budget asks both to stay under 1 %.
 
 {table(header, rows)}
-{table(("run", "arm", "sampling", "req/s", "p50", "p99", "samples", "asyncdumpd CPU", "errors"), runs)}"""
+{table(("run", "arm", "sampling", "req/s", "p50", "p99", "samples", "asyncdumpd CPU", "errors"), runs)}
+{section_fidelity(load)}"""
 
 
 def section_perf(results):
