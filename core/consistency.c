@@ -89,12 +89,19 @@ void ad_read_log_counts(const struct ad_read_log *log, size_t *trees, size_t *in
 }
 
 /* Whether the memory read since the last tree is still what the copy holds
- * (the copy now holds what the process does, either way). */
-static struct ad_error *still_the_same(struct ad_read_log *log, bool *same)
+ * (the copy now holds what the process does, either way); *checked false
+ * when the process could not be read again (gone, say): the tree stands,
+ * unchecked. Only lack of memory fails. */
+static struct ad_error *still_the_same(struct ad_read_log *log, bool *same, bool *checked)
 {
 	bool changed;
 	struct ad_error *err = ad_snapshot_refresh(log->snap, log->spans, log->n, &changed);
+	*checked = !err;
 	*same = !err && !changed && !log->lost;
+	if (err && !ad_error_is_fatal(err)) {
+		ad_error_destroy(err);
+		err = NULL;
+	}
 	return err;
 }
 
@@ -112,14 +119,14 @@ struct ad_error *ad_checked_walk(struct ad_decode *d, const struct ad_type *type
 	struct ad_error *err;
 	for (unsigned attempt = 1;; attempt++) {
 		err = ad_decode_future(d, type, address, 0, ret);
-		bool same = false;
+		bool same = false, checked = false;
 		if (!err)
-			err = still_the_same(log, &same);
+			err = still_the_same(log, &same, &checked);
 		if (!err)
 			(*ret)->reads = attempt;
 		if (err || same)
 			break;
-		if (attempt == AD_CONSISTENCY_ATTEMPTS) {
+		if (attempt == AD_CONSISTENCY_ATTEMPTS || !checked) {
 			(*ret)->changed_while_read = true;
 			log->inconsistent++;
 			break;
