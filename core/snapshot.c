@@ -759,12 +759,6 @@ static struct ad_error *copy_stopped(struct plan *p, struct ad_vm *vm, struct ad
 	return err;
 }
 
-static uint64_t us_between(const struct timespec *a, const struct timespec *b)
-{
-	int64_t ns = (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
-	return ns > 0 ? (uint64_t)ns / 1000 : 0;
-}
-
 /* The copy while the process runs. The threads are read first: a thread
  * that stays blocked keeps its stack as it was then; the stacks of those
  * running are copied whole. */
@@ -776,11 +770,7 @@ static struct ad_error *copy_running(struct plan *p, struct ad_vm *vm, struct ad
 		return err;
 	clock_gettime(CLOCK_REALTIME, &snap->captured_at);
 	clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
-	err = replan_and_copy(p, vm);
-	struct timespec done;
-	clock_gettime(CLOCK_MONOTONIC, &done);
-	snap->copy_us = us_between(&snap->monotonic, &done);
-	return err;
+	return replan_and_copy(p, vm);
 }
 
 /* ---- refreshing a copy taken without a stop */

@@ -120,9 +120,9 @@ struct ad_error *ad_unstopped_threads(pid_t pid, struct ad_thread **ret, size_t 
 			t->regs.rsp = t->regs.rip = 0;
 			running++;
 		}
-		/* Without it thread-locals are unknown; the stack still unwinds. */
-		if (!read_thread_pointer(&vm, t->tid, &t->regs.fs_base))
-			t->regs.fs_base = 0;
+		/* Without it (fs_base stays 0) thread-locals are unknown; the
+		 * stack still unwinds. */
+		read_thread_pointer(&vm, t->tid, &t->regs.fs_base);
 		ad_proc_read_comm(pid, t->tid, t->name);
 	}
 	ad_vm_deinit(&vm);

@@ -28,10 +28,6 @@ struct ad_unwinder {
 	pid_t pid;
 	uint64_t modules_signature;    /* of the ELF mappings it knows (modules_signature()) */
 	const struct ad_snapshot *snap; /* the snapshot being unwound, during a call only */
-	/* A thread read without a stop has no rbp: the value tried for it
-	 * (guess_frame_pointer()), during a call only. */
-	bool has_rbp_guess;
-	uint64_t rbp_guess;
 	/* The executable's DWARF: its functions, scopes and names, read
 	 * through the binary's debuginfo (one index, shared by every process of
 	 * the binary). */

@@ -68,7 +68,6 @@ struct ad_snapshot {
 	struct timespec monotonic;   /* CLOCK_MONOTONIC at the stop (deadlines) */
 	uint64_t pause_us;           /* first thread stopped → last resumed */
 	bool stopped;                /* false: copied while it ran (no_stop) */
-	uint64_t copy_us;            /* the copy alone, when not stopped */
 	size_t nthreads_running;     /* not stopped: threads on a CPU (not unwound) */
 	uint64_t copied_bytes;
 	size_t nthreads;
