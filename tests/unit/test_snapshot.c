@@ -304,6 +304,22 @@ static const struct ad_thread *thread_of(const struct ad_snapshot *snap, pid_t t
 	return NULL;
 }
 
+/* Every thread of memtarget ends blocked for good, but one just let go by a
+ * stop (or just started) runs until it is back in its system call: on a
+ * loaded machine that took long enough for a snapshot to see it running. */
+static void wait_until_all_threads_sleep(pid_t pid, const struct ad_snapshot *snap)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		size_t sleeping = 0;
+		for (size_t i = 0; i < snap->nthreads; i++)
+			sleeping += thread_state(pid, snap->threads[i].tid) == 'S';
+		if (sleeping == snap->nthreads)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("memtarget's threads did not all go back to sleep within 5 s");
+}
+
 /* Without a stop, every thread of memtarget is blocked in a system call:
  * its stack pointer and thread pointer are those a stop gives (the program
  * counter may be a restarted system call's, 2 bytes before). */
@@ -313,6 +329,7 @@ START_TEST(snapshot_without_a_stop_knows_blocked_threads)
 	start_target(&t);
 	struct ad_snapshot *stopped, *running;
 	assert_ok(ad_snapshot_take(t.pid, NULL, &stopped));
+	wait_until_all_threads_sleep(t.pid, stopped);
 	struct ad_snapshot_options o = { .no_stop = true };
 	assert_ok(ad_snapshot_take(t.pid, &o, &running));
 	ck_assert(stopped->stopped);
