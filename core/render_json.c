@@ -45,19 +45,31 @@ static void jw_text(struct jw *w, const char *s, size_t n)
 
 /* An optional comma, then (when indenting) a newline and the indentation
  * of `depth`: one append, as every member of every task starts so. */
-static void jw_break(struct jw *w, bool comma, unsigned depth)
+static size_t break_length(const struct jw *w, bool comma, unsigned depth)
 {
-	size_t spaces = (size_t)depth * w->indent;
-	size_t n = (comma ? 1 : 0) + (w->indent ? 1 + spaces : 0);
-	char *at = n ? ad_outbuf_extend(w->out, n) : NULL;
-	if (!at)
-		return;
+	return (comma ? 1 : 0) + (w->indent ? 1 + (size_t)depth * w->indent : 0);
+}
+
+/* Writes break_length() bytes at `at`; returns their end. */
+static char *write_break(const struct jw *w, char *at, bool comma, unsigned depth)
+{
 	if (comma)
 		*at++ = ',';
 	if (w->indent) {
+		size_t spaces = (size_t)depth * w->indent;
 		*at++ = '\n';
 		memset(at, ' ', spaces);
+		at += spaces;
 	}
+	return at;
+}
+
+static void jw_break(struct jw *w, bool comma, unsigned depth)
+{
+	size_t n = break_length(w, comma, depth);
+	char *at = n ? ad_outbuf_extend(w->out, n) : NULL;
+	if (at)
+		write_break(w, at, comma, depth);
 }
 
 /* Text: the comma and indentation before a value or a key. */
@@ -124,11 +136,39 @@ static bool needs_escape(unsigned char c)
 /* Thread names, paths and type names come from the target and need not be
  * UTF-8, which JSON strings must be: invalid bytes become '?'. Escapes as
  * jansson does (no '/', no non-ASCII). */
+#define BYTES(b) (0x0101010101010101ull * (b))
+
+/* Whether any of the eight bytes in v ends a plain run (but for the NUL,
+ * which the caller's length excludes): exact, not an estimate. */
+static bool word_ends_plain_run(uint64_t v)
+{
+	uint64_t below_space = (v - BYTES(0x20)) & ~v;
+	uint64_t quote = v ^ BYTES('"'), backslash = v ^ BYTES('\\');
+	uint64_t is_quote = (quote - BYTES(1)) & ~quote;
+	uint64_t is_backslash = (backslash - BYTES(1)) & ~backslash;
+	return ((below_space | is_quote | is_backslash) & BYTES(0x80)) || (v & BYTES(0x80));
+}
+
+/* The length of the plain run s starts with: eight bytes a step, as most
+ * of a document is its strings. */
+static size_t plain_run_length(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (uint64_t v; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		if (word_ends_plain_run(v))
+			break;
+	}
+	while (i < n && !ends_plain_run((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 static void jw_quoted(struct jw *w, const char *s)
 {
+	size_t len = strlen(s);
 	const unsigned char *p = (const unsigned char *)s, *run = p;
-	while (!ends_plain_run(*p))
-		p++;
+	p += plain_run_length(s, len);
 	if (!*p) { /* nothing to escape, as almost always: one append */
 		size_t n = (size_t)(p - run);
 		char *at = ad_outbuf_extend(w->out, n + 2);
@@ -332,9 +372,14 @@ static void jw_key_quoted(struct jw *w, const char *key, const char *quoted, siz
 		w->key = key;
 		return;
 	}
-	jw_separate(w);
-	char *at = ad_outbuf_extend(w->out, n + (w->indent ? 1 : 0));
+	/* A key is never a member's value nor at depth 0: its separator is
+	 * jw_separate()'s, written with it in one append. */
+	bool comma = w->has_items[w->depth - 1];
+	w->has_items[w->depth - 1] = true;
+	size_t lead = break_length(w, comma, w->depth);
+	char *at = ad_outbuf_extend(w->out, lead + n + (w->indent ? 1 : 0));
 	if (at) {
+		at = write_break(w, at, comma, w->depth);
 		memcpy(at, quoted, n);
 		if (w->indent)
 			at[n] = ' ';
