@@ -9,6 +9,7 @@
 #include "asyncdump/trace.h"
 #include "asyncdump/type.h"
 #include "digits.h"
+#include "search.h"
 
 /* Arrays of the model carry only their length: their capacity is the next power
  * of two, so appending stays amortised O(1) without a capacity field in the
@@ -193,6 +194,8 @@ struct ad_error *ad_task_set_note(struct ad_task *task, const char *fmt, ...)
 	return ok ? NULL : &ad_error_nomem;
 }
 
+static void write_display_name(const char *name, size_t n, char *out);
+
 struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
 				 uint64_t address)
 {
@@ -200,25 +203,26 @@ struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, cons
 		name = type ? type : "(unknown)";
 	if (!type)
 		type = name;
-	struct ad_frame *f = calloc(1, sizeof(*f));
+	/* One allocation for the frame and its two strings: a trace of
+	 * 100,000 tasks has half a million frames. The display name is never
+	 * longer than the name. */
+	size_t nname = strlen(name), ntype = strlen(type);
+	struct ad_frame *f = calloc(1, sizeof(*f) + nname + 1 + ntype + 1);
 	if (!f)
 		return NULL;
 	f->kind = kind;
 	f->address = address;
 	f->state = AD_FRAME_UNKNOWN;
-	f->name = ad_display_name(name);
-	f->type = strdup(type);
-	if (!f->name || !f->type) {
-		ad_frame_destroy(f);
-		return NULL;
-	}
+	f->type = (char *)(f + 1);
+	memcpy(f->type, type, ntype + 1);
+	f->name = f->type + ntype + 1;
+	write_display_name(name, nname, f->name);
 	return f;
 }
 
+/* A location owns its file name, in the same allocation. */
 static void free_location(struct ad_location *loc)
 {
-	if (loc)
-		free(loc->file);
 	free(loc);
 }
 
@@ -235,8 +239,6 @@ static void free_blocked_on(struct ad_blocked_on *b)
 /* Everything a frame owns except its subframes and their arrays. */
 static void free_frame_payload(struct ad_frame *f)
 {
-	free(f->name);
-	free(f->type);
 	free_location(f->location);
 	free_location(f->macro_location);
 	free_blocked_on(f->blocked_on);
@@ -307,11 +309,11 @@ static bool replace_location(struct ad_location **field, const char *file, unsig
 {
 	struct ad_location *loc = NULL;
 	if (file) {
-		loc = calloc(1, sizeof(*loc));
-		if (!loc || !(loc->file = strdup(file))) {
-			free(loc);
+		size_t n = strlen(file);
+		loc = malloc(sizeof(*loc) + n + 1);
+		if (!loc)
 			return false;
-		}
+		loc->file = memcpy(loc + 1, file, n + 1);
 		loc->line = line;
 		loc->column = column;
 	}
@@ -473,8 +475,9 @@ void ad_blocked_on_describe(const struct ad_blocked_on *b, char *buf, size_t siz
 		snprintf(buf, size, "%s", b->description);
 		return;
 	}
-	char addr[AD_PIECE_MAX] = "", id[AD_PIECE_MAX] = "", when[AD_PIECE_MAX] = "";
-	char io[80] = "", permits[64] = "";
+	/* Only the first bytes cleared: these are made for every leaf. */
+	char addr[AD_PIECE_MAX], id[AD_PIECE_MAX], when[AD_PIECE_MAX], io[80], permits[64];
+	addr[0] = id[0] = when[0] = io[0] = permits[0] = '\0';
 	if (b->address)
 		put_number(addr, " 0x", b->address, 16, "");
 	if (b->has_task_id)
@@ -630,12 +633,9 @@ static bool opens_generics(const char *s, size_t i)
 	return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-char *ad_display_name(const char *name)
+/* Writes the display name of name[0..n) to out (n + 1 bytes at most). */
+static void write_display_name(const char *name, size_t n, char *out)
 {
-	size_t n = strlen(name);
-	char *out = malloc(n + 1);
-	if (!out)
-		return NULL;
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
 		if (name[i] == '<' && opens_generics(name, i)) {
@@ -651,70 +651,95 @@ char *ad_display_name(const char *name)
 		out[o++] = name[i++];
 	}
 	out[o] = '\0';
+}
+
+char *ad_display_name(const char *name)
+{
+	size_t n = strlen(name);
+	char *out = malloc(n + 1);
+	if (out)
+		write_display_name(name, n, out);
 	return out;
 }
 
 /* Adapter layers: futures that only wrap one other future, which the
  * renderers fold into the frame they wrap ("via Map"). A layer with a word
  * is the one the user wrote (`.map(f)`); one without is a library's inner
- * layer of it (futures_util's Map is a newtype over map::Map). */
+ * layer of it (futures_util's Map is a newtype over map::Map). Sorted by
+ * path (strcmp order): every frame of every task is looked up. */
 static const struct adapter {
 	const char *path, *word;
 } adapters[] = {
-	{ "futures_util::future::future::Map", "Map" },
-	{ "futures_util::future::future::map::Map", NULL },
-	{ "futures_util::future::future::Then", "Then" },
-	{ "futures_util::future::future::Flatten", "Flatten" },
-	{ "futures_util::future::future::flatten::Flatten", NULL },
-	{ "futures_util::future::future::Fuse", "Fuse" },
-	{ "futures_util::future::future::fuse::Fuse", "Fuse" },
-	{ "futures_util::future::future::Inspect", "Inspect" },
-	{ "futures_util::future::future::UnitError", "UnitError" },
-	{ "futures_util::future::future::NeverError", "NeverError" },
-	{ "futures_util::future::future::MapInto", "MapInto" },
-	{ "futures_util::future::future::catch_unwind::CatchUnwind", "CatchUnwind" },
-	{ "futures_util::future::try_future::MapOk", "MapOk" },
-	{ "futures_util::future::try_future::MapErr", "MapErr" },
-	{ "futures_util::future::try_future::MapOkOrElse", "MapOkOrElse" },
-	{ "futures_util::future::try_future::AndThen", "AndThen" },
-	{ "futures_util::future::try_future::OrElse", "OrElse" },
-	{ "futures_util::future::try_future::ErrInto", "ErrInto" },
-	{ "futures_util::future::try_future::OkInto", "OkInto" },
-	{ "futures_util::future::try_future::InspectOk", "InspectOk" },
-	{ "futures_util::future::try_future::InspectErr", "InspectErr" },
-	{ "futures_util::future::try_future::UnwrapOrElse", "UnwrapOrElse" },
-	{ "futures_util::future::try_future::TryFlatten", "TryFlatten" },
-	{ "futures_util::future::try_future::try_flatten::TryFlatten", NULL },
-	{ "futures_util::future::try_future::into_future::IntoFuture", "IntoFuture" },
-	{ "futures_util::future::either::Either", "Either" },
-	{ "futures_util::future::option::OptionFuture", "OptionFuture" },
 	{ "futures_util::compat::compat03as01::Compat", "Compat" },
+	{ "futures_util::future::either::Either", "Either" },
+	{ "futures_util::future::future::Flatten", "Flatten" },
+	{ "futures_util::future::future::Fuse", "Fuse" },
+	{ "futures_util::future::future::Inspect", "Inspect" },
+	{ "futures_util::future::future::Map", "Map" },
+	{ "futures_util::future::future::MapInto", "MapInto" },
+	{ "futures_util::future::future::NeverError", "NeverError" },
+	{ "futures_util::future::future::Then", "Then" },
+	{ "futures_util::future::future::UnitError", "UnitError" },
+	{ "futures_util::future::future::catch_unwind::CatchUnwind", "CatchUnwind" },
+	{ "futures_util::future::future::flatten::Flatten", NULL },
+	{ "futures_util::future::future::fuse::Fuse", "Fuse" },
+	{ "futures_util::future::future::map::Map", NULL },
+	{ "futures_util::future::option::OptionFuture", "OptionFuture" },
+	{ "futures_util::future::try_future::AndThen", "AndThen" },
+	{ "futures_util::future::try_future::ErrInto", "ErrInto" },
+	{ "futures_util::future::try_future::InspectErr", "InspectErr" },
+	{ "futures_util::future::try_future::InspectOk", "InspectOk" },
+	{ "futures_util::future::try_future::MapErr", "MapErr" },
+	{ "futures_util::future::try_future::MapOk", "MapOk" },
+	{ "futures_util::future::try_future::MapOkOrElse", "MapOkOrElse" },
+	{ "futures_util::future::try_future::OkInto", "OkInto" },
+	{ "futures_util::future::try_future::OrElse", "OrElse" },
+	{ "futures_util::future::try_future::TryFlatten", "TryFlatten" },
+	{ "futures_util::future::try_future::UnwrapOrElse", "UnwrapOrElse" },
+	{ "futures_util::future::try_future::into_future::IntoFuture", "IntoFuture" },
+	{ "futures_util::future::try_future::try_flatten::TryFlatten", NULL },
+	{ "hyper::service::oneshot::Oneshot", "Oneshot" },
+	{ "hyper_util::service::glue::TowerToHyperServiceFuture", "TowerToHyperService" },
+	{ "hyper_util::service::oneshot::Oneshot", "Oneshot" },
+	{ "tower::util::and_then::AndThenFuture", "AndThen" },
+	{ "tower::util::either::Either", "Either" },
+	{ "tower::util::map_err::MapErrFuture", "MapErr" },
+	{ "tower::util::map_response::MapResponseFuture", "MapResponse" },
+	{ "tower::util::map_result::MapResultFuture", "MapResult" },
+	{ "tower::util::oneshot::Oneshot", "Oneshot" },
+	{ "tower::util::then::ThenFuture", "Then" },
 	{ "tracing::instrument::Instrumented", "Instrumented" },
 	{ "tracing::instrument::WithDispatch", "WithDispatch" },
 	{ "tracing_futures::Instrumented", "Instrumented" },
 	{ "tracing_futures::WithDispatch", "WithDispatch" },
-	{ "tower::util::oneshot::Oneshot", "Oneshot" },
-	{ "tower::util::either::Either", "Either" },
-	{ "tower::util::map_response::MapResponseFuture", "MapResponse" },
-	{ "tower::util::map_err::MapErrFuture", "MapErr" },
-	{ "tower::util::map_result::MapResultFuture", "MapResult" },
-	{ "tower::util::and_then::AndThenFuture", "AndThen" },
-	{ "tower::util::then::ThenFuture", "Then" },
-	{ "hyper::service::oneshot::Oneshot", "Oneshot" },
-	{ "hyper_util::service::oneshot::Oneshot", "Oneshot" },
-	{ "hyper_util::service::glue::TowerToHyperServiceFuture", "TowerToHyperService" },
 };
+
+/* A type's path: its name before its generic arguments. */
+struct path {
+	const char *s;
+	size_t len;
+};
+
+/* strcmp order of an adapter's path and a type's. */
+static bool adapter_before(const void *element, const void *key)
+{
+	const char *path = ((const struct adapter *)element)->path;
+	const struct path *p = key;
+	return strncmp(path, p->s, p->len) < 0; /* equal up to len: not before */
+}
 
 bool ad_type_is_adapter(const char *type, const char **word)
 {
-	for (size_t i = 0; type && i < sizeof(adapters) / sizeof(adapters[0]); i++) {
-		if (ad_name_is(type, adapters[i].path)) {
-			if (word)
-				*word = adapters[i].word;
-			return true;
-		}
-	}
-	return false;
+	if (!type)
+		return false;
+	struct path p = { type, strcspn(type, "<") };
+	size_t n = sizeof(adapters) / sizeof(adapters[0]);
+	size_t i = ad_partition_point(adapters, n, sizeof(adapters[0]), &p, adapter_before);
+	if (i == n || strncmp(adapters[i].path, type, p.len) || adapters[i].path[p.len])
+		return false;
+	if (word)
+		*word = adapters[i].word;
+	return true;
 }
 
 bool ad_type_is_generic_argument(const char *outer, const char *inner)

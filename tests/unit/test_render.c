@@ -1175,6 +1175,37 @@ START_TEST(strings_from_the_target_are_made_safe)
 }
 END_TEST
 
+/* Strings are scanned eight bytes at a time: what must be escaped or
+ * replaced is found in every byte of a word, and in the bytes after the
+ * last whole word. */
+START_TEST(escapes_are_found_at_every_position)
+{
+	static const struct {
+		const char *in, *decoded;
+	} specials[] = {
+		{ "\"", "\"" }, { "\\", "\\" }, { "\n", "\n" }, { "\x01", "\x01" },
+		{ "\x1f", "\x1f" }, { "\xff", "?" }, { "\xc3\xa9", "\xc3\xa9" }, { "\x7f", "\x7f" },
+		{ " ", " " }, { "~", "~" },
+	};
+	for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+		for (size_t at = 0; at < 20; at++) {
+			char name[64], expected[64];
+			snprintf(name, sizeof(name), "%.*s%s%.*s", (int)at, "aaaaaaaaaaaaaaaaaaaa",
+				 specials[k].in, (int)(19 - at), "bbbbbbbbbbbbbbbbbbbb");
+			snprintf(expected, sizeof(expected), "%.*s%s%.*s", (int)at,
+				 "aaaaaaaaaaaaaaaaaaaa", specials[k].decoded, (int)(19 - at),
+				 "bbbbbbbbbbbbbbbbbbbb");
+			struct ad_trace *t = new_trace();
+			add_task(t, 7, 0x1234, AD_TASK_IDLE, future(name, 0x1300, AD_FRAME_PENDING));
+			json_t *doc = render_json(t, &no_options); /* byte for byte as jansson */
+			ck_assert_str_eq(str_at(doc, "tasks/0/root/name"), expected);
+			json_decref(doc);
+			ad_trace_destroy(t);
+		}
+	}
+}
+END_TEST
+
 START_TEST(empty_trace)
 {
 	struct ad_trace *t = new_trace();
@@ -1745,6 +1776,19 @@ START_TEST(adapter_types_and_their_arguments)
 	ck_assert(!ad_type_is_adapter("futures_util::future::join::Join<a::B, a::C>", NULL));
 	ck_assert(!ad_type_is_adapter("tokio::time::sleep::Sleep", NULL));
 	ck_assert(!ad_type_is_adapter(NULL, NULL));
+	/* The table's ends, a name without generic arguments, paths that are
+	 * a prefix of an adapter's or that sort before or after them all. */
+	ck_assert(ad_type_is_adapter("futures_util::compat::compat03as01::Compat<a::B>", &word));
+	ck_assert_str_eq(word, "Compat");
+	ck_assert(ad_type_is_adapter("tracing_futures::WithDispatch<a::B>", &word));
+	ck_assert_str_eq(word, "WithDispatch");
+	ck_assert(ad_type_is_adapter("hyper_util::service::oneshot::Oneshot", &word));
+	ck_assert_str_eq(word, "Oneshot");
+	ck_assert(!ad_type_is_adapter(FUT "Ma<a::B>", NULL));
+	ck_assert(!ad_type_is_adapter("futures_util::future::future", NULL));
+	ck_assert(!ad_type_is_adapter("", NULL));
+	ck_assert(!ad_type_is_adapter("a::B<futures_util::future::future::Map<a::B>>", NULL));
+	ck_assert(!ad_type_is_adapter("zzz::Map", NULL));
 
 	const char *then = FUT "Then<" MAP_A ", " NEXT_ENV ", fn(u8) -> u8>";
 	ck_assert(ad_type_is_generic_argument(then, MAP_A));
@@ -1786,6 +1830,7 @@ int main(void)
 	tcase_add_test(tc, undecodable_frames_and_tasks);
 	tcase_add_test(tc, paths_are_shortened_only_under_the_source_root);
 	tcase_add_test(tc, strings_from_the_target_are_made_safe);
+	tcase_add_test(tc, escapes_are_found_at_every_position);
 	tcase_add_test(tc, empty_trace);
 	tcase_add_test(tc, time_left_is_exact_seconds);
 	suite_add_tcase(s, tc);
