@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The trace model: builders, lookups, names, destruction. */
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "asyncdump/trace.h"
+#include "digits.h"
 
 #define ck_ok(expr) ck_assert_ptr_null(expr)
 
@@ -432,6 +434,28 @@ END_TEST
 /* Destroying must not recurse on depth: a chain far deeper than any stack would
  * hold as recursion (under ASan), plus wide trees with locals on many tasks.
  * ASan's leak check (and valgrind) verify that everything is freed. */
+/* Numbers are written two digits a step: every length, both bases. */
+START_TEST(digits_are_printf_s)
+{
+	uint64_t edges[] = { 0, 1, 9, 10, 15, 16, 99, 100, 255, 256, 999, 1000, 4095, 4096,
+			     0x7ffc0000dead, UINT64_MAX };
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 64; i++) {
+		/* then every power of two and its neighbours */
+		uint64_t v = i < sizeof(edges) / sizeof(edges[0])
+				     ? edges[i]
+				     : ((uint64_t)1 << (i - sizeof(edges) / sizeof(edges[0]))) - 1;
+		for (uint64_t d = 0; d < 3; d++) {
+			char buf[24], *end = buf + sizeof(buf) - 1, want[24];
+			*end = '\0';
+			snprintf(want, sizeof(want), "%" PRIu64, v + d);
+			ck_assert_str_eq(ad_digits(v + d, 10, end), want);
+			snprintf(want, sizeof(want), "%" PRIx64, v + d);
+			ck_assert_str_eq(ad_digits(v + d, 16, end), want);
+		}
+	}
+}
+END_TEST
+
 START_TEST(destroying_a_large_trace_frees_everything)
 {
 	struct ad_trace *t = ad_trace_create();
@@ -495,6 +519,7 @@ int main(void)
 	tcase_add_test(tc, first_blocked_on_stops_at_the_depth_bound);
 	tcase_add_test(tc, find_task_by_id_skips_tasks_without_id);
 	tcase_add_test(tc, names_are_the_schema_enums);
+	tcase_add_test(tc, digits_are_printf_s);
 	tcase_add_test(tc, destroying_a_large_trace_frees_everything);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
