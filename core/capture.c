@@ -486,6 +486,7 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 		err = say_consistency(snap, log, trace);
 	ad_read_log_destroy(log);
 	ad_u64map_deinit(&d.visited);
+	ad_u64map_deinit(&d.unwrap_steps);
 	if (!err)
 		ad_trace_sort_tasks(trace);
 	if (!err)

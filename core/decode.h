@@ -39,6 +39,8 @@ struct ad_decode {
 	 * never runs in a circle; and their count. */
 	struct ad_u64map visited;
 	size_t task_nodes;
+	/* Per sample: how each type met is unwrapped (future.c). */
+	struct ad_u64map unwrap_steps;
 	/* The runtime adapters active in this capture (runtime.h), in
 	 * registry order, and the one whose task is being decoded (NULL: a
 	 * block_on of no runtime's). */

@@ -590,28 +590,75 @@ static struct ad_error *resolve_dyn(struct ad_decode *d, const struct ad_value *
 }
 
 /* One step through a wrapper; *stepped false when v is not a wrapper. */
+/* How a future of a type is unwrapped towards the future it holds: the
+ * type's name and fields say, so it is worked out once a type per sample
+ * (d->unwrap_steps) instead of once a future. */
+enum unwrap_step {
+	STEP_NONE = 1, /* not a wrapper (0 is the map's "absent") */
+	STEP_DEREF,
+	STEP_DYN,
+	STEP_PIN_POINTER,   /* Pin's field, "pointer" (Rust < 1.67: "__pointer") */
+	STEP_PIN_POINTER_OLD,
+	STEP_ARC_DATA,
+	STEP_GEN_FUTURE,
+	STEP_OPTION,        /* when its payload is future-like */
+};
+
+static enum unwrap_step unwrap_step_of(const struct ad_type *t)
+{
+	if (t->kind == AD_TYPE_POINTER)
+		return STEP_DEREF;
+	if (t->kind == AD_TYPE_STRUCT && ad_type_field(t, "pointer") && ad_type_field(t, "vtable"))
+		return STEP_DYN;
+	if (ad_type_is(t, "core::pin::Pin"))
+		return ad_type_field(t, "__pointer") ? STEP_PIN_POINTER_OLD : STEP_PIN_POINTER;
+	if (ad_type_is(t, "alloc::boxed::Box") || ad_type_is(t, "alloc::sync::Arc") ||
+	    ad_type_is(t, "core::ptr::non_null::NonNull") || ad_type_is(t, "core::ptr::unique::Unique"))
+		return STEP_DEREF;
+	if (ad_type_is(t, "alloc::sync::ArcInner"))
+		return STEP_ARC_DATA;
+	if (ad_type_is(t, "core::future::from_generator::GenFuture"))
+		return STEP_GEN_FUTURE;
+	if (ad_type_is(t, "core::option::Option"))
+		return STEP_OPTION;
+	return STEP_NONE;
+}
+
+static enum unwrap_step cached_unwrap_step(struct ad_decode *d, const struct ad_type *t)
+{
+	uintptr_t step = (uintptr_t)ad_u64map_get(&d->unwrap_steps, (uintptr_t)t);
+	if (step)
+		return (enum unwrap_step)step;
+	step = unwrap_step_of(t);
+	/* Without memory for the note, it is worked out again next time. */
+	ad_u64map_put(&d->unwrap_steps, (uintptr_t)t, (void *)step);
+	return (enum unwrap_step)step;
+}
+
 static struct ad_error *unwrap_once(struct ad_decode *d, const struct ad_value *v,
 				    struct ad_value *ret, bool *stepped)
 {
-	const struct ad_type *t = v->type;
 	*stepped = true;
-	if (t->kind == AD_TYPE_POINTER)
+	switch (cached_unwrap_step(d, v->type)) {
+	case STEP_DEREF:
 		return ad_value_deref(v, ret);
-	if (t->kind == AD_TYPE_STRUCT && ad_type_field(t, "pointer") && ad_type_field(t, "vtable"))
+	case STEP_DYN:
 		return resolve_dyn(d, v, ret);
-	if (ad_type_is(t, "core::pin::Pin")) {
-		const char *inner = ad_type_field(t, "__pointer") ? "__pointer" : "pointer";
-		return ad_value_member(v, inner, ret);
-	}
-	if (ad_type_is(t, "alloc::boxed::Box") || ad_type_is(t, "alloc::sync::Arc") ||
-	    ad_type_is(t, "core::ptr::non_null::NonNull") || ad_type_is(t, "core::ptr::unique::Unique"))
-		return ad_value_deref(v, ret);
-	if (ad_type_is(t, "alloc::sync::ArcInner"))
+	case STEP_PIN_POINTER:
+		return ad_value_member(v, "pointer", ret);
+	case STEP_PIN_POINTER_OLD:
+		return ad_value_member(v, "__pointer", ret);
+	case STEP_ARC_DATA:
 		return ad_value_member(v, "data", ret);
-	if (ad_type_is(t, "core::future::from_generator::GenFuture"))
+	case STEP_GEN_FUTURE:
 		return ad_value_member(v, "__0", ret);
-	if (ad_type_is(t, "core::option::Option") && ad_is_future_like(d, t))
-		return ad_value_unwrap_option(v, ret);
+	case STEP_OPTION:
+		if (ad_is_future_like(d, v->type))
+			return ad_value_unwrap_option(v, ret);
+		break;
+	case STEP_NONE:
+		break;
+	}
 	*stepped = false;
 	return NULL;
 }
