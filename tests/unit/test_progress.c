@@ -165,8 +165,23 @@ START_TEST(fingerprint_sees_frame_types_and_states)
 	ck_assert_uint_ne(h, h_state);
 	task->root->children[0]->state = AD_FRAME_SUSPENDED;
 	ck_assert_uint_eq(h, ad_task_fingerprint(task));
-	free(task->root->children[0]->type);
-	task->root->children[0]->type = strdup("app::other::{async_fn_env#0}");
+	/* The same frame but for its type (which the frame owns). */
+	struct ad_frame *was = task->root->children[0];
+	struct ad_frame *other =
+		ad_frame_create(was->kind, was->name, "app::other::{async_fn_env#0}", was->address);
+	ck_assert_ptr_nonnull(other);
+	other->state = was->state;
+	if (was->location)
+		ck_assert_ptr_null(ad_frame_set_location(other, was->location->file,
+							 was->location->line, was->location->column));
+	other->children = was->children;
+	other->nchildren = was->nchildren;
+	other->blocked_on = was->blocked_on;
+	was->children = NULL;
+	was->nchildren = 0;
+	was->blocked_on = NULL;
+	ad_frame_destroy(was);
+	task->root->children[0] = other;
 	ck_assert_uint_ne(h, ad_task_fingerprint(task));
 	ad_trace_destroy(t);
 
