@@ -3,18 +3,18 @@
  *
  * Both outputs come from one walk of the trace (core/render_json.c), which
  * writes either JSON text or, for the text format, each task's object as a
- * jansson tree that core/render_text.c draws: so both expand task links,
+ * tree of nodes (node.h) that core/render_text.c draws: so both expand task links,
  * detect cycles and cut big trees in exactly the same way. */
 #ifndef ASYNCDUMP_RENDER_INTERNAL_H
 #define ASYNCDUMP_RENDER_INTERNAL_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "asyncdump/trace.h"
+#include "node.h"
 
 /* A growing, NUL-terminated output buffer; a failed growth sets oom and
  * drops everything after it. */
@@ -55,7 +55,7 @@ static inline char *ad_outbuf_extend(struct ad_outbuf *o, size_t n)
 void ad_text_head(struct ad_outbuf *o, const struct ad_trace *t, const char *captured_at);
 void ad_text_no_tasks(struct ad_outbuf *o);
 /* One task object of the JSON document, as a tree. */
-void ad_text_task(struct ad_outbuf *o, const char *source_root, const json_t *task);
+void ad_text_task(struct ad_outbuf *o, const char *source_root, const struct ad_node *task);
 void ad_text_cycle(struct ad_outbuf *o, const uint64_t *task_ids, size_t n);
 void ad_text_warning(struct ad_outbuf *o, const char *warning);
 

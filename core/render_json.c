@@ -2,12 +2,12 @@
 /* The JSON document of a trace, as docs/trace.schema.json describes it,
  * written as it is walked: one task at a time into a small buffer that the
  * caller drains (ad_render_stream_read()), never a tree of the whole
- * document. The same walk builds each task's object as a jansson tree for
+ * document. The same walk builds each task's object as a tree (node.h) for
  * the text format (core/render_text.c draws it), so the two outputs cannot
  * disagree.
  *
  * The writer (struct jw) has two backends: JSON text (compact, or indented
- * as jansson's JSON_INDENT(2)) and a jansson tree. Writing never stops
+ * as jansson's JSON_INDENT(2)) and a tree of nodes (node.h). Writing never stops
  * half-way on OOM: a failure only sets oom, checked once per piece. */
 #include <inttypes.h>
 #include <math.h>
@@ -27,14 +27,15 @@
 #define JW_MAX_DEPTH (2 * AD_RENDER_MAX_DEPTH + 64)
 
 struct jw {
-	struct ad_outbuf *out; /* JSON text, or NULL: a jansson tree in root */
+	struct ad_outbuf *out; /* JSON text, or NULL: a tree in root */
 	unsigned indent;       /* text: spaces per level, 0 compact */
 	unsigned depth;
 	bool has_items[JW_MAX_DEPTH];
 	bool after_key;        /* the next value is a member's */
 	const char *key;       /* tree: the member's key (a literal) */
-	json_t *stack[JW_MAX_DEPTH];
-	json_t *root;
+	struct ad_node *stack[JW_MAX_DEPTH];
+	struct ad_node *root;
+	struct ad_strpool *pool; /* tree: where its nodes live */
 	bool oom;
 };
 
@@ -86,23 +87,30 @@ static void jw_separate(struct jw *w)
 	jw_break(w, comma, w->depth);
 }
 
-/* Tree: attaches a new value to the open container (consumes it). */
-static void jw_attach(struct jw *w, json_t *v)
+/* Tree: attaches a new node to the open container. */
+static void jw_attach(struct jw *w, struct ad_node *v)
 {
 	if (!v) {
 		w->oom = true;
 		return;
 	}
-	if (w->depth == 0) {
-		json_decref(w->root);
+	if (w->depth == 0)
 		w->root = v;
-		return;
-	}
-	json_t *parent = w->stack[w->depth - 1];
-	int failed = json_is_object(parent) ? json_object_set_new(parent, w->key, v)
-					    : json_array_append_new(parent, v);
-	if (failed)
-		w->oom = true;
+	else if (w->stack[w->depth - 1])
+		ad_node_append(w->stack[w->depth - 1], w->key, v);
+}
+
+static struct ad_node *jw_node(struct jw *w, enum ad_node_kind kind)
+{
+	return ad_node_new(w->pool, kind);
+}
+
+static void jw_tree_real(struct jw *w, double v)
+{
+	struct ad_node *n = jw_node(w, AD_NODE_REAL);
+	if (n)
+		n->v.r = v;
+	jw_attach(w, n);
 }
 
 /* Length of the valid UTF-8 sequence at s (as jansson accepts it), or 0. */
@@ -220,31 +228,28 @@ static void jw_quoted(struct jw *w, const char *s)
 	jw_text(w, "\"", 1);
 }
 
-static json_t *utf8_json_string(const char *s)
+/* A string node; invalid UTF-8 becomes '?', as in the JSON text. */
+static struct ad_node *utf8_node(struct jw *w, const char *s)
 {
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char *copy = strdup(s);
-	if (!copy)
+	size_t len = strlen(s);
+	struct ad_node *n = ad_node_string(w->pool, s, len);
+	if (!n)
 		return NULL;
-	for (unsigned char *p = (unsigned char *)copy; *p;) {
-		size_t n = utf8_sequence(p);
-		if (n) {
-			p += n;
-		} else {
+	size_t plain = plain_run_length(s, len); /* ASCII at least that far */
+	for (unsigned char *p = (unsigned char *)n->v.s + plain; *p;) {
+		size_t seq = utf8_sequence(p);
+		if (seq)
+			p += seq;
+		else
 			*p++ = '?';
-		}
 	}
-	j = json_string(copy);
-	free(copy);
-	return j;
+	return n;
 }
 
 static void jw_string(struct jw *w, const char *s)
 {
 	if (!w->out) {
-		jw_attach(w, utf8_json_string(s));
+		jw_attach(w, utf8_node(w, s));
 		return;
 	}
 	jw_separate(w);
@@ -263,7 +268,7 @@ static void jw_null(struct jw *w)
 	if (w->out)
 		jw_raw(w, "null", 4);
 	else
-		jw_attach(w, json_null());
+		jw_attach(w, jw_node(w, AD_NODE_NULL));
 }
 
 static void jw_bool(struct jw *w, bool v)
@@ -271,13 +276,16 @@ static void jw_bool(struct jw *w, bool v)
 	if (w->out)
 		jw_raw(w, v ? "true" : "false", v ? 4 : 5);
 	else
-		jw_attach(w, json_boolean(v));
+		jw_attach(w, jw_node(w, v ? AD_NODE_TRUE : AD_NODE_FALSE));
 }
 
 static void jw_int(struct jw *w, int64_t v)
 {
 	if (!w->out) {
-		jw_attach(w, json_integer((json_int_t)v));
+		struct ad_node *n = jw_node(w, AD_NODE_INT);
+		if (n)
+			n->v.i = v;
+		jw_attach(w, n);
 		return;
 	}
 	char buf[24], *end = buf + sizeof(buf);
@@ -298,7 +306,7 @@ static void jw_uint(struct jw *w, uint64_t v)
 static void jw_real(struct jw *w, double v)
 {
 	if (!w->out) {
-		jw_attach(w, json_real(v));
+		jw_tree_real(w, v);
 		return;
 	}
 	char buf[48];
@@ -325,7 +333,7 @@ static void jw_real(struct jw *w, double v)
 static void jw_seconds(struct jw *w, int64_t ns)
 {
 	if (!w->out) {
-		jw_attach(w, json_real((double)ns / 1e9));
+		jw_tree_real(w, (double)ns / 1e9);
 		return;
 	}
 	uint64_t abs = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
@@ -354,8 +362,7 @@ static void jw_address(struct jw *w, uint64_t a)
 	*--p = '0';
 	*--p = '"';
 	if (!w->out) {
-		*end = '\0';
-		jw_attach(w, json_string(p + 1));
+		jw_attach(w, ad_node_string(w->pool, p + 1, (size_t)(end - p - 1)));
 		return;
 	}
 	jw_separate(w);
@@ -397,10 +404,9 @@ static void jw_open(struct jw *w, bool object)
 		jw_separate(w);
 		jw_text(w, object ? "{" : "[", 1);
 	} else {
-		/* The stack holds a reference of its own until jw_close(), so that
-		 * a container that failed to attach still takes its members. */
-		json_t *c = object ? json_object() : json_array();
-		w->stack[w->depth] = json_incref(c);
+		/* A container that could not be made takes no members. */
+		struct ad_node *c = jw_node(w, object ? AD_NODE_OBJECT : AD_NODE_ARRAY);
+		w->stack[w->depth] = c;
 		jw_attach(w, c);
 	}
 	w->has_items[w->depth++] = false;
@@ -415,8 +421,6 @@ static void jw_close(struct jw *w, bool object)
 		if (w->indent && w->has_items[w->depth])
 			jw_break(w, false, w->depth);
 		jw_text(w, object ? "}" : "]", 1);
-	} else {
-		json_decref(w->stack[w->depth]);
 	}
 }
 
@@ -1080,6 +1084,7 @@ struct ad_render_stream {
 	size_t next_task;
 	bool any_task;
 	bool failed;              /* out of memory: the stream stays failed */
+	struct ad_strpool nodes;  /* text: the tree of the task being drawn */
 };
 
 static void json_head(struct ad_render_stream *s)
@@ -1136,7 +1141,7 @@ static void json_tail(struct ad_render_stream *s)
 /* The text format: each task's object as a tree, drawn, then dropped. */
 static void text_task(struct ad_render_stream *s, const struct ad_task *task)
 {
-	struct jw tree = { .out = NULL };
+	struct jw tree = { .out = NULL, .pool = &s->nodes };
 	s->r.w = &tree;
 	task_json(&s->r, task);
 	s->r.w = &s->w;
@@ -1144,7 +1149,7 @@ static void text_task(struct ad_render_stream *s, const struct ad_task *task)
 		s->r.oom = true;
 	else
 		ad_text_task(&s->out, s->r.t->source_root, tree.root);
-	json_decref(tree.root);
+	ad_strpool_reset(&s->nodes);
 }
 
 static void text_tail(struct ad_render_stream *s)
@@ -1267,6 +1272,7 @@ void ad_render_stream_destroy(struct ad_render_stream *s)
 	if (!s)
 		return;
 	render_fini(&s->r);
+	ad_strpool_deinit(&s->nodes);
 	free(s->out.buf);
 	free(s);
 }

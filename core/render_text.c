@@ -113,22 +113,27 @@ static void out_clean(struct text *x, const char *s)
 	out_n(x, (const char *)run, (size_t)(p - run));
 }
 
-static const json_t *get(const json_t *o, const char *key)
+static const struct ad_node *get(const struct ad_node *o, const char *key)
 {
-	return json_object_get(o, key);
+	return ad_node_get(o, key);
 }
 
-static const char *get_str(const json_t *o, const char *key)
+static const char *get_str(const struct ad_node *o, const char *key)
 {
-	return json_string_value(get(o, key));
+	return ad_node_str(get(o, key));
 }
 
-static bool get_true(const json_t *o, const char *key)
+static bool get_true(const struct ad_node *o, const char *key)
 {
-	return json_is_true(get(o, key));
+	return ad_node_is(get(o, key), AD_NODE_TRUE);
 }
 
-static bool is_task_link(const json_t *child)
+static bool is_object(const struct ad_node *n)
+{
+	return ad_node_is(n, AD_NODE_OBJECT);
+}
+
+static bool is_task_link(const struct ad_node *child)
 {
 	const char *kind = get_str(child, "kind");
 	return kind && strcmp(kind, "task") == 0;
@@ -148,19 +153,19 @@ static const char *short_path(const struct text *x, const char *file)
 	return file;
 }
 
-static void out_location(struct text *x, const json_t *loc)
+static void out_location(struct text *x, const struct ad_node *loc)
 {
 	const char *file = get_str(loc, "file");
 	out_clean(x, file ? short_path(x, file) : "?");
-	json_int_t line = json_integer_value(get(loc, "line"));
+	int64_t line = ad_node_int(get(loc, "line"));
 	if (line > 0)
-		outf(x, ":%" JSON_INTEGER_FORMAT, line);
+		outf(x, ":%" PRId64, line);
 }
 
-static void out_state(struct text *x, const json_t *f)
+static void out_state(struct text *x, const struct ad_node *f)
 {
 	const char *state = get_str(f, "state");
-	const json_t *loc = get(f, "location");
+	const struct ad_node *loc = get(f, "location");
 	if (!state)
 		state = "unknown";
 	if (strcmp(state, "panicked") == 0) {
@@ -171,7 +176,7 @@ static void out_state(struct text *x, const json_t *f)
 		out(x, " ");
 		out(x, state);
 	}
-	if (json_is_object(loc)) {
+	if (is_object(loc)) {
 		out(x, " at ");
 		out_location(x, loc);
 	}
@@ -189,25 +194,25 @@ struct via {
 	size_t n;
 };
 
-static bool foldable_adapter(const json_t *f)
+static bool foldable_adapter(const struct ad_node *f)
 {
-	const json_t *children = get(f, "children");
-	return get_true(f, "adapter") && json_array_size(children) == 1 &&
-	       !is_task_link(json_array_get(children, 0)) && !json_is_object(get(f, "blocked_on")) &&
-	       !get_str(f, "error") && !json_array_size(get(f, "locals")) && !get_true(f, "truncated") &&
+	const struct ad_node *children = get(f, "children");
+	return get_true(f, "adapter") && ad_node_size(children) == 1 &&
+	       !is_task_link(ad_node_first(children)) && !is_object(get(f, "blocked_on")) &&
+	       !get_str(f, "error") && !ad_node_size(get(f, "locals")) && !get_true(f, "truncated") &&
 	       !get_true(f, "not_polled");
 }
 
 /* The frame that f's adapter layers wrap (f itself when it is none); their
  * names go to *via. Bounded like the document's nesting. */
-static const json_t *skip_adapters(const json_t *f, struct via *via)
+static const struct ad_node *skip_adapters(const struct ad_node *f, struct via *via)
 {
 	via->n = 0;
 	for (unsigned i = 0; i < AD_RENDER_MAX_DEPTH && foldable_adapter(f); i++) {
 		const char *word = get_str(f, "adapter_name");
 		if (word && via->n < MAX_VIA && (!via->n || strcmp(via->words[via->n - 1], word) != 0))
 			via->words[via->n++] = word;
-		f = json_array_get(get(f, "children"), 0);
+		f = ad_node_first(get(f, "children"));
 	}
 	return f;
 }
@@ -228,30 +233,29 @@ static void out_via(struct text *x, const struct via *via, const char *before)
  * async fn/block is drawn on its parent's line, as the design does:
  * "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]".
  * The JSON keeps it as a frame of its own. Adapters between them fold too. */
-static const json_t *folded_leaf(const json_t *f, struct via *via)
+static const struct ad_node *folded_leaf(const struct ad_node *f, struct via *via)
 {
 	const char *kind = get_str(f, "kind");
-	const json_t *children = get(f, "children");
-	if (!kind || strncmp(kind, "async_", 6) != 0 || json_array_size(children) != 1 ||
-	    json_is_object(get(f, "blocked_on")))
+	const struct ad_node *children = get(f, "children");
+	if (!kind || strncmp(kind, "async_", 6) != 0 || ad_node_size(children) != 1 ||
+	    is_object(get(f, "blocked_on")))
 		return NULL;
-	const json_t *leaf = skip_adapters(json_array_get(children, 0), via), *child;
+	const struct ad_node *leaf = skip_adapters(ad_node_first(children), via), *child;
 	const char *leaf_kind = get_str(leaf, "kind");
-	if (!leaf_kind || strcmp(leaf_kind, "future") != 0 || !json_is_object(get(leaf, "blocked_on")) ||
-	    json_array_size(get(leaf, "locals")) || get_str(leaf, "error") ||
+	if (!leaf_kind || strcmp(leaf_kind, "future") != 0 || !is_object(get(leaf, "blocked_on")) ||
+	    ad_node_size(get(leaf, "locals")) || get_str(leaf, "error") ||
 	    get_true(leaf, "truncated"))
 		return NULL;
 	/* A JoinHandle's only child is the awaited task, drawn below the line. */
-	size_t i;
-	json_array_foreach(get(leaf, "children"), i, child)
+	for (child = ad_node_first(get(leaf, "children")); child; child = child->next)
 		if (!is_task_link(child))
 			return NULL;
 	return leaf;
 }
 
 /* "my_program::sleep() suspended at src/foo.rs:24 via Map [blocked on timer 0x789]" */
-static void frame_line(struct text *x, const char *prefix, const json_t *f, const struct via *via,
-		       const json_t *leaf, const struct via *leaf_via)
+static void frame_line(struct text *x, const char *prefix, const struct ad_node *f, const struct via *via,
+		       const struct ad_node *leaf, const struct via *leaf_via)
 {
 	out(x, prefix);
 	if (get_true(f, "not_polled"))
@@ -262,8 +266,8 @@ static void frame_line(struct text *x, const char *prefix, const json_t *f, cons
 	if (kind && strcmp(kind, "async_fn") == 0)
 		out(x, "()");
 	out_state(x, f);
-	const json_t *macro = get(f, "macro_location");
-	if (json_is_object(macro)) {
+	const struct ad_node *macro = get(f, "macro_location");
+	if (is_object(macro)) {
 		out(x, " (macro at ");
 		out_location(x, macro);
 		out(x, ")");
@@ -303,10 +307,10 @@ static char *extend(struct text *x, const char *prefix, const char *suffix)
 	return s;
 }
 
-static void write_link(struct text *x, const char *prefix, const json_t *link);
+static void write_link(struct text *x, const char *prefix, const struct ad_node *link);
 
 /* Recursion follows the JSON document, whose nesting ad_render_json() bounds. */
-static void write_subtree(struct text *x, const char *prefix, const json_t *f)
+static void write_subtree(struct text *x, const char *prefix, const struct ad_node *f)
 {
 	if (x->o->oom)
 		return;
@@ -314,15 +318,15 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 	f = skip_adapters(f, &via);
 	if (get_true(f, "truncated"))
 		line(x, prefix, "[deeper frames not shown]");
-	const json_t *leaf = folded_leaf(f, &leaf_via);
-	const json_t *children = leaf ? NULL : get(f, "children"), *child;
-	size_t i, nbranches = 0;
-	json_array_foreach(children, i, child)
+	const struct ad_node *leaf = folded_leaf(f, &leaf_via);
+	const struct ad_node *children = leaf ? NULL : get(f, "children"), *child;
+	size_t nbranches = 0;
+	for (child = ad_node_first(children); child; child = child->next)
 		nbranches += !is_task_link(child);
 	char *lane = nbranches > 1 ? extend(x, prefix, "| ") : NULL;
 	char *merge = nbranches > 1 ? extend(x, prefix, "|/") : NULL;
 	size_t branch = 0;
-	json_array_foreach(children, i, child) {
+	for (child = ad_node_first(children); child; child = child->next) {
 		if (is_task_link(child))
 			continue;
 		if (branch++ == 0) {
@@ -337,14 +341,14 @@ static void write_subtree(struct text *x, const char *prefix, const json_t *f)
 
 	frame_line(x, prefix, f, &via, leaf, &leaf_via);
 
-	const json_t *locals = get(f, "locals"), *local;
-	char *local_prefix = json_array_size(locals) ? extend(x, prefix, "  ") : NULL;
-	json_array_foreach(locals, i, local)
+	const struct ad_node *locals = get(f, "locals"), *local;
+	char *local_prefix = ad_node_size(locals) ? extend(x, prefix, "  ") : NULL;
+	for (local = ad_node_first(locals); local; local = local->next)
 		if (local_prefix)
 			write_subtree(x, local_prefix, local);
 	free(local_prefix);
 
-	json_array_foreach(leaf ? get(leaf, "children") : children, i, child)
+	for (child = ad_node_first(leaf ? get(leaf, "children") : children); child; child = child->next)
 		if (is_task_link(child))
 			write_link(x, prefix, child);
 }
@@ -362,30 +366,30 @@ static void out_duration(struct text *x, double seconds)
 
 /* "task 0x1234 (id 7, idle) on thread 42 "worker" ~ blocked on … [unchanged 5m12s]",
  * for a task object and for a task link alike. */
-static void task_header(struct text *x, const char *prefix, const json_t *task)
+static void task_header(struct text *x, const char *prefix, const struct ad_node *task)
 {
 	const char *kind = get_str(task, "kind");
 	bool block_on = kind && strcmp(kind, "block_on") == 0;
-	const json_t *id = get(task, "id") ? get(task, "id") : get(task, "task_id");
+	const struct ad_node *id = get(task, "id") ? get(task, "id") : get(task, "task_id");
 	const char *address = get_str(task, "address");
 	const char *state = get_str(task, "state");
-	const json_t *thread = get(task, "thread");
+	const struct ad_node *thread = get(task, "thread");
 
 	out(x, prefix);
 	out(x, kind && strcmp(kind, "local") == 0 ? "local task" : block_on ? "block_on" : "task");
-	if (address && !(block_on && json_is_object(thread)))
+	if (address && !(block_on && is_object(thread)))
 		outf(x, " %s", address);
 	if (!block_on) {
 		out(x, " (");
-		if (json_is_integer(id))
-			outf(x, "id %" JSON_INTEGER_FORMAT "%s", json_integer_value(id),
+		if (ad_node_is(id, AD_NODE_INT))
+			outf(x, "id %" PRId64 "%s", ad_node_int(id),
 			     state && !get_true(task, "missing") ? ", " : "");
 		if (!get_true(task, "missing"))
 			out(x, state ? state : "unknown");
 		out(x, ")");
 	}
-	if (json_is_object(thread)) {
-		outf(x, " on thread %" JSON_INTEGER_FORMAT, json_integer_value(get(thread, "tid")));
+	if (is_object(thread)) {
+		outf(x, " on thread %" PRId64, ad_node_int(get(thread, "tid")));
 		const char *name = get_str(thread, "name");
 		if (name) {
 			out(x, " \"");
@@ -398,21 +402,21 @@ static void task_header(struct text *x, const char *prefix, const json_t *task)
 		out(x, " ~ blocked on ");
 		out_clean(x, blocked);
 	}
-	if (json_is_false(get(task, "consistent")))
+	if (ad_node_is(get(task, "consistent"), AD_NODE_FALSE))
 		out(x, " [inconsistent: changed while read]");
-	const json_t *unchanged = get(task, "unchanged_for_s");
-	if (json_is_number(unchanged)) {
+	const struct ad_node *unchanged = get(task, "unchanged_for_s");
+	if (ad_node_is(unchanged, AD_NODE_INT) || ad_node_is(unchanged, AD_NODE_REAL)) {
 		out(x, " [unchanged ");
-		out_duration(x, json_number_value(unchanged));
+		out_duration(x, ad_node_number(unchanged));
 		out(x, "]");
 	}
 	out(x, "\n");
 }
 
 /* The frames of a task (object or link) under its header, or why there are none. */
-static void task_body(struct text *x, const char *prefix, const json_t *task)
+static void task_body(struct text *x, const char *prefix, const struct ad_node *task)
 {
-	const json_t *root = get(task, "root");
+	const struct ad_node *root = get(task, "root");
 	const char *note = get_str(task, "note");
 	if (get_true(task, "recursion")) {
 		line(x, prefix, "[recursion detected, not showing trace]");
@@ -421,7 +425,7 @@ static void task_body(struct text *x, const char *prefix, const json_t *task)
 	} else if (get_true(task, "truncated")) {
 		line(x, prefix,
 		     "[not expanded here: output limit reached, see the task on its own]");
-	} else if (!json_is_object(root)) {
+	} else if (!is_object(root)) {
 		out(x, prefix);
 		out(x, "[undecodable: ");
 		out_clean(x, note ? note : "the task's future could not be decoded");
@@ -438,7 +442,7 @@ static void task_body(struct text *x, const char *prefix, const json_t *task)
 	}
 }
 
-static void write_link(struct text *x, const char *prefix, const json_t *link)
+static void write_link(struct text *x, const char *prefix, const struct ad_node *link)
 {
 	task_header(x, prefix, link);
 	char *inner = extend(x, prefix, "    ");
@@ -469,7 +473,7 @@ void ad_text_no_tasks(struct ad_outbuf *o)
 	ad_outbuf_append(o, "(no tasks)\n\n", 12);
 }
 
-void ad_text_task(struct ad_outbuf *o, const char *source_root, const json_t *task)
+void ad_text_task(struct ad_outbuf *o, const char *source_root, const struct ad_node *task)
 {
 	struct text x = { .o = o, .source_root = source_root };
 	task_header(&x, "", task);

@@ -29,6 +29,18 @@ void ad_strpool_deinit(struct ad_strpool *p)
 	p->chunks = NULL;
 }
 
+void ad_strpool_reset(struct ad_strpool *p)
+{
+	struct ad_strpool_chunk *keep = p->chunks;
+	if (!keep)
+		return;
+	p->chunks = keep->next;
+	ad_strpool_deinit(p);
+	keep->next = NULL;
+	keep->used = 0;
+	p->chunks = keep;
+}
+
 void *ad_strpool_alloc(struct ad_strpool *p, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "node.h"
+
+struct ad_node *ad_node_new(struct ad_strpool *pool, enum ad_node_kind kind)
+{
+	struct ad_node *n = ad_strpool_alloc(pool, sizeof(*n));
+	if (n)
+		*n = (struct ad_node){ .kind = kind };
+	return n;
+}
+
+struct ad_node *ad_node_string(struct ad_strpool *pool, const char *s, size_t len)
+{
+	struct ad_node *n = ad_node_new(pool, AD_NODE_STRING);
+	if (n && !(n->v.s = ad_strpool_add(pool, s, len)))
+		return NULL;
+	return n;
+}
+
+void ad_node_append(struct ad_node *parent, const char *key, struct ad_node *child)
+{
+	child->key = parent->kind == AD_NODE_OBJECT ? key : NULL;
+	if (parent->last)
+		parent->last->next = child;
+	else
+		parent->first = child;
+	parent->last = child;
+	parent->n++;
+}
+
+/* The walk writes each key of an object once: the first match is it. */
+const struct ad_node *ad_node_get(const struct ad_node *object, const char *key)
+{
+	if (!ad_node_is(object, AD_NODE_OBJECT))
+		return NULL;
+	for (const struct ad_node *m = object->first; m; m = m->next) {
+		const char *a = m->key, *b = key;
+		while (*a && *a == *b) {
+			a++;
+			b++;
+		}
+		if (*a == *b)
+			return m;
+	}
+	return NULL;
+}
