@@ -26,6 +26,7 @@ enum ad_node_kind {
 struct ad_node {
 	enum ad_node_kind kind;
 	const char *key; /* an object's member: its key (a literal, not copied) */
+	size_t key_len;
 	union {
 		int64_t i;
 		double r;
@@ -39,12 +40,13 @@ struct ad_node {
 /* A new node from the pool, or NULL; strings are copied into it. */
 struct ad_node *ad_node_new(struct ad_strpool *pool, enum ad_node_kind kind);
 struct ad_node *ad_node_string(struct ad_strpool *pool, const char *s, size_t len);
-/* Appends child to an object (under key) or an array. */
-void ad_node_append(struct ad_node *parent, const char *key, struct ad_node *child);
+/* Appends child to an object (under key, of key_len bytes) or an array. */
+void ad_node_append(struct ad_node *parent, const char *key, size_t key_len,
+		    struct ad_node *child);
 
 /* Reading, NULL-safe as jansson's getters are: a missing node is none of
  * these kinds, has no members and reads as 0 or NULL. */
-const struct ad_node *ad_node_get(const struct ad_node *object, const char *key);
+const struct ad_node *ad_node_get(const struct ad_node *object, const char *key, size_t key_len);
 static inline bool ad_node_is(const struct ad_node *n, enum ad_node_kind kind)
 {
 	return n && n->kind == kind;

@@ -33,6 +33,7 @@ struct jw {
 	bool has_items[JW_MAX_DEPTH];
 	bool after_key;        /* the next value is a member's */
 	const char *key;       /* tree: the member's key (a literal) */
+	size_t key_len;
 	struct ad_node *stack[JW_MAX_DEPTH];
 	struct ad_node *root;
 	struct ad_strpool *pool; /* tree: where its nodes live */
@@ -97,7 +98,7 @@ static void jw_attach(struct jw *w, struct ad_node *v)
 	if (w->depth == 0)
 		w->root = v;
 	else if (w->stack[w->depth - 1])
-		ad_node_append(w->stack[w->depth - 1], w->key, v);
+		ad_node_append(w->stack[w->depth - 1], w->key, w->key_len, v);
 }
 
 static struct ad_node *jw_node(struct jw *w, enum ad_node_kind kind)
@@ -377,6 +378,7 @@ static void jw_key_quoted(struct jw *w, const char *key, const char *quoted, siz
 {
 	if (!w->out) {
 		w->key = key;
+		w->key_len = n - 3; /* the quotes and the colon */
 		return;
 	}
 	/* A key is never a member's value nor at depth 0: its separator is

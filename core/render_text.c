@@ -113,20 +113,10 @@ static void out_clean(struct text *x, const char *s)
 	out_n(x, (const char *)run, (size_t)(p - run));
 }
 
-static const struct ad_node *get(const struct ad_node *o, const char *key)
-{
-	return ad_node_get(o, key);
-}
-
-static const char *get_str(const struct ad_node *o, const char *key)
-{
-	return ad_node_str(get(o, key));
-}
-
-static bool get_true(const struct ad_node *o, const char *key)
-{
-	return ad_node_is(get(o, key), AD_NODE_TRUE);
-}
+/* Keys are literals: their length is known without strlen. */
+#define get(o, key) ad_node_get((o), "" key, sizeof(key) - 1)
+#define get_str(o, key) ad_node_str(get((o), key))
+#define get_true(o, key) ad_node_is(get((o), key), AD_NODE_TRUE)
 
 static bool is_object(const struct ad_node *n)
 {
