@@ -81,6 +81,11 @@ def base_warm(entry, key):
     return [r[BASELINE]["warm"][key] for r in entry["rounds"]]
 
 
+def warm_text(entry, tool="asyncdump"):
+    """Wall times of the warm text requests (runs before this one had none)."""
+    return [r[tool]["warm_text"]["wall_s"] for r in entry["rounds"] if "warm_text" in r.get(tool, {})]
+
+
 def normal_felt(values):
     """Rounds of an older raw.json have no normal-priority probe."""
     return [v for v in values if v is not None]
@@ -233,6 +238,21 @@ def budget_issue18(budget, results):
             speedup = per_round_ratio(entry, lambda x: base_warm(x, "wall_s"), lambda x: warm(x, "wall_s"))
             budget.check(what, "≥ 5× faster", f"{ratio(speedup)} ({fmt_s(median(base_warm(entry, 'wall_s')))} → "
                          f"{fmt_s(median(warm(entry, 'wall_s')))})", speedup >= 5)
+        what = f"decode + render per task, warm text request, {tasks:,} tasks (issue 18)"
+        walls = warm_text(entry)
+        if not walls:
+            budget.check(what, "≤ 5 µs", None, False)
+            continue
+        per_task = median(walls) / tasks * 1e6
+        budget.check(what, "≤ 5 µs", f"{per_task:.1f} µs ({fmt_s(median(walls))})", per_task <= 5)
+        what = f"warm text request vs the old path (baseline build, same rounds), {tasks:,} tasks (issue 18)"
+        base_walls = warm_text(entry, BASELINE) if has_baseline(entry) else []
+        if len(base_walls) != len(walls):
+            budget.check(what, "≥ 5× faster", None, False)
+        else:
+            speedup = median([b / max(n, 1e-9) for b, n in zip(base_walls, walls)])
+            budget.check(what, "≥ 5× faster", f"{ratio(speedup)} ({fmt_s(median(base_walls))} → "
+                         f"{fmt_s(median(walls))})", speedup >= 5)
     entry = find(results, "release", 100000)
     what = "asyncdumpd peak RSS, 100,000 tasks (issue 18)"
     if not entry:
@@ -336,9 +356,11 @@ Tools: {facts['gdb']}; {facts['eu-stack']}; {facts['wrk']}; {facts['rustc']}.
   takes from the target around the pause, e.g. decoding right after the resume (issue 18).
 - **Rounds**: {plan['runs']} per target, tools in rotating order: asyncdumpd (a fresh daemon per
   round: its first `GET /pids/PID/tasks` is the *cold* sample, building the debuginfo index; the
-  second is *warm*), `gdb -p PID -batch -ex 'thread apply all bt'`, `eu-stack -p PID`. Request
+  second is *warm*; a third asks for the text format, `?format=text`, after the daemon's peak
+  RSS is read), `gdb -p PID -batch -ex 'thread apply all bt'`, `eu-stack -p PID`. Request
   time is end to end: new connection, whole response read. Every asyncdumpd response is checked
-  (N frames of each of `frame_one`, `frame_two`, `frame_three`, at the lines the source marks),
+  (N frames of each of `frame_one`, `frame_two`, `frame_three`, at the lines the source marks;
+  in the text, N lines of each),
   every gdb/eu-stack run must show every thread: the times are of complete work.
 - **eu-stack** stops one thread at a time, so the probe feels only its own thread's stop; gdb and
   asyncdump stop every thread at once. asyncdump's `pause_us` runs from the first thread stopped
@@ -682,26 +704,39 @@ def section_issue18_open(results, nproc):
 - **Decode + render per task**: a perf profile of warm requests at 10,000 tasks (this
   machine, release) puts a quarter of asyncdumpd's CPU in `send()` of the 13.5 MiB document
   to the client and a fifth in copying the target's memory (`process_vm_readv`); decoding and
-  rendering proper are the rest, spread thin (no function above 3 %). Counted by callgrind
-  (instructions, whatever the load), a warm JSON request at 10,000 tasks went from 1,128
-  million to 613 million in the previous session and to 521 million in this one (a type's
-  base name read once, one pass for name tests, one append per member's separator): 52,000
-  instructions a task, against about 15,000 for 5 µs. What is left is spread over the
-  decoded model's allocations (about 22 a task: every frame owns its name, type and file),
-  the recognisers' name tests and the JSON text itself (57 members a task).
-- **Text format**: drawn from the same walk as JSON, each task's object built as a jansson
-  tree and dropped (so both formats expand, cut and cycle-check alike): a warm text request
-  at 10,000 tasks is 1,417 million instructions, 2.7× the JSON one, most of it jansson's
-  allocations. Not measured by the rounds above, which ask for JSON.
+  rendering proper are the rest, spread thin. Counted by callgrind (instructions, whatever the
+  load), a warm JSON request at 10,000 tasks went from 1,128 million to 613 and 521 million in
+  earlier sessions, and from 528 to 421 million in this one: strings scanned for escapes eight
+  bytes a step, a key and its separator one append, adapter layers found by binary search
+  instead of 42 name tests a frame, a frame and its two names one allocation (a location and
+  its file another), numbers written two digits a step, and how a type is unwrapped worked
+  out once per type per sample (a first per-type decode plan). Allocations: 29 → 18 a task.
+  That is 42,000 instructions a task, against about 15,000 for 5 µs; what is left is spread
+  over the decoder's walk of each future (member lookups, variant reads), the model's
+  remaining allocations and the JSON text itself (57 members a task).
+- **Text format** (measured above since this run): drawn from the same walk as JSON. Each
+  task's object was a jansson tree (an allocation per value, a hash table per object); it is
+  now a tree of plain nodes in one pool, emptied after each task: a warm text request at
+  10,000 tasks went from 1,347 to 634 million instructions (187 → 28 allocations a task),
+  1.5× the JSON one instead of 3.2×; the output is byte for byte the same.
 """ + nostop_decision(results, nproc) + """- **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
   for the watch list's samples; requests decode at the normal priority, a client waiting), but
   not the default: on this shared 2-CPU machine, benchserver under wrk got watch-list samples of
   1.4–3.6 s at nice 19 instead of about 30 ms, and a watch test's first sample missed its 10 s
   deadline, while the normal-priority probe felt a request decoded at the normal priority no more
   than the real-time probe did (see the pause table). Both probes are in the tables above.
-- **Per-type decode plans cached per binary, a compact model (interned strings, arenas)**: not
-  done; the peak RSS above is the snapshot, the decoded model and the debuginfo index, the
-  document itself being streamed.
+- **Per-type decode plans cached per binary, a compact model (interned strings, arenas)**:
+  begun (unwrap steps per type, kept per sample; a frame's strings in its own allocation), not
+  done; the peak RSS above is the snapshot (the target's 160 MB heap, copied whole so that the
+  pause stays short), the decoded model and the debuginfo index, the document itself being
+  streamed.
+- **The pause at 1,000 tasks**: most of it is waiting for the target's seven threads to reach
+  their stops after PTRACE_INTERRUPT (each must be scheduled), then re-reading maps and
+  pagemap and copying. On this virtual machine the same target paused 0.55 ms in one minute
+  and 1.2–1.5 ms the next, with nothing else running. Waiting for the stops by sleeping
+  instead of yielding (which leaves the real-time sampler's CPU to the target) was tried,
+  measured interleaved with the current way (30 samples each): a median of 1.39 ms and
+  2.03 ms against 1.24 ms, so the stop loop stays as it is.
 """
 
 

@@ -74,6 +74,18 @@ def check_trace(body, tasks, marks):
     return int(pause.group(1))
 
 
+def check_text(body, tasks, marks):
+    """The text format of the same trace: each of the `tasks` tasks' frames
+    on its own line, suspended at the marked line."""
+    for frame in FRAMES:
+        line = marks[FRAME_MARKERS[frame]]
+        found = len(re.findall(rb"benchtarget::" + frame.encode() + rb"\(\) suspended at "
+                               rb"\S*main\.rs:" + str(line).encode() + rb"\b", body))
+        if found != tasks:
+            raise BenchError(f"the text has {found} lines of benchtarget::{frame} at line {line}, "
+                             f"expected {tasks} (one per task)")
+
+
 class TargetSession:
     """One benchtarget process and the tools measured against it."""
 
@@ -118,9 +130,19 @@ class TargetSession:
         return {"wall_s": wall, "felt_us": felt, "felt_normal_us": felt_normal, "pause_us": pause,
                 "bytes": len(body)}
 
+    def sample_text(self, daemon):
+        """A warm request for the text format (after the JSON ones: it does not
+        count in the daemon's peak RSS above)."""
+        wall, status, body = http_get(daemon.port, f"/pids/{self.target.pid}/tasks?format=text")
+        if status != 200:
+            raise BenchError(f"asyncdumpd answered {status} for text, {self.tasks} tasks: {body[:500]!r}")
+        check_text(body, self.tasks, self.marks)
+        return {"wall_s": wall, "bytes": len(body)}
+
     def measure_asyncdump(self, path=None):
         """A fresh daemon: its first sample (cold: the debuginfo index is built),
-        then a warm one; the daemon's peak RSS and the warm sample's CPU time."""
+        then a warm one; the daemon's peak RSS and the warm sample's CPU time;
+        then a warm text request."""
         daemon = Daemon(path or self.ctx.asyncdumpd, self.ctx.web_root,
                         self.ctx.work_file("asyncdumpd.log"))
         try:
@@ -129,9 +151,10 @@ class TargetSession:
             warm = self.sample(daemon)
             warm["cpu_s"] = daemon.cpu_seconds() - cpu_before
             peak = daemon.peak_rss_kb()
+            text = self.sample_text(daemon)
         finally:
             daemon.close()
-        return {"cold": cold, "warm": warm, "peak_rss_kb": peak}
+        return {"cold": cold, "warm": warm, "peak_rss_kb": peak, "warm_text": text}
 
     def _tool(self, argv, line_pattern, name):
         (wall, status, out), felt, felt_normal = self._felt(lambda: run_timed(argv, TOOL_TIMEOUT_S))
