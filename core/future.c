@@ -589,7 +589,6 @@ static struct ad_error *resolve_dyn(struct ad_decode *d, const struct ad_value *
 	return NULL;
 }
 
-/* One step through a wrapper; *stepped false when v is not a wrapper. */
 /* How a future of a type is unwrapped towards the future it holds: the
  * type's name and fields say, so it is worked out once a type per sample
  * (d->unwrap_steps) instead of once a future. */
@@ -635,6 +634,7 @@ static enum unwrap_step cached_unwrap_step(struct ad_decode *d, const struct ad_
 	return (enum unwrap_step)step;
 }
 
+/* One step through a wrapper; *stepped false when v is not a wrapper. */
 static struct ad_error *unwrap_once(struct ad_decode *d, const struct ad_value *v,
 				    struct ad_value *ret, bool *stepped)
 {

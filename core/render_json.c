@@ -142,9 +142,6 @@ static bool needs_escape(unsigned char c)
 	return c && ends_plain_run(c);
 }
 
-/* Thread names, paths and type names come from the target and need not be
- * UTF-8, which JSON strings must be: invalid bytes become '?'. Escapes as
- * jansson does (no '/', no non-ASCII). */
 #define BYTES(b) (0x0101010101010101ull * (b))
 
 /* Whether any of the eight bytes in v ends a plain run (but for the NUL,
@@ -173,6 +170,9 @@ static size_t plain_run_length(const char *s, size_t n)
 	return i;
 }
 
+/* Thread names, paths and type names come from the target and need not be
+ * UTF-8, which JSON strings must be: invalid bytes become '?'. Escapes as
+ * jansson does (no '/', no non-ASCII). */
 static void jw_quoted(struct jw *w, const char *s)
 {
 	size_t len = strlen(s);

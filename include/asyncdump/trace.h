@@ -89,7 +89,8 @@ struct ad_socket {
 };
 
 struct ad_location {
-	char *file;     /* as in DWARF (absolute or relative to comp_dir) */
+	char *file;     /* as in DWARF (absolute or relative to comp_dir); in the
+			 * location's own allocation */
 	unsigned line;  /* 0 unknown */
 	unsigned column;/* 0 unknown */
 };
@@ -125,7 +126,9 @@ struct ad_blocked_on {
 struct ad_frame {
 	enum ad_frame_kind kind;
 	char *name;               /* "my_program::foo", or the type name */
-	char *type;               /* full type name */
+	char *type;               /* full type name; both strings live in the
+				   * frame's own allocation: read them, never
+				   * free or replace them */
 	uint64_t address;
 	enum ad_frame_state state;
 	struct ad_location *location;       /* suspension point in user code, or NULL */
