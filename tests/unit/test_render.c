@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "asyncdump/render.h"
+#include "failing_alloc.h"
 #include "render_json_reference.h"
 
 #define ck_ok(expr) ck_assert_ptr_null(expr)
@@ -1411,44 +1412,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- out of memory */
 
-/* Allocations left before they fail, when armed: the library's malloc,
- * calloc and realloc through the linker (-Wl,--wrap, Makefile.am). */
-static bool armed;
-static long allocations_left;
-
-static bool allocation_fails(void)
-{
-	return armed && allocations_left-- <= 0;
-}
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-	return allocation_fails() ? NULL : __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return allocation_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-	return allocation_fails() ? NULL : __real_realloc(p, size);
-}
-
-static void arm(long n)
-{
-	allocations_left = n;
-	armed = true;
-}
-
 /* Every allocation of a rendering fails in turn: each time the renderer
  * reports AD_ERROR_NOMEM, writes no result, and leaks nothing (ASan, valgrind).
  * Returns how many allocations the rendering made. */
@@ -1457,10 +1420,10 @@ static long oom_at_every_allocation(struct ad_trace *t, bool text)
 	long n;
 	for (n = 0;; n++) {
 		char *out = NULL;
-		arm(n);
+		failing_alloc_arm(n);
 		struct ad_error *err = text ? ad_render_text(t, &with_locals, &out)
 					    : ad_render_json(t, &with_locals, &out, NULL);
-		armed = false;
+		failing_alloc_disarm();
 		if (!err) {
 			free(out);
 			return n;
