@@ -487,6 +487,8 @@ static struct ad_error *decode_snapshot(struct ad_context *ctx, struct binary *b
 	ad_read_log_destroy(log);
 	ad_u64map_deinit(&d.visited);
 	ad_u64map_deinit(&d.unwrap_steps);
+	ad_u64map_deinit(&d.env_paths);
+	ad_u64map_deinit(&d.env_locations);
 	if (!err)
 		ad_trace_sort_tasks(trace);
 	if (!err)

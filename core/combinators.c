@@ -72,7 +72,7 @@ struct ad_error *ad_decode_maybe_done(struct ad_decode *d, const struct ad_value
 		enum ad_frame_kind kind = strstr(fut->name, "{async_block_env#") ? AD_FRAME_ASYNC_BLOCK
 					  : strstr(fut->name, "{async_closure_env#") ? AD_FRAME_ASYNC_CLOSURE
 					  : AD_FRAME_ASYNC_FN;
-		f = ad_frame_create(kind, fn, fut->name, v->address);
+		f = ad_trace_frame_create(d->trace, kind, fn, fut->name, v->address);
 		free(fn);
 		if (f && returned && returned->file) {
 			const char *path = ad_debuginfo_source_path(d->di, returned->file);
@@ -80,8 +80,8 @@ struct ad_error *ad_decode_maybe_done(struct ad_decode *d, const struct ad_value
 				   : &ad_error_nomem;
 		}
 	} else {
-		f = ad_frame_create(AD_FRAME_FUTURE, fut ? fut->name : v->type->name,
-				    fut ? fut->name : v->type->name, v->address);
+		const char *type = fut ? fut->name : v->type->name;
+		f = ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, type, type, v->address);
 	}
 	if (!f)
 		return &ad_error_nomem;
@@ -98,7 +98,8 @@ static struct ad_error *decode_futures_unordered(struct ad_decode *d, const stru
 	struct ad_error *injected = AD_FAULT("combinator", v->type->name);
 	if (injected)
 		return injected;
-	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
+	struct ad_frame *f = ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, v->type->name,
+						   v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;
@@ -180,7 +181,8 @@ struct ad_error *ad_decode_poll_fn(struct ad_decode *d, const struct ad_value *v
 		ad_error_destroy(err);
 		return NULL; /* not the PollFn we know: let the generic walk try */
 	}
-	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
+	struct ad_frame *f = ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, v->type->name,
+						   v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;

@@ -39,8 +39,12 @@ struct ad_decode {
 	 * never runs in a circle; and their count. */
 	struct ad_u64map visited;
 	size_t task_nodes;
-	/* Per sample: how each type met is unwrapped (future.c). */
+	/* Per sample: how each type met is unwrapped, a state machine
+	 * type's function path and where it is suspended in each variant
+	 * (future.c). */
 	struct ad_u64map unwrap_steps;
+	struct ad_u64map env_paths;
+	struct ad_u64map env_locations;
 	/* The runtime adapters active in this capture (runtime.h), in
 	 * registry order, and the one whose task is being decoded (NULL: a
 	 * block_on of no runtime's). */

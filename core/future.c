@@ -18,13 +18,15 @@
 
 #include "decode.h"
 #include "fault.h"
+#include "names.h"
 #include "recognisers.h"
 #include "runtime.h"
 
-static struct ad_frame *error_frame(const struct ad_type *t, uint64_t address, struct ad_error *why)
+static struct ad_frame *error_frame(struct ad_decode *d, const struct ad_type *t, uint64_t address,
+				    struct ad_error *why)
 {
-	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, t ? t->name : NULL,
-					     t ? t->name : NULL, address);
+	const char *name = t ? t->name : NULL;
+	struct ad_frame *f = ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, name, name, address);
 	if (f) {
 		struct ad_error *err = ad_frame_set_error(f, "%s", why->message);
 		ad_error_destroy(err);
@@ -188,6 +190,34 @@ static struct ad_error *env_location(struct ad_decode *d, struct ad_frame *f,
 	return err;
 }
 
+/* Where a state machine suspended in a variant is: the same for every
+ * instance, so worked out once per variant a sample (d->env_locations) and
+ * kept as the trace's shared locations. */
+struct env_where {
+	struct ad_location *location, *macro_location;
+};
+
+static struct ad_error *cached_env_location(struct ad_decode *d, struct ad_frame *f,
+					    const struct ad_type *env, const struct ad_variant *var)
+{
+	if (!f->names)
+		return env_location(d, f, env, var);
+	struct env_where *where = ad_u64map_get(&d->env_locations, (uintptr_t)var);
+	if (where) {
+		f->location = where->location;
+		f->macro_location = where->macro_location;
+		return NULL;
+	}
+	struct ad_error *err = env_location(d, f, env, var);
+	if (err)
+		return err;
+	where = ad_strpool_alloc(&f->names->pool, sizeof(*where));
+	if (!where || !ad_u64map_put(&d->env_locations, (uintptr_t)var, where))
+		return &ad_error_nomem;
+	*where = (struct env_where){ f->location, f->macro_location };
+	return NULL;
+}
+
 /* A future nobody polled yet: an async fn/block still Unresumed, or a
  * combinator (join(bar, baz)) all of whose futures are. */
 static bool never_polled(const struct ad_frame *f)
@@ -245,6 +275,22 @@ static void refine_leaf(struct ad_decode *d, const struct ad_value *env, const c
 	}
 }
 
+/* The function path of a state machine's type, worked out once per type a
+ * sample (d->env_paths) and kept in the trace. */
+static const char *env_path(struct ad_decode *d, const struct ad_type *t)
+{
+	const char *path = ad_u64map_get(&d->env_paths, (uintptr_t)t);
+	if (path)
+		return path;
+	char *made = function_path_of_env(t->name);
+	struct ad_names *names = made ? ad_trace_names(d->trace) : NULL;
+	path = names ? ad_names_intern(names, made) : NULL;
+	free(made);
+	if (!path || !ad_u64map_put(&d->env_paths, (uintptr_t)t, (void *)(uintptr_t)path))
+		return NULL;
+	return path;
+}
+
 static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v, unsigned depth,
 				   struct ad_frame **ret)
 {
@@ -252,22 +298,19 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 		[AD_ENV_FN] = AD_FRAME_ASYNC_FN, [AD_ENV_BLOCK] = AD_FRAME_ASYNC_BLOCK,
 		[AD_ENV_CLOSURE] = AD_FRAME_ASYNC_CLOSURE, [AD_ENV_COROUTINE] = AD_FRAME_ASYNC_BLOCK,
 	};
-	char *name = function_path_of_env(v->type->name);
-	if (!name)
+	const char *name = env_path(d, v->type);
+	enum ad_frame_kind kind = kinds[ad_type_env_kind(v->type)];
+	struct ad_frame *f =
+		name ? ad_trace_frame_create(d->trace, kind, name, v->type->name, v->address) : NULL;
+	if (!f)
 		return &ad_error_nomem;
-	struct ad_frame *f = ad_frame_create(kinds[ad_type_env_kind(v->type)], name, v->type->name,
-					     v->address);
-	if (!f) {
-		free(name);
-		return &ad_error_nomem;
-	}
 	struct ad_value variant, awaitee;
 	const struct ad_variant *var;
 	struct ad_error *err = AD_FAULT("env", v->type->name);
 	if (err || (err = ad_value_variant(v, &var, &variant)))
 		goto undecodable;
 	f->state = env_state(variant.type);
-	if ((err = env_location(d, f, v->type, var)))
+	if ((err = cached_env_location(d, f, v->type, var)))
 		goto undecodable;
 	if (f->state == AD_FRAME_SUSPENDED && ad_type_field(variant.type, "__awaitee")) {
 		struct ad_frame *child;
@@ -287,11 +330,9 @@ undecodable:
 	if ((err = degrade(f, err)))
 		goto fail;
 out:
-	free(name);
 	*ret = f;
 	return NULL;
 fail:
-	free(name);
 	ad_frame_destroy(f);
 	return err;
 }
@@ -522,7 +563,8 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 {
 	struct ad_error *err;
 	*ret = NULL;
-	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, v->type->name, v->type->name, v->address);
+	struct ad_frame *f = ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, v->type->name,
+						   v->type->name, v->address);
 	if (!f)
 		return &ad_error_nomem;
 	f->state = AD_FRAME_PENDING;
@@ -531,7 +573,7 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 	if (ad_decode_leaf(d, v, f)) {
 		if ((err = AD_FAULT("leaf", v->type->name))) {
 			ad_frame_destroy(f);
-			f = error_frame(v->type, v->address, err);
+			f = error_frame(d, v->type, v->address, err);
 		}
 		*ret = f;
 		return f ? NULL : &ad_error_nomem;
@@ -540,7 +582,7 @@ static struct ad_error *decode_generic(struct ad_decode *d, const struct ad_valu
 		ad_frame_destroy(f);
 		if (!err || ad_error_is_fatal(err))
 			return err;
-		*ret = error_frame(v->type, v->address, err);
+		*ret = error_frame(d, v->type, v->address, err);
 		return *ret ? NULL : &ad_error_nomem;
 	}
 	if ((err = degrade(f, collect_child_futures(d, f, v, depth, 0)))) {
@@ -674,7 +716,7 @@ static struct ad_error *decode_future(struct ad_decode *d, const struct ad_type 
 				      "not decoded further: deeper than %d futures, or more than %d "
 				      "frames in the task or %d in the trace",
 				      AD_MAX_FUTURE_DEPTH, AD_MAX_TASK_NODES, AD_MAX_NODES);
-		*ret = error_frame(type, address, err);
+		*ret = error_frame(d, type, address, err);
 		return *ret ? NULL : &ad_error_nomem;
 	}
 	d->nodes++;
@@ -690,12 +732,13 @@ static struct ad_error *decode_future(struct ad_decode *d, const struct ad_type 
 			if (err->code == AD_ERROR_NOT_FOUND && ad_type_is(v.type, "core::option::Option")) {
 				/* None: a future already taken or never set. */
 				ad_error_destroy(err);
-				*ret = ad_frame_create(AD_FRAME_FUTURE, v.type->name, v.type->name, v.address);
+				*ret = ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, v.type->name,
+							     v.type->name, v.address);
 				if (*ret)
 					(*ret)->state = AD_FRAME_COMPLETED;
 				return *ret ? NULL : &ad_error_nomem;
 			}
-			*ret = error_frame(v.type, v.address, err);
+			*ret = error_frame(d, v.type, v.address, err);
 			return *ret ? NULL : &ad_error_nomem;
 		}
 		if (!stepped)
@@ -721,7 +764,7 @@ struct ad_error *ad_decode_future(struct ad_decode *d, const struct ad_type *typ
 	if (err && !ad_error_is_fatal(err)) {
 		/* The decoders above give their frame the error where they
 		 * can; this keeps any they did not from leaving the frame. */
-		*ret = error_frame(type, address, err);
+		*ret = error_frame(d, type, address, err);
 		return *ret ? NULL : &ad_error_nomem;
 	}
 	return err;

@@ -9,6 +9,7 @@
 #include "asyncdump/trace.h"
 #include "asyncdump/type.h"
 #include "digits.h"
+#include "names.h"
 #include "search.h"
 
 /* Arrays of the model carry only their length: their capacity is the next power
@@ -82,6 +83,7 @@ void ad_trace_destroy(struct ad_trace *t)
 	for (size_t i = 0; i < t->ncycles; i++)
 		free(t->cycles[i].task_ids);
 	free(t->cycles);
+	ad_names_destroy(t->names);
 	free(t);
 }
 
@@ -196,6 +198,42 @@ struct ad_error *ad_task_set_note(struct ad_task *task, const char *fmt, ...)
 
 static void write_display_name(const char *name, size_t n, char *out);
 
+struct ad_names *ad_trace_names(struct ad_trace *t)
+{
+	if (!t->names)
+		t->names = ad_names_create();
+	return t->names;
+}
+
+struct ad_frame *ad_trace_frame_create(struct ad_trace *t, enum ad_frame_kind kind,
+				       const char *name, const char *type, uint64_t address)
+{
+	if (!t)
+		return ad_frame_create(kind, name, type, address);
+	if (!name)
+		name = type ? type : "(unknown)";
+	if (!type)
+		type = name;
+	struct ad_names *names = ad_trace_names(t);
+	const char *shared_type = names ? ad_names_intern(names, type) : NULL;
+	const char *shared_name = shared_type;
+	if (names && name != type)
+		shared_name = ad_names_intern(names, name);
+	const char *display = shared_name ? ad_names_display(names, shared_name) : NULL;
+	struct ad_frame *f = NULL;
+	if (display && shared_type && (f = ad_strpool_alloc(&names->pool, sizeof(*f))))
+		memset(f, 0, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->kind = kind;
+	f->address = address;
+	f->state = AD_FRAME_UNKNOWN;
+	f->type = (char *)shared_type;
+	f->name = (char *)display;
+	f->names = names;
+	return f;
+}
+
 struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
 				 uint64_t address)
 {
@@ -226,22 +264,36 @@ static void free_location(struct ad_location *loc)
 	free(loc);
 }
 
-static void free_blocked_on(struct ad_blocked_on *b)
+/* A frame of a trace lives in the trace's pool (ad_trace_frame_create()),
+ * and so does what it is blocked on: a sample of 100,000 tasks makes half a
+ * million of them and frees them all at once. */
+static void *frame_part_alloc(const struct ad_frame *f, size_t size)
 {
-	if (b) {
-		free(b->description);
-		free(b->interest);
-		free(b->socket);
-	}
-	free(b);
+	void *p = f->names ? ad_strpool_alloc(&f->names->pool, size) : malloc(size);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+static void free_blocked_on(const struct ad_frame *f, struct ad_blocked_on *b)
+{
+	if (!b)
+		return;
+	free(b->description);
+	free(b->interest);
+	free(b->socket);
+	if (!f->names)
+		free(b);
 }
 
 /* Everything a frame owns except its subframes and their arrays. */
 static void free_frame_payload(struct ad_frame *f)
 {
-	free_location(f->location);
-	free_location(f->macro_location);
-	free_blocked_on(f->blocked_on);
+	if (!f->names) {
+		free_location(f->location);
+		free_location(f->macro_location);
+	}
+	free_blocked_on(f, f->blocked_on);
 	free(f->error);
 }
 
@@ -275,18 +327,41 @@ void ad_frame_destroy(struct ad_frame *f)
 			continue;
 		}
 		struct ad_frame *parent = (struct ad_frame *)(void *)f->name;
-		free(f->children);
-		free(f->locals);
-		free(f);
+		if (!f->names) {
+			free(f->children);
+			free(f->locals);
+			free(f);
+		}
 		f = parent;
 	}
 }
 
-static struct ad_error *append_frame(struct ad_frame ***array, size_t *n, struct ad_frame *sub)
+/* reserve_one() for a frame's subframes: a frame of a trace keeps them in
+ * the trace's pool (where an outgrown array stays until the trace goes). */
+static bool reserve_subframe(struct ad_frame *f, struct ad_frame ***array, size_t n)
+{
+	if (!f->names)
+		return reserve_one((void **)array, n, sizeof(**array));
+	if (n & (n - 1))
+		return true;
+	size_t cap = n ? 2 * n : 1;
+	if (cap < n || cap > SIZE_MAX / sizeof(**array))
+		return false;
+	struct ad_frame **p = ad_strpool_alloc(&f->names->pool, cap * sizeof(*p));
+	if (!p)
+		return false;
+	if (n)
+		memcpy(p, *array, n * sizeof(*p));
+	*array = p;
+	return true;
+}
+
+static struct ad_error *append_frame(struct ad_frame *f, struct ad_frame ***array, size_t *n,
+				     struct ad_frame *sub)
 {
 	if (!sub)
 		return &ad_error_nomem;
-	if (!reserve_one((void **)array, *n, sizeof(**array))) {
+	if (!reserve_subframe(f, array, *n)) {
 		ad_frame_destroy(sub);
 		return &ad_error_nomem;
 	}
@@ -296,12 +371,12 @@ static struct ad_error *append_frame(struct ad_frame ***array, size_t *n, struct
 
 struct ad_error *ad_frame_add_child(struct ad_frame *parent, struct ad_frame *child)
 {
-	return append_frame(&parent->children, &parent->nchildren, child);
+	return append_frame(parent, &parent->children, &parent->nchildren, child);
 }
 
 struct ad_error *ad_frame_add_local(struct ad_frame *parent, struct ad_frame *local)
 {
-	return append_frame(&parent->locals, &parent->nlocals, local);
+	return append_frame(parent, &parent->locals, &parent->nlocals, local);
 }
 
 static bool replace_location(struct ad_location **field, const char *file, unsigned line,
@@ -322,10 +397,23 @@ static bool replace_location(struct ad_location **field, const char *file, unsig
 	return true;
 }
 
+/* A frame of a trace shares its locations with the trace's other frames. */
+static bool set_location(struct ad_frame *f, struct ad_location **field, const char *file,
+			 unsigned line, unsigned column)
+{
+	if (!f->names)
+		return replace_location(field, file, line, column);
+	struct ad_location *loc = file ? ad_names_location(f->names, file, line, column) : NULL;
+	if (file && !loc)
+		return false;
+	*field = loc;
+	return true;
+}
+
 struct ad_error *ad_frame_set_location(struct ad_frame *f, const char *file, unsigned line,
 				       unsigned column)
 {
-	return replace_location(&f->location, file, line, column)
+	return set_location(f, &f->location, file, line, column)
 		       ? NULL
 		       : &ad_error_nomem;
 }
@@ -333,7 +421,7 @@ struct ad_error *ad_frame_set_location(struct ad_frame *f, const char *file, uns
 struct ad_error *ad_frame_set_macro_location(struct ad_frame *f, const char *file, unsigned line,
 					     unsigned column)
 {
-	return replace_location(&f->macro_location, file, line, column)
+	return set_location(f, &f->macro_location, file, line, column)
 		       ? NULL
 		       : &ad_error_nomem;
 }
@@ -350,7 +438,7 @@ struct ad_error *ad_frame_set_error(struct ad_frame *f, const char *fmt, ...)
 struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kind,
 				   uint64_t address, struct ad_blocked_on **ret)
 {
-	struct ad_blocked_on *b = calloc(1, sizeof(*b));
+	struct ad_blocked_on *b = frame_part_alloc(f, sizeof(*b));
 	if (!b)
 		return &ad_error_nomem;
 	b->kind = kind;
@@ -359,7 +447,7 @@ struct ad_error *ad_frame_block_on(struct ad_frame *f, enum ad_resource_kind kin
 	b->permits_wanted = -1;
 	b->permits_available = -1;
 	b->other_fd = -1;
-	free_blocked_on(f->blocked_on);
+	free_blocked_on(f, f->blocked_on);
 	f->blocked_on = b;
 	*ret = b;
 	return NULL;

@@ -374,7 +374,8 @@ static struct ad_error *lock_future(struct ad_decode *d, const struct ad_value *
 		return NULL;
 	uint64_t lock = 0;
 	pointer_named(v, is_fn ? "self" : k->field, &lock);
-	struct ad_frame *f = ad_frame_create(AD_FRAME_FUTURE, k->name, v->type->name, v->address);
+	struct ad_frame *f =
+		ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, k->name, v->type->name, v->address);
 	struct ad_blocked_on *b;
 	if (!f)
 		return &ad_error_nomem;

@@ -342,8 +342,9 @@ static bool direction_leaf(struct ad_decode *d, struct ad_frame *f, const struct
 
 static void direction_branch(struct ad_decode *d, struct ad_frame *f, const struct direction *dir)
 {
-	struct ad_frame *branch = ad_frame_create(AD_FRAME_FUTURE, dir->state.type->name,
-						  dir->state.type->name, dir->state.address);
+	const char *name = dir->state.type->name;
+	struct ad_frame *branch =
+		ad_trace_frame_create(d->trace, AD_FRAME_FUTURE, name, name, dir->state.address);
 	if (branch) {
 		branch->state = AD_FRAME_PENDING;
 		direction_leaf(d, branch, dir);

@@ -88,9 +88,11 @@ struct ad_socket {
 	uint64_t tx_queue;  /* bytes written not yet acknowledged (LISTEN: the backlog) */
 };
 
+struct ad_names; /* internal (core/names.h) */
+
 struct ad_location {
 	char *file;     /* as in DWARF (absolute or relative to comp_dir); in the
-			 * location's own allocation */
+			 * location's own allocation, or the trace's */
 	unsigned line;  /* 0 unknown */
 	unsigned column;/* 0 unknown */
 };
@@ -127,8 +129,9 @@ struct ad_frame {
 	enum ad_frame_kind kind;
 	char *name;               /* "my_program::foo", or the type name */
 	char *type;               /* full type name; both strings live in the
-				   * frame's own allocation: read them, never
-				   * free or replace them */
+				   * frame's own allocation, or for a frame of
+				   * ad_trace_frame_create() in its trace: read
+				   * them, never free or replace them */
 	uint64_t address;
 	enum ad_frame_state state;
 	struct ad_location *location;       /* suspension point in user code, or NULL */
@@ -147,6 +150,7 @@ struct ad_frame {
 	struct ad_frame **children;
 	size_t nlocals;           /* futures held but not polled (rendered with ?locals=1) */
 	struct ad_frame **locals;
+	struct ad_names *names;   /* internal: the trace whose strings it shares, or NULL */
 };
 
 struct ad_runtime {
@@ -202,6 +206,7 @@ struct ad_trace {
 	char **warnings;
 	size_t ncycles;           /* deadlock cycles: task ids, first repeated last */
 	struct ad_cycle { size_t n; uint64_t *task_ids; } *cycles;
+	struct ad_names *names;   /* internal: strings its frames share, or NULL */
 };
 
 /* Frames nested deeper than this are not walked by ad_frame_first_blocked_on()
@@ -242,6 +247,13 @@ void ad_trace_sort_tasks(struct ad_trace *t);
  * unknown: each then defaults to the other (both NULL: "(unknown)"). */
 struct ad_frame *ad_frame_create(enum ad_frame_kind kind, const char *name, const char *type,
 				 uint64_t address);
+/* The same, for a frame that will be part of t (or destroyed before t): its
+ * names, and the locations later set on it, are t's, shared by every frame
+ * of t with the same (one copy for 100,000 tasks suspended alike); the
+ * frame and its blocked_on live in t's memory, released with t. A NULL t
+ * is ad_frame_create(). */
+struct ad_frame *ad_trace_frame_create(struct ad_trace *t, enum ad_frame_kind kind,
+				       const char *name, const char *type, uint64_t address);
 /* Frees the frame and its whole subtree (children and locals); NULL is ignored.
  * Never recurses on the depth of the tree, never allocates. */
 void ad_frame_destroy(struct ad_frame *f);

@@ -8,6 +8,7 @@
 
 #include "asyncdump/trace.h"
 #include "digits.h"
+#include "failing_alloc.h"
 
 #define ck_ok(expr) ck_assert_ptr_null(expr)
 
@@ -180,6 +181,135 @@ START_TEST(frame_names_default_to_each_other)
 	ad_frame_destroy(b);
 	ad_frame_destroy(c);
 	ad_frame_destroy(NULL);
+}
+END_TEST
+
+START_TEST(frames_of_a_trace_share_their_names)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_task *task;
+	ck_ok(ad_trace_add_task(t, &task));
+	const char *map = "futures_util::future::future::Map<demo::very_long_generic_argument"
+			  "_that_is_elided<u32>, demo::handler::{closure_env#0}>";
+	char copy[256], reused[32];
+	strcpy(copy, map);
+	struct ad_frame *a = ad_trace_frame_create(t, AD_FRAME_FUTURE, NULL, map, 1);
+	struct ad_frame *b = ad_trace_frame_create(t, AD_FRAME_FUTURE, copy, copy, 2);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	/* One copy of each string, whoever passed it. */
+	ck_assert_ptr_eq(a->type, b->type);
+	ck_assert_ptr_eq(a->name, b->name);
+	ck_assert_ptr_ne(a->type, map);
+	ck_assert_str_eq(a->type, map);
+	ck_assert_str_eq(a->name, "futures_util::future::future::Map<…>");
+	/* A buffer reused for another name is another name. */
+	strcpy(reused, "demo::first");
+	struct ad_frame *c = ad_trace_frame_create(t, AD_FRAME_ASYNC_FN, reused, reused, 3);
+	strcpy(reused, "demo::second");
+	struct ad_frame *d = ad_trace_frame_create(t, AD_FRAME_ASYNC_FN, reused, "demo::env", 4);
+	ck_assert_str_eq(c->name, "demo::first");
+	ck_assert_str_eq(d->name, "demo::second");
+	ck_assert_str_eq(d->type, "demo::env");
+	ck_assert_int_eq(d->kind, AD_FRAME_ASYNC_FN);
+	ck_assert_uint_eq(d->address, 4);
+	ck_assert_int_eq(d->state, AD_FRAME_UNKNOWN);
+	struct ad_frame *u = ad_trace_frame_create(t, AD_FRAME_FUTURE, NULL, NULL, 5);
+	ck_assert_str_eq(u->name, "(unknown)");
+	/* A frame destroyed before its trace leaves the shared names be. */
+	ad_frame_destroy(b);
+	ck_assert_str_eq(a->type, map);
+	ck_ok(ad_frame_add_child(a, c));
+	ck_ok(ad_frame_add_child(a, d));
+	ck_ok(ad_frame_add_local(a, u));
+	task->root = a;
+	/* Without a trace, a frame has its own strings. */
+	struct ad_frame *own = ad_trace_frame_create(NULL, AD_FRAME_FUTURE, NULL, map, 6);
+	ck_assert_ptr_ne(own->type, a->type);
+	ck_assert_str_eq(own->name, a->name);
+	ad_frame_destroy(own);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+START_TEST(locations_of_a_trace_are_shared_and_replaced)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_frame *a = ad_trace_frame_create(t, AD_FRAME_ASYNC_FN, "demo::foo", NULL, 1);
+	struct ad_frame *b = ad_trace_frame_create(t, AD_FRAME_ASYNC_FN, "demo::foo", NULL, 2);
+	char file[32];
+	strcpy(file, "/src/foo.rs");
+	ck_ok(ad_frame_set_location(a, "/src/foo.rs", 36, 9));
+	ck_ok(ad_frame_set_location(b, file, 36, 9));
+	ck_assert_ptr_eq(a->location, b->location);
+	ck_assert_str_eq(b->location->file, "/src/foo.rs");
+	/* Replacing one frame's location changes no other frame's. */
+	ck_ok(ad_frame_set_location(b, file, 40, 0));
+	ck_assert_uint_eq(a->location->line, 36);
+	ck_assert_uint_eq(a->location->column, 9);
+	ck_assert_uint_eq(b->location->line, 40);
+	ck_assert_uint_eq(b->location->column, 0);
+	strcpy(file, "/src/bar.rs");
+	ck_ok(ad_frame_set_macro_location(a, file, 36, 9));
+	ck_assert_str_eq(a->macro_location->file, "/src/bar.rs");
+	ck_assert_str_eq(a->location->file, "/src/foo.rs");
+	ck_ok(ad_frame_set_macro_location(a, NULL, 0, 0));
+	ck_assert_ptr_null(a->macro_location);
+	ad_frame_destroy(a);
+	ck_assert_str_eq(b->location->file, "/src/foo.rs");
+	ad_frame_destroy(b);
+	ad_trace_destroy(t);
+}
+END_TEST
+
+/* Two tasks suspended alike, sharing names and a location: NULL when built,
+ * else the error (what was built is in t, for ad_trace_destroy()). No check
+ * macro in here: Check allocates, and allocations may be failing. */
+static struct ad_error *build_tasks_suspended_alike(struct ad_trace *t)
+{
+	for (int i = 0; i < 2; i++) {
+		struct ad_task *task;
+		struct ad_error *err = ad_trace_add_task(t, &task);
+		if (err)
+			return err;
+		task->root = ad_trace_frame_create(t, AD_FRAME_ASYNC_FN, "demo::serve",
+						   "demo::serve::{async_fn_env#0}", 1);
+		if (!task->root)
+			return &ad_error_nomem;
+		if ((err = ad_frame_set_location(task->root, "/src/main.rs", 12, 5)))
+			return err;
+		if ((err = ad_frame_add_child(task->root,
+					      ad_trace_frame_create(t, AD_FRAME_FUTURE, NULL,
+								    "tokio::time::sleep::Sleep", 2))))
+			return err;
+	}
+	return NULL;
+}
+
+/* Every allocation fails in turn: each time building reports it, and the
+ * trace frees all (ASan, valgrind). */
+START_TEST(sharing_names_fails_cleanly_at_every_allocation)
+{
+	long n;
+	for (n = 0;; n++) {
+		struct ad_trace *t = ad_trace_create();
+		ck_assert_ptr_nonnull(t);
+		failing_alloc_arm(n);
+		struct ad_error *err = build_tasks_suspended_alike(t);
+		failing_alloc_disarm();
+		if (!err) {
+			ck_assert_ptr_eq(t->tasks[0].root->location, t->tasks[1].root->location);
+			ck_assert_ptr_eq(t->tasks[0].root->children[0]->name,
+					 t->tasks[1].root->children[0]->name);
+			ck_assert_str_eq(t->tasks[1].root->location->file, "/src/main.rs");
+			ad_trace_destroy(t);
+			break;
+		}
+		ck_assert_ptr_eq(err, &ad_error_nomem);
+		ad_trace_destroy(t);
+	}
+	/* the loop went through names, locations and frames */
+	ck_assert_int_gt(n, 8);
 }
 END_TEST
 
@@ -509,6 +639,9 @@ int main(void)
 	tcase_add_test(tc, setters_copy_replace_and_clear_strings);
 	tcase_add_test(tc, warnings_are_formatted_and_cycles_copied);
 	tcase_add_test(tc, frame_names_default_to_each_other);
+	tcase_add_test(tc, frames_of_a_trace_share_their_names);
+	tcase_add_test(tc, locations_of_a_trace_are_shared_and_replaced);
+	tcase_add_test(tc, sharing_names_fails_cleanly_at_every_allocation);
 	tcase_add_test(tc, children_and_locals_keep_their_order);
 	tcase_add_test(tc, adding_a_null_child_reports_oom_and_changes_nothing);
 	tcase_add_test(tc, locations_and_errors_are_copied_and_replaced);
