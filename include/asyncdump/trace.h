@@ -97,53 +97,56 @@ struct ad_location {
 	unsigned column;/* 0 unknown */
 };
 
-/* What a leaf future waits on. Optional members have a `has_` flag. */
+/* What a leaf future waits on. Optional members have a `has_` flag.
+ * Members are ordered so that few are padded: there is one per task. */
 struct ad_blocked_on {
 	enum ad_resource_kind kind;
+	int fd;                   /* kind io: file descriptor, -1 unknown */
 	uint64_t address;         /* the resource (timer entry, semaphore, channel…); 0 none */
 	char *description;        /* "timer 0x…, fires in 3599 s" */
 	bool has_task_id;
-	uint64_t task_id;         /* kind task: the awaited task */
+	bool blocking;            /* kind task: a spawn_blocking task (on the blocking pool) */
 	bool has_deadline;
+	uint64_t task_id;         /* kind task: the awaited task */
 	int64_t deadline_ns;      /* kind timer: CLOCK_MONOTONIC of the target */
 	int64_t time_left_ns;     /* negative: overdue */
-	int fd;                   /* kind io: file descriptor, -1 unknown */
 	char *interest;           /* kind io: "readable", "writable", … or NULL */
 	int64_t permits_wanted;   /* kind semaphore/mutex/rwlock: -1 unknown */
 	int64_t permits_available;/* -1 unknown */
 	struct ad_socket *socket; /* kind io: the fd's socket, or NULL */
 	int other_fd;             /* a copy between two fds: the other one, -1 none */
 	bool has_bytes_moved;
-	uint64_t bytes_moved;     /* a copy: bytes written so far (this direction) */
 	bool has_buffered;
+	uint64_t bytes_moved;     /* a copy: bytes written so far (this direction) */
 	uint64_t buffered_bytes;  /* kind io: bytes a codec or protocol holds for this
 				   * wait: read but no whole frame yet, or encoded but
 				   * not yet written */
 	char phase[48];           /* kind io: a protocol's phase ("HTTP/1 server: idle, …"), "" none */
-	bool blocking;            /* kind task: a spawn_blocking task (on the blocking pool) */
 	uint64_t channel;         /* the channel's shared state both ends hold
 				   * (oneshot, mpsc, broadcast, watch), 0 unknown */
 };
 
+/* Members are ordered so that none is padded: a trace of 100,000 tasks
+ * holds half a million frames. */
 struct ad_frame {
 	enum ad_frame_kind kind;
+	enum ad_frame_state state;
 	char *name;               /* "my_program::foo", or the type name */
 	char *type;               /* full type name; both strings live in the
 				   * frame's own allocation, or for a frame of
 				   * ad_trace_frame_create() in its trace: read
 				   * them, never free or replace them */
 	uint64_t address;
-	enum ad_frame_state state;
 	struct ad_location *location;       /* suspension point in user code, or NULL */
 	struct ad_location *macro_location; /* where a macro (select!/join!) put the await, or NULL */
 	struct ad_blocked_on *blocked_on;   /* leaf only, or NULL */
 	char *error;              /* why this frame could not be decoded further, or NULL */
-	bool not_polled;          /* a local future created but not awaited (locals only) */
 	/* The root of a tree read without a stop: how many times it was read
 	 * (more than once when its memory changed meanwhile), and whether it
 	 * kept changing (ad_task.reads, ad_task.inconsistent). */
 	unsigned reads;
 	bool changed_while_read;
+	bool not_polled;          /* a local future created but not awaited (locals only) */
 	bool has_awaits_task;
 	uint64_t awaits_task;     /* a JoinHandle: the task id whose tree continues here */
 	size_t nchildren;
