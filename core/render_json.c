@@ -474,6 +474,10 @@ struct render {
 	size_t npath;
 	unsigned nlinks;          /* task links entered */
 	bool warned_depth, warned_nesting;
+	/* The last description made: a task's summary and its leaf are the
+	 * same blocked_on, rendered one after the other. */
+	const struct ad_blocked_on *described;
+	char description[AD_DESCRIPTION_MAX];
 };
 
 /* Always the static error: creating one may fail too. */
@@ -672,9 +676,10 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 	if (b->description) {
 		jw_string(w, b->description);
 	} else {
-		char description[AD_DESCRIPTION_MAX];
-		ad_blocked_on_describe(b, description, sizeof(description));
-		jw_string(w, description);
+		if (r->described != b)
+			ad_blocked_on_describe(b, r->description, sizeof(r->description));
+		r->described = b;
+		jw_string(w, r->description);
 	}
 	if (b->has_task_id) {
 		jw_key(w, "task_id");
