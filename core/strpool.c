@@ -9,13 +9,15 @@
 
 struct ad_strpool_chunk {
 	struct ad_strpool_chunk *next;
-	size_t used, size;
+	size_t size;
 	_Alignas(16) char data[];
 };
 
 void ad_strpool_init(struct ad_strpool *p)
 {
 	p->chunks = NULL;
+	p->next = NULL;
+	p->left = 0;
 }
 
 void ad_strpool_deinit(struct ad_strpool *p)
@@ -26,7 +28,7 @@ void ad_strpool_deinit(struct ad_strpool *p)
 		free(c);
 		c = next;
 	}
-	p->chunks = NULL;
+	ad_strpool_init(p);
 }
 
 void ad_strpool_reset(struct ad_strpool *p)
@@ -37,27 +39,32 @@ void ad_strpool_reset(struct ad_strpool *p)
 	p->chunks = keep->next;
 	ad_strpool_deinit(p);
 	keep->next = NULL;
-	keep->used = 0;
 	p->chunks = keep;
+	p->next = keep->data;
+	p->left = keep->size;
 }
 
-void *ad_strpool_alloc(struct ad_strpool *p, size_t size)
+void *ad_strpool_alloc_slow(struct ad_strpool *p, size_t size)
 {
-	size = (size + 15) & ~(size_t)15;
-	struct ad_strpool_chunk *c = p->chunks;
-	if (!c || c->size - c->used < size) {
-		size_t cap = size > CHUNK_SIZE ? size : CHUNK_SIZE;
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->used = 0;
-		c->size = cap;
-		c->next = p->chunks;
-		p->chunks = c;
+	if (size > SIZE_MAX - sizeof(struct ad_strpool_chunk) - 15)
+		return NULL;
+	size = size ? (size + 15) & ~(size_t)15 : 16; /* 0: a distinct address */
+	if (p->left >= size) {
+		void *ret = p->next;
+		p->next += size;
+		p->left -= size;
+		return ret;
 	}
-	void *ret = c->data + c->used;
-	c->used += size;
-	return ret;
+	size_t cap = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+	struct ad_strpool_chunk *c = malloc(sizeof(*c) + cap);
+	if (!c)
+		return NULL;
+	c->size = cap;
+	c->next = p->chunks;
+	p->chunks = c;
+	p->next = c->data + size;
+	p->left = cap - size;
+	return c->data;
 }
 
 const char *ad_strpool_add(struct ad_strpool *p, const char *s, size_t len)

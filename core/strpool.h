@@ -4,9 +4,12 @@
 #define ASYNCDUMP_STRPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ad_strpool {
 	struct ad_strpool_chunk *chunks;
+	char *next;                /* the free part of the newest chunk */
+	size_t left;
 };
 
 void ad_strpool_init(struct ad_strpool *p);
@@ -15,6 +18,22 @@ void ad_strpool_deinit(struct ad_strpool *p);
 void ad_strpool_reset(struct ad_strpool *p);
 /* A copy of s[0..len) with a NUL, or NULL on allocation failure. */
 const char *ad_strpool_add(struct ad_strpool *p, const char *s, size_t len);
-void *ad_strpool_alloc(struct ad_strpool *p, size_t size);
+/* ad_strpool_alloc() for what its inline part leaves: a new chunk, a size
+ * of 0 or one too large. */
+void *ad_strpool_alloc_slow(struct ad_strpool *p, size_t size);
+
+/* size bytes aligned to 16, or NULL on allocation failure. Inline: a trace
+ * of 100,000 tasks takes half a million frames from its pool, and the text
+ * format a million nodes. */
+static inline void *ad_strpool_alloc(struct ad_strpool *p, size_t size)
+{
+	size_t rounded = (size + 15) & ~(size_t)15;
+	if (rounded < size || rounded == 0 || p->left < rounded)
+		return ad_strpool_alloc_slow(p, size);
+	void *ret = p->next;
+	p->next += rounded;
+	p->left -= rounded;
+	return ret;
+}
 
 #endif

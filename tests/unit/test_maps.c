@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The library's hash maps (core/u64map.h, core/strmap.h): every key held,
  * key 0 too, growth keeping what was put, and a cleared map empty however
- * large it grew. */
+ * large it grew. And the arena beside them (core/strpool.h): aligned,
+ * disjoint blocks through many chunks and after a reset. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "strmap.h"
+#include "strpool.h"
 #include "u64map.h"
 
 /* A value that is never NULL and says its key. */
@@ -89,6 +92,43 @@ START_TEST(strmap_holds_every_key_and_keeps_the_first)
 }
 END_TEST
 
+/* Blocks of every size up to past a chunk, each filled with its own byte:
+ * all aligned to 16 and none overwriting another (ASan sees each chunk). */
+static void fill_and_check(struct ad_strpool *p)
+{
+	enum { N = 2000 };
+	static unsigned char *blocks[N];
+	static size_t sizes[N];
+	for (size_t i = 0; i < N; i++) {
+		sizes[i] = i == N - 1 ? ((size_t)300 << 10) : (i * 37) % 700;
+		blocks[i] = ad_strpool_alloc(p, sizes[i]);
+		ck_assert_ptr_nonnull(blocks[i]);
+		ck_assert_uint_eq((uintptr_t)blocks[i] % 16, 0);
+		memset(blocks[i], (int)(i & 0xff), sizes[i]);
+	}
+	for (size_t i = 0; i < N; i++) {
+		for (size_t j = 0; j < sizes[i]; j++)
+			ck_assert_uint_eq(blocks[i][j], i & 0xff);
+		if (i && !sizes[i]) /* a block of 0 bytes has an address of its own */
+			ck_assert_ptr_ne(blocks[i], blocks[i - 1]);
+	}
+}
+
+START_TEST(strpool_blocks_are_aligned_and_disjoint_before_and_after_a_reset)
+{
+	struct ad_strpool p;
+	ad_strpool_init(&p);
+	fill_and_check(&p);
+	const char *s = ad_strpool_add(&p, "tokio::time::sleep::Sleep", 25);
+	ck_assert_str_eq(s, "tokio::time::sleep::Sleep");
+	ad_strpool_reset(&p);
+	fill_and_check(&p);
+	ck_assert_ptr_null(ad_strpool_alloc(&p, SIZE_MAX - 8));
+	ad_strpool_deinit(&p);
+	ad_strpool_deinit(&p); /* twice: nothing left to free */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maps");
@@ -96,6 +136,7 @@ int main(void)
 	tcase_add_test(tc, u64map_holds_every_key_through_growth);
 	tcase_add_test(tc, u64map_cleared_is_empty_and_usable);
 	tcase_add_test(tc, strmap_holds_every_key_and_keeps_the_first);
+	tcase_add_test(tc, strpool_blocks_are_aligned_and_disjoint_before_and_after_a_reset);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
