@@ -34,13 +34,19 @@ void ad_node_append(struct ad_node *parent, const char *key, size_t key_len,
 }
 
 /* The walk writes each key of an object once: the first match is it. The
- * text format asks some seventy a task; lengths rule out most members. */
+ * text format asks some seventy a task; lengths and first bytes rule out
+ * most members, and keys written and asked for are the same literals,
+ * which the linker usually merges into one address. */
 const struct ad_node *ad_node_get(const struct ad_node *object, const char *key, size_t key_len)
 {
 	if (!ad_node_is(object, AD_NODE_OBJECT))
 		return NULL;
-	for (const struct ad_node *m = object->first; m; m = m->next)
-		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
+	for (const struct ad_node *m = object->first; m; m = m->next) {
+		if (m->key_len != key_len)
+			continue;
+		if (m->key == key || key_len == 0 ||
+		    (m->key[0] == key[0] && memcmp(m->key, key, key_len) == 0))
 			return m;
+	}
 	return NULL;
 }
