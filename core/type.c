@@ -2,6 +2,7 @@
 /* DIE → struct ad_type, on first use, cached per debuginfo. */
 #include <dwarf.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,16 +335,39 @@ struct ad_error *ad_type_from_die(struct ad_debuginfo *di, uint64_t die, const s
 	return err;
 }
 
+/* The type of a field or variant, resolved once and kept beside it: the
+ * decoder asks it of every instance, and the lookup takes the debuginfo's
+ * lock. Types live as long as the debuginfo, so a published pointer stays
+ * valid; threads that race publish the same type. */
+static struct ad_error *resolved_type(struct ad_debuginfo *di, uint64_t die,
+				      _Atomic(const struct ad_type *) *resolved,
+				      const struct ad_type **ret)
+{
+	const struct ad_type *t = atomic_load_explicit(resolved, memory_order_acquire);
+	if (t) {
+		*ret = t;
+		return NULL;
+	}
+	struct ad_error *err = ad_type_from_die(di, die, &t);
+	if (err)
+		return err;
+	atomic_store_explicit(resolved, t, memory_order_release);
+	*ret = t;
+	return NULL;
+}
+
 struct ad_error *ad_field_type(struct ad_debuginfo *di, const struct ad_field *f,
 			       const struct ad_type **ret)
 {
-	return ad_type_from_die(di, f->type_die, ret);
+	struct ad_field *mutable = (struct ad_field *)f; /* only its cache is written */
+	return resolved_type(di, f->type_die, &mutable->resolved, ret);
 }
 
 struct ad_error *ad_variant_type(struct ad_debuginfo *di, const struct ad_variant *v,
 				 const struct ad_type **ret)
 {
-	return ad_type_from_die(di, v->type_die, ret);
+	struct ad_variant *mutable = (struct ad_variant *)v; /* only its cache is written */
+	return resolved_type(di, v->type_die, &mutable->resolved, ret);
 }
 
 struct ad_error *ad_type_target(struct ad_debuginfo *di, const struct ad_type *t,

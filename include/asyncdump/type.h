@@ -37,6 +37,7 @@ struct ad_field {
 	uint64_t offset;       /* bytes from the start of the containing type */
 	bool artificial;
 	uint64_t type_die;     /* resolve with ad_field_type() */
+	_Atomic(const struct ad_type *) resolved; /* ad_field_type()'s, once known */
 };
 
 struct ad_variant {
@@ -46,6 +47,7 @@ struct ad_variant {
 	uint64_t discr_high;   /* high 64 bits (128-bit tags), else 0 */
 	uint64_t offset;       /* of the variant member (0 in rustc output) */
 	uint64_t type_die;     /* the variant's struct (Suspend0, Some, …) */
+	_Atomic(const struct ad_type *) resolved; /* ad_variant_type()'s, once known */
 	const char *file;      /* DW_AT_decl_file of the variant member, or NULL */
 	unsigned line;         /* DW_AT_decl_line, 0 unknown */
 };
