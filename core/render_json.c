@@ -24,6 +24,7 @@
 #include "digits.h"
 #include "render_internal.h"
 #include "search.h"
+#include "u64map.h"
 
 /* Nesting of JSON containers: a frame is two (object, children), a task link
  * two more; render.h bounds it under 2 * AD_RENDER_MAX_DEPTH + 8. */
@@ -497,6 +498,7 @@ struct render {
 	size_t npath;
 	unsigned nlinks;          /* task links entered */
 	bool warned_depth, warned_nesting;
+	struct ad_u64map adapters; /* is_adapter()'s answers, by type string */
 	/* The last description made: a task's summary and its leaf are the
 	 * same blocked_on, rendered one after the other. */
 	const struct ad_blocked_on *described;
@@ -635,6 +637,7 @@ static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
 
 static void render_fini(struct render *r)
 {
+	ad_u64map_deinit(&r->adapters);
 	free(r->index);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
@@ -881,16 +884,35 @@ static void task_link_json(struct render *r, uint64_t id, unsigned depth)
 	jw_end_object(w);
 }
 
+/* ad_type_is_adapter(), answered once per type string a rendering: the
+ * decoder's frames share theirs, one per type in a trace (r->adapters:
+ * the word, no_word or not_adapter). A lookup that cannot be kept for lack
+ * of memory is only asked again. */
+static const char not_adapter[] = "", no_word[] = "";
+
+static bool is_adapter(struct render *r, const char *type, const char **word)
+{
+	const char *known = ad_u64map_get(&r->adapters, (uintptr_t)type);
+	if (!known) {
+		bool adapter = ad_type_is_adapter(type, word);
+		known = !adapter ? not_adapter : *word ? *word : no_word;
+		ad_u64map_put(&r->adapters, (uintptr_t)type, (void *)(uintptr_t)known);
+	}
+	*word = known == no_word || known == not_adapter ? NULL : known;
+	return known != not_adapter;
+}
+
 /* Marks an adapter layer ("adapter": true) and names the one the user wrote
  * ("adapter_name": "Map"). `inside` is the type of the adapter whose own
  * implementation f belongs to (Then is a Flatten over a Map of what it
  * wraps: neither is the user's), or NULL; returns the same for f's children. */
-static const char *mark_adapter(struct jw *w, const struct ad_frame *f, const char *inside)
+static const char *mark_adapter(struct render *r, const struct ad_frame *f, const char *inside)
 {
+	struct jw *w = r->w;
 	const char *word = NULL;
 	if (inside && ad_type_is_generic_argument(inside, f->type))
 		inside = NULL; /* the future it wraps: the user's level again */
-	if (!ad_type_is_adapter(f->type, &word))
+	if (!is_adapter(r, f->type, &word))
 		return NULL;
 	jw_key(w, "adapter");
 	jw_bool(w, true);
@@ -938,7 +960,7 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 		jw_key(w, "awaits_task");
 		jw_uint(w, f->awaits_task);
 	}
-	inside = mark_adapter(w, f, inside);
+	inside = mark_adapter(r, f, inside);
 
 	bool has_locals = r->locals && f->nlocals;
 	jw_key(w, "children");
