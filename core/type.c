@@ -405,11 +405,15 @@ struct ad_error *ad_type_first_param(struct ad_debuginfo *di, const struct ad_ty
 	return ad_error_create(AD_ERROR_NOT_FOUND, "type %s has no generic parameter", t->name);
 }
 
+/* The first bytes rule out most fields ("__awaitee" among "__0", "__1"…
+ * is the third): a call to strcmp only for the likely one. */
 const struct ad_field *ad_type_field(const struct ad_type *t, const char *name)
 {
-	for (size_t i = 0; i < t->nfields; i++)
-		if (strcmp(t->fields[i].name, name) == 0)
+	for (size_t i = 0; i < t->nfields; i++) {
+		const char *f = t->fields[i].name;
+		if (f[0] == name[0] && (!f[0] || (f[1] == name[1] && strcmp(f, name) == 0)))
 			return &t->fields[i];
+	}
 	return NULL;
 }
 
