@@ -180,6 +180,10 @@ static size_t plain_run_length(const char *s, size_t n)
 #ifdef __SSE2__
 	while (i + 16 <= n && !block_ends_plain_run(s + i))
 		i += 16;
+	/* Fewer than sixteen bytes left: the last sixteen, overlapping what
+	 * was scanned, usually say that the whole string is plain. */
+	if (i + 16 > n && n >= 16 && !block_ends_plain_run(s + n - 16))
+		return n;
 #endif
 	for (uint64_t v; i + 8 <= n; i += 8) {
 		memcpy(&v, s + i, 8);
