@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include "asyncdump/render.h"
+#include "digits.h"
 #include "render_internal.h"
 
 struct text {
@@ -74,6 +75,17 @@ static void out_n(struct text *x, const char *s, size_t n)
 static void out(struct text *x, const char *s)
 {
 	out_n(x, s, strlen(s));
+}
+
+/* A number as outf("%" PRId64) writes it, without printf: a line number
+ * and an id on every task. */
+static void out_int(struct text *x, int64_t v)
+{
+	char buf[24], *end = buf + sizeof(buf);
+	char *start = ad_digits(v < 0 ? -(uint64_t)v : (uint64_t)v, 10, end);
+	if (v < 0)
+		*--start = '-';
+	out_n(x, start, (size_t)(end - start));
 }
 
 static void outf(struct text *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -148,8 +160,10 @@ static void out_location(struct text *x, const struct ad_node *loc)
 	const char *file = get_str(loc, "file");
 	out_clean(x, file ? short_path(x, file) : "?");
 	int64_t line = ad_node_int(get(loc, "line"));
-	if (line > 0)
-		outf(x, ":%" PRId64, line);
+	if (line > 0) {
+		out_n(x, ":", 1);
+		out_int(x, line);
+	}
 }
 
 static void out_state(struct text *x, const struct ad_node *f)
@@ -367,19 +381,24 @@ static void task_header(struct text *x, const char *prefix, const struct ad_node
 
 	out(x, prefix);
 	out(x, kind && strcmp(kind, "local") == 0 ? "local task" : block_on ? "block_on" : "task");
-	if (address && !(block_on && is_object(thread)))
-		outf(x, " %s", address);
+	if (address && !(block_on && is_object(thread))) {
+		out_n(x, " ", 1);
+		out(x, address);
+	}
 	if (!block_on) {
 		out(x, " (");
-		if (ad_node_is(id, AD_NODE_INT))
-			outf(x, "id %" PRId64 "%s", ad_node_int(id),
-			     state && !get_true(task, "missing") ? ", " : "");
+		if (ad_node_is(id, AD_NODE_INT)) {
+			out(x, "id ");
+			out_int(x, ad_node_int(id));
+			out(x, state && !get_true(task, "missing") ? ", " : "");
+		}
 		if (!get_true(task, "missing"))
 			out(x, state ? state : "unknown");
 		out(x, ")");
 	}
 	if (is_object(thread)) {
-		outf(x, " on thread %" PRId64, ad_node_int(get(thread, "tid")));
+		out(x, " on thread ");
+		out_int(x, ad_node_int(get(thread, "tid")));
 		const char *name = get_str(thread, "name");
 		if (name) {
 			out(x, " \"");
