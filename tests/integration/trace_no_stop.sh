@@ -185,8 +185,12 @@ for attempt in range(5):
     c.eq([], [k for k in leaves if k != "yield"], "the churning task's leaves that are not yields")
     if churn.get("consistent") is False:
         c.eq(3, churn.get("reads"), "reads of a task marked inconsistent")
-        c.true(re.search(r"\b1 of \d+ future trees kept changing while read", "\n".join(doc["warnings"])),
-               "a warning counts the tree that kept changing: %r" % doc["warnings"])
+        # The churning task's tree and any other whose memory changed while
+        # read (one run under load had two): the warning counts them all.
+        marked = sum(1 for t in doc["tasks"] if t.get("consistent") is False)
+        c.true(re.search(r"\b%d of \d+ future trees kept changing while read" % marked,
+                         "\n".join(doc["warnings"])),
+               "a warning counts the %d trees marked inconsistent: %r" % (marked, doc["warnings"]))
     if churn.get("reads", 0) > 1:
         seen += 1
         break
