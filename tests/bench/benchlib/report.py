@@ -705,31 +705,46 @@ def section_issue18_open(results, nproc):
   machine, release) puts a quarter of asyncdumpd's CPU in `send()` of the 13.5 MiB document
   to the client and a fifth in copying the target's memory (`process_vm_readv`); decoding and
   rendering proper are the rest, spread thin. Counted by callgrind (instructions, whatever the
-  load), a warm JSON request at 10,000 tasks went from 1,128 million to 613 and 521 million in
-  earlier sessions, and from 528 to 421 million in this one: strings scanned for escapes eight
-  bytes a step, a key and its separator one append, adapter layers found by binary search
-  instead of 42 name tests a frame, a frame and its two names one allocation (a location and
-  its file another), numbers written two digits a step, and how a type is unwrapped worked
-  out once per type per sample (a first per-type decode plan). Allocations: 29 → 18 a task.
-  That is 42,000 instructions a task, against about 15,000 for 5 µs; what is left is spread
-  over the decoder's walk of each future (member lookups, variant reads), the model's
-  remaining allocations and the JSON text itself (57 members a task).
-- **Text format** (measured above since this run): drawn from the same walk as JSON. Each
-  task's object was a jansson tree (an allocation per value, a hash table per object); it is
-  now a tree of plain nodes in one pool, emptied after each task: a warm text request at
-  10,000 tasks went from 1,347 to 634 million instructions (187 → 28 allocations a task),
-  1.5× the JSON one instead of 3.2×; the output is byte for byte the same.
+  load), a warm JSON request at 10,000 tasks went from 1,128 million to 613, 521 and 421
+  million in earlier sessions, and from 421 to 258 million in this one (25,800 a task, against
+  about 15,000 for 5 µs): a trace keeps one copy of each type name, display name and
+  suspension point, shared by its frames, and its frames and their blocked_on come from the
+  trace's pool (allocations 18 → 1.2 a task); what is the same for every instance of a type
+  is worked out once per sample (a state machine's function path, where each of its variants
+  is suspended) or once per binary (a field's or variant's resolved type, kept beside it
+  instead of behind the debuginfo's lock); snapshot reads try the segment of the last read
+  first; keys are copied with their constant length and strings scanned sixteen bytes a step
+  (SSE2); whether a type is an adapter is asked once per type a rendering, and a task's
+  summary and leaf share one description. What is left is spread over the decoder's walk
+  (variant and member reads through the reader, the recognisers' name tests) and the JSON
+  text itself (57 members a task); reaching 5 µs needs decode plans that read an instance
+  without asking DWARF-shaped questions at all. End to end, fewer instructions moved the
+  medians above less than in proportion: a warm request at 100,000 tasks on a quiet machine
+  (this session, by /proc/PID/stat) cost asyncdumpd 0.6–0.85 s of user time, 0.5–0.6 s of
+  system time (pages of the copy buffer and of the model faulted in, the 134 MiB sent) and
+  took 1.2–1.6 s, against 1.7 s, 1.2–1.4 s and 3.1–3.4 s for the old path.
+- **Text format**: drawn from the same walk as JSON, into a tree of plain nodes in one pool
+  emptied after each task. A warm text request at 10,000 tasks went from 1,347 to 634 million
+  instructions in an earlier session and to 391 million in this one (allocations 28 → 1.2 a
+  task): the pool's allocation inline, member lookups that compare addresses and first bytes
+  before `memcmp`, and line numbers, ids and addresses written without `vasprintf`. Its
+  largest cost is still looking up members by key (about seventy a task); the output is byte
+  for byte the same.
 """ + nostop_decision(results, nproc) + """- **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
   for the watch list's samples; requests decode at the normal priority, a client waiting), but
   not the default: on this shared 2-CPU machine, benchserver under wrk got watch-list samples of
   1.4–3.6 s at nice 19 instead of about 30 ms, and a watch test's first sample missed its 10 s
   deadline, while the normal-priority probe felt a request decoded at the normal priority no more
   than the real-time probe did (see the pause table). Both probes are in the tables above.
-- **Per-type decode plans cached per binary, a compact model (interned strings, arenas)**:
-  begun (unwrap steps per type, kept per sample; a frame's strings in its own allocation), not
-  done; the peak RSS above is the snapshot (the target's 160 MB heap, copied whole so that the
-  pause stays short), the decoded model and the debuginfo index, the document itself being
-  streamed.
+- **Peak RSS** (measured above): a compact model is done (interned strings, frames in the
+  trace's pool, structs without padding): asyncdumpd's RSS while it keeps a sample of 100,000
+  tasks went from about 180 to 120 MiB, of which about 30 MiB is the daemon with its
+  debuginfo (the 100-task row): the model is about 0.9 KiB a task. The peak is reached
+  at the end of decoding, when the snapshot (the target's 160 MB heap, copied whole during the
+  stop so that the pause stays short) and the model are both held: 100 MB at 100,000 tasks
+  would need the snapshot not to be a copy of the heap (a sparse copy planned from the last
+  sample's reads, or decoding big targets in parts), which is not started. Per-type decode
+  plans cached per binary are begun (resolved field and variant types live beside them).
 - **The pause at 1,000 tasks**: most of it is waiting for the target's seven threads to reach
   their stops after PTRACE_INTERRUPT (each must be scheduled), then re-reading maps and
   pagemap and copying. On this virtual machine the same target paused 0.55 ms in one minute
