@@ -52,20 +52,18 @@ const char *ad_names_intern(struct ad_names *n, const char *s)
 	return copy;
 }
 
-const char *ad_names_display(struct ad_names *n, const char *interned)
+const char *ad_names_display(const struct ad_names *n, const char *interned)
 {
-	const char *display = ad_u64map_get(&n->display, (uintptr_t)interned);
-	if (display)
-		return display;
-	char *made = ad_display_name(interned);
-	if (!made)
-		return NULL;
+	return ad_u64map_get(&n->display, (uintptr_t)interned);
+}
+
+const char *ad_names_keep_display(struct ad_names *n, const char *interned, const char *display)
+{
 	/* Most names have nothing to elide: their display is themselves. */
-	display = strcmp(made, interned) == 0 ? interned : intern_content(n, made);
-	free(made);
-	if (!display || !ad_u64map_put(&n->display, (uintptr_t)interned, (void *)(uintptr_t)display))
+	const char *kept = strcmp(display, interned) == 0 ? interned : intern_content(n, display);
+	if (!kept || !ad_u64map_put(&n->display, (uintptr_t)interned, (void *)(uintptr_t)kept))
 		return NULL;
-	return display;
+	return kept;
 }
 
 static uint64_t location_key(const char *file, unsigned line, unsigned column)

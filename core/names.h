@@ -30,9 +30,12 @@ struct ad_names *ad_names_create(void);
 void ad_names_destroy(struct ad_names *n);
 /* The shared copy of s; NULL on OOM. */
 const char *ad_names_intern(struct ad_names *n, const char *s);
-/* The display name (ad_display_name()) of a string ad_names_intern() gave;
- * NULL on OOM. */
-const char *ad_names_display(struct ad_names *n, const char *interned);
+/* The display name kept for a string ad_names_intern() gave, or NULL when
+ * none is kept yet (trace.c makes them: this file uses nothing of it). */
+const char *ad_names_display(const struct ad_names *n, const char *interned);
+/* Keeps a copy of `display` as the display name of `interned`; returns the
+ * kept one, NULL on OOM. */
+const char *ad_names_keep_display(struct ad_names *n, const char *interned, const char *display);
 /* A location equal to (file, line, column), shared; NULL on OOM. */
 struct ad_location *ad_names_location(struct ad_names *n, const char *file, unsigned line,
 				      unsigned column);

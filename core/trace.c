@@ -205,6 +205,18 @@ struct ad_names *ad_trace_names(struct ad_trace *t)
 	return t->names;
 }
 
+/* The display name of one of a trace's names, made once. */
+static const char *shared_display_name(struct ad_names *names, const char *name)
+{
+	const char *display = ad_names_display(names, name);
+	if (display)
+		return display;
+	char *made = ad_display_name(name);
+	display = made ? ad_names_keep_display(names, name, made) : NULL;
+	free(made);
+	return display;
+}
+
 struct ad_frame *ad_trace_frame_create(struct ad_trace *t, enum ad_frame_kind kind,
 				       const char *name, const char *type, uint64_t address)
 {
@@ -219,7 +231,7 @@ struct ad_frame *ad_trace_frame_create(struct ad_trace *t, enum ad_frame_kind ki
 	const char *shared_name = shared_type;
 	if (names && name != type)
 		shared_name = ad_names_intern(names, name);
-	const char *display = shared_name ? ad_names_display(names, shared_name) : NULL;
+	const char *display = shared_name ? shared_display_name(names, shared_name) : NULL;
 	struct ad_frame *f = NULL;
 	if (display && shared_type && (f = ad_strpool_alloc(&names->pool, sizeof(*f))))
 		memset(f, 0, sizeof(*f));
