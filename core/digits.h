@@ -40,4 +40,14 @@ static inline char *ad_digits(uint64_t v, unsigned base, char *end)
 	return end;
 }
 
+/* The decimal digits of v with its sign, ending at `end` (not written);
+ * returns where they start. 21 bytes hold any. */
+static inline char *ad_signed_digits(int64_t v, char *end)
+{
+	char *start = ad_digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, end);
+	if (v < 0)
+		*--start = '-';
+	return start;
+}
+
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal: the strings a trace's frames share, and the memory they live in. A type's name, its display
- * name and a suspension point are the same for every one of a sample's
- * 100,000 tasks suspended there: each is kept once, in the trace, for as
- * long as the trace lives (ad_trace_frame_create()). */
+/* Internal: the strings a trace's frames share, and the memory they live
+ * in. A type's name, its display name and a suspension point are the same
+ * for every one of a sample's 100,000 tasks suspended there: each is kept
+ * once, in the trace, for as long as the trace lives
+ * (ad_trace_frame_create()). */
 #ifndef ASYNCDUMP_NAMES_H
 #define ASYNCDUMP_NAMES_H
 

@@ -315,9 +315,7 @@ static void jw_int(struct jw *w, int64_t v)
 		return;
 	}
 	char buf[24], *end = buf + sizeof(buf);
-	char *p = ad_digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, end);
-	if (v < 0)
-		*--p = '-';
+	char *p = ad_signed_digits(v, end);
 	jw_raw(w, p, (size_t)(end - p));
 }
 

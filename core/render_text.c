@@ -82,9 +82,7 @@ static void out(struct text *x, const char *s)
 static void out_int(struct text *x, int64_t v)
 {
 	char buf[24], *end = buf + sizeof(buf);
-	char *start = ad_digits(v < 0 ? -(uint64_t)v : (uint64_t)v, 10, end);
-	if (v < 0)
-		*--start = '-';
+	char *start = ad_signed_digits(v, end);
 	out_n(x, start, (size_t)(end - start));
 }
 

@@ -227,10 +227,10 @@ struct ad_frame *ad_trace_frame_create(struct ad_trace *t, enum ad_frame_kind ki
 	if (!type)
 		type = name;
 	struct ad_names *names = ad_trace_names(t);
-	const char *shared_type = names ? ad_names_intern(names, type) : NULL;
-	const char *shared_name = shared_type;
-	if (names && name != type)
-		shared_name = ad_names_intern(names, name);
+	if (!names)
+		return NULL;
+	const char *shared_type = ad_names_intern(names, type);
+	const char *shared_name = name == type ? shared_type : ad_names_intern(names, name);
 	const char *display = shared_name ? shared_display_name(names, shared_name) : NULL;
 	struct ad_frame *f = NULL;
 	if (display && shared_type && (f = ad_strpool_alloc(&names->pool, sizeof(*f))))

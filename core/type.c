@@ -405,8 +405,8 @@ struct ad_error *ad_type_first_param(struct ad_debuginfo *di, const struct ad_ty
 	return ad_error_create(AD_ERROR_NOT_FOUND, "type %s has no generic parameter", t->name);
 }
 
-/* The first bytes rule out most fields ("__awaitee" among "__0", "__1"…
- * is the third): a call to strcmp only for the likely one. */
+/* A field's first two bytes rule out most others: strcmp only for those
+ * that share them. */
 const struct ad_field *ad_type_field(const struct ad_type *t, const char *name)
 {
 	for (size_t i = 0; i < t->nfields; i++) {
