@@ -436,6 +436,50 @@ static void open_pagemap(struct plan *p)
 	p->pagemap_fd = p->pagemap ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 }
 
+/* A page's first touch costs the kernel far more than its copy: on a
+ * virtual machine here, 4 KiB pages took 300 ms to fault in for a 160 MB
+ * heap, 2 MiB ones a tenth of that, and the pause's copy into them was
+ * faster too. The copy buffer takes huge pages where the planned ranges
+ * fill at least half of one, so that sparse memory (a thread's stack, a
+ * malloc arena's few used pages) does not grow to 2 MiB a piece. Ranges
+ * are in buffer order. Best effort. */
+#define HUGE_PAGE ((uint64_t)2 << 20)
+
+static void advise_huge_window(const struct plan *p, uint64_t window, uint64_t filled)
+{
+	if (filled < HUGE_PAGE / 2)
+		return;
+	uint64_t start = window * HUGE_PAGE, end = start + HUGE_PAGE;
+	uint64_t buf = (uintptr_t)p->buf;
+	if (start < buf)
+		start = buf;
+	if (end > buf + p->buf_len)
+		end = buf + p->buf_len;
+	madvise((void *)(uintptr_t)start, end - start, MADV_HUGEPAGE);
+}
+
+/* Windows are of addresses: a huge page is one only when aligned. */
+static void advise_huge_pages(const struct plan *p)
+{
+	uint64_t window = 0, filled = 0;
+	for (size_t i = 0; i < p->nranges; i++) {
+		uint64_t at = (uintptr_t)p->buf + (uintptr_t)p->ranges[i].buf;
+		uint64_t end = at + p->ranges[i].len;
+		while (at < end) {
+			uint64_t w = at / HUGE_PAGE;
+			if (w != window) {
+				advise_huge_window(p, window, filled);
+				window = w;
+				filled = 0;
+			}
+			uint64_t stop = (w + 1) * HUGE_PAGE < end ? (w + 1) * HUGE_PAGE : end;
+			filled += stop - at;
+			at = stop;
+		}
+	}
+	advise_huge_window(p, window, filled);
+}
+
 /* A page the kernel has not yet written for us can cost it several
  * microseconds on its first write, even when present: measured on a
  * virtual machine here, process_vm_readv of a 16 MiB heap into a freshly
@@ -489,6 +533,7 @@ static struct ad_error *prepare(struct plan *p)
 	if (!p->buf)
 		return ad_error_os(errno, "pid %d: reserving %zu bytes for the snapshot",
 				   (int)p->pid, p->buf_len);
+	advise_huge_pages(p);
 	for (size_t i = 0; i < p->nranges; i++) {
 		uint64_t off = (uintptr_t)p->ranges[i].buf;
 		uint64_t start = off & ~(p->page_size - 1);
