@@ -2,7 +2,7 @@
 /* The library's hash maps (core/u64map.h, core/strmap.h): every key held,
  * key 0 too, growth keeping what was put, and a cleared map empty however
  * large it grew. And the arena beside them (core/strpool.h): aligned,
- * disjoint blocks through many chunks and after a reset. */
+ * disjoint blocks through many chunks, large ones too, and after a reset. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,6 +129,39 @@ START_TEST(strpool_blocks_are_aligned_and_disjoint_before_and_after_a_reset)
 }
 END_TEST
 
+/* A pool that grows to tens of MiB takes larger chunks, past the size
+ * where they are mappings of their own (strpool.c); every block still
+ * holds what was written to it, a block larger than any chunk too, and a
+ * reset keeps the pool usable. */
+START_TEST(strpool_grown_to_large_chunks_keeps_every_block)
+{
+	enum { N = 6000 };
+	static unsigned char *blocks[N];
+	static size_t sizes[N];
+	struct ad_strpool p;
+	ad_strpool_init(&p);
+	for (int round = 0; round < 2; round++) {
+		size_t total = 0;
+		for (size_t i = 0; i < N; i++) {
+			sizes[i] = i == N / 2 ? ((size_t)20 << 20) : 1 + (i * 7919) % 6000;
+			blocks[i] = ad_strpool_alloc(&p, sizes[i]);
+			ck_assert_ptr_nonnull(blocks[i]);
+			ck_assert_uint_eq((uintptr_t)blocks[i] % 16, 0);
+			memset(blocks[i], (int)(i * 31 & 0xff), sizes[i]);
+			total += sizes[i];
+		}
+		ck_assert_uint_gt(total, (size_t)36 << 20);
+		for (size_t i = 0; i < N; i++) {
+			ck_assert_uint_eq(blocks[i][0], i * 31 & 0xff);
+			ck_assert_uint_eq(blocks[i][sizes[i] - 1], i * 31 & 0xff);
+			ck_assert_uint_eq(blocks[i][sizes[i] / 2], i * 31 & 0xff);
+		}
+		ad_strpool_reset(&p);
+	}
+	ad_strpool_deinit(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maps");
@@ -137,6 +170,7 @@ int main(void)
 	tcase_add_test(tc, u64map_cleared_is_empty_and_usable);
 	tcase_add_test(tc, strmap_holds_every_key_and_keeps_the_first);
 	tcase_add_test(tc, strpool_blocks_are_aligned_and_disjoint_before_and_after_a_reset);
+	tcase_add_test(tc, strpool_grown_to_large_chunks_keeps_every_block);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
