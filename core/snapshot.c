@@ -921,8 +921,9 @@ struct ad_error *ad_snapshot_refresh(struct ad_snapshot *snap, const struct ad_s
 }
 
 /* Right after the resume, so that io leaves' fds say what they are connected
- * to as of this sample. Best effort: a process whose fds we may not list
- * still gets its trace, with bare fds. */
+ * to as of this sample (the net tables follow when a leaf first asks).
+ * Best effort: a process whose fds we may not list still gets its trace,
+ * with bare fds. */
 static void read_sockets(struct ad_snapshot *snap)
 {
 	ad_error_destroy(ad_sockets_read(snap->pid, &snap->sockets));

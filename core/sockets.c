@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The sockets of a process: fd → inode from /proc/PID/fd, inode → addresses,
  * state and queues from the net tables of the process's network namespace
- * (/proc/PID/net/…). Read right after a sample's resume: never guessed, and
- * a socket that came or went meanwhile is merely unknown. */
+ * (/proc/PID/net/…). Read right after a sample's resume and when first
+ * needed: never guessed, and a socket that came or went meanwhile is merely
+ * unknown. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -251,29 +252,36 @@ static struct ad_error *read_net_table(pid_t pid, const struct net_table *nt,
 
 struct ad_error *ad_sockets_read(pid_t pid, struct ad_socket_table **ret)
 {
-	static const struct net_table tables[] = {
-		{ "tcp", "ipv4", "tcp" }, { "tcp6", "ipv6", "tcp" }, { "udp", "ipv4", "udp" },
-		{ "udp6", "ipv6", "udp" }, { "unix", NULL, NULL },
-	};
 	struct ad_socket_table *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &ad_error_nomem;
+	t->pid = pid;
 	struct ad_error *err = read_fd_links(pid, t);
-	char *buf = NULL;
-	size_t cap = 0;
-	if (!err && t->n) {
-		qsort(t->fds, t->n, sizeof(*t->fds), by_inode);
-		for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !err; i++)
-			err = read_net_table(pid, &tables[i], t, &buf, &cap);
-		qsort(t->fds, t->n, sizeof(*t->fds), by_fd);
-	}
-	free(buf);
 	if (err) {
 		ad_socket_table_destroy(t);
 		return err;
 	}
+	if (t->n)
+		qsort(t->fds, t->n, sizeof(*t->fds), by_fd);
 	*ret = t;
 	return NULL;
+}
+
+/* Every net table in turn, each filling the fds whose sockets it names. */
+static void read_net_tables(struct ad_socket_table *t)
+{
+	static const struct net_table tables[] = {
+		{ "tcp", "ipv4", "tcp" }, { "tcp6", "ipv6", "tcp" }, { "udp", "ipv4", "udp" },
+		{ "udp6", "ipv6", "udp" }, { "unix", NULL, NULL },
+	};
+	char *buf = NULL;
+	size_t cap = 0;
+	t->tables_read = true;
+	qsort(t->fds, t->n, sizeof(*t->fds), by_inode);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		ad_error_destroy(read_net_table(t->pid, &tables[i], t, &buf, &cap));
+	qsort(t->fds, t->n, sizeof(*t->fds), by_fd);
+	free(buf);
 }
 
 void ad_socket_table_destroy(struct ad_socket_table *t)
@@ -288,12 +296,16 @@ static bool fd_before(const void *element, const void *fd)
 	return ((const struct ad_socket_fd *)element)->fd < *(const int *)fd;
 }
 
-const struct ad_socket *ad_socket_table_find(const struct ad_socket_table *t, int fd)
+const struct ad_socket *ad_socket_table_find(struct ad_socket_table *t, int fd)
 {
 	if (!t)
 		return NULL;
 	size_t i = ad_partition_point(t->fds, t->n, sizeof(*t->fds), &fd, fd_before);
-	if (i == t->n || t->fds[i].fd != fd || !t->fds[i].known)
+	if (i == t->n || t->fds[i].fd != fd)
 		return NULL;
-	return &t->fds[i].socket;
+	if (!t->tables_read) {
+		read_net_tables(t);
+		i = ad_partition_point(t->fds, t->n, sizeof(*t->fds), &fd, fd_before);
+	}
+	return t->fds[i].known ? &t->fds[i].socket : NULL;
 }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal: the sockets of a process as the kernel sees them, read from
- * /proc/PID/fd and /proc/PID/net/{tcp,tcp6,udp,udp6,unix} right after a
- * sample's resume, so that an io leaf's fd can say what it is connected to. */
+ * /proc/PID/fd right after a sample's resume and from
+ * /proc/PID/net/{tcp,tcp6,udp,udp6,unix} when an io leaf first asks what its
+ * fd is connected to. The net tables are read only then: on a machine with
+ * many cores or much memory the kernel walks every bucket of its hash of
+ * connections for each read of tcp and tcp6, milliseconds a sample whether
+ * or not any task waits on a socket. */
 #ifndef ASYNCDUMP_SOCKETS_H
 #define ASYNCDUMP_SOCKETS_H
 
@@ -23,15 +27,19 @@ struct ad_socket_fd {
 };
 
 struct ad_socket_table {
+	pid_t pid;
 	size_t n;
 	struct ad_socket_fd *fds; /* sorted by fd */
+	bool tables_read;         /* the net tables filled what they could */
 };
 
-/* Every socket fd of `pid` with what the net tables say of it. */
+/* Every socket fd of `pid`; what the net tables say of them comes with the
+ * first ad_socket_table_find(). */
 struct ad_error *ad_sockets_read(pid_t pid, struct ad_socket_table **ret);
 void ad_socket_table_destroy(struct ad_socket_table *t);
-/* The socket behind `fd`, or NULL (not a socket, or in no table). */
-const struct ad_socket *ad_socket_table_find(const struct ad_socket_table *t, int fd);
+/* The socket behind `fd`, or NULL (not a socket, or in no table). Best
+ * effort: a net table that cannot be read leaves its sockets unknown. */
+const struct ad_socket *ad_socket_table_find(struct ad_socket_table *t, int fd);
 
 /* Parsers of one line of the net tables (exposed for the unit tests).
  * `family` "ipv4"/"ipv6", `protocol` "tcp"/"udp". False on a header or a

@@ -156,8 +156,10 @@ START_TEST(own_sockets)
 	struct ad_socket_table *t;
 	struct ad_error *err = ad_sockets_read(getpid(), &t);
 	ck_assert_msg(!err, "%s", err ? err->message : "");
+	ck_assert(!t->tables_read); /* not before a socket is asked for */
 	char want[64];
 	const struct ad_socket *s = ad_socket_table_find(t, listener);
+	ck_assert(t->tables_read);
 	ck_assert_ptr_nonnull(s);
 	snprintf(want, sizeof(want), "127.0.0.1:%u", port_of(listener));
 	ck_assert_str_eq(s->local, want);
