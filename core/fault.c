@@ -58,7 +58,7 @@ static struct ad_error *fault_read(void *ctx, uint64_t address, void *buf, size_
 	return err ? err : ad_read(inner, address, buf, len);
 }
 
-static const struct ad_reader_ops fault_ops = { fault_read, NULL };
+static const struct ad_reader_ops fault_ops = { .read = fault_read };
 
 void ad_fault_reader(const struct ad_reader *inner, struct ad_reader *ret)
 {

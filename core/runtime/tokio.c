@@ -510,14 +510,22 @@ static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
 						    "runtime %u: stopped after %d tasks (corrupt or "
 						    "cyclic task list?)",
 						    w->runtime, AD_MAX_TASKS);
+		/* The next link first, so that the next task's memory comes in
+		 * while this one is decoded. */
+		uint64_t vtable, trailer_offset, next = 0;
+		struct ad_error *next_err = ad_read_u64(d->reader, h + tk->vtable_off, &vtable);
+		if (!next_err)
+			next_err = ad_read_u64(d->reader, vtable + tk->vt_trailer_off, &trailer_offset);
+		if (!next_err)
+			next_err = ad_read_u64(d->reader, h + trailer_offset + tk->trailer_next_off,
+					       &next);
+		if (!next_err && next)
+			ad_prefetch(d->reader, next, trailer_offset);
 		struct ad_error *err = visit_task(w, h);
-		uint64_t vtable, trailer_offset;
 		if (!err)
-			err = ad_read_u64(d->reader, h + tk->vtable_off, &vtable);
-		if (!err)
-			err = ad_read_u64(d->reader, vtable + tk->vt_trailer_off, &trailer_offset);
-		if (!err)
-			err = ad_read_u64(d->reader, h + trailer_offset + tk->trailer_next_off, &h);
+			err = next_err;
+		else
+			ad_error_destroy(next_err);
 		if (err) {
 			if (ad_error_is_fatal(err))
 				return err;
@@ -527,6 +535,7 @@ static struct ad_error *walk_list(struct list_walk *w, uint64_t head)
 			ad_error_destroy(err);
 			return w_err;
 		}
+		h = next;
 	}
 	return NULL;
 }

@@ -19,6 +19,8 @@
 struct ad_reader_ops {
 	struct ad_error *(*read)(void *ctx, uint64_t address, void *buf, size_t len);
 	void (*destroy)(void *ctx);
+	/* Optional: a hint that [address, address + len) will be read soon. */
+	void (*prefetch)(void *ctx, uint64_t address, size_t len);
 };
 
 struct ad_reader {
@@ -30,6 +32,14 @@ static inline struct ad_error *ad_read(const struct ad_reader *r, uint64_t addre
 				       size_t len)
 {
 	return r->ops->read(r->ctx, address, buf, len);
+}
+
+/* Lets a backend start fetching memory a decoder will read next (a task list
+ * walk asks for the next task while it decodes this one); never fails. */
+static inline void ad_prefetch(const struct ad_reader *r, uint64_t address, size_t len)
+{
+	if (r->ops->prefetch)
+		r->ops->prefetch(r->ctx, address, len);
 }
 
 struct ad_error *ad_read_u8(const struct ad_reader *r, uint64_t address, uint8_t *ret);
