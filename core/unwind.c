@@ -14,12 +14,16 @@
 
 #include "asyncdump/debuginfo.h"
 #include "debuginfo_internal.h"
+#include "strpool.h"
+#include "u64map.h"
 #include "unwind.h"
 
 /* A vDSO is two pages; anything much larger is not one. */
 #define VDSO_MAX_SIZE (64 * 1024)
 /* Enclosing scopes of one DIE: namespaces, types, inline chain. */
 #define SCOPE_MAX_DEPTH 128
+/* Scope chains kept per unwinder, by pc; emptied when full. */
+#define SCOPE_CACHE_MAX 4096
 
 struct ad_unwinder {
 	Dwfl_Callbacks callbacks;      /* dwfl_callbacks with this unwinder's search path */
@@ -34,6 +38,17 @@ struct ad_unwinder {
 	struct ad_debuginfo *di;       /* a reference */
 	Dwfl_Module *exe_module;
 	uint64_t exe_bias;             /* process address = DWARF address + exe_bias */
+	/* The scope chain of each DWARF pc seen (struct scope_chain, in
+	 * scope_pool): a process's parked threads stop at the same few pcs
+	 * sample after sample, and walking a CU's DIEs to find their scopes
+	 * was most of a warm sample's unwinding. Guarded by di->lock. */
+	struct ad_u64map scopes;
+	struct ad_strpool scope_pool;
+};
+
+struct scope_chain {
+	int n;
+	Dwarf_Die die[];               /* innermost first */
 };
 
 /* ---- errors */
@@ -311,6 +326,8 @@ struct ad_error *ad_unwinder_create(const struct ad_snapshot *snap, const char *
 	if (!u)
 		return &ad_error_nomem;
 	u->pid = snap->pid;
+	ad_u64map_init(&u->scopes);
+	ad_strpool_init(&u->scope_pool);
 	ad_debuginfo_ref(di);
 	u->di = di;
 	struct ad_error *err = ad_debuginfo_search_path(debuginfo_dirs, &u->search_path);
@@ -355,6 +372,8 @@ void ad_unwinder_destroy(struct ad_unwinder *u)
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	free(u->search_path);
+	ad_u64map_deinit(&u->scopes);
+	ad_strpool_deinit(&u->scope_pool);
 	ad_debuginfo_unref(u->di);
 	free(u);
 }
@@ -517,57 +536,74 @@ static void find_scopes(Dwarf_Die *parent, struct scope_walk *w, int depth)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-/* The DIEs enclosing the innermost scope at the frame's pc, innermost
- * first (lexical blocks, inlined calls, up to the subprogram). Only the
- * executable's code is looked up: the functions that matter here (block_on
- * frames, their variables) are Rust code linked into it, and other modules'
- * DWARF (a libc's separate debug file) would be most of a first capture.
- * -1: no memory. The caller holds the debuginfo's lock. */
-static int scope_chain(struct ad_unwinder *u, struct ad_unwind_frame *f, Dwarf_Die **ret)
+/* The DIEs enclosing the innermost scope at DWARF address pc, innermost
+ * first (lexical blocks, inlined calls, up to the subprogram), in the
+ * unwinder's pool; NULL: no memory. */
+static const struct scope_chain *walk_scope_chain(struct ad_unwinder *u, uint64_t pc)
+{
+	struct scope_walk *w = malloc(sizeof(*w));
+	if (!w)
+		return NULL;
+	w->pc = pc;
+	w->len = 0;
+	struct ad_error *err = ad_debuginfo_function_die_locked(u->di, pc, &w->path[0]);
+	if (!err) {
+		w->len = 1;
+		find_scopes(&w->path[0], w, 1);
+	} else if (ad_error_is_fatal(err)) {
+		free(w);
+		return NULL;
+	} else {
+		ad_error_destroy(err); /* no DWARF for this code: a frame without a function */
+	}
+	struct scope_chain *c =
+		ad_strpool_alloc(&u->scope_pool, sizeof(*c) + (size_t)w->len * sizeof(c->die[0]));
+	if (c) {
+		c->n = w->len;
+		for (int i = 0; i < w->len; i++)
+			c->die[i] = w->path[w->len - 1 - i];
+	}
+	free(w);
+	return c;
+}
+
+/* The scope chain at the frame's pc. Only the executable's code is looked
+ * up: the functions that matter here (block_on frames, their variables) are
+ * Rust code linked into it, and other modules' DWARF (a libc's separate
+ * debug file) would be most of a first capture. -1: no memory. The caller
+ * holds the debuginfo's lock. */
+static int scope_chain(struct ad_unwinder *u, struct ad_unwind_frame *f, const Dwarf_Die **ret)
 {
 	if (!f->module || f->module != u->exe_module)
 		return 0;
 	f->bias = u->exe_bias;
-	struct scope_walk *w = malloc(sizeof(*w));
-	if (!w)
-		return -1;
-	w->pc = f->lookup_pc - u->exe_bias;
-	struct ad_error *err = ad_debuginfo_function_die_locked(u->di, w->pc, &w->path[0]);
-	if (err) {
-		free(w);
-		if (ad_error_is_fatal(err))
+	uint64_t pc = f->lookup_pc - u->exe_bias;
+	const struct scope_chain *c = ad_u64map_get(&u->scopes, pc);
+	if (!c) {
+		if (u->scopes.len >= SCOPE_CACHE_MAX) {
+			ad_u64map_clear(&u->scopes);
+			ad_strpool_reset(&u->scope_pool);
+		}
+		if (!(c = walk_scope_chain(u, pc)) || !ad_u64map_put(&u->scopes, pc, (void *)c))
 			return -1;
-		ad_error_destroy(err); /* no DWARF for this code: a frame without a function */
-		return 0;
 	}
-	w->len = 1;
-	find_scopes(&w->path[0], w, 1);
-	int n = w->len;
-	Dwarf_Die *chain = malloc((size_t)n * sizeof(*chain));
-	if (!chain) {
-		free(w);
-		return -1;
-	}
-	for (int i = 0; i < n; i++)
-		chain[i] = w->path[n - 1 - i];
-	free(w);
-	*ret = chain;
-	return n;
+	*ret = c->die;
+	return c->n;
 }
 
 static struct ad_error *expand_inline_chain(struct frames_builder *b,
 					    const struct ad_unwind_frame *physical,
-					    Dwarf_Die *chain, int n)
+					    const Dwarf_Die *chain, int n)
 {
 	int sub = -1;
 	for (int i = 0; i < n && sub < 0; i++)
-		if (dwarf_tag(&chain[i]) == DW_TAG_subprogram)
+		if (dwarf_tag((Dwarf_Die *)&chain[i]) == DW_TAG_subprogram)
 			sub = i;
 	if (sub < 0)
 		return NULL;
 	int first = 0;
 	for (int i = 0; i <= sub; i++) {
-		if (!is_function_tag(dwarf_tag(&chain[i])))
+		if (!is_function_tag(dwarf_tag((Dwarf_Die *)&chain[i])))
 			continue;
 		struct ad_unwind_frame *f = new_frame(b);
 		if (!f)
@@ -603,7 +639,7 @@ static int frame_callback(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	}
 	uw->nphysical++;
-	Dwarf_Die *chain = NULL;
+	const Dwarf_Die *chain = NULL;
 	pthread_mutex_lock(&b->u->di->lock);
 	int n = scope_chain(b->u, &physical, &chain);
 	pthread_mutex_unlock(&b->u->di->lock);
@@ -613,7 +649,6 @@ static int frame_callback(Dwfl_Frame *state, void *arg)
 	}
 	size_t before = uw->nframes;
 	b->err = expand_inline_chain(b, &physical, chain, n);
-	free(chain);
 	if (b->err)
 		return DWARF_CB_ABORT;
 	if (uw->nframes == before) {
