@@ -19,7 +19,12 @@
 #include "parse.h"
 
 #define MAX_LISTENERS 64
-#define CONNECTION_MEMORY_LIMIT (16 * 1024) /* request line + headers; we take no bodies */
+/* Per connection: the request line and headers (we take no bodies), then the
+ * write buffer of a response, whose chunks cannot be larger. At 16 KiB a
+ * 134 MiB document went out in 8,500 poll + send rounds; at 128 KiB a
+ * warm request at 10,000 tasks took 40-50 ms instead of 45-70 here. Bounded
+ * by the connection limit (128 by default: 16 MiB in all). */
+#define CONNECTION_MEMORY_LIMIT (128 * 1024)
 #define LISTEN_BACKLOG 128
 #define SD_LISTEN_FDS_START 3
 
