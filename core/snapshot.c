@@ -37,6 +37,7 @@
 #include "proc.h"
 #include "search.h"
 #include "segments.h"
+#include "huge_pages.h"
 #include "sockets.h"
 #include "unstopped.h"
 
@@ -458,12 +459,11 @@ static void open_pagemap(struct plan *p)
 /* A page's first touch costs the kernel far more than its copy: on a
  * virtual machine here, 4 KiB pages took 300 ms to fault in for a 160 MB
  * heap, 2 MiB ones a tenth of that, and the pause's copy into them was
- * faster too. The copy buffer takes huge pages where the planned ranges
- * fill at least half of one, so that sparse memory (a thread's stack, a
- * malloc arena's few used pages) does not grow to 2 MiB a piece. Ranges
- * are in buffer order. Best effort. */
-#define HUGE_PAGE ((uint64_t)2 << 20)
-
+ * faster too. The copy buffer takes huge pages (huge_pages.h) where the
+ * planned ranges fill at least half of one, so that sparse memory (a
+ * thread's stack, a malloc arena's few used pages) does not grow to 2 MiB
+ * a piece. Ranges are in buffer order. */
+#define HUGE_PAGE ((uint64_t)AD_HUGE_PAGE_SIZE)
 static void advise_huge_window(const struct plan *p, uint64_t window, uint64_t filled)
 {
 	if (filled < HUGE_PAGE / 2)
@@ -474,11 +474,11 @@ static void advise_huge_window(const struct plan *p, uint64_t window, uint64_t f
 		start = buf;
 	if (end > buf + p->buf_len)
 		end = buf + p->buf_len;
-	madvise((void *)(uintptr_t)start, end - start, MADV_HUGEPAGE);
+	ad_advise_huge_pages((void *)(uintptr_t)start, (size_t)(end - start));
 }
 
 /* Windows are of addresses: a huge page is one only when aligned. */
-static void advise_huge_pages(const struct plan *p)
+static void advise_filled_huge_pages(const struct plan *p)
 {
 	uint64_t window = 0, filled = 0;
 	for (size_t i = 0; i < p->nranges; i++) {
@@ -552,7 +552,7 @@ static struct ad_error *prepare(struct plan *p)
 	if (!p->buf)
 		return ad_error_os(errno, "pid %d: reserving %zu bytes for the snapshot",
 				   (int)p->pid, p->buf_len);
-	advise_huge_pages(p);
+	advise_filled_huge_pages(p);
 	for (size_t i = 0; i < p->nranges; i++) {
 		uint64_t off = (uintptr_t)p->ranges[i].buf;
 		uint64_t start = off & ~(p->page_size - 1);

@@ -5,17 +5,16 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "huge_pages.h"
 #include "strpool.h"
 
 #define CHUNK_SIZE (256 * 1024)
 /* A pool that keeps growing (a trace of 100,000 tasks takes ~100 MB) takes
  * chunks as large as what it holds already, up to this size. */
 #define MAX_GROWN_CHUNK ((size_t)8 << 20)
-/* Chunks from this size are mappings of their own with transparent huge
- * pages advised: each sample fills fresh memory, and on virtual machines a
- * 4 KiB page's first touch can cost several microseconds (25,000 of them a
- * sample of 100,000 tasks, measured here). */
-#define HUGE_PAGE ((size_t)2 << 20)
+/* Chunks of a huge page or more are mappings of their own with huge pages
+ * advised (huge_pages.h): a sample of 100,000 tasks touched 25,000 fresh
+ * 4 KiB pages of its pool, measured here. */
 
 struct ad_strpool_chunk {
 	struct ad_strpool_chunk *next;
@@ -26,15 +25,17 @@ struct ad_strpool_chunk {
 
 static struct ad_strpool_chunk *chunk_create(size_t cap)
 {
+	if (cap > SIZE_MAX - sizeof(struct ad_strpool_chunk) - AD_HUGE_PAGE_SIZE)
+		return NULL;
 	size_t len = sizeof(struct ad_strpool_chunk) + cap;
 	struct ad_strpool_chunk *c;
-	bool mapped = len >= HUGE_PAGE;
+	bool mapped = len >= AD_HUGE_PAGE_SIZE;
 	if (mapped) {
-		len = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+		len = (len + AD_HUGE_PAGE_SIZE - 1) & ~(AD_HUGE_PAGE_SIZE - 1);
 		c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (c == MAP_FAILED)
 			return NULL;
-		madvise(c, len, MADV_HUGEPAGE); /* best effort */
+		ad_advise_huge_pages(c, len);
 		cap = len - sizeof(*c);
 	} else if (!(c = malloc(len))) {
 		return NULL;

@@ -124,6 +124,7 @@ START_TEST(strpool_blocks_are_aligned_and_disjoint_before_and_after_a_reset)
 	ad_strpool_reset(&p);
 	fill_and_check(&p);
 	ck_assert_ptr_null(ad_strpool_alloc(&p, SIZE_MAX - 8));
+	ck_assert_ptr_null(ad_strpool_alloc(&p, SIZE_MAX - 4096)); /* a chunk's size would wrap */
 	ad_strpool_deinit(&p);
 	ad_strpool_deinit(&p); /* twice: nothing left to free */
 }
