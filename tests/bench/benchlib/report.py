@@ -739,8 +739,8 @@ def section_issue18_open(results, nproc):
   wall times above are end to end with the benchmark's Python client, on a machine whose two
   CPUs the target, its probes and the client share: by hand, on the quiet machine, with curl,
   a warm request took 45–75 ms at 10,000 tasks and 0.53–0.72 s at 100,000 (user 270–340 ms,
-  system 170–400 ms), against 1.5–1.6 s at 100,000 for the build before this session's
-  changes measured the same way; with the Python client the first warm request after a cold one took 50–170 ms at
+  system 170–400 ms), against 1.5–1.6 s at 100,000 for the build before these changes
+  (7c7a6f6) measured the same way; with the Python client the first warm request after a cold one took 50–170 ms at
   10,000 tasks and later ones 40–70 ms. What is left is spread over the decoder's walk
   (variant and member reads through the reader, the recognisers' name tests), the JSON text
   (57 members a task), zeroing fresh memory and sending 134 MiB; reaching 5 µs on a loaded
