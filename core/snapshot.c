@@ -460,13 +460,15 @@ static void open_pagemap(struct plan *p)
  * virtual machine here, 4 KiB pages took 300 ms to fault in for a 160 MB
  * heap, 2 MiB ones a tenth of that, and the pause's copy into them was
  * faster too. The copy buffer takes huge pages (huge_pages.h) where the
- * planned ranges fill at least half of one, so that sparse memory (a
+ * planned ranges fill at least four fifths of one: sparse memory (a
  * thread's stack, a malloc arena's few used pages) does not grow to 2 MiB
- * a piece. Ranges are in buffer order. */
+ * a piece, and what a huge page adds stays within the quarter more than the
+ * copy that admit() asks the memory budget for. Ranges are in buffer order. */
 #define HUGE_PAGE ((uint64_t)AD_HUGE_PAGE_SIZE)
+
 static void advise_huge_window(const struct plan *p, uint64_t window, uint64_t filled)
 {
-	if (filled < HUGE_PAGE / 2)
+	if (filled < HUGE_PAGE / 5 * 4)
 		return;
 	uint64_t start = window * HUGE_PAGE, end = start + HUGE_PAGE;
 	uint64_t buf = (uintptr_t)p->buf;
