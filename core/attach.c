@@ -45,7 +45,7 @@
 #define CLEANUP_TIMEOUT_NS (10 * 1000000000ll)
 
 enum tracee_state {
-	SEIZED,   /* interrupted, stop not yet reported */
+	SEIZED,   /* seized, then interrupted; stop not yet reported */
 	STOPPED,  /* in a ptrace-stop: can be read and detached */
 	GONE,     /* exited (and reaped) */
 };
@@ -277,7 +277,8 @@ static struct ad_error *wait_for_stops(struct ad_stopped *s, int64_t timeout_ns)
 
 /* ---- attaching */
 
-/* Seizes and interrupts one thread; *added is false when it must be skipped. */
+/* Seizes one thread, which runs on until interrupted; *added is false when
+ * it must be skipped. */
 static struct ad_error *seize_one(struct ad_stopped *s, pid_t tid, bool *added)
 {
 	*added = false;
@@ -314,14 +315,25 @@ static struct ad_error *seize_one(struct ad_stopped *s, pid_t tid, bool *added)
 		return err;
 	}
 	*added = true;
-	if (!s->timing) {
+	return NULL;
+}
+
+/* Interrupts the tracees from `first` on. They are all seized before the
+ * first interrupt: a seize does not stop a thread, so the pause covers only
+ * the interrupts and the waits. */
+static struct ad_error *interrupt_from(struct ad_stopped *s, size_t first)
+{
+	if (first < s->n && !s->timing) {
 		clock_gettime(CLOCK_MONOTONIC, &s->first_stop);
 		s->timing = true;
 	}
-	/* ESRCH: it is exiting; its exit status will be reaped by the wait. */
-	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno != ESRCH)
-		return ad_error_os(errno, "stopping pid %d: PTRACE_INTERRUPT of thread %d",
-				   (int)s->pid, (int)tid);
+	for (size_t i = first; i < s->n; i++) {
+		pid_t tid = s->tracees[i].thread.tid;
+		/* ESRCH: it is exiting; its exit status will be reaped by the wait. */
+		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno != ESRCH)
+			return ad_error_os(errno, "stopping pid %d: PTRACE_INTERRUPT of thread %d",
+					   (int)s->pid, (int)tid);
+	}
 	return NULL;
 }
 
@@ -346,6 +358,9 @@ static struct ad_error *seize_all(struct ad_stopped *s)
 				return err;
 			added += ok;
 		}
+		err = interrupt_from(s, sorted);
+		if (err)
+			return err;
 		if (added)
 			qsort(s->tracees, s->n, sizeof(*s->tracees), compare_tracees);
 		err = wait_for_stops(s, STOP_TIMEOUT_NS);
