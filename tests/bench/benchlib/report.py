@@ -371,7 +371,10 @@ Tools: {facts['gdb']}; {facts['eu-stack']}; {facts['wrk']}; {facts['rustc']}.
   round: its first `GET /pids/PID/tasks` is the *cold* sample, building the debuginfo index; the
   second is *warm*; a third asks for the text format, `?format=text`, after the daemon's peak
   RSS is read), `gdb -p PID -batch -ex 'thread apply all bt'`, `eu-stack -p PID`. Request
-  time is end to end: new connection, whole response read. Every asyncdumpd response is checked
+  time is end to end: new connection to the response's last byte, read raw into a buffer
+  kept between requests and parsed after the clock stops (Python's http.client, used before,
+  allocated and joined per chunk: up to 130 ms more than curl for a warm request of 10,000
+  tasks). Every asyncdumpd response is checked
   (N frames of each of `frame_one`, `frame_two`, `frame_three`, at the lines the source marks;
   in the text, N lines of each),
   every gdb/eu-stack run must show every thread: the times are of complete work.
@@ -736,12 +739,13 @@ def section_issue18_open(results, nproc):
   each pc's scope chain; and responses go out in 128 KiB chunks instead of 16 KiB (870 poll +
   send rounds for 10,000 tasks, 8,500 for 100,000). asyncdumpd's own CPU time for a warm
   request, beside the old path's, is in the informational rows of the budget (10 ms ticks). The
-  wall times above are end to end with the benchmark's Python client, on a machine whose two
-  CPUs the target, its probes and the client share: by hand, on the quiet machine, with curl,
-  a warm request took 45–75 ms at 10,000 tasks and 0.53–0.72 s at 100,000 (user 270–340 ms,
-  system 170–400 ms), against 1.5–1.6 s at 100,000 for the build before these changes
-  (7c7a6f6) measured the same way; with the Python client the first warm request after a cold one took 50–170 ms at
-  10,000 tasks and later ones 40–70 ms. What is left is spread over the decoder's walk
+  wall times above are end to end, on a machine whose two CPUs the target, its probes, the
+  client and asyncdumpd share. Until this run the client read through Python's http.client,
+  whose chunked reading allocated and joined per chunk: the first warm request after a cold one
+  took 150–190 ms at 10,000 tasks through it while curl took 50–60 ms and the daemon's CPU time
+  was 40–60 ms; the previous run's wall times (14.8 and 12.8 µs a task) were largely the
+  client's. By hand, with curl, on the quiet machine: 45–75 ms at 10,000 tasks and 0.35–0.72 s
+  at 100,000, against 1.5–1.6 s at 100,000 for 7c7a6f6 measured the same way. What is left is spread over the decoder's walk
   (variant and member reads through the reader, the recognisers' name tests), the JSON text
   (57 members a task), zeroing fresh memory and sending 134 MiB; reaching 5 µs on a loaded
   machine needs decode plans that read an instance without asking DWARF-shaped questions,
@@ -768,13 +772,20 @@ def section_issue18_open(results, nproc):
   would need the snapshot not to be a copy of the heap (a sparse copy planned from the last
   sample's reads, or decoding big targets in parts), which is not started. Per-type decode
   plans cached per binary are begun (resolved field and variant types live beside them).
-- **The pause at 1,000 tasks**: most of it is waiting for the target's seven threads to reach
-  their stops after PTRACE_INTERRUPT (each must be scheduled), then re-reading maps and
-  pagemap and copying. On this virtual machine the same target paused 0.55 ms in one minute
-  and 1.2–1.5 ms the next, with nothing else running. Waiting for the stops by sleeping
-  instead of yielding (which leaves the real-time sampler's CPU to the target) was tried,
-  measured interleaved with the current way (30 samples each): a median of 1.39 ms and
-  2.03 ms against 1.24 ms, so the stop loop stays as it is.
+- **The pause at 1,000 tasks**: most of it was waiting for the target's seven threads to reach
+  their stops after PTRACE_INTERRUPT, then re-reading maps and pagemap, and copying. Each
+  thread was seized and interrupted in turn, so the seizes counted in the pause, and the
+  sampler ran SCHED_FIFO while it polled for the stops with `sched_yield`, which yields to no
+  normal thread: the target's threads had one CPU of the two to reach their stops (0.4–0.7 ms
+  for seven, against 0.1 ms). Now every thread is seized before the first interrupt, the
+  real-time priority starts once all have stopped (it still covers the copy and the detach),
+  and the used part of a thread's stack (64 KiB or less) is copied without reading its
+  pagemap. Measured interleaved with the build before (7b8b814; `pause_us`, medians of 10):
+  100 tasks 1.07 → 0.58 ms, 1,000 tasks 1.33 → 0.85 ms, 10,000 tasks 4.4 → 4.3 ms. (Sleeping
+  instead of yielding while real-time, tried in an earlier session, was worse.) What is left
+  at 1,000 tasks, timed in the code: about 0.1 ms for the stops, 0.1 ms re-reading maps,
+  0.05–0.15 ms reading the pagemap of the heap and arenas, 0.35–0.5 ms copying 2 MB, 0.05 ms
+  detaching.
 """
 
 
