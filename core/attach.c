@@ -72,6 +72,7 @@ struct ad_stopped {
 	struct timespec first_stop;
 	sigset_t old_mask;
 	bool mask_blocked;
+	bool sigchld_wakes;  /* wait_for_stops() may sleep until a SIGCHLD */
 	bool leader_exited;
 };
 
@@ -91,6 +92,18 @@ static uint64_t us_since(const struct timespec *t0)
 
 /* ---- signals of the caller */
 
+/* Whether SIGCHLD is at its default, ignored without being set to SIG_IGN:
+ * then no handler of the program's misses the one we take, and the kernel
+ * sends one for each ptrace-stop (SIG_IGN or SA_NOCLDSTOP would not). */
+static bool sigchld_unhandled(void)
+{
+	struct sigaction sa;
+	return sigaction(SIGCHLD, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+	       sa.sa_handler == SIG_DFL && !(sa.sa_flags & SA_NOCLDSTOP);
+}
+
+/* SIGCHLD is blocked too, so that wait_for_stops() can sleep in
+ * sigtimedwait() until a thread stops (see there). */
 static void block_interrupting_signals(struct ad_stopped *s)
 {
 	sigset_t set;
@@ -99,7 +112,9 @@ static void block_interrupting_signals(struct ad_stopped *s)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);
 	s->mask_blocked = pthread_sigmask(SIG_BLOCK, &set, &s->old_mask) == 0;
+	s->sigchld_wakes = s->mask_blocked && sigchld_unhandled();
 }
 
 static void restore_signals(struct ad_stopped *s)
@@ -228,6 +243,25 @@ static void backoff(unsigned round)
 	nanosleep(&ts, NULL);
 }
 
+/* Sleeps until a tracee may have stopped. The caller may be real-time
+ * (snapshot.c): polling would keep the target's threads off its CPU while
+ * they need it to reach their stops. The kernel sends the tracer a SIGCHLD
+ * for each ptrace-stop; a thread in sigtimedwait() is the one it wakes. A
+ * SIGCHLD that another thread took, or one sent for a child of the
+ * program's, costs at most one timeout: the poll after it is the truth. */
+static void sleep_until_a_stop(const struct ad_stopped *s, unsigned round)
+{
+	if (!s->sigchld_wakes) {
+		backoff(round);
+		return;
+	}
+	struct timespec timeout = { 0, round < 64 ? 100000 : 1000000 };
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigtimedwait(&chld, NULL, &timeout);
+}
+
 /* Waits until every SEIZED tracee has stopped or exited, or the deadline. */
 static struct ad_error *wait_for_stops(struct ad_stopped *s, int64_t timeout_ns)
 {
@@ -251,7 +285,7 @@ static struct ad_error *wait_for_stops(struct ad_stopped *s, int64_t timeout_ns)
 			return NULL;
 		if (now_ns() > deadline)
 			break;
-		backoff(round);
+		sleep_until_a_stop(s, round);
 	}
 	struct ad_error *err = NULL;
 	for (size_t i = 0; i < s->n && !err; i++) {

@@ -781,10 +781,8 @@ static struct ad_error *build_reader(struct plan *p, struct ad_snapshot *snap)
  * on a loaded machine that stretched a 0.5 ms pause to 10 ms. Run it at
  * the lowest real-time priority for the pause when allowed (root,
  * CAP_SYS_NICE, no RestrictRealtime=), as it was otherwise; the pause is
- * bounded and does nothing but ptrace and bulk reads. Raised only once
- * every thread has stopped: until then the target's threads need the CPUs
- * to reach their stops, and a real-time thread polling for them kept them
- * off its own (seven threads took 0.4-0.7 ms to stop, 0.1 ms without). */
+ * bounded and does nothing but ptrace and bulk reads; while the target's
+ * threads make their way to their stops it sleeps (attach.c). */
 struct realtime {
 	bool raised;
 	int policy;
@@ -828,9 +826,9 @@ static struct ad_error *copy_stopped(struct plan *p, struct ad_vm *vm, struct ad
 {
 	struct ad_stopped *stopped = NULL;
 	struct realtime rt = { 0 };
+	enter_realtime(&rt);
 	struct ad_error *err = ad_process_stop_checked(p->pid, &stopped);
 	if (!err) {
-		enter_realtime(&rt);
 		clock_gettime(CLOCK_REALTIME, &snap->captured_at);
 		clock_gettime(CLOCK_MONOTONIC, &snap->monotonic);
 		err = during_pause(p, stopped, vm);

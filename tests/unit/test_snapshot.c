@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -488,7 +489,7 @@ START_TEST(stop_holds_every_thread_until_resume)
 	}
 	ck_assert_ptr_null(ad_stopped_thread(s, MEMTARGET_THREADS));
 	ck_assert(blocked_now(SIGINT) && blocked_now(SIGTERM) && blocked_now(SIGHUP) &&
-		  blocked_now(SIGQUIT));
+		  blocked_now(SIGQUIT) && blocked_now(SIGCHLD));
 	usleep(2000);
 	ck_assert_uint_ge(ad_stopped_elapsed_us(s), 2000);
 	pid_t tids[MEMTARGET_THREADS];
@@ -497,7 +498,7 @@ START_TEST(stop_holds_every_thread_until_resume)
 	uint64_t pause_us;
 	assert_ok(ad_process_resume_timed(s, &pause_us));
 	ck_assert_uint_ge(pause_us, 2000);
-	ck_assert(!blocked_now(SIGINT) && !blocked_now(SIGTERM));
+	ck_assert(!blocked_now(SIGINT) && !blocked_now(SIGTERM) && !blocked_now(SIGCHLD));
 	for (size_t i = 0; i < MEMTARGET_THREADS; i++)
 		ck_assert_int_ne(thread_state(t.pid, tids[i]), 't');
 	struct ad_proc_status st;
@@ -506,6 +507,55 @@ START_TEST(stop_holds_every_thread_until_resume)
 	set_value(&t, 0x4444);
 	assert_ok(ad_process_resume(NULL));
 	stop_target(&t);
+}
+END_TEST
+
+static void ignore_sigchld(int sig)
+{
+	(void)sig;
+}
+
+/* Waiting for the stops may take SIGCHLDs (attach.c), but only when the
+ * program leaves SIGCHLD at its default: a handler's stays pending for it.
+ * Its own child's SIGCHLD is pending (blocked here) when the stop begins,
+ * so a sigtimedwait() during the stop would take it first. */
+START_TEST(sigchld_of_a_handling_program_is_left_to_it)
+{
+	struct sigaction handler = { .sa_handler = ignore_sigchld }, old;
+	sigemptyset(&handler.sa_mask);
+	ck_assert_int_eq(sigaction(SIGCHLD, &handler, &old), 0);
+	sigset_t chld, before;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &chld, &before), 0);
+	struct target t;
+	start_target(&t);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(0);
+	siginfo_t info;
+	ck_assert_int_eq(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT), 0);
+	sigset_t pending;
+	sigpending(&pending);
+	ck_assert(sigismember(&pending, SIGCHLD));
+	for (int i = 0; i < 5; i++) {
+		struct ad_snapshot *snap;
+		assert_ok(ad_snapshot_take(t.pid, NULL, &snap));
+		ad_snapshot_destroy(snap);
+	}
+	/* A pending SIGCHLD keeps the first sender's siginfo: the ptrace-stops'
+	 * SIGCHLDs would have replaced the child's only had it been taken. */
+	memset(&info, 0, sizeof(info));
+	ck_assert_int_eq(sigtimedwait(&chld, &info, &(struct timespec){ 0, 0 }), SIGCHLD);
+	ck_assert_msg(info.si_pid == child && info.si_code == CLD_EXITED,
+		      "the program's SIGCHLD was taken (pending one from %d, code %d)",
+		      (int)info.si_pid, info.si_code);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &before, NULL), 0);
+	int status;
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	stop_target(&t);
+	ck_assert_int_eq(sigaction(SIGCHLD, &old, NULL), 0);
 }
 END_TEST
 
@@ -633,6 +683,7 @@ int main(void)
 	TCase *stop = tcase_create("stop");
 	tcase_add_test(stop, stop_holds_every_thread_until_resume);
 	tcase_add_test(stop, stopped_child_stays_stopped);
+	tcase_add_test(stop, sigchld_of_a_handling_program_is_left_to_it);
 	tcase_add_test(stop, stop_explains_what_cannot_be_sampled);
 	tcase_set_timeout(stop, 30);
 	suite_add_tcase(s, stop);
