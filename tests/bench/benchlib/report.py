@@ -775,15 +775,18 @@ def section_issue18_open(results, nproc):
 - **The pause at 1,000 tasks**: most of it was waiting for the target's seven threads to reach
   their stops after PTRACE_INTERRUPT, then re-reading maps and pagemap, and copying. Each
   thread was seized and interrupted in turn, so the seizes counted in the pause, and the
-  sampler ran SCHED_FIFO while it polled for the stops with `sched_yield`, which yields to no
-  normal thread: the target's threads had one CPU of the two to reach their stops (0.4–0.7 ms
-  for seven, against 0.1 ms). Now every thread is seized before the first interrupt, the
-  real-time priority starts once all have stopped (it still covers the copy and the detach),
-  and the used part of a thread's stack (64 KiB or less) is copied without reading its
-  pagemap. Measured interleaved with the build before (7b8b814; `pause_us`, medians of 10):
-  100 tasks 1.07 → 0.58 ms, 1,000 tasks 1.33 → 0.85 ms, 10,000 tasks 4.4 → 4.3 ms. (Sleeping
-  instead of yielding while real-time, tried in an earlier session, was worse.) What is left
-  at 1,000 tasks, timed in the code: about 0.1 ms for the stops, 0.1 ms re-reading maps,
+  real-time sampler polled for the stops with `sched_yield`, which yields to no normal thread:
+  the target's threads had one CPU of the two to reach their stops (0.4–0.7 ms for seven,
+  against 0.1–0.2 ms). Now every thread is seized before the first interrupt, and between
+  polls the sampler sleeps in `sigtimedwait` for the SIGCHLD the kernel sends a tracer at each
+  ptrace-stop (only where the program leaves SIGCHLD at its default; otherwise it polls as
+  before); the used part of a thread's stack (64 KiB or less) is copied without reading its
+  pagemap. Dropping the real-time priority until every thread had stopped was as fast on the
+  quiet machine but, with three busy loops beside the target, paused 3.0 ms at the median and
+  10.8 ms at worst, against 0.94 and 1.04 ms sleeping real-time (1,000 tasks, 12 samples
+  each). Measured interleaved with the build before (7b8b814; `pause_us`, medians of 10): 100
+  tasks 1.07 → 0.58 ms, 1,000 tasks 1.33 → 0.85 ms, 10,000 tasks 4.4 → 4.3 ms. What is left
+  at 1,000 tasks, timed in the code: 0.1–0.25 ms for the stops, 0.1 ms re-reading maps,
   0.05–0.15 ms reading the pagemap of the heap and arenas, 0.35–0.5 ms copying 2 MB, 0.05 ms
   detaching.
 """
