@@ -55,9 +55,6 @@
 #define MERGE_GAP_PAGES 16
 /* Larger anonymous mappings are copied whole, not scanned page by page. */
 #define SPARSE_MAX_BYTES ((uint64_t)4 << 30)
-/* Smaller ones too (the used part of a thread's stack, mostly): in the pause,
- * reading their pagemap costs more than copying an absent page or two. */
-#define SPARSE_MIN_BYTES ((uint64_t)64 << 10)
 
 /* ---- the snapshot's reader */
 
@@ -411,8 +408,11 @@ static struct ad_error *plan_copy(struct plan *p)
 		struct planned *pl = &p->planned[p->nplanned++];
 		*pl = (struct planned){ .start = from, .end = l->end };
 		bool sparse = false;
+		/* What is no larger than a gap that is copied anyway (the used
+		 * part of a thread's stack, mostly) is copied whole: in the
+		 * pause, reading its pagemap costs more than the copy. */
 		if (p->pagemap_fd >= 0 && is_anonymous(l) && l->end - from <= SPARSE_MAX_BYTES &&
-		    l->end - from > SPARSE_MIN_BYTES) {
+		    l->end - from > MERGE_GAP_PAGES * p->page_size) {
 			size_t before = p->nranges;
 			uint64_t bytes_before = p->copied_bytes;
 			struct ad_error *err = add_present_runs(p, from, l->end, slot_of_from,
