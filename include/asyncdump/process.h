@@ -12,7 +12,11 @@
  * Only the thread that called ad_process_stop() may call ad_process_resume()
  * (a ptrace rule). While stopped, SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked
  * in the calling thread and delivered after resume, so the tool cannot be
- * interrupted between stop and resume.
+ * interrupted between stop and resume. SIGCHLD is blocked there too: where
+ * the program leaves it at its default, the wait for the stops sleeps in
+ * sigtimedwait() on it (a tracer gets one per ptrace-stop) and may take one
+ * that a child of the program's sent; a program with a SIGCHLD handler
+ * keeps every one.
  *
  * The stops are collected with waitpid(tid, …, __WALL) per thread: a caller
  * that reaps with waitpid(-1, …, __WALL) in another thread meanwhile would
