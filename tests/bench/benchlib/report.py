@@ -784,8 +784,10 @@ def section_issue18_open(results, nproc):
   pagemap. Dropping the real-time priority until every thread had stopped was as fast on the
   quiet machine but, with three busy loops beside the target, paused 3.0 ms at the median and
   10.8 ms at worst, against 0.94 and 1.04 ms sleeping real-time (1,000 tasks, 12 samples
-  each). Measured interleaved with the build before (7b8b814; `pause_us`, medians of 10): 100
-  tasks 1.07 → 0.58 ms, 1,000 tasks 1.33 → 0.85 ms, 10,000 tasks 4.4 → 4.3 ms. What is left
+  each). Measured interleaved with the build before (7b8b814; `pause_us`, medians of 10), with
+  the first of these changes (real-time only once stopped), which the final one matches when
+  the machine is quiet: 100 tasks 1.07 → 0.58 ms, 1,000 tasks 1.33 → 0.85 ms, 10,000 tasks
+  4.4 → 4.3 ms. What is left
   at 1,000 tasks, timed in the code: 0.1–0.25 ms for the stops, 0.1 ms re-reading maps,
   0.05–0.15 ms reading the pagemap of the heap and arenas, 0.35–0.5 ms copying 2 MB, 0.05 ms
   detaching.
