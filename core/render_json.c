@@ -480,11 +480,37 @@ struct task_entry {
 	const struct ad_task *task;
 };
 
+/* What a frame writes alike to every frame of its type suspended at the
+ * same point (kind, name, type; state, location), as the JSON text first
+ * written at a nesting depth: a document of 100,000 tasks is mostly the
+ * same few frames, which are then copied, not written again. A pointer in
+ * the key stands for its string: the trace neither changes nor frees one
+ * while it is rendered (render.h: it outlives the stream). */
+#define SKELETONS 64 /* a power of two */
+
+enum skeleton_part {
+	SKELETON_HEAD = 1 << 16,   /* from the frame's first member to "address" */
+	SKELETON_MIDDLE = 2 << 16, /* after the address, to "blocked_on" */
+};
+
+struct skeleton_key {
+	const void *a, *b;
+	unsigned what;  /* a part | the frame's kind or state */
+	unsigned depth; /* the writer's: the indentation */
+};
+
+struct skeleton {
+	struct skeleton_key key;
+	char *bytes; /* NULL: an empty slot */
+	size_t len, cap;
+};
+
 struct render {
 	const struct ad_trace *t;
 	struct jw *w;
 	bool locals;
-	struct task_entry *index; /* tasks with an id, by id */
+	struct task_entry *index; /* tasks with an id, by id: find_task() */
+	bool indexed;
 	size_t nindex;
 	bool keep_warnings;       /* a document's: else cuts are only marked */
 	char **warnings;          /* the cuts' warnings, for the document's end */
@@ -501,6 +527,7 @@ struct render {
 	unsigned nlinks;          /* task links entered */
 	bool warned_depth, warned_nesting;
 	struct ad_u64map adapters; /* is_adapter()'s answers, by type string */
+	struct skeleton skeletons[SKELETONS];
 	/* The last description made: a task's summary and its leaf are the
 	 * same blocked_on, rendered one after the other. */
 	const struct ad_blocked_on *described;
@@ -612,14 +639,21 @@ static bool entry_before(const void *element, const void *id)
 	return ((const struct task_entry *)element)->id < *(const uint64_t *)id;
 }
 
-static const struct ad_task *find_task(const struct render *r, uint64_t id)
+/* The index is made at the first task link: most documents have none, and
+ * sorting 100,000 ids for nothing is a tenth of rendering them. */
+static const struct ad_task *find_task(struct render *r, uint64_t id)
 {
+	if (!r->indexed) {
+		r->indexed = true;
+		if (!build_index(r))
+			r->oom = true;
+	}
 	size_t lo = ad_partition_point(r->index, r->nindex, sizeof(*r->index), &id, entry_before);
 	return lo < r->nindex && r->index[lo].id == id ? r->index[lo].task : NULL;
 }
 
-static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
-				    const struct ad_render_options *options, struct jw *w)
+static void render_init(struct render *r, const struct ad_trace *t,
+			const struct ad_render_options *options, struct jw *w)
 {
 	*r = (struct render){
 		.t = t,
@@ -634,16 +668,71 @@ static struct ad_error *render_init(struct render *r, const struct ad_trace *t,
 	};
 	if (r->max_nesting > AD_RENDER_MAX_TASK_NESTING)
 		r->max_nesting = AD_RENDER_MAX_TASK_NESTING;
-	return build_index(r) ? NULL : nomem();
 }
 
 static void render_fini(struct render *r)
 {
+	for (size_t i = 0; i < SKELETONS; i++)
+		free(r->skeletons[i].bytes);
 	ad_u64map_deinit(&r->adapters);
 	free(r->index);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
+}
+
+/* By the first string only (a name, a location): parts that share it but
+ * differ in the rest (a state, a depth, a select!'s location) are rare in
+ * one document, and take turns in one slot. */
+static struct skeleton *skeleton_slot(struct render *r, const struct skeleton_key *k)
+{
+	uint64_t h = (uintptr_t)k->a * 0x9e3779b97f4a7c15ull;
+	return &r->skeletons[(h >> 32) & (SKELETONS - 1)];
+}
+
+static bool same_key(const struct skeleton_key *x, const struct skeleton_key *y)
+{
+	return x->a == y->a && x->b == y->b && x->what == y->what && x->depth == y->depth;
+}
+
+/* Writes the part k names if it was kept, leaving the writer as writing it
+ * would have: inside the frame's object, its last key written. */
+static bool copy_skeleton(struct render *r, const struct skeleton_key *k)
+{
+	struct jw *w = r->w;
+	const struct skeleton *s = skeleton_slot(r, k);
+	if (!w->out || !s->bytes || !same_key(&s->key, k))
+		return false;
+	ad_outbuf_append(w->out, s->bytes, s->len);
+	w->has_items[w->depth - 1] = true;
+	w->after_key = true;
+	return true;
+}
+
+/* Keeps what the writer wrote since `from` as the part k names. A part
+ * that cannot be kept is only written again. */
+static void keep_skeleton(struct render *r, const struct skeleton_key *k, size_t from)
+{
+	struct jw *w = r->w;
+	if (!w->out || w->out->oom)
+		return;
+	struct skeleton *s = skeleton_slot(r, k);
+	size_t len = w->out->len - from;
+	if (len > s->cap) {
+		char *bytes = realloc(s->bytes, len);
+		if (!bytes)
+			return;
+		s->bytes = bytes;
+		s->cap = len;
+	}
+	memcpy(s->bytes, w->out->buf + from, len);
+	s->len = len;
+	s->key = *k;
+}
+
+static size_t skeleton_start(const struct render *r)
+{
+	return r->w->out ? r->w->out->len : 0;
 }
 
 static void location_json(struct jw *w, const struct ad_location *loc)
@@ -931,23 +1020,34 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 {
 	struct jw *w = r->w;
 	jw_object(w);
-	jw_key(w, "kind");
-	jw_string(w, ad_frame_kind_name(f->kind));
-	jw_key(w, "name");
-	jw_string_or_null(w, f->name);
-	jw_key(w, "type");
-	jw_string_or_null(w, f->type);
-	jw_key(w, "address");
-	jw_address(w, f->address);
-	jw_key(w, "state");
-	jw_string(w, ad_frame_state_name(f->state));
-	jw_key(w, "location");
-	location_json(w, f->location);
-	if (f->macro_location) {
-		jw_key(w, "macro_location");
-		location_json(w, f->macro_location);
+	struct skeleton_key head = { f->name, f->type, SKELETON_HEAD | f->kind, w->depth };
+	if (!copy_skeleton(r, &head)) {
+		size_t from = skeleton_start(r);
+		jw_key(w, "kind");
+		jw_string(w, ad_frame_kind_name(f->kind));
+		jw_key(w, "name");
+		jw_string_or_null(w, f->name);
+		jw_key(w, "type");
+		jw_string_or_null(w, f->type);
+		jw_key(w, "address");
+		keep_skeleton(r, &head, from);
 	}
-	jw_key(w, "blocked_on");
+	jw_address(w, f->address);
+	struct skeleton_key middle = { f->location, f->macro_location, SKELETON_MIDDLE | f->state,
+				       w->depth };
+	if (!copy_skeleton(r, &middle)) {
+		size_t from = skeleton_start(r);
+		jw_key(w, "state");
+		jw_string(w, ad_frame_state_name(f->state));
+		jw_key(w, "location");
+		location_json(w, f->location);
+		if (f->macro_location) {
+			jw_key(w, "macro_location");
+			location_json(w, f->macro_location);
+		}
+		jw_key(w, "blocked_on");
+		keep_skeleton(r, &middle, from);
+	}
 	blocked_on_json(r, f->blocked_on);
 	if (f->error) {
 		jw_key(w, "error");
@@ -1280,11 +1380,7 @@ struct ad_error *ad_render_stream_create(const struct ad_trace *t, enum ad_rende
 	struct ad_render_options o = options ? *options : (struct ad_render_options){ 0 };
 	if (format == AD_RENDER_TEXT && !o.max_task_nesting)
 		o.max_task_nesting = AD_RENDER_MAX_TASK_NESTING; /* the design nests */
-	struct ad_error *err = render_init(&s->r, t, &o, &s->w);
-	if (err) {
-		free(s);
-		return err;
-	}
+	render_init(&s->r, t, &o, &s->w);
 	s->r.keep_warnings = true;
 	s->w.out = &s->out;
 	s->w.indent = format == AD_RENDER_JSON_PRETTY ? 2 : 0;
@@ -1385,9 +1481,7 @@ struct ad_error *ad_render_task_json(const struct ad_trace *t, const struct ad_t
 	struct ad_outbuf out = { 0 };
 	struct jw w = { .out = &out };
 	struct render r;
-	struct ad_error *err = render_init(&r, t, options, &w);
-	if (err)
-		return err;
+	render_init(&r, t, options, &w);
 	task_json(&r, task);
 	bool oom = r.oom || w.oom || out.oom;
 	render_fini(&r);

@@ -1207,6 +1207,66 @@ START_TEST(escapes_are_found_at_every_position)
 }
 END_TEST
 
+/* A frame of the trace's own (ad_trace_frame_create()), as a decoder makes
+ * them: every frame of one type shares its strings, and of one suspension
+ * point its location. */
+static struct ad_frame *shared_frame(struct ad_trace *t, enum ad_frame_kind kind, const char *name,
+				     uint64_t address, enum ad_frame_state state, unsigned line)
+{
+	char type[256];
+	snprintf(type, sizeof(type), "%s::{async_fn_env#0}", name);
+	struct ad_frame *f = ad_trace_frame_create(t, kind, name, type, address);
+	ck_assert_ptr_nonnull(f);
+	f->state = state;
+	if (line)
+		ck_ok(ad_frame_set_location(f, SRC "/src/main.rs", line, 0));
+	return f;
+}
+
+/* The renderer writes the parts frames share once and copies them after:
+ * each frame must still read as its own, whatever it shares with those
+ * before it (its type, kind, state, location, depth). */
+START_TEST(frames_sharing_strings_are_each_written_as_their_own)
+{
+	struct ad_trace *t = new_trace();
+	for (unsigned i = 0; i < 8; i++) {
+		enum ad_frame_state state = i == 3 ? AD_FRAME_COMPLETED : AD_FRAME_SUSPENDED;
+		enum ad_frame_kind kind = i == 6 ? AD_FRAME_ASYNC_BLOCK : AD_FRAME_ASYNC_FN;
+		struct ad_frame *outer =
+			shared_frame(t, kind, "my_program::outer", 0x1000 + i, state, i == 4 ? 20 : 10);
+		struct ad_frame *inner = add(outer, shared_frame(t, AD_FRAME_ASYNC_FN, "my_program::inner",
+								 0x2000 + i, AD_FRAME_SUSPENDED, 30));
+		if (i == 2)
+			ck_ok(ad_frame_set_macro_location(inner, SRC "/src/main.rs", 33, 9));
+		if (i == 5) /* the same type one level deeper */
+			inner = add(inner, shared_frame(t, AD_FRAME_ASYNC_FN, "my_program::outer",
+							0x3000, AD_FRAME_SUSPENDED, 10));
+		struct ad_frame *leaf = add(inner, future("tokio::time::sleep::Sleep", 0x4000 + i,
+							  AD_FRAME_PENDING));
+		block(leaf, AD_RESOURCE_TIMER, 0x5000 + i);
+		add_task(t, i + 1, 0x9000 + i * 0x100, AD_TASK_IDLE, outer);
+	}
+	/* render_json() compares with the reference renderer, compact and
+	 * indented; and a few members directly: */
+	json_t *doc = render_json(t, &no_options);
+	ck_assert_str_eq(str_at(doc, "tasks/1/root/address"), "0x1001");
+	ck_assert_str_eq(str_at(doc, "tasks/1/root/state"), "suspended");
+	ck_assert_str_eq(str_at(doc, "tasks/3/root/state"), "completed");
+	ck_assert_int_eq(int_at(doc, "tasks/4/root/location/line"), 20);
+	ck_assert_int_eq(int_at(doc, "tasks/5/root/location/line"), 10);
+	ck_assert_int_eq(int_at(doc, "tasks/2/root/children/0/macro_location/line"), 33);
+	assert_absent(doc, "tasks/3/root/children/0/macro_location");
+	ck_assert_str_eq(str_at(doc, "tasks/5/root/children/0/children/0/name"), "my_program::outer");
+	ck_assert_str_eq(str_at(doc, "tasks/5/root/children/0/children/0/address"), "0x3000");
+	ck_assert_str_eq(str_at(doc, "tasks/6/root/kind"), "async_block");
+	ck_assert_str_eq(str_at(doc, "tasks/7/root/kind"), "async_fn");
+	ck_assert_str_eq(str_at(doc, "tasks/7/root/children/0/children/0/blocked_on/address"),
+			 "0x5007");
+	json_decref(doc);
+	ad_trace_destroy(t);
+}
+END_TEST
+
 START_TEST(empty_trace)
 {
 	struct ad_trace *t = new_trace();
@@ -1787,6 +1847,7 @@ int main(void)
 	tcase_add_test(tc, paths_are_shortened_only_under_the_source_root);
 	tcase_add_test(tc, strings_from_the_target_are_made_safe);
 	tcase_add_test(tc, escapes_are_found_at_every_position);
+	tcase_add_test(tc, frames_sharing_strings_are_each_written_as_their_own);
 	tcase_add_test(tc, empty_trace);
 	tcase_add_test(tc, time_left_is_exact_seconds);
 	suite_add_tcase(s, tc);
