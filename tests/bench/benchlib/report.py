@@ -720,9 +720,13 @@ def section_issue18_open(results, nproc):
   come from the debuginfo index already open (issue 19's one DWARF stack), which is what brought
   the first capture near a warm one; skipping threads was not needed.
 - **Decode + render per task**: counted by callgrind (instructions, whatever the load), a
-  warm JSON request at 10,000 tasks went from 1,128 million to 613, 521 and 421 million in
-  earlier sessions and to 258 million in the one before this (25,800 a task, against about
-  15,000 for 5 µs): a trace keeps one copy of each type name, display name and suspension
+  warm JSON request at 10,000 tasks went from 1,128 million to 613, 521, 421 and 256 million in
+  earlier sessions and to 196 million in this one (19,600 a task): a frame's members that
+  every frame of its type at one suspension point writes alike (kind, name, type; state,
+  location) are kept as first written and copied after (256 → 209 million), the index of
+  tasks by id is made only at the first task link, and the tokio task's `Stage` enum is found
+  once per task type instead of through its wrappers per task (→ 196 million). Before: a
+  trace keeps one copy of each type name, display name and suspension
   point, shared by its frames, and its frames and their blocked_on come from the trace's pool
   (allocations 18 → 1.2 a task); what is the same for every instance of a type is worked out
   once per sample or once per binary; snapshot reads try the segment of the last read first;
@@ -752,11 +756,13 @@ def section_issue18_open(results, nproc):
   and memory reused across samples.
 - **Text format**: drawn from the same walk as JSON, into a tree of plain nodes in one pool
   emptied after each task. A warm text request at 10,000 tasks went from 1,347 to 634 million
-  instructions in an earlier session and to 391 million in the one before this (allocations 28 → 1.2 a
+  instructions in an earlier session, to 388 million in the next (allocations 28 → 1.2 a
   task): the pool's allocation inline, member lookups that compare addresses and first bytes
-  before `memcmp`, and line numbers, ids and addresses written without `vasprintf`. Its
-  largest cost is still looking up members by key (about seventy a task); the output is byte
-  for byte the same.
+  before `memcmp`, and line numbers, ids and addresses written without `vasprintf`; and to
+  376 million in this one (the decoder's share above; the copied frame parts serve JSON text
+  only). Its largest costs are looking up members by key (about seventy a task) and copying
+  each string into the task's tree: 37,600 instructions a task, twice JSON's; drawing the
+  text from the trace directly, not from a tree of the JSON document, is what would close it.
 """ + nostop_decision(results, nproc) + """- **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
   for the watch list's samples; requests decode at the normal priority, a client waiting), but
   not the default: on this shared 2-CPU machine, benchserver under wrk got watch-list samples of
@@ -768,10 +774,15 @@ def section_issue18_open(results, nproc):
   tasks went from about 180 to 120 MiB, of which about 30 MiB is the daemon with its
   debuginfo (the 100-task row): the model is about 0.9 KiB a task. The peak is reached
   at the end of decoding, when the snapshot (the target's 160 MB heap, copied whole during the
-  stop so that the pause stays short) and the model are both held: 100 MB at 100,000 tasks
-  would need the snapshot not to be a copy of the heap (a sparse copy planned from the last
-  sample's reads, or decoding big targets in parts), which is not started. Per-type decode
-  plans cached per binary are begun (resolved field and variant types live beside them).
+  stop so that the pause stays short) and the model are both held. The heap is the tasks
+  themselves: each benchtarget task is one tokio task cell of 1,536 bytes (`Cell<…>` in the
+  target's DWARF: byte size 0x600, aligned to 128, its three-deep future and `Sleep` inline),
+  so a stopped copy of the 100,000 cells alone is 150 MB, more than the goal's 1 KiB a task
+  for the whole daemon. Reaching it needs a snapshot that copies only the bytes of a cell the
+  decoder reads (planned from the last sample's reads, with a read outside the plan made
+  good) or decoding from the stopped target in parts, and a model below 0.9 KiB a task; none
+  is started. Per-type decode plans cached per binary are begun (resolved field and variant
+  types live beside them; the task's Stage enum, above).
 - **The pause at 1,000 tasks**: most of it was waiting for the target's seven threads to reach
   their stops after PTRACE_INTERRUPT, then re-reading maps and pagemap, and copying. Each
   thread was seized and interrupted in turn, so the seizes counted in the pause, and the
