@@ -19,6 +19,14 @@ struct ad_node *ad_node_string(struct ad_strpool *pool, const char *s, size_t le
 	return n;
 }
 
+struct ad_node *ad_node_kept_string(struct ad_strpool *pool, const char *s)
+{
+	struct ad_node *n = ad_node_new(pool, AD_NODE_STRING);
+	if (n)
+		n->v.s = s;
+	return n;
+}
+
 void ad_node_append(struct ad_node *parent, const char *key, size_t key_len,
 		    struct ad_node *child)
 {

@@ -40,6 +40,8 @@ struct ad_node {
 /* A new node from the pool, or NULL; strings are copied into it. */
 struct ad_node *ad_node_new(struct ad_strpool *pool, enum ad_node_kind kind);
 struct ad_node *ad_node_string(struct ad_strpool *pool, const char *s, size_t len);
+/* A string node that points at s, which must outlive the tree. */
+struct ad_node *ad_node_kept_string(struct ad_strpool *pool, const char *s);
 /* Appends child to an object (under key, of key_len bytes) or an array. */
 void ad_node_append(struct ad_node *parent, const char *key, size_t key_len,
 		    struct ad_node *child);

@@ -4,7 +4,8 @@
  * caller drains (ad_render_stream_read()), never a tree of the whole
  * document. The same walk builds each task's object as a tree (node.h) for
  * the text format (core/render_text.c draws it), so the two outputs cannot
- * disagree.
+ * disagree; the tree leaves out what the text never shows (a frame's type
+ * and address, a blocked_on's members but its description).
  *
  * The writer (struct jw) has two backends: JSON text (compact, or indented
  * as jansson's JSON_INDENT(2)) and a tree of nodes (node.h). Writing never stops
@@ -465,6 +466,27 @@ static void jw_string_or_null(struct jw *w, const char *s)
 		jw_null(w);
 }
 
+/* jw_string() of a string that lives as long as the rendering: a literal or
+ * the trace's own (render.h: the trace outlives the stream). The tree
+ * points at it rather than copying it, unless it needs making safe. */
+static void jw_kept_string(struct jw *w, const char *s)
+{
+	size_t len = w->out ? 0 : strlen(s);
+	if (w->out || plain_run_length(s, len) < len) {
+		jw_string(w, s);
+		return;
+	}
+	jw_attach(w, ad_node_kept_string(w->pool, s));
+}
+
+static void jw_kept_string_or_null(struct jw *w, const char *s)
+{
+	if (s)
+		jw_kept_string(w, s);
+	else
+		jw_null(w);
+}
+
 static void jw_address_or_null(struct jw *w, uint64_t a)
 {
 	if (a)
@@ -743,7 +765,7 @@ static void location_json(struct jw *w, const struct ad_location *loc)
 	}
 	jw_object(w);
 	jw_key(w, "file");
-	jw_string_or_null(w, loc->file);
+	jw_kept_string_or_null(w, loc->file);
 	jw_key(w, "line");
 	jw_int(w, loc->line);
 	if (loc->column) {
@@ -785,18 +807,24 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		return;
 	}
 	jw_object(w);
-	jw_key(w, "kind");
-	jw_string(w, ad_resource_kind_name(b->kind));
-	jw_key(w, "address");
-	jw_address_or_null(w, b->address);
+	if (w->out) {
+		jw_key(w, "kind");
+		jw_string(w, ad_resource_kind_name(b->kind));
+		jw_key(w, "address");
+		jw_address_or_null(w, b->address);
+	}
 	jw_key(w, "description");
 	if (b->description) {
-		jw_string(w, b->description);
+		jw_kept_string(w, b->description);
 	} else {
 		if (r->described != b)
 			ad_blocked_on_describe(b, r->description, sizeof(r->description));
 		r->described = b;
 		jw_string(w, r->description);
+	}
+	if (!w->out) {
+		jw_end_object(w); /* what the text format shows of it */
+		return;
 	}
 	if (b->has_task_id) {
 		jw_key(w, "task_id");
@@ -947,7 +975,7 @@ static void task_link_json(struct render *r, uint64_t id, unsigned depth)
 	jw_key(w, "address");
 	jw_address(w, b->address);
 	jw_key(w, "state");
-	jw_string(w, ad_task_state_name(b->state));
+	jw_kept_string(w, ad_task_state_name(b->state));
 	jw_key(w, "note");
 	jw_string_or_null(w, b->note);
 	jw_key(w, "blocked_on");
@@ -1024,21 +1052,24 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 	if (!copy_skeleton(r, &head)) {
 		size_t from = skeleton_start(r);
 		jw_key(w, "kind");
-		jw_string(w, ad_frame_kind_name(f->kind));
+		jw_kept_string(w, ad_frame_kind_name(f->kind));
 		jw_key(w, "name");
-		jw_string_or_null(w, f->name);
-		jw_key(w, "type");
-		jw_string_or_null(w, f->type);
-		jw_key(w, "address");
+		jw_kept_string_or_null(w, f->name);
+		if (w->out) { /* the text format shows neither */
+			jw_key(w, "type");
+			jw_string_or_null(w, f->type);
+			jw_key(w, "address");
+		}
 		keep_skeleton(r, &head, from);
 	}
-	jw_address(w, f->address);
+	if (w->out)
+		jw_address(w, f->address);
 	struct skeleton_key middle = { f->location, f->macro_location, SKELETON_MIDDLE | f->state,
 				       w->depth };
 	if (!copy_skeleton(r, &middle)) {
 		size_t from = skeleton_start(r);
 		jw_key(w, "state");
-		jw_string(w, ad_frame_state_name(f->state));
+		jw_kept_string(w, ad_frame_state_name(f->state));
 		jw_key(w, "location");
 		location_json(w, f->location);
 		if (f->macro_location) {
@@ -1121,7 +1152,7 @@ static void task_json(struct render *r, const struct ad_task *task)
 	else
 		jw_null(w);
 	jw_key(w, "kind");
-	jw_string(w, ad_task_kind_name(task->kind));
+	jw_kept_string(w, ad_task_kind_name(task->kind));
 	jw_key(w, "address");
 	jw_address(w, task->address);
 	jw_key(w, "runtime");
@@ -1132,7 +1163,7 @@ static void task_json(struct render *r, const struct ad_task *task)
 	jw_key(w, "thread");
 	thread_json(w, task);
 	jw_key(w, "state");
-	jw_string(w, ad_task_state_name(task->state));
+	jw_kept_string(w, ad_task_state_name(task->state));
 	jw_key(w, "note");
 	jw_string_or_null(w, task->note);
 	if (r->t->not_stopped) {

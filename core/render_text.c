@@ -102,11 +102,31 @@ static void outf(struct text *x, const char *fmt, ...)
 	free(s);
 }
 
+/* Whether the eight bytes in v hold a control byte, DEL or 0xc2 (the first
+ * byte of a C1 control's UTF-8): exact, as word_ends_plain_run() in
+ * render_json.c. */
+static bool word_may_need_escape(uint64_t v)
+{
+#define BYTES(b) (0x0101010101010101ull * (b))
+	uint64_t del = v ^ BYTES(0x7f), c2 = v ^ BYTES(0xc2);
+	uint64_t below_space = (v - BYTES(0x20)) & ~v;
+	uint64_t is_del = (del - BYTES(1)) & ~del, is_c2 = (c2 - BYTES(1)) & ~c2;
+	return (below_space | is_del | is_c2) & BYTES(0x80);
+#undef BYTES
+}
+
 /* C0 and C1 control characters (the C1 ones as their UTF-8 encoding) and DEL
- * are written as escapes: they could move a terminal's cursor or recolour it. */
+ * are written as escapes: they could move a terminal's cursor or recolour it.
+ * Almost no string has one: it is looked for eight bytes a step. */
 static void out_clean(struct text *x, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *run = p;
+	size_t len = strlen(s), clean = 0;
+	for (uint64_t v; clean + 8 <= len; clean += 8) {
+		memcpy(&v, s + clean, 8);
+		if (word_may_need_escape(v))
+			break;
+	}
+	const unsigned char *p = (const unsigned char *)s + clean, *run = (const unsigned char *)s;
 	while (*p) {
 		size_t n = *p < 0x20 || *p == 0x7f			      ? 1
 			   : p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2
