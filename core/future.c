@@ -190,31 +190,41 @@ static struct ad_error *env_location(struct ad_decode *d, struct ad_frame *f,
 	return err;
 }
 
-/* Where a state machine suspended in a variant is: the same for every
- * instance, so worked out once per variant a sample (d->env_locations) and
- * kept as the trace's shared locations. */
+/* What a state machine in a variant is: its state, where it is suspended
+ * and the field it awaits. The same for every instance, so worked out once
+ * per variant a sample (d->env_locations) and kept with the trace's shared
+ * locations. */
 struct env_where {
 	struct ad_location *location, *macro_location;
+	enum ad_frame_state state;
+	const struct ad_field *awaitee; /* "__awaitee", or NULL */
 };
 
-static struct ad_error *cached_env_location(struct ad_decode *d, struct ad_frame *f,
-					    const struct ad_type *env, const struct ad_variant *var)
+/* Sets f's state and location from its variant (of type variant_type); the
+ * field it awaits in *awaitee. */
+static struct ad_error *env_variant(struct ad_decode *d, struct ad_frame *f,
+				    const struct ad_type *env, const struct ad_variant *var,
+				    const struct ad_type *variant_type,
+				    const struct ad_field **awaitee)
 {
-	if (!f->names)
-		return env_location(d, f, env, var);
-	struct env_where *where = ad_u64map_get(&d->env_locations, (uintptr_t)var);
+	struct env_where *where =
+		f->names ? ad_u64map_get(&d->env_locations, (uintptr_t)var) : NULL;
 	if (where) {
+		f->state = where->state;
 		f->location = where->location;
 		f->macro_location = where->macro_location;
+		*awaitee = where->awaitee;
 		return NULL;
 	}
+	f->state = env_state(variant_type);
+	*awaitee = ad_type_field(variant_type, "__awaitee");
 	struct ad_error *err = env_location(d, f, env, var);
-	if (err)
+	if (err || !f->names)
 		return err;
 	where = ad_strpool_alloc(&f->names->pool, sizeof(*where));
 	if (!where || !ad_u64map_put(&d->env_locations, (uintptr_t)var, where))
 		return &ad_error_nomem;
-	*where = (struct env_where){ f->location, f->macro_location };
+	*where = (struct env_where){ f->location, f->macro_location, f->state, *awaitee };
 	return NULL;
 }
 
@@ -306,15 +316,14 @@ static struct ad_error *decode_env(struct ad_decode *d, const struct ad_value *v
 		return &ad_error_nomem;
 	struct ad_value variant, awaitee;
 	const struct ad_variant *var;
+	const struct ad_field *awaitee_field;
 	struct ad_error *err = AD_FAULT("env", v->type->name);
-	if (err || (err = ad_value_variant(v, &var, &variant)))
+	if (err || (err = ad_value_variant(v, &var, &variant)) ||
+	    (err = env_variant(d, f, v->type, var, variant.type, &awaitee_field)))
 		goto undecodable;
-	f->state = env_state(variant.type);
-	if ((err = cached_env_location(d, f, v->type, var)))
-		goto undecodable;
-	if (f->state == AD_FRAME_SUSPENDED && ad_type_field(variant.type, "__awaitee")) {
+	if (f->state == AD_FRAME_SUSPENDED && awaitee_field) {
 		struct ad_frame *child;
-		if ((err = ad_value_member(&variant, "__awaitee", &awaitee)))
+		if ((err = ad_value_field(&variant, awaitee_field, &awaitee)))
 			goto undecodable;
 		if ((err = ad_decode_future(d, awaitee.type, awaitee.address, depth + 1, &child)))
 			goto fail;

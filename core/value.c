@@ -107,21 +107,26 @@ struct ad_error *ad_value_variant(const struct ad_value *v, const struct ad_vari
 	return NULL;
 }
 
+struct ad_error *ad_value_field(const struct ad_value *v, const struct ad_field *f,
+			       struct ad_value *ret)
+{
+	const struct ad_type *ft;
+	struct ad_error *err = AD_FAULT("member", f->name);
+	if (err || (err = ad_field_type(v->di, f, &ft)))
+		return err;
+	*ret = at(v, ft, v->address + f->offset);
+	return NULL;
+}
+
 struct ad_error *ad_value_member(const struct ad_value *v, const char *name, struct ad_value *ret)
 {
 	const struct ad_type *t = v->type;
 	const struct ad_field *f = ad_type_field(t, name);
+	if (f)
+		return ad_value_field(v, f, ret);
 	struct ad_error *fault = AD_FAULT("member", name);
 	if (fault)
 		return fault;
-	if (f) {
-		const struct ad_type *ft;
-		struct ad_error *err = ad_field_type(v->di, f, &ft);
-		if (err)
-			return err;
-		*ret = at(v, ft, v->address + f->offset);
-		return NULL;
-	}
 	if (t->kind == AD_TYPE_ENUM) {
 		const struct ad_variant *want = ad_type_variant_named(v->di, t, name), *active;
 		struct ad_value var;

@@ -23,6 +23,9 @@ struct ad_value {
 /* A member by name. For an enum, `name` may also name a variant (by member
  * or struct name): that variant's struct at the same address, if active. */
 struct ad_error *ad_value_member(const struct ad_value *v, const char *name, struct ad_value *ret);
+/* A field of v's type (found before, e.g. once for every value of a type). */
+struct ad_error *ad_value_field(const struct ad_value *v, const struct ad_field *f,
+				struct ad_value *ret);
 /* Dotted path of members: "data.shared.owned". */
 struct ad_error *ad_value_path(const struct ad_value *v, const char *path, struct ad_value *ret);
 /* The active variant of an enum (its struct, at the same address). */
