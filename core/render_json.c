@@ -508,7 +508,8 @@ struct task_entry {
  * same few frames, which are then copied, not written again. A pointer in
  * the key stands for its string: the trace neither changes nor frees one
  * while it is rendered (render.h: it outlives the stream). */
-#define SKELETONS 64 /* a power of two */
+#define SKELETON_SETS 64 /* a power of two */
+#define SKELETON_WAYS 2   /* in a set, the one used last first */
 
 enum skeleton_part {
 	SKELETON_HEAD = 1 << 16,   /* from the frame's first member to "address" */
@@ -549,7 +550,11 @@ struct render {
 	unsigned nlinks;          /* task links entered */
 	bool warned_depth, warned_nesting;
 	struct ad_u64map adapters; /* is_adapter()'s answers, by type string */
-	struct skeleton skeletons[SKELETONS];
+	struct skeleton skeletons[SKELETON_SETS][SKELETON_WAYS];
+	/* The compact JSON of the blocked_on written last: a task's summary
+	 * and its leaf are the same one, written one after the other. */
+	const struct ad_blocked_on *written;
+	struct ad_outbuf written_json;
 	/* The last description made: a task's summary and its leaf are the
 	 * same blocked_on, rendered one after the other. */
 	const struct ad_blocked_on *described;
@@ -694,8 +699,10 @@ static void render_init(struct render *r, const struct ad_trace *t,
 
 static void render_fini(struct render *r)
 {
-	for (size_t i = 0; i < SKELETONS; i++)
-		free(r->skeletons[i].bytes);
+	for (size_t i = 0; i < SKELETON_SETS; i++)
+		for (size_t j = 0; j < SKELETON_WAYS; j++)
+			free(r->skeletons[i][j].bytes);
+	free(r->written_json.buf);
 	ad_u64map_deinit(&r->adapters);
 	free(r->index);
 	for (size_t i = 0; i < r->nwarnings; i++)
@@ -705,11 +712,12 @@ static void render_fini(struct render *r)
 
 /* By the first string only (a name, a location): parts that share it but
  * differ in the rest (a state, a depth, a select!'s location) are rare in
- * one document, and take turns in one slot. */
-static struct skeleton *skeleton_slot(struct render *r, const struct skeleton_key *k)
+ * one document, and share a set. Two ways, so that two parts used in turn
+ * whose strings mix to one set are kept both. */
+static struct skeleton *skeleton_set(struct render *r, const struct skeleton_key *k)
 {
 	uint64_t h = (uintptr_t)k->a * 0x9e3779b97f4a7c15ull;
-	return &r->skeletons[(h >> 32) & (SKELETONS - 1)];
+	return r->skeletons[(h >> 32) & (SKELETON_SETS - 1)];
 }
 
 static bool same_key(const struct skeleton_key *x, const struct skeleton_key *y)
@@ -717,28 +725,45 @@ static bool same_key(const struct skeleton_key *x, const struct skeleton_key *y)
 	return x->a == y->a && x->b == y->b && x->what == y->what && x->depth == y->depth;
 }
 
+/* Makes way i of a set the first; the others keep their order. */
+static void move_first(struct skeleton *set, size_t i)
+{
+	struct skeleton found = set[i];
+	memmove(set + 1, set, i * sizeof(*set));
+	set[0] = found;
+}
+
 /* Writes the part k names if it was kept, leaving the writer as writing it
  * would have: inside the frame's object, its last key written. */
 static bool copy_skeleton(struct render *r, const struct skeleton_key *k)
 {
 	struct jw *w = r->w;
-	const struct skeleton *s = skeleton_slot(r, k);
-	if (!w->out || !s->bytes || !same_key(&s->key, k))
+	if (!w->out)
 		return false;
-	ad_outbuf_append(w->out, s->bytes, s->len);
-	w->has_items[w->depth - 1] = true;
-	w->after_key = true;
-	return true;
+	struct skeleton *set = skeleton_set(r, k);
+	for (size_t i = 0; i < SKELETON_WAYS; i++) {
+		if (!set[i].bytes || !same_key(&set[i].key, k))
+			continue;
+		move_first(set, i);
+		ad_outbuf_append(w->out, set[0].bytes, set[0].len);
+		w->has_items[w->depth - 1] = true;
+		w->after_key = true;
+		return true;
+	}
+	return false;
 }
 
-/* Keeps what the writer wrote since `from` as the part k names. A part
- * that cannot be kept is only written again. */
+/* Keeps what the writer wrote since `from` as the part k names, in place
+ * of the set's way used longest ago. A part that cannot be kept is only
+ * written again. */
 static void keep_skeleton(struct render *r, const struct skeleton_key *k, size_t from)
 {
 	struct jw *w = r->w;
 	if (!w->out || w->out->oom)
 		return;
-	struct skeleton *s = skeleton_slot(r, k);
+	struct skeleton *set = skeleton_set(r, k);
+	move_first(set, SKELETON_WAYS - 1);
+	struct skeleton *s = &set[0];
 	size_t len = w->out->len - from;
 	if (len > s->cap) {
 		char *bytes = realloc(s->bytes, len);
@@ -799,6 +824,10 @@ static void socket_json(struct jw *w, const struct ad_socket *s)
 	jw_end_object(w);
 }
 
+static void blocked_on_members(struct render *r, const struct ad_blocked_on *b);
+
+/* Compact JSON does not depend on where a value is written: the second
+ * time in a row that b is, its text is copied. */
 static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 {
 	struct jw *w = r->w;
@@ -806,6 +835,28 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		jw_null(w);
 		return;
 	}
+	bool compact = w->out && !w->indent;
+	if (compact && r->written == b) {
+		jw_separate(w);
+		jw_text(w, r->written_json.buf, r->written_json.len);
+		return;
+	}
+	size_t from = skeleton_start(r);
+	blocked_on_members(r, b);
+	if (!compact || w->out->oom)
+		return;
+	/* jw_separate() wrote nothing there: a blocked_on is a member's value. */
+	r->written_json.len = 0;
+	r->written = NULL;
+	ad_outbuf_append(&r->written_json, w->out->buf + from, w->out->len - from);
+	if (!r->written_json.oom)
+		r->written = b;
+	r->written_json.oom = false;
+}
+
+static void blocked_on_members(struct render *r, const struct ad_blocked_on *b)
+{
+	struct jw *w = r->w;
 	jw_object(w);
 	if (w->out) {
 		jw_key(w, "kind");
