@@ -159,6 +159,54 @@ static bool is_task_link(const struct ad_node *child)
 	return kind && strcmp(kind, "task") == 0;
 }
 
+static bool is_true(const struct ad_node *n)
+{
+	return ad_node_is(n, AD_NODE_TRUE);
+}
+
+/* The members of a frame object that drawing it reads, found in one walk
+ * over its members: each is asked for several times, and looking each up
+ * by key was the largest part of drawing a task. */
+struct frame_view {
+	const struct ad_node *kind, *name, *state, *location, *macro_location, *blocked_on,
+		*error, *not_polled, *children, *locals, *adapter, *adapter_name, *truncated;
+};
+
+/* The keys written and asked for are the same literals, which the linker
+ * usually merges: most tests end at the address. */
+#define KEY_IS(m, name)                                                                 \
+	((m)->key_len == sizeof(name) - 1 &&                                             \
+	 ((m)->key == (name) || memcmp((m)->key, name, sizeof(name) - 1) == 0))
+
+static const struct ad_node **view_slot(struct frame_view *v, const struct ad_node *m)
+{
+	switch (m->key_len) {
+	case 4: return KEY_IS(m, "kind") ? &v->kind : KEY_IS(m, "name") ? &v->name : NULL;
+	case 5: return KEY_IS(m, "state") ? &v->state : KEY_IS(m, "error") ? &v->error : NULL;
+	case 6: return KEY_IS(m, "locals") ? &v->locals : NULL;
+	case 7: return KEY_IS(m, "adapter") ? &v->adapter : NULL;
+	case 8: return KEY_IS(m, "location") ? &v->location : KEY_IS(m, "children") ? &v->children : NULL;
+	case 9: return KEY_IS(m, "truncated") ? &v->truncated : NULL;
+	case 10: return KEY_IS(m, "blocked_on") ? &v->blocked_on : KEY_IS(m, "not_polled") ? &v->not_polled : NULL;
+	case 12: return KEY_IS(m, "adapter_name") ? &v->adapter_name : NULL;
+	case 14: return KEY_IS(m, "macro_location") ? &v->macro_location : NULL;
+	default: return NULL;
+	}
+}
+
+/* As ad_node_get() for each: the first member with the key, NULL for none
+ * or when f is no object. */
+static struct frame_view view(const struct ad_node *f)
+{
+	struct frame_view v = { 0 };
+	for (const struct ad_node *m = is_object(f) ? f->first : NULL; m; m = m->next) {
+		const struct ad_node **slot = view_slot(&v, m);
+		if (slot && !*slot)
+			*slot = m;
+	}
+	return v;
+}
+
 /* file relative to the program's source root, when it lies under it. */
 static const char *short_path(const struct text *x, const char *file)
 {
@@ -184,10 +232,10 @@ static void out_location(struct text *x, const struct ad_node *loc)
 	}
 }
 
-static void out_state(struct text *x, const struct ad_node *f)
+static void out_state(struct text *x, const struct frame_view *f)
 {
-	const char *state = get_str(f, "state");
-	const struct ad_node *loc = get(f, "location");
+	const char *state = ad_node_str(f->state);
+	const struct ad_node *loc = f->location;
 	if (!state)
 		state = "unknown";
 	if (strcmp(state, "panicked") == 0) {
@@ -216,25 +264,28 @@ struct via {
 	size_t n;
 };
 
-static bool foldable_adapter(const struct ad_node *f)
+static bool foldable_adapter(const struct frame_view *f)
 {
-	const struct ad_node *children = get(f, "children");
-	return get_true(f, "adapter") && ad_node_size(children) == 1 &&
-	       !is_task_link(ad_node_first(children)) && !is_object(get(f, "blocked_on")) &&
-	       !get_str(f, "error") && !ad_node_size(get(f, "locals")) && !get_true(f, "truncated") &&
-	       !get_true(f, "not_polled");
+	return is_true(f->adapter) && ad_node_size(f->children) == 1 &&
+	       !is_task_link(ad_node_first(f->children)) && !is_object(f->blocked_on) &&
+	       !ad_node_str(f->error) && !ad_node_size(f->locals) && !is_true(f->truncated) &&
+	       !is_true(f->not_polled);
 }
 
-/* The frame that f's adapter layers wrap (f itself when it is none); their
- * names go to *via. Bounded like the document's nesting. */
-static const struct ad_node *skip_adapters(const struct ad_node *f, struct via *via)
+/* The frame that f's adapter layers wrap (f itself when it is none), and
+ * its view in *v; their names go to *via. Bounded like the document's
+ * nesting. */
+static const struct ad_node *skip_adapters(const struct ad_node *f, struct via *via,
+					   struct frame_view *v)
 {
 	via->n = 0;
-	for (unsigned i = 0; i < AD_RENDER_MAX_DEPTH && foldable_adapter(f); i++) {
-		const char *word = get_str(f, "adapter_name");
+	*v = view(f);
+	for (unsigned i = 0; i < AD_RENDER_MAX_DEPTH && foldable_adapter(v); i++) {
+		const char *word = ad_node_str(v->adapter_name);
 		if (word && via->n < MAX_VIA && (!via->n || strcmp(via->words[via->n - 1], word) != 0))
 			via->words[via->n++] = word;
-		f = ad_node_first(get(f, "children"));
+		f = ad_node_first(v->children);
+		*v = view(f);
 	}
 	return f;
 }
@@ -255,54 +306,53 @@ static void out_via(struct text *x, const struct via *via, const char *before)
  * async fn/block is drawn on its parent's line, as the design does:
  * "my_program::sleep() suspended at src/foo.rs:24 [blocked on timer 0x789]".
  * The JSON keeps it as a frame of its own. Adapters between them fold too. */
-static const struct ad_node *folded_leaf(const struct ad_node *f, struct via *via)
+static const struct ad_node *folded_leaf(const struct frame_view *f, struct via *via)
 {
-	const char *kind = get_str(f, "kind");
-	const struct ad_node *children = get(f, "children");
-	if (!kind || strncmp(kind, "async_", 6) != 0 || ad_node_size(children) != 1 ||
-	    is_object(get(f, "blocked_on")))
+	const char *kind = ad_node_str(f->kind);
+	if (!kind || strncmp(kind, "async_", 6) != 0 || ad_node_size(f->children) != 1 ||
+	    is_object(f->blocked_on))
 		return NULL;
-	const struct ad_node *leaf = skip_adapters(ad_node_first(children), via), *child;
-	const char *leaf_kind = get_str(leaf, "kind");
-	if (!leaf_kind || strcmp(leaf_kind, "future") != 0 || !is_object(get(leaf, "blocked_on")) ||
-	    ad_node_size(get(leaf, "locals")) || get_str(leaf, "error") ||
-	    get_true(leaf, "truncated"))
+	struct frame_view l;
+	const struct ad_node *leaf = skip_adapters(ad_node_first(f->children), via, &l), *child;
+	const char *leaf_kind = ad_node_str(l.kind);
+	if (!leaf_kind || strcmp(leaf_kind, "future") != 0 || !is_object(l.blocked_on) ||
+	    ad_node_size(l.locals) || ad_node_str(l.error) || is_true(l.truncated))
 		return NULL;
 	/* A JoinHandle's only child is the awaited task, drawn below the line. */
-	for (child = ad_node_first(get(leaf, "children")); child; child = child->next)
+	for (child = ad_node_first(l.children); child; child = child->next)
 		if (!is_task_link(child))
 			return NULL;
 	return leaf;
 }
 
 /* "my_program::sleep() suspended at src/foo.rs:24 via Map [blocked on timer 0x789]" */
-static void frame_line(struct text *x, const char *prefix, const struct ad_node *f, const struct via *via,
-		       const struct ad_node *leaf, const struct via *leaf_via)
+static void frame_line(struct text *x, const char *prefix, const struct frame_view *f,
+		       const struct via *via, const struct ad_node *leaf, const struct via *leaf_via)
 {
 	out(x, prefix);
-	if (get_true(f, "not_polled"))
+	if (is_true(f->not_polled))
 		out(x, "(not polled) ");
-	const char *name = get_str(f, "name");
+	const char *name = ad_node_str(f->name);
 	out_clean(x, name ? name : "?");
-	const char *kind = get_str(f, "kind");
+	const char *kind = ad_node_str(f->kind);
 	if (kind && strcmp(kind, "async_fn") == 0)
 		out(x, "()");
 	out_state(x, f);
-	const struct ad_node *macro = get(f, "macro_location");
-	if (is_object(macro)) {
+	if (is_object(f->macro_location)) {
 		out(x, " (macro at ");
-		out_location(x, macro);
+		out_location(x, f->macro_location);
 		out(x, ")");
 	}
 	out_via(x, via, " via ");
-	const char *blocked = get_str(get(leaf ? leaf : f, "blocked_on"), "description");
+	const char *blocked =
+		get_str(leaf ? get(leaf, "blocked_on") : f->blocked_on, "description");
 	if (blocked) {
 		out(x, " [blocked on ");
 		out_clean(x, blocked);
 		out_via(x, leaf ? leaf_via : NULL, ", via ");
 		out(x, "]");
 	}
-	const char *error = get_str(f, "error");
+	const char *error = ad_node_str(f->error);
 	if (error) {
 		out(x, " [undecodable: ");
 		out_clean(x, error);
@@ -337,11 +387,12 @@ static void write_subtree(struct text *x, const char *prefix, const struct ad_no
 	if (x->o->oom)
 		return;
 	struct via via, leaf_via = { .n = 0 };
-	f = skip_adapters(f, &via);
-	if (get_true(f, "truncated"))
+	struct frame_view v;
+	skip_adapters(f, &via, &v);
+	if (is_true(v.truncated))
 		line(x, prefix, "[deeper frames not shown]");
-	const struct ad_node *leaf = folded_leaf(f, &leaf_via);
-	const struct ad_node *children = leaf ? NULL : get(f, "children"), *child;
+	const struct ad_node *leaf = folded_leaf(&v, &leaf_via);
+	const struct ad_node *children = leaf ? NULL : v.children, *child;
 	size_t nbranches = 0;
 	for (child = ad_node_first(children); child; child = child->next)
 		nbranches += !is_task_link(child);
@@ -361,9 +412,9 @@ static void write_subtree(struct text *x, const char *prefix, const struct ad_no
 	free(lane);
 	free(merge);
 
-	frame_line(x, prefix, f, &via, leaf, &leaf_via);
+	frame_line(x, prefix, &v, &via, leaf, &leaf_via);
 
-	const struct ad_node *locals = get(f, "locals"), *local;
+	const struct ad_node *locals = v.locals, *local;
 	char *local_prefix = ad_node_size(locals) ? extend(x, prefix, "  ") : NULL;
 	for (local = ad_node_first(locals); local; local = local->next)
 		if (local_prefix)
