@@ -721,12 +721,16 @@ def section_issue18_open(results, nproc):
   the first capture near a warm one; skipping threads was not needed.
 - **Decode + render per task**: counted by callgrind (instructions, whatever the load), a
   warm JSON request at 10,000 tasks went from 1,128 million to 613, 521, 421 and 256 million in
-  earlier sessions and to 196 million in this one (19,600 a task): a frame's members that
-  every frame of its type at one suspension point writes alike (kind, name, type; state,
-  location) are kept as first written and copied after (256 → 209 million), the index of
-  tasks by id is made only at the first task link, and the tokio task's `Stage` enum is found
-  once per task type instead of through its wrappers per task (→ 196 million). Before: a
-  trace keeps one copy of each type name, display name and suspension
+  earlier sessions and to 164 million in this one (16,400 a task). This session: a frame's
+  members that every frame of its type at one suspension point writes alike (kind, name,
+  type; state, location) are kept as first written and copied after (256 → 209 million); the
+  index of tasks by id is made only at the first task link; the tokio task's `Stage` enum is
+  found once per task type instead of through its wrappers per task (→ 196); what a task's
+  vtable says (read-only memory, one per task type: its trailer and id offsets, its type) is
+  read once per vtable a walk instead of three reads per task outside the copy (→ 181); an
+  async fn's state and awaited field are kept per variant with its location; and a task's
+  summary, the same blocked_on as its leaf's, is copied from the leaf's compact JSON
+  (→ 164). Earlier: a trace keeps one copy of each type name, display name and suspension
   point, shared by its frames, and its frames and their blocked_on come from the trace's pool
   (allocations 18 → 1.2 a task); what is the same for every instance of a type is worked out
   once per sample or once per binary; snapshot reads try the segment of the last read first;
@@ -759,10 +763,13 @@ def section_issue18_open(results, nproc):
   instructions in an earlier session, to 388 million in the next (allocations 28 → 1.2 a
   task): the pool's allocation inline, member lookups that compare addresses and first bytes
   before `memcmp`, and line numbers, ids and addresses written without `vasprintf`; and to
-  376 million in this one (the decoder's share above; the copied frame parts serve JSON text
-  only). Its largest costs are looking up members by key (about seventy a task) and copying
-  each string into the task's tree: 37,600 instructions a task, twice JSON's; drawing the
-  text from the trace directly, not from a tree of the JSON document, is what would close it.
+  271 million in this one (27,100 a task): the decoder's share above; the task's tree leaves
+  out what the text never shows (a frame's type and address, a blocked_on's members but its
+  description) and points at the trace's strings instead of copying them (→ 312); a frame's
+  members are read in one walk over them instead of a lookup by key each, about a dozen a
+  frame (→ 271); control bytes are looked for eight bytes a step. What is left is building and
+  walking a tree of the JSON document for each task; drawing the text from the trace
+  directly is what would close the distance to JSON.
 """ + nostop_decision(results, nproc) + """- **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
   for the watch list's samples; requests decode at the normal priority, a client waiting), but
   not the default: on this shared 2-CPU machine, benchserver under wrk got watch-list samples of
