@@ -18,7 +18,9 @@
  *    makes the stacks glibc keeps for ended threads, and untouched heap
  *    reservations, cost nothing.
  * The copy buffer keeps every mapping at its own offset (MAP_NORESERVE), so
- * the parts never copied cost no memory. */
+ * the parts never copied cost no memory. A copy of a megabyte or more is
+ * shared with a second thread (copier.h): the stopped process leaves a CPU
+ * idle. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +36,7 @@
 #include <unistd.h>
 
 #include "asyncdump/snapshot.h"
+#include "copier.h"
 #include "proc.h"
 #include "search.h"
 #include "segments.h"
@@ -233,6 +236,7 @@ struct plan {
 	size_t extra_len;
 	size_t nthreads;
 	struct ad_thread *threads;
+	struct ad_copier *copier;    /* shares the pause's copy, or NULL */
 };
 
 static void plan_deinit(struct plan *p)
@@ -600,37 +604,70 @@ static struct ad_error *add_hole(struct plan *p, uint64_t start, uint64_t end)
 	return NULL;
 }
 
-/* Copies every range; a page that cannot be read (a file mapping past its
- * end, say) becomes a hole, and the copy goes on after it. */
-static struct ad_error *copy(struct plan *p, struct ad_vm *vm)
+/* Copies ranges [i, end); a page that cannot be read (a file mapping past
+ * its end, say) becomes a hole, and the copy goes on after it. */
+static struct ad_error *copy_ranges(struct plan *p, struct ad_vm *vm, size_t i, size_t end)
 {
-	size_t i = 0;
-	while (i < p->nranges) {
-		struct ad_error *err = ad_vm_read(vm, p->todo + i, p->nranges - i);
+	while (i < end) {
+		struct ad_error *err = ad_vm_read(vm, p->todo + i, end - i);
 		if (!err)
 			return NULL;
 		if (err->code != AD_ERROR_FAULT)
 			return err;
 		uint64_t bad = err->address;
 		ad_error_destroy(err);
-		while (i < p->nranges && bad >= p->todo[i].address + p->todo[i].len)
+		while (i < end && bad >= p->todo[i].address + p->todo[i].len)
 			i++;
-		if (i == p->nranges || bad < p->todo[i].address)
+		if (i == end || bad < p->todo[i].address)
 			return ad_error_fault(bad, 1, "pid %d: copying 0x%" PRIx64 " failed outside "
 					      "the planned ranges", (int)p->pid, bad);
 		struct ad_vm_range *r = &p->todo[i];
-		uint64_t end = r->address + r->len;
+		uint64_t r_end = r->address + r->len;
 		uint64_t next = (bad | (p->page_size - 1)) + 1;
-		if (next > end)
-			next = end;
+		if (next > r_end)
+			next = r_end;
 		err = add_hole(p, bad, next);
 		if (err)
 			return err;
 		r->buf = (char *)r->buf + (next - r->address);
-		r->len = (size_t)(end - next);
+		r->len = (size_t)(r_end - next);
 		r->address = next;
 	}
 	return NULL;
+}
+
+/* Below this, handing half the copy to the copier saves less than waking it
+ * and waiting for it cost. */
+#define SHARED_COPY_MIN_BYTES ((uint64_t)1 << 20)
+
+/* The pause's copy. With a copier, it takes the second half of the bytes
+ * (from the middle of the range that holds the middle byte); a share it
+ * could not copy whole (a page that cannot be read) is copied again here,
+ * where holes are noted. The copier is done with its share when this
+ * returns. */
+static struct ad_error *copy(struct plan *p, struct ad_vm *vm)
+{
+	uint64_t total = 0, before = 0;
+	for (size_t i = 0; i < p->nranges; i++)
+		total += p->todo[i].len;
+	if (!p->copier || total < SHARED_COPY_MIN_BYTES)
+		return copy_ranges(p, vm, 0, p->nranges);
+	size_t k = 0;
+	while (before + p->todo[k].len <= total / 2)
+		before += p->todo[k++].len;
+	size_t cut = (size_t)(total / 2 - before); /* of range k, copied here */
+	struct ad_vm_range tail = p->todo[k];
+	tail.address += cut;
+	tail.buf = (char *)tail.buf + cut;
+	tail.len -= cut;
+	ad_copier_give(p->copier, &tail, p->todo + k + 1, p->nranges - k - 1);
+	p->todo[k].len = cut;
+	struct ad_error *err = copy_ranges(p, vm, 0, k + 1);
+	bool shared = ad_copier_wait(p->copier);
+	if (err || shared)
+		return err;
+	p->todo[k] = tail;
+	return copy_ranges(p, vm, k, p->nranges);
 }
 
 static struct ad_error *copy_threads(struct plan *p, const struct ad_stopped *s)
@@ -667,6 +704,7 @@ static struct ad_error *replan_and_copy(struct plan *p, struct ad_vm *vm)
 
 static struct ad_error *during_pause(struct plan *p, const struct ad_stopped *s, struct ad_vm *vm)
 {
+	ad_copier_arm(p->copier); /* awake by the time the copy is planned */
 	struct ad_error *err = copy_threads(p, s);
 	return err ? err : replan_and_copy(p, vm);
 }
@@ -827,6 +865,9 @@ static struct ad_error *copy_stopped(struct plan *p, struct ad_vm *vm, struct ad
 	struct ad_stopped *stopped = NULL;
 	struct realtime rt = { 0 };
 	enter_realtime(&rt);
+	/* Started real-time, it runs so. */
+	if (p->copied_bytes >= SHARED_COPY_MIN_BYTES)
+		p->copier = ad_copier_start(p->pid);
 	struct ad_error *err = ad_process_stop_checked(p->pid, &stopped);
 	if (!err) {
 		clock_gettime(CLOCK_REALTIME, &snap->captured_at);
@@ -838,6 +879,8 @@ static struct ad_error *copy_stopped(struct plan *p, struct ad_vm *vm, struct ad
 		else
 			ad_error_destroy(resume_err);
 	}
+	ad_copier_finish(p->copier);
+	p->copier = NULL;
 	leave_realtime(&rt);
 	return err;
 }

@@ -2,11 +2,12 @@
 /* Target whose memory the snapshot tests know.
  *
  * Prints one line
- * "READY heap=0x… rodata=0x… data=0x… stack0=0x… stack1=0x… sparse=0x… file=0x…"
+ * "READY heap=0x… rodata=0x… data=0x… stack0=0x… stack1=0x… sparse=0x… file=0x…
+ * dense=0x…"
  * where (markers in memtarget.h) heap holds the u64 MEM_INITIAL, rodata the
  * string RODATA_MARKER, data (a writable global) DATA_MARKER, and stackN a
  * u64 local of thread "mt-worker-N" equal to STACK_MARKER + N, live while
- * the thread waits; sparse and file are the mappings described there.
+ * the thread waits; sparse, file and dense are the mappings described there.
  * Then serves stdin: "set HEX" stores HEX in the heap u64 and in data and
  * answers "ok"; end of input exits. */
 #include <inttypes.h>
@@ -66,9 +67,20 @@ static char *map_short_file(void)
 	return p;
 }
 
+static char *map_dense(void)
+{
+	char *p = mmap(NULL, DENSE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	if (p == MAP_FAILED)
+		exit(1);
+	for (size_t off = 0; off < DENSE_SIZE; off += 8)
+		*(uint64_t *)(p + off) = DENSE_VALUE(off);
+	return p;
+}
+
 int main(void)
 {
-	char *sparse = map_sparse(), *file = map_short_file();
+	char *sparse = map_sparse(), *file = map_short_file(), *dense = map_dense();
 	volatile uint64_t *heap = malloc(64);
 	if (!heap)
 		return 1;
@@ -85,9 +97,10 @@ int main(void)
 	while (!stack_slots[0] || !stack_slots[1])
 		pthread_cond_wait(&cond, &lock);
 	pthread_mutex_unlock(&lock);
-	printf("READY heap=%p rodata=%p data=%p stack0=%p stack1=%p sparse=%p file=%p\n",
+	printf("READY heap=%p rodata=%p data=%p stack0=%p stack1=%p sparse=%p file=%p dense=%p\n",
 	       (void *)heap, (const void *)rodata_marker, (void *)&data_marker,
-	       (void *)stack_slots[0], (void *)stack_slots[1], (void *)sparse, (void *)file);
+	       (void *)stack_slots[0], (void *)stack_slots[1], (void *)sparse, (void *)file,
+	       (void *)dense);
 	fflush(stdout);
 	char line[128];
 	while (fgets(line, sizeof(line), stdin)) {
