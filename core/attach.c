@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "asyncdump/process.h"
+#include "clock.h"
 #include "proc.h"
 #include "search.h"
 
@@ -76,17 +77,10 @@ struct ad_stopped {
 	bool leader_exited;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static uint64_t us_since(const struct timespec *t0)
 {
 	int64_t t = (int64_t)t0->tv_sec * 1000000000ll + t0->tv_nsec;
-	int64_t d = now_ns() - t;
+	int64_t d = ad_monotonic_ns() - t;
 	return d > 0 ? (uint64_t)d / 1000 : 0;
 }
 
@@ -265,7 +259,7 @@ static void sleep_until_a_stop(const struct ad_stopped *s, unsigned round)
 /* Waits until every SEIZED tracee has stopped or exited, or the deadline. */
 static struct ad_error *wait_for_stops(struct ad_stopped *s, int64_t timeout_ns)
 {
-	int64_t deadline = now_ns() + timeout_ns;
+	int64_t deadline = ad_monotonic_ns() + timeout_ns;
 	for (unsigned round = 0;; round++) {
 		size_t pending = 0;
 		for (size_t i = 0; i < s->n; i++) {
@@ -283,7 +277,7 @@ static struct ad_error *wait_for_stops(struct ad_stopped *s, int64_t timeout_ns)
 		}
 		if (!pending)
 			return NULL;
-		if (now_ns() > deadline)
+		if (ad_monotonic_ns() > deadline)
 			break;
 		sleep_until_a_stop(s, round);
 	}

@@ -7,8 +7,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "copier.h"
 
 /* Room for ad_vm_read()'s iovec arrays, and for a sanitizer's stack. */
@@ -31,7 +31,7 @@ struct ad_copier {
 	struct ad_vm_range first;
 	const struct ad_vm_range *rest;
 	size_t n;
-	bool copied; /* written by the thread, read after the join */
+	bool copied; /* written by the thread before done */
 };
 
 static bool has_second_cpu(void)
@@ -46,20 +46,13 @@ static void wait_on(sem_t *sem)
 		;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Until *flag, spinning at most SPIN_NS, then asleep on sem (which is
  * posted after the flag is set). */
 static void spin_then_wait(atomic_bool *flag, sem_t *sem)
 {
-	uint64_t until = now_ns() + SPIN_NS;
+	int64_t until = ad_monotonic_ns() + SPIN_NS;
 	for (unsigned i = 0; !atomic_load_explicit(flag, memory_order_acquire); i++) {
-		if ((i & 1023) == 0 && now_ns() > until) {
+		if ((i & 1023) == 0 && ad_monotonic_ns() > until) {
 			wait_on(sem);
 			return;
 		}
