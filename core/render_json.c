@@ -524,8 +524,8 @@ struct skeleton_key {
 
 struct skeleton {
 	struct skeleton_key key;
-	char *bytes; /* NULL: an empty slot */
-	size_t len, cap;
+	struct ad_outbuf text;
+	bool kept; /* false: an empty slot */
 };
 
 struct render {
@@ -701,7 +701,7 @@ static void render_fini(struct render *r)
 {
 	for (size_t i = 0; i < SKELETON_SETS; i++)
 		for (size_t j = 0; j < SKELETON_WAYS; j++)
-			free(r->skeletons[i][j].bytes);
+			free(r->skeletons[i][j].text.buf);
 	free(r->written_json.buf);
 	ad_u64map_deinit(&r->adapters);
 	free(r->index);
@@ -742,10 +742,10 @@ static bool copy_skeleton(struct render *r, const struct skeleton_key *k)
 		return false;
 	struct skeleton *set = skeleton_set(r, k);
 	for (size_t i = 0; i < SKELETON_WAYS; i++) {
-		if (!set[i].bytes || !same_key(&set[i].key, k))
+		if (!set[i].kept || !same_key(&set[i].key, k))
 			continue;
 		move_first(set, i);
-		ad_outbuf_append(w->out, set[0].bytes, set[0].len);
+		ad_outbuf_append(w->out, set[0].text.buf, set[0].text.len);
 		w->has_items[w->depth - 1] = true;
 		w->after_key = true;
 		return true;
@@ -753,33 +753,36 @@ static bool copy_skeleton(struct render *r, const struct skeleton_key *k)
 	return false;
 }
 
+/* Where the writer is in its text: what a copy is kept from. */
+static size_t text_mark(const struct render *r)
+{
+	return r->w->out ? r->w->out->len : 0;
+}
+
+/* Makes *kept what the writer wrote since `from`; false (kept empty) when
+ * it could not be kept: the part is then only written again. */
+static bool keep_text(const struct jw *w, size_t from, struct ad_outbuf *kept)
+{
+	kept->len = 0;
+	kept->oom = false;
+	if (!w->out || w->out->oom)
+		return false;
+	ad_outbuf_append(kept, w->out->buf + from, w->out->len - from);
+	bool ok = !kept->oom;
+	kept->oom = false;
+	return ok;
+}
+
 /* Keeps what the writer wrote since `from` as the part k names, in place
- * of the set's way used longest ago. A part that cannot be kept is only
- * written again. */
+ * of the set's way used longest ago. */
 static void keep_skeleton(struct render *r, const struct skeleton_key *k, size_t from)
 {
-	struct jw *w = r->w;
-	if (!w->out || w->out->oom)
+	if (!r->w->out)
 		return;
 	struct skeleton *set = skeleton_set(r, k);
 	move_first(set, SKELETON_WAYS - 1);
-	struct skeleton *s = &set[0];
-	size_t len = w->out->len - from;
-	if (len > s->cap) {
-		char *bytes = realloc(s->bytes, len);
-		if (!bytes)
-			return;
-		s->bytes = bytes;
-		s->cap = len;
-	}
-	memcpy(s->bytes, w->out->buf + from, len);
-	s->len = len;
-	s->key = *k;
-}
-
-static size_t skeleton_start(const struct render *r)
-{
-	return r->w->out ? r->w->out->len : 0;
+	set[0].key = *k;
+	set[0].kept = keep_text(r->w, from, &set[0].text);
 }
 
 static void location_json(struct jw *w, const struct ad_location *loc)
@@ -841,17 +844,11 @@ static void blocked_on_json(struct render *r, const struct ad_blocked_on *b)
 		jw_text(w, r->written_json.buf, r->written_json.len);
 		return;
 	}
-	size_t from = skeleton_start(r);
+	size_t from = text_mark(r);
 	blocked_on_members(r, b);
-	if (!compact || w->out->oom)
-		return;
 	/* jw_separate() wrote nothing there: a blocked_on is a member's value. */
-	r->written_json.len = 0;
-	r->written = NULL;
-	ad_outbuf_append(&r->written_json, w->out->buf + from, w->out->len - from);
-	if (!r->written_json.oom)
-		r->written = b;
-	r->written_json.oom = false;
+	if (compact)
+		r->written = keep_text(w, from, &r->written_json) ? b : NULL;
 }
 
 static void blocked_on_members(struct render *r, const struct ad_blocked_on *b)
@@ -1101,7 +1098,7 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 	jw_object(w);
 	struct skeleton_key head = { f->name, f->type, SKELETON_HEAD | f->kind, w->depth };
 	if (!copy_skeleton(r, &head)) {
-		size_t from = skeleton_start(r);
+		size_t from = text_mark(r);
 		jw_key(w, "kind");
 		jw_kept_string(w, ad_frame_kind_name(f->kind));
 		jw_key(w, "name");
@@ -1118,7 +1115,7 @@ static void frame_json(struct render *r, const struct ad_frame *f, unsigned dept
 	struct skeleton_key middle = { f->location, f->macro_location, SKELETON_MIDDLE | f->state,
 				       w->depth };
 	if (!copy_skeleton(r, &middle)) {
-		size_t from = skeleton_start(r);
+		size_t from = text_mark(r);
 		jw_key(w, "state");
 		jw_kept_string(w, ad_frame_state_name(f->state));
 		jw_key(w, "location");
