@@ -19,9 +19,11 @@
 #include "decode.h"
 #include "fault.h"
 #include "lru.h"
+#include "names.h"
 #include "priority.h"
 #include "proc.h"
 #include "runtime.h"
+#include "spare.h"
 #include "unwind.h"
 #include "wait_graph.h"
 
@@ -61,6 +63,9 @@ struct ad_context {
 	struct ad_lru infos;
 	struct ad_lru unwinders; /* struct ad_unwinder, by pid */
 	char *debuginfo_dirs;    /* ad_context_options; NULL: the standard places */
+	/* Copy buffers and trace pools kept from one sample for the next
+	 * (spare.h); NULL: mapped afresh each time. */
+	struct ad_spare *spare;
 };
 
 static void binary_destroy(void *value);
@@ -86,6 +91,8 @@ struct ad_error *ad_context_create(const struct ad_context_options *options,
 	if (!err && options && options->debuginfo_dirs &&
 	    !(ctx->debuginfo_dirs = strdup(options->debuginfo_dirs)))
 		err = &ad_error_nomem;
+	/* Without it (out of memory) every sample maps its memory afresh. */
+	ctx->spare = ad_spare_create();
 	if (err) {
 		ad_context_destroy(ctx);
 		return err;
@@ -115,7 +122,24 @@ void ad_context_destroy(struct ad_context *ctx)
 	ad_lru_deinit(&ctx->infos);
 	ad_lru_deinit(&ctx->unwinders);
 	free(ctx->debuginfo_dirs);
+	ad_spare_unref(ctx->spare);
 	free(ctx);
+}
+
+void ad_context_trim(struct ad_context *ctx, uint64_t idle_ms)
+{
+	ad_spare_trim(ctx->spare, idle_ms);
+}
+
+/* A trace whose pool takes its large chunks from the memory earlier
+ * samples left, and leaves its own there when destroyed. */
+static struct ad_trace *create_trace(struct ad_context *ctx)
+{
+	struct ad_trace *t = ad_trace_create();
+	struct ad_names *names = t ? ad_trace_names(t) : NULL;
+	if (names)
+		ad_strpool_keep_chunks(&names->pool, ctx->spare);
+	return t;
 }
 
 static struct ad_error *binary_key_of(pid_t pid, struct binary_key *ret, char *exe_path, size_t len)
@@ -509,7 +533,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 		return err;
 	struct binary *b = held->value;
 	/* Checked above: the snapshot does not check again. */
-	struct ad_snapshot_options sopts = { .process_checked = true };
+	struct ad_snapshot_options sopts = { .process_checked = true, .spare = ctx->spare };
 	if (options) {
 		sopts.no_stop = options->no_stop;
 		sopts.max_bytes = options->max_snapshot_bytes;
@@ -521,7 +545,7 @@ struct ad_error *ad_capture(struct ad_context *ctx, pid_t pid,
 		goto out;
 	/* The target runs again: decode without competing with it. */
 	ad_priority_lower(options ? options->decode_priority : AD_DECODE_PRIORITY_NORMAL, &priority);
-	if (!(trace = ad_trace_create())) {
+	if (!(trace = create_trace(ctx))) {
 		err = &ad_error_nomem;
 		goto out;
 	}
@@ -598,7 +622,7 @@ struct ad_error *ad_capture_core(struct ad_context *ctx, struct ad_core *core,
 	if (err)
 		return err;
 	struct binary *b = held->value;
-	struct ad_trace *trace = ad_trace_create();
+	struct ad_trace *trace = create_trace(ctx);
 	if (!trace)
 		err = &ad_error_nomem;
 	if (!err && !(err = core_header(trace, core, b->di)))

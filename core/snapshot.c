@@ -42,6 +42,7 @@
 #include "segments.h"
 #include "huge_pages.h"
 #include "sockets.h"
+#include "spare.h"
 #include "unstopped.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -84,6 +85,7 @@ struct snap_memory {
 	size_t buf_len;
 	char *extra;
 	size_t extra_len;
+	struct ad_spare *spare;      /* where buf and extra go back to, or NULL */
 	pid_t pid;
 	/* ad_snapshot_refresh()'s: reads of the process now, and their buffer. */
 	struct ad_vm vm;
@@ -162,10 +164,9 @@ static void snap_memory_destroy(void *ctx)
 		return;
 	ad_reader_destroy(m->cache);
 	ad_reader_destroy(m->live_reader);
-	if (m->buf)
-		munmap(m->buf, m->buf_len);
-	if (m->extra)
-		munmap(m->extra, m->extra_len);
+	ad_spare_give(m->spare, m->buf, m->buf_len);
+	ad_spare_give(m->spare, m->extra, m->extra_len);
+	ad_spare_unref(m->spare);
 	free(m->segments);
 	free(m->live);
 	ad_vm_deinit(&m->vm);
@@ -234,6 +235,7 @@ struct plan {
 	size_t buf_len;
 	char *extra;                 /* replaces buf if the mappings outgrew it */
 	size_t extra_len;
+	struct ad_spare *spare;      /* buffers kept from earlier samples, or NULL */
 	size_t nthreads;
 	struct ad_thread *threads;
 	struct ad_copier *copier;    /* shares the pause's copy, or NULL */
@@ -251,10 +253,8 @@ static void plan_deinit(struct plan *p)
 	free(p->ranges);
 	free(p->todo);
 	free(p->holes);
-	if (p->buf)
-		munmap(p->buf, p->buf_len);
-	if (p->extra)
-		munmap(p->extra, p->extra_len);
+	ad_spare_give(p->spare, p->buf, p->buf_len);
+	ad_spare_give(p->spare, p->extra, p->extra_len);
 	free(p->threads);
 }
 
@@ -449,10 +449,19 @@ static struct ad_error *too_large(pid_t pid, uint64_t bytes, uint64_t max)
 			       (double)max / (1 << 20));
 }
 
-static void *map_buffer(size_t len)
+/* A buffer of at least *len bytes (*len: its length), kept from an earlier
+ * sample when one fits: its pages are written again without the kernel
+ * zeroing them (spare.h). */
+static char *map_buffer(struct ad_spare *spare, size_t *len)
 {
-	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	size_t got;
+	char *p = ad_spare_take(spare, *len ? *len : 1, &got);
+	if (p) {
+		*len = got;
+		return p;
+	}
+	p = mmap(NULL, *len ? *len : 1, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -558,7 +567,7 @@ static struct ad_error *prepare(struct plan *p)
 	    !reserve((void **)&p->text, &p->text_cap, 2 * p->text_len + 65536, 1))
 		return &ad_error_nomem;
 	p->buf_len = (size_t)(p->slots + p->slots / 4) + ((size_t)64 << 20);
-	p->buf = map_buffer(p->buf_len);
+	p->buf = map_buffer(p->spare, &p->buf_len);
 	if (!p->buf)
 		return ad_error_os(errno, "pid %d: reserving %zu bytes for the snapshot",
 				   (int)p->pid, p->buf_len);
@@ -584,7 +593,7 @@ static struct ad_error *rebase(struct plan *p)
 		/* The mappings outgrew the reservation since the first read:
 		 * map one buffer that holds them all (rare; costs page faults). */
 		p->extra_len = (size_t)p->slots;
-		p->extra = map_buffer(p->extra_len);
+		p->extra = map_buffer(p->spare, &p->extra_len);
 		if (!p->extra)
 			return &ad_error_nomem;
 		base = p->extra;
@@ -798,6 +807,7 @@ static struct ad_error *build_reader(struct plan *p, struct ad_snapshot *snap)
 	m->buf_len = p->buf_len;
 	m->extra = p->extra;
 	m->extra_len = p->extra_len;
+	m->spare = ad_spare_ref(p->spare);
 	p->buf = p->extra = NULL;
 	struct ad_error *err = build_segments(p, m);
 	if (!err)
@@ -1006,6 +1016,7 @@ struct ad_error *ad_snapshot_take(pid_t pid, const struct ad_snapshot_options *o
 		.max_bytes = options && options->max_bytes ? options->max_bytes : DEFAULT_MAX_BYTES,
 		.page_size = (uint64_t)sysconf(_SC_PAGESIZE),
 		.pagemap_fd = -1,
+		.spare = options ? options->spare : NULL,
 	};
 	struct ad_snapshot *snap = calloc(1, sizeof(*snap));
 	if (!snap)

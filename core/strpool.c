@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "huge_pages.h"
+#include "spare.h"
 #include "strpool.h"
 
 #define CHUNK_SIZE (256 * 1024)
@@ -23,7 +24,7 @@ struct ad_strpool_chunk {
 	_Alignas(16) char data[];
 };
 
-static struct ad_strpool_chunk *chunk_create(size_t cap)
+static struct ad_strpool_chunk *chunk_create(struct ad_spare *spare, size_t cap)
 {
 	if (cap > SIZE_MAX - sizeof(struct ad_strpool_chunk) - AD_HUGE_PAGE_SIZE)
 		return NULL;
@@ -32,10 +33,16 @@ static struct ad_strpool_chunk *chunk_create(size_t cap)
 	bool mapped = len >= AD_HUGE_PAGE_SIZE;
 	if (mapped) {
 		len = (len + AD_HUGE_PAGE_SIZE - 1) & ~(AD_HUGE_PAGE_SIZE - 1);
-		c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (c == MAP_FAILED)
-			return NULL;
-		ad_advise_huge_pages(c, len);
+		size_t got;
+		if ((c = ad_spare_take(spare, len, &got))) {
+			len = got;
+		} else {
+			c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+			if (c == MAP_FAILED)
+				return NULL;
+			ad_advise_huge_pages(c, len);
+		}
 		cap = len - sizeof(*c);
 	} else if (!(c = malloc(len))) {
 		return NULL;
@@ -45,10 +52,10 @@ static struct ad_strpool_chunk *chunk_create(size_t cap)
 	return c;
 }
 
-static void chunk_destroy(struct ad_strpool_chunk *c)
+static void chunk_destroy(struct ad_spare *spare, struct ad_strpool_chunk *c)
 {
 	if (c->mapped)
-		munmap(c, sizeof(*c) + c->size);
+		ad_spare_give(spare, c, sizeof(*c) + c->size);
 	else
 		free(c);
 }
@@ -67,16 +74,28 @@ void ad_strpool_init(struct ad_strpool *p)
 	p->chunks = NULL;
 	p->next = NULL;
 	p->left = 0;
+	p->spare = NULL;
+}
+
+void ad_strpool_keep_chunks(struct ad_strpool *p, struct ad_spare *spare)
+{
+	ad_spare_unref(p->spare);
+	p->spare = ad_spare_ref(spare);
+}
+
+static void destroy_chunks(struct ad_strpool *p, struct ad_strpool_chunk *c)
+{
+	while (c) {
+		struct ad_strpool_chunk *next = c->next;
+		chunk_destroy(p->spare, c);
+		c = next;
+	}
 }
 
 void ad_strpool_deinit(struct ad_strpool *p)
 {
-	struct ad_strpool_chunk *c = p->chunks;
-	while (c) {
-		struct ad_strpool_chunk *next = c->next;
-		chunk_destroy(c);
-		c = next;
-	}
+	destroy_chunks(p, p->chunks);
+	ad_spare_unref(p->spare);
 	ad_strpool_init(p);
 }
 
@@ -85,10 +104,8 @@ void ad_strpool_reset(struct ad_strpool *p)
 	struct ad_strpool_chunk *keep = p->chunks;
 	if (!keep)
 		return;
-	p->chunks = keep->next;
-	ad_strpool_deinit(p);
+	destroy_chunks(p, keep->next);
 	keep->next = NULL;
-	p->chunks = keep;
 	p->next = keep->data;
 	p->left = keep->size;
 }
@@ -105,7 +122,7 @@ void *ad_strpool_alloc_slow(struct ad_strpool *p, size_t size)
 		return ret;
 	}
 	size_t grown = next_chunk_size(p);
-	struct ad_strpool_chunk *c = chunk_create(size > grown ? size : grown);
+	struct ad_strpool_chunk *c = chunk_create(p->spare, size > grown ? size : grown);
 	if (!c)
 		return NULL;
 	size_t cap = c->size;

@@ -10,9 +10,16 @@ struct ad_strpool {
 	struct ad_strpool_chunk *chunks;
 	char *next;                /* the free part of the newest chunk */
 	size_t left;
+	struct ad_spare *spare;    /* where large chunks go back to, or NULL */
 };
 
+struct ad_spare;
+
 void ad_strpool_init(struct ad_strpool *p);
+/* Large chunks come from and go back to `spare` (spare.h; a reference is
+ * held) instead of being mapped and unmapped: for pools that each sample
+ * fills afresh. */
+void ad_strpool_keep_chunks(struct ad_strpool *p, struct ad_spare *spare);
 void ad_strpool_deinit(struct ad_strpool *p);
 /* Empties the pool for reuse, keeping one chunk. */
 void ad_strpool_reset(struct ad_strpool *p);

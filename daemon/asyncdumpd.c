@@ -276,6 +276,25 @@ static void block_stop_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A sample's copy buffer and trace pool are kept for the next one (see
+ * ad_context_trim()) this long: past the default watch interval, so that a
+ * watched process's samples reuse them; an idle daemon gives them back. */
+#define KEEP_SAMPLE_MEMORY_MS 15000
+#define TRIM_EVERY_S 1
+
+/* Waits for SIGTERM or SIGINT in `stop` (blocked), meanwhile giving back the
+ * memory that samples left and nobody used for a while. */
+static int wait_for_stop_signal(const sigset_t *stop, struct ad_context *ctx)
+{
+	const struct timespec tick = { .tv_sec = TRIM_EVERY_S };
+	for (;;) {
+		int sig = sigtimedwait(stop, NULL, &tick);
+		if (sig > 0)
+			return sig;
+		ad_context_trim(ctx, KEEP_SAMPLE_MEMORY_MS);
+	}
+}
+
 static int serve(const struct ad_config *config)
 {
 	sigset_t stop;
@@ -297,9 +316,7 @@ static int serve(const struct ad_config *config)
 	}
 	log_msg(AD_LOG_INFO, "asyncdumpd %s started pid=%d", PACKAGE_VERSION, (int)app.self);
 
-	int sig;
-	while (sigwait(&stop, &sig) != 0)
-		;
+	int sig = wait_for_stop_signal(&stop, app.ctx);
 	log_msg(AD_LOG_INFO, "stopping on %s: finishing requests in flight",
 		sig == SIGINT ? "SIGINT" : "SIGTERM");
 	server_stop(server);

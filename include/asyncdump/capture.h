@@ -33,6 +33,12 @@ struct ad_context_options {
 struct ad_error *ad_context_create(const struct ad_context_options *options,
 				   struct ad_context **ret);
 void ad_context_destroy(struct ad_context *ctx);
+/* A context keeps the large memory of a finished sample (its copy buffer,
+ * its trace's pool) for the next one, where the kernel would otherwise zero
+ * every page of it afresh; the kernel may take kept pages back whenever it
+ * needs memory. This unmaps what no sample has used for idle_ms (0: all):
+ * long-lived callers call it now and then. */
+void ad_context_trim(struct ad_context *ctx, uint64_t idle_ms);
 
 /* The priority of the capturing thread while it decodes, after the target
  * has been resumed (the pause itself always runs at the caller's priority). */

@@ -20,6 +20,8 @@
 #include "memory.h"
 #include "process.h"
 
+struct ad_spare;
+
 struct ad_snapshot_options {
 	/* Upper bound on copied bytes; exceeding it is AD_ERROR_TOO_LARGE
 	 * (before anything is stopped when /proc/PID/maps already says so).
@@ -40,6 +42,10 @@ struct ad_snapshot_options {
 	 * where the process wrote meanwhile (ad_snapshot_refresh() finds
 	 * where), and threads are known only when blocked in a system call. */
 	bool no_stop;
+	/* Where the copy buffer comes from and goes back to: memory kept from
+	 * earlier samples (ad_capture() passes its context's); NULL: mapped
+	 * for this snapshot alone. */
+	struct ad_spare *spare;
 };
 
 /* A range of target memory [start, end). */

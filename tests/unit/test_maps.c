@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "strmap.h"
+#include "spare.h"
 #include "strpool.h"
 #include "u64map.h"
 
@@ -163,6 +164,41 @@ START_TEST(strpool_grown_to_large_chunks_keeps_every_block)
 }
 END_TEST
 
+/* Pools of successive samples share their large chunks through a spare
+ * (spare.h): the second pool takes what the first gave back, and every
+ * block in it still holds what was written to it, not the first's bytes. */
+START_TEST(strpool_takes_large_chunks_another_pool_gave_back)
+{
+	enum { N = 3000 };
+	static unsigned char *blocks[N];
+	struct ad_spare *spare = ad_spare_create();
+	ck_assert_ptr_nonnull(spare);
+	uint64_t kept_after_first = 0;
+	for (int round = 0; round < 2; round++) {
+		struct ad_strpool p;
+		ad_strpool_init(&p);
+		ad_strpool_keep_chunks(&p, spare);
+		for (size_t i = 0; i < N; i++) {
+			blocks[i] = ad_strpool_alloc(&p, 4000);
+			ck_assert_ptr_nonnull(blocks[i]);
+			memset(blocks[i], (int)((i + (size_t)round) & 0xff), 4000);
+		}
+		if (round == 1) /* it took back what the first round left */
+			ck_assert_uint_lt(ad_spare_kept_bytes(spare), kept_after_first);
+		for (size_t i = 0; i < N; i++) {
+			ck_assert_uint_eq(blocks[i][0], (i + (size_t)round) & 0xff);
+			ck_assert_uint_eq(blocks[i][3999], (i + (size_t)round) & 0xff);
+		}
+		ad_strpool_deinit(&p);
+		if (round == 0) {
+			kept_after_first = ad_spare_kept_bytes(spare);
+			ck_assert_uint_ge(kept_after_first, (uint64_t)2 << 20);
+		}
+	}
+	ad_spare_unref(spare);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maps");
@@ -172,6 +208,7 @@ int main(void)
 	tcase_add_test(tc, strmap_holds_every_key_and_keeps_the_first);
 	tcase_add_test(tc, strpool_blocks_are_aligned_and_disjoint_before_and_after_a_reset);
 	tcase_add_test(tc, strpool_grown_to_large_chunks_keeps_every_block);
+	tcase_add_test(tc, strpool_takes_large_chunks_another_pool_gave_back);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "asyncdump/process.h"
 #include "asyncdump/snapshot.h"
 #include "proc.h"
+#include "spare.h"
 #include "../integration/memtarget.h"
 
 struct target {
@@ -276,6 +278,77 @@ START_TEST(snapshot_faults_on_unreadable_pages_only)
 	assert_dense_copied(snap, &t);
 	ad_snapshot_destroy(snap);
 	stop_target(&t);
+}
+END_TEST
+
+/* A copy buffer kept from an earlier sample (spare.h) holds that sample's
+ * bytes: a snapshot into it must read what it copied, zeros where a sparse
+ * mapping has no pages, and faults where pages could not be read, never
+ * what the buffer held before. */
+START_TEST(snapshot_into_a_kept_buffer_reads_nothing_it_held)
+{
+	struct target t;
+	start_target(&t);
+	struct ad_spare *spare = ad_spare_create();
+	ck_assert_ptr_nonnull(spare);
+	struct ad_snapshot_options o = { .spare = spare };
+	struct ad_snapshot *snap;
+	assert_ok(ad_snapshot_take(t.pid, &o, &snap));
+	ad_snapshot_destroy(snap);
+	uint64_t kept = ad_spare_kept_bytes(spare);
+	ck_assert_uint_ge(kept, DENSE_SIZE);
+	size_t len;
+	char *buf = ad_spare_take(spare, (size_t)kept, &len);
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 0xa5, len);
+	ad_spare_give(spare, buf, len);
+
+	assert_ok(ad_snapshot_take(t.pid, &o, &snap));
+	ck_assert_uint_eq(ad_spare_kept_bytes(spare), 0); /* it took the buffer */
+	uint64_t v;
+	assert_ok(ad_read_u64(snap->reader, t.heap, &v));
+	ck_assert_uint_eq(v, MEM_INITIAL);
+	assert_ok(ad_read_u64(snap->reader, t.sparse + SPARSE_OFFSET, &v));
+	ck_assert_uint_eq(v, SPARSE_MARKER);
+	assert_ok(ad_read_u64(snap->reader, t.sparse + 4096, &v));
+	ck_assert_uint_eq(v, 0);
+	struct ad_error *err = ad_read_u64(snap->reader, t.file + (uint64_t)sysconf(_SC_PAGESIZE),
+					   &v);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->code, AD_ERROR_FAULT);
+	ad_error_destroy(err);
+	assert_dense_copied(snap, &t);
+	ad_snapshot_destroy(snap);
+	ck_assert_uint_eq(ad_spare_kept_bytes(spare), len); /* and gave it back */
+	ad_spare_unref(spare);
+	stop_target(&t);
+}
+END_TEST
+
+/* What a spare keeps: given mappings, taken by size (not one much larger
+ * than asked for), unmapped once idle long enough. */
+START_TEST(spare_keeps_mappings_until_idle)
+{
+	struct ad_spare *spare = ad_spare_create();
+	size_t big = 8u << 20, small = 2u << 20, got = 0;
+	char *b = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(b, MAP_FAILED);
+	ad_spare_give(spare, b, big);
+	ck_assert_uint_eq(ad_spare_kept_bytes(spare), big);
+	ck_assert_ptr_null(ad_spare_take(spare, small, &got)); /* 4x what is asked */
+	ck_assert_ptr_null(ad_spare_take(spare, big + 1, &got));
+	ck_assert_ptr_eq(ad_spare_take(spare, big / 2, &got), b);
+	ck_assert_uint_eq(got, big);
+	ck_assert_uint_eq(ad_spare_kept_bytes(spare), 0);
+	b[big - 1] = 1; /* still ours, still writable */
+	ad_spare_give(spare, b, big);
+	ad_spare_trim(spare, 60000); /* not idle for a minute yet */
+	ck_assert_uint_eq(ad_spare_kept_bytes(spare), big);
+	ad_spare_trim(spare, 0);
+	ck_assert_uint_eq(ad_spare_kept_bytes(spare), 0);
+	ck_assert_ptr_null(ad_spare_take(spare, 1, &got));
+	ck_assert_ptr_null(ad_spare_take(NULL, 1, &got));
+	ad_spare_unref(spare);
 }
 END_TEST
 
@@ -696,6 +769,8 @@ int main(void)
 	tcase_add_test(snap, snapshot_records_threads_exe_and_times);
 	tcase_add_test(snap, snapshot_over_the_limit_is_refused);
 	tcase_add_test(snap, snapshot_memory_is_admitted_and_given_back);
+	tcase_add_test(snap, snapshot_into_a_kept_buffer_reads_nothing_it_held);
+	tcase_add_test(snap, spare_keeps_mappings_until_idle);
 	tcase_set_timeout(snap, 30);
 	suite_add_tcase(s, snap);
 	TCase *stop = tcase_create("stop");
