@@ -721,7 +721,7 @@ def section_issue18_open(results, nproc):
   the first capture near a warm one; skipping threads was not needed.
 - **Decode + render per task**: counted by callgrind (instructions, whatever the load), a
   warm JSON request at 10,000 tasks went from 1,128 million to 613, 521, 421 and 256 million in
-  earlier sessions and to 164 million in this one (16,400 a task). This session: a frame's
+  earlier sessions and to 164 million in the last one (16,400 a task). That session: a frame's
   members that every frame of its type at one suspension point writes alike (kind, name,
   type; state, location) are kept as first written and copied after (256 → 209 million); the
   index of tasks by id is made only at the first task link; the tokio task's `Stage` enum is
@@ -730,14 +730,22 @@ def section_issue18_open(results, nproc):
   read once per vtable a walk instead of three reads per task outside the copy (→ 181); an
   async fn's state and awaited field are kept per variant with its location; and a task's
   summary, the same blocked_on as its leaf's, is copied from the leaf's compact JSON
-  (→ 164). At 10,000 tasks this meets the goal (4.2 µs JSON, 4.4 µs text, in this run); at
-  100,000 the warm request is mostly the kernel's: under perf (below) 66 % of asyncdumpd's
-  time is in the kernel, 40 % zeroing fresh pages (`clear_page_erms`) for the copy buffer and
-  the trace's pool, which every sample maps anew, and what that costs depends on the host's
-  memory: by hand on the quiet machine right after this run, the same build and target took
-  0.29–0.36 s (2.9–3.6 µs a task) against 0.68 s in the run; the same holds for the "linear in
-  N" rows. Keeping the copy buffer and the pool from one sample to the next (at the price of
-  holding that memory between samples) is what would take it out; not started. Earlier: a
+  (→ 164). That met the goal at 10,000 tasks (4.2 µs JSON, 4.4 µs text, in that run), not
+  at 100,000 (6.8 and 8.6 µs), where the warm request was mostly the kernel's: under perf 66 %
+  of asyncdumpd's time was in the kernel, 40 % zeroing fresh pages (`clear_page_erms`) of the
+  copy buffer and the trace's pool, which every sample mapped anew; what that costs depends on
+  the host's memory (by hand on the quiet machine the same request took half as long), and the
+  "linear in N" rows missed for the same reason. This session a sample's copy buffer and its
+  pool's large chunks are kept for the next sample (`core/spare.c`, owned by the context):
+  written again, their pages need no zeroing. Kept memory is advised `MADV_FREE`, so the
+  kernel takes it back when it needs memory, and asyncdumpd unmaps what no sample used for
+  15 s (past the watch list's default 10 s interval). Under perf by hand, `clear_page_erms`
+  went from 16 % of a warm 100,000-task request to none (in this run's profile above, from
+  40 % to under 2 %); in this run the request is 4.1 µs a
+  task (JSON) and 3.6 µs (text), 11× the old path's, and the "linear in N" rows pass. The
+  warm request of each round reuses what its daemon's cold one left. The price is memory
+  held while samples come: by hand at 100,000 tasks asyncdumpd's RSS stayed at 295 MiB after
+  a request and fell to 133 MiB (the kept sample, as before) 17 s later. Earlier: a
   trace keeps one copy of each type name, display name and suspension
   point, shared by its frames, and its frames and their blocked_on come from the trace's pool
   (allocations 18 → 1.2 a task); what is the same for every instance of a type is worked out
@@ -763,9 +771,8 @@ def section_issue18_open(results, nproc):
   client's. By hand, with curl, on the quiet machine: 45–75 ms at 10,000 tasks and 0.35–0.72 s
   at 100,000, against 1.5–1.6 s at 100,000 for 7c7a6f6 measured the same way. What is left is spread over the decoder's walk
   (variant and member reads through the reader, the recognisers' name tests), the JSON text
-  (57 members a task), zeroing fresh memory and sending 134 MiB; reaching 5 µs on a loaded
-  machine needs decode plans that read an instance without asking DWARF-shaped questions,
-  and memory reused across samples.
+  (57 members a task), the pause's copy and sending 134 MiB; going well below 5 µs needs
+  decode plans that read an instance without asking DWARF-shaped questions.
 - **Text format**: drawn from the same walk as JSON, into a tree of plain nodes in one pool
   emptied after each task. A warm text request at 10,000 tasks went from 1,347 to 634 million
   instructions in an earlier session, to 388 million in the next (allocations 28 → 1.2 a
@@ -796,7 +803,14 @@ def section_issue18_open(results, nproc):
   for the whole daemon. Reaching it needs a snapshot that copies only the bytes of a cell the
   decoder reads (planned from the last sample's reads, with a read outside the plan made
   good) or decoding from the stopped target in parts, and a model below 0.9 KiB a task; none
-  is started. Per-type decode plans cached per binary are begun (resolved field and variant
+  is started. How much of the copy the decoder reads was measured this session (a build that
+  recorded every read served from the copy, not kept): for 100,000 benchtarget tasks it read
+  5.5 MB of the 166 MB copied, 55 bytes a task, in 800,000 distinct 64-byte lines (8 a task,
+  51 MB), and touched every one of the 40,644 pages copied. Planning the copy by page would
+  save nothing; by line, from the last sample's reads, it would hold about a third. What is
+  unsolved is a read outside the plan (a task created since, a cell reused by a task of
+  another type): in a stopped sample it can only be made good by another stop, or the task
+  marked inconsistent as without a stop. Per-type decode plans cached per binary are begun (resolved field and variant
   types live beside them; the task's Stage enum, above).
 - **The pause at 1,000 tasks**: most of it was waiting for the target's seven threads to reach
   their stops after PTRACE_INTERRUPT, then re-reading maps and pagemap, and copying. Each
@@ -821,7 +835,11 @@ def section_issue18_open(results, nproc):
   stop, woken as the pause begins and spinning until the copy is planned (woken only then, and
   joined in the pause, it made 1,000 tasks slower). Interleaved with the build before
   (`pause_us`, medians): 1,000 tasks 1.14 → 0.99 ms, 10,000 5.5 → 3.5 ms, 100,000
-  23.7 → 17.6 ms.
+  23.7 → 17.6 ms. In this run the pause at 1,000 tasks is 0.92 ms (`pause_us`) and was felt as
+  1.0 ms, a miss by the probe's resolution (0.63 and 0.79 ms in the last run): the machine's
+  pauses were longer all this session, 10,000 tasks too (2.5 ms against 1.6). Interleaved by
+  hand with the build before this session's change (kept memory; `pause_us`, medians of 15
+  and 12): 1,000 tasks 0.80 → 0.73 ms, 10,000 tasks 2.69 → 2.69 ms.
 """
 
 
