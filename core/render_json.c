@@ -483,6 +483,17 @@ static void summary_json(struct render *r, const struct ad_task *task)
 	blocked_on_json(r, ad_frame_first_blocked_on(task->root));
 }
 
+/* The text's header names the summary and counts the task's other waiting
+ * leaves (a join's, a select's): a member of the tree only. */
+static void more_blocked_on_json(struct render *r, const struct ad_task *task)
+{
+	size_t n = r->w->out ? 0 : ad_frame_count_blocked_on(task->root);
+	if (n > 1) {
+		ad_jw_key(r->w, "more_blocked_on");
+		ad_jw_uint(r->w, n - 1);
+	}
+}
+
 static bool on_path(const struct render *r, uint64_t id, size_t *ret)
 {
 	for (size_t i = 0; i < r->npath; i++) {
@@ -558,6 +569,7 @@ static void task_link_json(struct render *r, uint64_t id, unsigned depth)
 	ad_jw_string_or_null(w, b->note);
 	ad_jw_key(w, "blocked_on");
 	summary_json(r, b);
+	more_blocked_on_json(r, b);
 	size_t pos;
 	if (on_path(r, id, &pos)) {
 		ad_jw_key(w, "recursion");
@@ -756,6 +768,7 @@ static void task_json(struct render *r, const struct ad_task *task)
 	}
 	ad_jw_key(w, "blocked_on");
 	summary_json(r, task);
+	more_blocked_on_json(r, task);
 	ad_jw_key(w, "root");
 	if (task->root)
 		frame_json(r, task->root, 1, false, NULL);

@@ -5,8 +5,10 @@
  * detect cycles and cut big trees in exactly the same way.
  *
  * The document: a line saying which process and when, then one block per
- * task, then the wait-for cycles and the warnings. A block is a header line,
- * a blank line, the frames indented four columns, a blank line:
+ * task, then the wait-for cycles and the warnings. A block is a header line
+ * (it names the first leaf the task waits on; a join or a select that waits
+ * on several adds "[+N more below]"), a blank line, the frames indented four
+ * columns, a blank line:
  *
  *   task 0x1234 (id 7, idle) ~ blocked on timer 0x789 [unchanged 5m12s]
  *
@@ -477,8 +479,16 @@ static void task_header(struct text *x, const char *prefix, const struct ad_node
 	}
 	const char *blocked = get_str(get(task, "blocked_on"), "description");
 	if (blocked) {
+		/* The task's blocked_on is its first waiting leaf's; a join or a
+		 * select waits on the others too, drawn below. */
+		const struct ad_node *more = get(task, "more_blocked_on");
 		out(x, " ~ blocked on ");
 		out_clean(x, blocked);
+		if (ad_node_is(more, AD_NODE_INT)) {
+			out(x, " [+");
+			out_int(x, ad_node_int(more));
+			out(x, " more below]");
+		}
 	}
 	if (ad_node_is(get(task, "consistent"), AD_NODE_FALSE))
 		out(x, " [inconsistent: changed while read]");

@@ -632,6 +632,21 @@ const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f)
 	return f ? first_blocked_on(f, 1) : NULL;
 }
 
+static size_t count_blocked_on(const struct ad_frame *f, unsigned depth)
+{
+	if (f->blocked_on)
+		return 1;
+	size_t n = 0;
+	for (size_t i = 0; depth < AD_FRAME_MAX_DEPTH && i < f->nchildren; i++)
+		n += count_blocked_on(f->children[i], depth + 1);
+	return n;
+}
+
+size_t ad_frame_count_blocked_on(const struct ad_frame *f)
+{
+	return f ? count_blocked_on(f, 1) : 0;
+}
+
 const char *ad_task_kind_name(enum ad_task_kind k)
 {
 	switch (k) {

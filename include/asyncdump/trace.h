@@ -295,6 +295,9 @@ struct ad_task *ad_trace_find_task(const struct ad_trace *t, uint64_t id);
 /* The first frame (depth first, children in order, locals excluded) with a
  * blocked_on, or NULL: the task summary. Walks at most AD_FRAME_MAX_DEPTH levels. */
 const struct ad_blocked_on *ad_frame_first_blocked_on(const struct ad_frame *f);
+/* How many frames the same walk finds with a blocked_on: the leaves that
+ * wait, more than one under a join or a select. 0 for NULL. */
+size_t ad_frame_count_blocked_on(const struct ad_frame *f);
 
 /* Display names and adapter layers (the renderers fold adapters into the
  * frame they wrap, "via Map"; the JSON keeps them, marked). */

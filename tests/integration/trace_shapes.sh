@@ -244,6 +244,18 @@ for fn, marker in [("select_macro", "select_macro_awaits_select"), ("join_macro"
     line, _ = root_line(fn)
     want = "shapes::%s() suspended at %s" % (fn, src.where(marker))
     c.true(line.startswith(want), "%s's text frame: expected it to start with %r, got %r" % (fn, want, line))
+# A join's or select's header names its first waiting branch and counts the
+# others, as many as the branches the source leaves pending.
+for fn, spec in SPECS.items():
+    if "branches" not in spec:
+        continue
+    pending = sum(1 for b in spec["branches"] if b.get("leaf") is not None)
+    headers = [h for h, body in sections if h.startswith("task ") and body and
+               body[-1].strip().startswith("shapes::%s() " % fn)]
+    c.eq(1, len(headers), "text blocks whose outermost frame is %s" % fn)
+    more = re.search(r" \[\+(\d+) more below\]", headers[0]) if headers else None
+    c.eq(pending - 1, int(more.group(1)) if more else 0,
+         "%s's header counts its other waiting branches: %r" % (fn, headers[:1]))
 c.done()
 PY
 	assert_running "$TARGET_PID" "shapes ($profile) at the end"

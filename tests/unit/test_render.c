@@ -808,7 +808,7 @@ START_TEST(three_branch_join_with_a_nested_join)
 	assert_text(t, &no_options,
 		    HEADER
 		    "task 0x1234 (id 7, running) on thread 1235 \"tokio-runtime-w\" ~ blocked on "
-		    "timer 0x789\n"
+		    "timer 0x789 [+2 more below]\n"
 		    "\n"
 		    "    my_program::a() suspended at src/foo.rs:60 [blocked on timer 0x789]\n"
 		    "    | my_program::d() suspended at src/foo.rs:70 [blocked on notify 0x880]\n"

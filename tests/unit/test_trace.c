@@ -488,10 +488,15 @@ START_TEST(first_blocked_on_is_depth_first_and_ignores_locals)
 	ck_ok(ad_frame_add_child(foo, bar));
 	ck_ok(ad_frame_add_child(foo, baz));
 	ck_assert_ptr_eq(ad_frame_first_blocked_on(foo), bbaz);
+	ck_assert_uint_eq(ad_frame_count_blocked_on(foo), 1);
 	ck_ok(ad_frame_add_child(bar, x));
 	ck_ok(ad_frame_block_on(x, AD_RESOURCE_ONESHOT, 0x1, &bx));
 	ck_assert_ptr_eq(ad_frame_first_blocked_on(foo), bx);
 	ck_assert_ptr_null(ad_frame_first_blocked_on(NULL));
+	/* x and baz wait; l is a local, not polled */
+	ck_assert_uint_eq(ad_frame_count_blocked_on(foo), 2);
+	ck_assert_uint_eq(ad_frame_count_blocked_on(bar), 1);
+	ck_assert_uint_eq(ad_frame_count_blocked_on(NULL), 0);
 	ad_frame_destroy(foo);
 }
 END_TEST
@@ -509,6 +514,8 @@ START_TEST(first_blocked_on_stops_at_the_depth_bound)
 	/* the leaf is at depth AD_FRAME_MAX_DEPTH + 1 */
 	ck_assert_ptr_null(ad_frame_first_blocked_on(root));
 	ck_assert_ptr_eq(ad_frame_first_blocked_on(root->children[0]), b);
+	ck_assert_uint_eq(ad_frame_count_blocked_on(root), 0);
+	ck_assert_uint_eq(ad_frame_count_blocked_on(root->children[0]), 1);
 	ad_frame_destroy(root);
 }
 END_TEST
