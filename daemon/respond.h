@@ -20,6 +20,7 @@ struct request {
 	char uri[512];     /* escaped for the log, cut */
 	char method[16];   /* escaped for the log, cut */
 	unsigned status;   /* 0 until a response is queued */
+	bool in_flight;    /* counted by routes_requests_in_flight() */
 };
 
 enum MHD_Result respond_json(struct MHD_Connection *c, struct request *r, unsigned status,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "routes.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,13 @@ struct client {
 
 /* ---------------------------------------------------------------- request state */
 
+static atomic_uint requests_in_flight;
+
+unsigned routes_requests_in_flight(void)
+{
+	return atomic_load(&requests_in_flight);
+}
+
 void *routes_request_begin(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct request *r = calloc(1, sizeof(*r));
@@ -49,6 +57,8 @@ void routes_request_end(void *cls, struct MHD_Connection *c, void **req_cls,
 	admission_response_done(c);
 	if (!r)
 		return;
+	if (r->in_flight)
+		atomic_fetch_sub(&requests_in_flight, 1);
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double ms = (double)(now.tv_sec - r->start.tv_sec) * 1e3 +
@@ -435,6 +445,10 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 	admission_head_received(c);
 	if (!r)
 		return MHD_NO;
+	if (!r->in_flight) { /* MHD completes a request once it was handled */
+		r->in_flight = true;
+		atomic_fetch_add(&requests_in_flight, 1);
+	}
 	if (r->status) { /* answered already; ignore any body */
 		*upload_data_size = 0;
 		return MHD_YES;

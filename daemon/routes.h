@@ -65,5 +65,8 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 			      size_t *upload_data_size, void **req_cls);
 void routes_request_end(void *cls, struct MHD_Connection *c, void **req_cls,
 			enum MHD_RequestTerminationCode toe);
+/* Requests handled and not yet completed (answered and sent, or dropped),
+ * on every listener: what a stop waits for. */
+unsigned routes_requests_in_flight(void);
 
 #endif

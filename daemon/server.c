@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admission.h"
@@ -291,11 +292,27 @@ struct ad_error *server_start(const struct ad_config *config, struct app *app,
 	return NULL;
 }
 
+/* How long a stop waits for samples and responses in flight: a third of
+ * systemd's default patience (90 s), far above what a sample of 100,000
+ * tasks and its document take. */
+#define DRAIN_TIMEOUT_MS 30000
+#define DRAIN_POLL_MS 10
+
+static void wait_for_requests_in_flight(void)
+{
+	const struct timespec poll = { .tv_nsec = DRAIN_POLL_MS * 1000000L };
+	for (unsigned waited = 0; routes_requests_in_flight() && waited < DRAIN_TIMEOUT_MS;
+	     waited += DRAIN_POLL_MS)
+		nanosleep(&poll, NULL);
+}
+
 void server_stop(struct server *s)
 {
 	if (!s)
 		return;
-	/* First stop accepting everywhere, then wait for what is in flight. */
+	/* First stop accepting everywhere, then let the requests in flight
+	 * finish and their responses go out: stopping a daemon closes its
+	 * connections, a response half sent too. */
 	for (size_t i = 0; i < s->n; i++) {
 		MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
 		if (fd != MHD_INVALID_SOCKET)
@@ -303,6 +320,7 @@ void server_stop(struct server *s)
 	}
 	if (s->unix_path)
 		unlink(s->unix_path);
+	wait_for_requests_in_flight();
 	for (size_t i = 0; i < s->n; i++)
 		MHD_stop_daemon(s->daemons[i]);
 	admission_destroy(s->admission);

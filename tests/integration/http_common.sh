@@ -70,12 +70,14 @@ start_daemon() {
 	BASE=${port:+http://127.0.0.1:$port}
 }
 
-# stop_daemon: SIGTERM, and expect exit status 0 within 10 s.
+# stop_daemon [SECONDS]: SIGTERM, and expect exit status 0 within SECONDS
+# (10).
 stop_daemon() {
-	local pid=$DAEMON_PID status=0 deadline=$((SECONDS + 10))
+	local pid=$DAEMON_PID status=0 patience=${1:-10}
+	local deadline=$((SECONDS + patience))
 	kill -TERM "$pid" || fail "stop_daemon: no daemon $pid"
 	while kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "asyncdumpd did not stop within 10 s of SIGTERM"
+		[ "$SECONDS" -lt "$deadline" ] || fail "asyncdumpd did not stop within $patience s of SIGTERM"
 		sleep 0.05
 	done
 	wait "$pid" || status=$?

@@ -99,6 +99,26 @@ python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d["ta
 	fail "six concurrent responses grew asyncdumpd's peak RSS by $((hwm_after - hwm_before)) KiB, more than three documents ($doc_kb KiB each)"
 stop_daemon
 
+note "a request in flight when SIGTERM comes is answered whole"
+# SIGTERM while a sample of 100,000 tasks is being taken (about a second
+# here): the daemon stops accepting, lets the sample finish and its
+# response go out, then exits. It used to stop its connections as soon as
+# the sample was done, cutting the response off.
+start_target counts release --tasks 100000
+huge=$TARGET_PID
+start_daemon --rate-limit 0
+assert_http 200 - "/pids/$huge/tasks?format=text" # the binary is indexed
+curl -s --max-time 120 -o "$HARNESS_TMP/cut" "$BASE/pids/$huge/tasks" &
+client=$!
+sleep 0.3
+stop_daemon 60
+wait "$client" || fail "the response in flight was cut off by SIGTERM (curl exit $?)"
+tail -n +"$(grep -n 'stopping on SIGTERM' "$DAEMON_LOG" | cut -d: -f1)" "$DAEMON_LOG" |
+	grep -q "sample pid=$huge .*outcome=ok" ||
+	fail "the sample was not in flight when SIGTERM came: $(tail -5 "$DAEMON_LOG")"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d["tasks"]) >= 100000, len(d["tasks"])' \
+	"$HARNESS_TMP/cut" || fail "the response sent across SIGTERM is not a whole document"
+
 note "a memory budget for samples in flight (issue 15, finding 5)"
 start_target counts release --tasks 3000
 big2=$TARGET_PID
