@@ -718,10 +718,17 @@ def section_issue18_open(results, nproc):
   unwinder (libdwfl with every mapped module, for their CFI) and unwinds every thread. The
   unwinder no longer opens the executable's DWARF a second time: functions, scopes and names
   come from the debuginfo index already open (issue 19's one DWARF stack), which is what brought
-  the first capture near a warm one; skipping threads was not needed.
+  the first capture near a warm one; skipping threads was not needed. Since this session a
+  warm capture reuses the memory the capture before it left (below) and the first has none to
+  reuse, so the ratio grew: 1.5× (47 ms vs 32 ms) in the last session's run, 1.9× and 2.0× in
+  this session's two (the second, on 05d4baa, misses by its rounding: 61 ms vs 30). By hand,
+  five fresh daemons each, interleaved with the build before (e5d7768): first capture 40.4 →
+  40.9 ms (medians), warm 34 → 29.5 ms.
 - **Decode + render per task**: counted by callgrind (instructions, whatever the load), a
   warm JSON request at 10,000 tasks went from 1,128 million to 613, 521, 421 and 256 million in
-  earlier sessions and to 164 million in the last one (16,400 a task). That session: a frame's
+  earlier sessions and to 164 million in the last one (16,400 a task; 166 million now, with
+  the JSON writer in a file of its own and the text's header counting a join's other waiting
+  branches: 271 → 273 million for text). That session: a frame's
   members that every frame of its type at one suspension point writes alike (kind, name,
   type; state, location) are kept as first written and copied after (256 → 209 million); the
   index of tasks by id is made only at the first task link; the tokio task's `Stage` enum is
@@ -741,8 +748,9 @@ def section_issue18_open(results, nproc):
   kernel takes it back when it needs memory, and asyncdumpd unmaps what no sample used for
   15 s (past the watch list's default 10 s interval). Under perf by hand, `clear_page_erms`
   went from 16 % of a warm 100,000-task request to none (in this run's profile above, from
-  40 % to under 2 %); in this run the request is 4.1 µs a
-  task (JSON) and 3.6 µs (text), 11× the old path's, and the "linear in N" rows pass. The
+  40 % to under 2 %); at 100,000 tasks the request was 4.1 µs a
+  task (JSON) and 3.6 µs (text) in the run on b0608d0 and 3.7 and 4.2 µs in this one, 10–11×
+  the old path's, and the "linear in N" rows pass in both. The
   warm request of each round reuses what its daemon's cold one left. The price is memory
   held while samples come: by hand at 100,000 tasks asyncdumpd's RSS stayed at 295 MiB after
   a request and fell to 133 MiB (the kept sample, as before) 17 s later. Earlier: a
@@ -785,7 +793,14 @@ def section_issue18_open(results, nproc):
   frame (→ 271); control bytes are looked for eight bytes a step. What is left is building and
   walking a tree of the JSON document for each task; drawing the text from the trace
   directly is what would close the distance to JSON.
-""" + nostop_decision(results, nproc) + """- **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
+""" + nostop_decision(results, nproc) + """- **Rows at the edge of their budget**: on this shared 2-CPU machine some rows land on either
+  side of their limit from one run to the next with the same code. The watch list's cost
+  (issue 10's budget) was 0.95 % of resources and -0.41 % throughput in the run on b0608d0,
+  1.00 % and -1.46 % in this one (asyncdumpd's CPU is counted in 10 ms ticks: 17 against 18 ms
+  a sample; the throughput's run-to-run spread is 21 %); the felt pause at 1,000 tasks was
+  1.0 ms (a miss) in the run on b0608d0 and 0.91 ms in this one; the first capture with 64
+  threads is above.
+- **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
   for the watch list's samples; requests decode at the normal priority, a client waiting), but
   not the default: on this shared 2-CPU machine, benchserver under wrk got watch-list samples of
   1.4–3.6 s at nice 19 instead of about 30 ms, and a watch test's first sample missed its 10 s
@@ -835,9 +850,10 @@ def section_issue18_open(results, nproc):
   stop, woken as the pause begins and spinning until the copy is planned (woken only then, and
   joined in the pause, it made 1,000 tasks slower). Interleaved with the build before
   (`pause_us`, medians): 1,000 tasks 1.14 → 0.99 ms, 10,000 5.5 → 3.5 ms, 100,000
-  23.7 → 17.6 ms. In this run the pause at 1,000 tasks is 0.92 ms (`pause_us`) and was felt as
-  1.0 ms, a miss by the probe's resolution (0.63 and 0.79 ms in the last run): the machine's
-  pauses were longer all this session, 10,000 tasks too (2.5 ms against 1.6). Interleaved by
+  23.7 → 17.6 ms. In the run on b0608d0 the pause at 1,000 tasks was 0.92 ms (`pause_us`) and
+  was felt as 1.0 ms, a miss by the probe's resolution (0.63 and 0.79 ms in the last session's
+  run); in this run 0.73 and 0.91 ms. The machine's pauses were longer all this session,
+  10,000 tasks too (2.4–2.5 ms against 1.6). Interleaved by
   hand with the build before this session's change (kept memory; `pause_us`, medians of 15
   and 12): 1,000 tasks 0.80 → 0.73 ms, 10,000 tasks 2.69 → 2.69 ms.
 """
