@@ -372,14 +372,18 @@ static bool frame_takes_f(struct ad_debuginfo *di, const struct ad_unwind_frame 
 	return false;
 }
 
-static void exclude(struct ad_block_on *b, uint64_t address)
+/* Adds `value` to array[0..*n) unless there, or the array (of `cap`) is full. */
+static void add_once(uint64_t *array, size_t *n, size_t cap, uint64_t value)
 {
-	for (size_t i = 0; i < b->nexcluded; i++)
-		if (b->excluded[i] == address)
+	for (size_t i = 0; i < *n; i++)
+		if (array[i] == value)
 			return;
-	if (b->nexcluded < sizeof(b->excluded) / sizeof(b->excluded[0]))
-		b->excluded[b->nexcluded++] = address;
+	if (*n < cap)
+		array[(*n)++] = value;
 }
+
+#define ADD_ONCE(b, field, value) \
+	add_once((b)->field, &(b)->n##field, sizeof((b)->field) / sizeof((b)->field[0]), (value))
 
 /* Where DWARF puts the variables of type F (or pointing to one) in frames
  * outside the call chain (the caller that holds another future of the same
@@ -406,20 +410,11 @@ static void collect_exclusions(const struct ad_unwind *uw, size_t index, Dwarf_D
 						   .function = "the caller"};
 				uint64_t address;
 				if (address_from(&s, &c, &address))
-					exclude(b, address);
+					ADD_ONCE(b, excluded, address);
 				ad_error_destroy(s.hard_error);
 			} while (dwarf_siblingof(&child, &child) == 0);
 		}
 	}
-}
-
-static void hint(struct ad_block_on *b, uint64_t address)
-{
-	for (size_t i = 0; i < b->nhinted; i++)
-		if (b->hinted[i] == address)
-			return;
-	if (b->nhinted < sizeof(b->hinted) / sizeof(b->hinted[0]))
-		b->hinted[b->nhinted++] = address;
 }
 
 /* The places the pinned variable (F, or a pointer to it) has at the other
@@ -446,7 +441,7 @@ static void collect_hints(struct ad_debuginfo *di, const struct ad_unwind_frame 
 				if (c.holds == HOLDS_POINTER)
 					err = ad_read(reader, slots[k], &address, sizeof(address));
 				if (!err)
-					hint(b, address);
+					ADD_ONCE(b, hinted, address);
 				ad_error_destroy(err);
 			}
 		} while (dwarf_siblingof(&child, &child) == 0);
@@ -463,6 +458,22 @@ static bool frame_stack(const struct ad_unwind *uw, size_t index, uint64_t *low,
 	*low = f->regs[AD_DWARF_RSP];
 	*high = f->cfa;
 	return true;
+}
+
+/* What the calls the pinning frame (`index`) is inside hold: the stack
+ * below it, and the registers known in it and in them. */
+static void collect_inner_calls(const struct ad_unwind *uw, size_t index, struct ad_block_on *b)
+{
+	const struct ad_unwind_frame *innermost = &uw->frames[0];
+	b->inner_low = b->frame_low;
+	if ((innermost->regs_known & (1u << AD_DWARF_RSP)) &&
+	    innermost->regs[AD_DWARF_RSP] < b->frame_low)
+		b->inner_low = innermost->regs[AD_DWARF_RSP];
+	for (size_t k = 0; k <= index; k++)
+		for (unsigned r = 0; r < AD_DWARF_NREGS; r++)
+			if (r != AD_DWARF_RSP && r != AD_DWARF_RIP &&
+			    (uw->frames[k].regs_known & (1u << r)))
+				ADD_ONCE(b, registers, uw->frames[k].regs[r]);
 }
 
 static struct ad_error *find_locked(const struct ad_unwind *uw, const struct ad_reader *reader,
@@ -525,6 +536,7 @@ static struct ad_error *find_locked(const struct ad_unwind *uw, const struct ad_
 	if (!located) {
 		collect_exclusions(uw, index, &f, reader, ret);
 		collect_hints(uw->debuginfo, s.frame, fn->variable, &f, reader, ret);
+		collect_inner_calls(uw, index, ret);
 	}
 	return NULL;
 }
@@ -809,6 +821,27 @@ static bool is_excluded(const struct ad_block_on *b, uint64_t address)
 	return false;
 }
 
+/* Marks in `marks` the values that some aligned word of [low, high) holds,
+ * read through `chunk` (REFERENCE_CHUNK bytes); what cannot be read is
+ * passed over. */
+static void mark_words_in(struct ad_decode *d, uint64_t *chunk, uint64_t low, uint64_t high,
+			  const uint64_t *values, size_t n, bool *marks)
+{
+	for (uint64_t a = (low + 7) & ~UINT64_C(7); a + 8 <= high; a += REFERENCE_CHUNK) {
+		uint64_t len = high - a < REFERENCE_CHUNK ? high - a : REFERENCE_CHUNK;
+		len &= ~UINT64_C(7);
+		struct ad_error *err = ad_read(d->reader, a, chunk, len);
+		if (err) {
+			ad_error_destroy(err);
+			continue;
+		}
+		for (size_t w = 0; w < len / sizeof(*chunk); w++)
+			for (size_t i = 0; i < n; i++)
+				if (chunk[w] == values[i])
+					marks[i] = true;
+	}
+}
+
 /* Marks in `referenced` the candidates whose resource (leaves[i]: the
  * timer entry, the waiter inside it) some pointer outside the thread's own
  * stack mapping points at. A pinned future registers itself with its
@@ -827,23 +860,44 @@ static struct ad_error *find_references(struct ad_decode *d, const uint64_t *fou
 		const struct ad_mapping *map = &snap->mappings[m];
 		if (map->perms[1] != 'w' || (found[0] >= map->start && found[0] < map->end))
 			continue;
-		for (uint64_t a = map->start; a < map->end && budget; a += REFERENCE_CHUNK) {
-			uint64_t len = map->end - a < REFERENCE_CHUNK ? map->end - a : REFERENCE_CHUNK;
-			len = len < budget ? len : budget;
-			budget -= len;
-			struct ad_error *err = ad_read(d->reader, a, chunk, len);
-			if (err) {
-				ad_error_destroy(err);
-				continue;
-			}
-			for (size_t w = 0; w < len / sizeof(*chunk); w++)
-				for (size_t i = 0; i < n; i++)
-					if (chunk[w] == leaves[i])
-						referenced[i] = true;
-		}
+		uint64_t len = map->end - map->start < budget ? map->end - map->start : budget;
+		budget -= len;
+		mark_words_in(d, chunk, map->start, map->start + len, leaves, n, referenced);
 	}
 	free(chunk);
 	return NULL;
+}
+
+/* Marks in `pointed` the candidates whose address the calls the pinning
+ * frame is inside hold, in a register or in their stack. */
+static struct ad_error *find_inner_pointers(struct ad_decode *d, const struct ad_block_on *b,
+					    const uint64_t *found, size_t n, bool *pointed)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < b->nregisters; r++)
+			if (b->registers[r] == found[i])
+				pointed[i] = true;
+	if (b->frame_low <= b->inner_low || b->frame_low - b->inner_low > SCAN_MAX_BYTES)
+		return NULL;
+	uint64_t *chunk = malloc(REFERENCE_CHUNK);
+	if (!chunk)
+		return &ad_error_nomem;
+	mark_words_in(d, chunk, b->inner_low, b->frame_low, found, n, pointed);
+	free(chunk);
+	return NULL;
+}
+
+/* The one candidate set in `marks`, or 0 unless exactly one is. */
+static uint64_t only_marked(const uint64_t *found, const bool *marks, size_t n)
+{
+	uint64_t ret = 0;
+	size_t nmarked = 0;
+	for (size_t i = 0; i < n; i++)
+		if (marks[i]) {
+			nmarked++;
+			ret = found[i];
+		}
+	return nmarked == 1 ? ret : 0;
 }
 
 static bool same_location(const struct ad_location *a, const struct ad_location *b)
@@ -926,9 +980,16 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 		*why = "the one at the place its location list gives at other pcs";
 		return NULL;
 	}
-	*ret = 0;
+	bool pointed[SCAN_MAX_FOUND] = {false};
+	struct ad_error *e = find_inner_pointers(d, b, found, n, pointed);
+	if (e)
+		return e;
+	if ((*ret = only_marked(found, pointed, n))) {
+		*why = "the only one the calls polling it point at (the others are stale copies)";
+		return NULL;
+	}
 	bool alike;
-	struct ad_error *e = all_decode_alike(d, type, found, n, &alike);
+	e = all_decode_alike(d, type, found, n, &alike);
 	if (e)
 		return e;
 	if (alike) {
@@ -945,14 +1006,7 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 	struct ad_error *err = find_references(d, found, leaves, n, referenced);
 	if (err)
 		return err;
-	size_t nreferenced = 0;
-	for (size_t i = 0; i < n; i++)
-		if (referenced[i]) {
-			nreferenced++;
-			*ret = found[i];
-		}
-	if (nreferenced != 1)
-		*ret = 0;
+	*ret = only_marked(found, referenced, n);
 	*why = "the only one whose timer or waiter its runtime points at (the others are "
 	       "stale copies)";
 	return NULL;

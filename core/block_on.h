@@ -56,6 +56,13 @@ struct ad_block_on {
 	 * the pinning function: preferred when several places validate. */
 	size_t nhinted;
 	uint64_t hinted[8];
+	/* The calls the pinning frame is inside: their stack [inner_low,
+	 * frame_low) and the registers they had. The live future is polled
+	 * through a Pin<&mut F> they keep; a stale copy is pointed at by
+	 * nothing there. */
+	uint64_t inner_low;
+	size_t nregisters;
+	uint64_t registers[48];
 };
 
 /* Whether the thread is inside one of the block_on functions above: the
@@ -85,8 +92,11 @@ void ad_block_on_deinit(struct ad_block_on *b);
  * says how it was found, for the task's note. When several validate (a
  * stale copy left by a move), the one the pinned variable's location list
  * gives at other pcs is taken if exactly one is, or else the one alone that
- * memory outside the thread's stack points into (the runtime's registration
- * of a timer or waiter inside it). AD_ERROR_NOT_FOUND when none validates,
+ * the calls the pinning frame is inside point at (a current_thread runtime
+ * polls it through the Pin<&mut F> it passes down; 1 or 2 of a frame's
+ * 100 to 1,200 words are pointed at so), or else the one alone that memory
+ * outside the thread's stack points into (the runtime's registration of a
+ * timer or waiter inside it). AD_ERROR_NOT_FOUND when none validates,
  * or several and neither tells them apart (the message says which). */
 struct ad_error *ad_block_on_scan(struct ad_decode *d, const struct ad_block_on *b,
 				  const struct ad_type *type, bool parked, uint64_t *ret,

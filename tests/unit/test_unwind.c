@@ -330,6 +330,26 @@ static uint64_t suspended_in_range(const struct sample *s, Dwarf_Die *type, uint
 	return found;
 }
 
+/* Whether the calls the pinning frame is inside hold `address`, in a
+ * register or in their stack: what ad_block_on_scan() prefers when several
+ * places in the frame validate. */
+static bool pointed_by_inner_calls(const struct sample *s, const struct ad_block_on *b,
+				   uint64_t address)
+{
+	for (size_t i = 0; i < b->nregisters; i++)
+		if (b->registers[i] == address)
+			return true;
+	ck_assert(b->inner_low <= b->frame_low && b->frame_low - b->inner_low < (1u << 20));
+	for (uint64_t a = (b->inner_low + 7) & ~UINT64_C(7); a + 8 <= b->frame_low; a += 8) {
+		uint64_t word;
+		struct ad_error *err = ad_read(s->snap->reader, a, &word, sizeof(word));
+		ck_assert_msg(!err, "reading the stack: %s", err ? err->message : "");
+		if (word == address)
+			return true;
+	}
+	return false;
+}
+
 /* The future of the block_on on the sampled thread: of type
  * `<type_prefix>…`, suspended at `mark`. Optimised builds may give it no
  * location (allow_no_location): then the frame to search must hold it. */
@@ -362,6 +382,14 @@ static uint64_t check_block_on(const struct sample *s, const char *source,
 		uint64_t address = suspended_in_range(s, &type, b.frame_low, b.frame_high, line);
 		ck_assert_msg(address, "no future suspended at line %u in %s's frame 0x%" PRIx64
 				       "-0x%" PRIx64, line, b.function, b.frame_low, b.frame_high);
+		/* A current_thread runtime polls it through the Pin<&mut F> it
+		 * passes to CoreGuard::block_on: the calls below hold it. */
+		if (strstr(b.function, "current_thread"))
+			ck_assert_msg(pointed_by_inner_calls(s, &b, address),
+				      "nothing in the %zu registers and the stack 0x%" PRIx64
+				      "-0x%" PRIx64 " of the calls %s is inside points at its "
+				      "future 0x%" PRIx64,
+				      b.nregisters, b.inner_low, b.frame_low, b.function, address);
 		ad_block_on_deinit(&b);
 		return address;
 	}
