@@ -348,6 +348,10 @@ static void socket_json(struct ad_jw *w, const struct ad_socket *s)
 	ad_jw_string_or_null(w, *s->peer ? s->peer : NULL);
 	ad_jw_key(w, "state");
 	ad_jw_string(w, s->state);
+	if (*s->origin) {
+		ad_jw_key(w, "origin");
+		ad_jw_string(w, s->origin);
+	}
 	if (s->has_queues) {
 		ad_jw_key(w, "rx_queue");
 		ad_jw_uint(w, s->rx_queue);

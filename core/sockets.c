@@ -221,10 +221,110 @@ struct net_table {
 	const char *file, *family, *protocol;
 };
 
+/* Listening sockets kept to tell accepted connections from outgoing ones:
+ * a host listens on a few hundred at most; past this, none is claimed
+ * outgoing. */
+#define MAX_LISTENERS 65536u
+
+static void keep_listener(struct ad_socket_table *t, const struct ad_socket *s, size_t *cap)
+{
+	if (t->nlisteners == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct ad_listener *l = ncap <= MAX_LISTENERS
+						? realloc(t->listeners, ncap * sizeof(*l)) : NULL;
+		if (!l) {
+			t->listeners_complete = false;
+			return;
+		}
+		t->listeners = l;
+		*cap = ncap;
+	}
+	snprintf(t->listeners[t->nlisteners++].local, sizeof(t->listeners[0].local), "%s",
+		 s->local);
+}
+
+/* The port after the last ':' and the length of the address before it. */
+static bool split_port(const char *local, size_t *addr_len, unsigned *port)
+{
+	const char *colon = strrchr(local, ':');
+	char *end;
+	if (!colon || !colon[1])
+		return false;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (*end || p > 65535)
+		return false;
+	*addr_len = (size_t)(colon - local);
+	*port = (unsigned)p;
+	return true;
+}
+
+static bool is_wildcard(const char *addr, size_t len)
+{
+	return (len == 7 && memcmp(addr, "0.0.0.0", 7) == 0) ||
+	       (len == 4 && memcmp(addr, "[::]", 4) == 0);
+}
+
+bool ad_sockets_listened_on(const char *local, const struct ad_listener *listeners, size_t n)
+{
+	size_t len, llen;
+	unsigned port, lport;
+	if (!split_port(local, &len, &port))
+		return false;
+	bool v6 = local[0] == '[';
+	for (size_t i = 0; i < n; i++) {
+		const char *l = listeners[i].local;
+		if (!split_port(l, &llen, &lport) || lport != port || (l[0] == '[') != v6)
+			continue;
+		if (is_wildcard(l, llen) || (llen == len && memcmp(l, local, len) == 0))
+			return true;
+	}
+	return false;
+}
+
+const char *ad_sockets_origin(const struct ad_socket *s, const struct ad_listener *listeners,
+			      size_t n, bool complete, unsigned low, unsigned high)
+{
+	size_t len;
+	unsigned port;
+	if (strcmp(s->protocol, "tcp") != 0 || !*s->peer || strcmp(s->state, "LISTEN") == 0 ||
+	    !split_port(s->local, &len, &port))
+		return "";
+	if (ad_sockets_listened_on(s->local, listeners, n))
+		return "accepted";
+	/* An ephemeral port is one connect() picked, unless a listener bound to
+	 * port 0 gave it and is closed since: then the peer's port is a
+	 * client's, ephemeral too, and listened on by nothing here. A port
+	 * bound by hand outside the range could be either. */
+	size_t peer_len;
+	unsigned peer_port;
+	bool peer_serves = split_port(s->peer, &peer_len, &peer_port) &&
+			   (peer_port < low || peer_port > high ||
+			    ad_sockets_listened_on(s->peer, listeners, n));
+	return complete && port >= low && port <= high && peer_serves ? "connected" : "";
+}
+
+/* The kernel's ephemeral ports, from which connect() picks a local one
+ * (ipv4's setting serves ipv6 too); Linux's default when unreadable. */
+static void ephemeral_ports(unsigned *low, unsigned *high)
+{
+	*low = 32768;
+	*high = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (!f)
+		return;
+	unsigned a, b;
+	if (fscanf(f, "%u %u", &a, &b) == 2 && a <= b && b <= 65535) {
+		*low = a;
+		*high = b;
+	}
+	fclose(f);
+}
+
 /* One net table: each line that names a socket of ours fills it. A table
  * that does not exist (no IPv6 in the kernel) is simply empty. */
 static struct ad_error *read_net_table(pid_t pid, const struct net_table *nt,
-				       struct ad_socket_table *t, char **buf, size_t *cap)
+				       struct ad_socket_table *t, char **buf, size_t *cap,
+				       size_t *listeners_cap)
 {
 	char path[64];
 	size_t len;
@@ -246,8 +346,25 @@ static struct ad_error *read_net_table(pid_t pid, const struct net_table *nt,
 				     : ad_sockets_parse_unix_line(line, &s);
 		if (ok && s.inode)
 			fill(t, &s);
+		if (ok && nt->family && strcmp(nt->protocol, "tcp") == 0 &&
+		    strcmp(s.state, "LISTEN") == 0)
+			keep_listener(t, &s, listeners_cap);
 	}
 	return NULL;
+}
+
+/* Says, of each tcp connection of ours, who made it. */
+static void set_origins(struct ad_socket_table *t)
+{
+	unsigned low, high;
+	ephemeral_ports(&low, &high);
+	for (size_t i = 0; i < t->n; i++) {
+		struct ad_socket *s = &t->fds[i].socket;
+		if (t->fds[i].known)
+			snprintf(s->origin, sizeof(s->origin), "%s",
+				 ad_sockets_origin(s, t->listeners, t->nlisteners,
+						   t->listeners_complete, low, high));
+	}
 }
 
 struct ad_error *ad_sockets_read(pid_t pid, struct ad_socket_table **ret)
@@ -275,12 +392,22 @@ static void read_net_tables(struct ad_socket_table *t)
 		{ "udp6", "ipv6", "udp" }, { "unix", NULL, NULL },
 	};
 	char *buf = NULL;
-	size_t cap = 0;
+	size_t cap = 0, listeners_cap = 0;
 	t->tables_read = true;
+	t->listeners_complete = true;
 	qsort(t->fds, t->n, sizeof(*t->fds), by_inode);
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		ad_error_destroy(read_net_table(t->pid, &tables[i], t, &buf, &cap));
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		struct ad_error *err = read_net_table(t->pid, &tables[i], t, &buf, &cap,
+						      &listeners_cap);
+		if (err && tables[i].family && strcmp(tables[i].protocol, "tcp") == 0)
+			t->listeners_complete = false;
+		ad_error_destroy(err);
+	}
 	qsort(t->fds, t->n, sizeof(*t->fds), by_fd);
+	set_origins(t);
+	free(t->listeners);
+	t->listeners = NULL;
+	t->nlisteners = 0;
 	free(buf);
 }
 

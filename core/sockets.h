@@ -26,11 +26,20 @@ struct ad_socket_fd {
 	bool known;              /* found in one of the net tables */
 };
 
+/* A listening tcp socket of the netns: what an accepted connection's
+ * local address matches. */
+struct ad_listener {
+	char local[112];
+};
+
 struct ad_socket_table {
 	pid_t pid;
 	size_t n;
 	struct ad_socket_fd *fds; /* sorted by fd */
 	bool tables_read;         /* the net tables filled what they could */
+	size_t nlisteners;
+	struct ad_listener *listeners; /* while the tables are read */
+	bool listeners_complete;  /* every tcp table read, none left out */
 };
 
 /* Every socket fd of `pid`; what the net tables say of them comes with the
@@ -47,6 +56,18 @@ const struct ad_socket *ad_socket_table_find(struct ad_socket_table *t, int fd);
 bool ad_sockets_parse_inet_line(const char *line, const char *family, const char *protocol,
 				struct ad_socket *ret);
 bool ad_sockets_parse_unix_line(const char *line, struct ad_socket *ret);
+/* Whether `local` ("127.0.0.1:8080", "[::1]:8080") is an address one of
+ * `listeners` listens on: the same address and port, or the same port on
+ * the wildcard address of its family. */
+bool ad_sockets_listened_on(const char *local, const struct ad_listener *listeners, size_t n);
+/* "accepted", "connected" or "" for a tcp socket `s` with a peer, from the
+ * netns' listeners (complete: every one was read) and the kernel's
+ * ephemeral port range [low, high]: accepted when its local address is
+ * listened on; connected when its local port is ephemeral and listened on
+ * by nothing, and its peer's is a server's (outside the range, or listened
+ * on here). */
+const char *ad_sockets_origin(const struct ad_socket *s, const struct ad_listener *listeners,
+			      size_t n, bool complete, unsigned low, unsigned high);
 /* "socket:[12345]" → 12345; false for any other link. */
 bool ad_sockets_parse_fd_link(const char *link, uint64_t *inode);
 

@@ -491,6 +491,17 @@ struct ad_error *ad_blocked_on_set_socket(struct ad_blocked_on *b, const struct 
 	return NULL;
 }
 
+/* From the side that connected to the side that accepted; "↔" when that
+ * is not known. */
+static const char *socket_arrow(const struct ad_socket *s)
+{
+	if (strcmp(s->origin, "accepted") == 0)
+		return " ← ";
+	if (strcmp(s->origin, "connected") == 0)
+		return " → ";
+	return " ↔ ";
+}
+
 void ad_socket_format(const struct ad_socket *s, const char *interest, char *buf, size_t size)
 {
 	const char *proto = strcmp(s->family, "unix") == 0 ? "unix" : s->protocol;
@@ -502,13 +513,14 @@ void ad_socket_format(const struct ad_socket *s, const char *interest, char *buf
 		snprintf(queued, sizeof(queued), ", %" PRIu64 " B queued",
 			 interest && strcmp(interest, "writable") == 0 ? s->tx_queue : s->rx_queue);
 	snprintf(buf, size, "%s%s%s%s%s%s%s%s%s", proto, *sub ? " " : "", sub,
-		 *s->local ? " " : "", s->local, *s->peer ? " ← " : "", s->peer,
+		 *s->local ? " " : "", s->local, *s->peer ? socket_arrow(s) : "", s->peer,
 		 *s->state ? " " : "", s->state);
 	size_t len = strlen(buf);
 	snprintf(buf + len, size - len, "%s", queued);
 }
 
-/* "fd 12 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 0 B queued" */
+/* "fd 12 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 0 B queued":
+ * a connection its peer made to our port 6379. */
 static void format_io(const struct ad_blocked_on *b, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "fd %d%s%.40s", b->fd, b->interest ? " " : "",

@@ -115,7 +115,10 @@ function permitsText(b) {
 }
 
 // "tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED": the socket as the
-// kernel saw it at the sample.
+// kernel saw it at the sample; the arrow goes from the side that connected
+// to the side that accepted (↔ when that is not known).
+const ORIGIN_ARROWS = { accepted: '←', connected: '→' };
+
 export function socketText(s) {
 	const str = (v) => (typeof v === 'string' ? v : '');
 	const unix = s.family === 'unix';
@@ -123,7 +126,7 @@ export function socketText(s) {
 	if (str(s.local))
 		parts.push(s.local);
 	if (str(s.peer))
-		parts.push('←', s.peer);
+		parts.push(ORIGIN_ARROWS[s.origin] || '↔', s.peer);
 	if (str(s.state))
 		parts.push(s.state);
 	return parts.filter(Boolean).join(' ');

@@ -183,9 +183,12 @@ test('durations, paths and what a leaf waits on, in words', () => {
 	assert.equal(d({ kind: 'timer' }), 'timer 0x10');
 	assert.equal(d({ kind: 'task', task_id: 12 }), 'task 12');
 	assert.equal(d({ kind: 'io', fd: 7, interest: 'readable' }), 'fd 7 readable');
-	assert.equal(d({ kind: 'io', fd: 7, interest: 'readable', socket: { family: 'ipv4', protocol: 'tcp',
-		local: '127.0.0.1:6379', peer: '127.0.0.1:54022', state: 'ESTABLISHED', rx_queue: 0, tx_queue: 0 } }),
-	'fd 7 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED');
+	const tcp = (origin) => d({ kind: 'io', fd: 7, interest: 'readable', socket: { family: 'ipv4',
+		protocol: 'tcp', local: '127.0.0.1:6379', peer: '127.0.0.1:54022', state: 'ESTABLISHED',
+		...(origin ? { origin } : {}), rx_queue: 0, tx_queue: 0 } });
+	assert.equal(tcp('accepted'), 'fd 7 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED');
+	assert.equal(tcp('connected'), 'fd 7 readable: tcp 127.0.0.1:6379 → 127.0.0.1:54022 ESTABLISHED');
+	assert.equal(tcp(undefined), 'fd 7 readable: tcp 127.0.0.1:6379 ↔ 127.0.0.1:54022 ESTABLISHED');
 	assert.equal(d({ kind: 'io', fd: 3, interest: 'readable', socket: { family: 'unix', protocol: 'stream',
 		local: '/run/a.sock', peer: null, state: 'LISTEN' } }), 'fd 3 readable: unix stream /run/a.sock LISTEN');
 	assert.equal(d({ kind: 'semaphore', permits_wanted: 1, permits_available: 0 }), 'semaphore 0x10 (wants 1, 0 available)');

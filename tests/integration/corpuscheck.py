@@ -22,7 +22,9 @@ its observable state (the connections the driver holds open, the sockets in
 - every io leaf has an fd, which is a socket of the program; the listening
   socket (or the socket to the peer, or the bound UDP socket) is among them;
   for the own-* rules, every io leaf's fd is a socket on PORT and every
-  connection accepted there is one's;
+  connection accepted there is one's; an io leaf's connection accepted on
+  PORT says so (origin "accepted"), a client's connection to PORT says it
+  made it ("connected");
 - every frame of the program's own code has a line in its source file;
 - the text format lists every task, and no line there runs longer than
   MAX_LINE characters (long generic names are elided).
@@ -225,6 +227,7 @@ def main(argv):
     # Every tree, frame by frame.
     sockets = socket_fds(pid)
     io_fds = set()
+    io_sockets = {}
     for t in doc["tasks"]:
         who = "task %s (%s)" % (t.get("id"), t["kind"])
         root = t.get("root")
@@ -249,6 +252,7 @@ def main(argv):
                 fd = b.get("fd")
                 if c.true(isinstance(fd, int) and fd >= 0, "%s: an io leaf without an fd: %r" % (where, b)):
                     io_fds.add(fd)
+                    io_sockets[fd] = b.get("socket") or {}
                     c.true(fd in sockets, "%s: io leaf fd %d is not a socket of process %d (its sockets: %s)"
                            % (where, fd, pid, sorted(sockets)))
             if kind in ASYNC_KINDS and name.startswith(crate + "::"):
@@ -271,6 +275,10 @@ def main(argv):
                    % (accepted, sorted(io_fds)))
             c.true(io_fds <= set(listening) | set(accepted), "io leaves on fds %s, not the program's sockets on port %d"
                    % (sorted(io_fds - set(listening) - set(accepted)), port))
+        # A connection made to the program's port was accepted, not made.
+        for fd in sorted(set(tc.tcp_fds(pid, local_port=port, state="01")) & io_fds):
+            c.eq("accepted", io_sockets[fd].get("origin"), "the origin of fd %d, accepted on port %d: %r"
+                 % (fd, port, io_sockets[fd]))
     elif role == "udp-server":
         bound = udp_fds(pid, port)
         c.eq(1, len(bound), "the UDP socket bound to port %d among the program's fds" % port)
@@ -281,6 +289,9 @@ def main(argv):
         c.true(len(peers) >= 1, "no connection to port %d among the program's fds" % port)
         c.true(set(peers) & io_fds, "no io leaf on the connection(s) %s to port %d (io leaves: %s)"
                % (peers, port, sorted(io_fds)))
+        for fd in sorted(set(peers) & io_fds):
+            c.eq("connected", io_sockets[fd].get("origin"), "the origin of fd %d, the program's connection "
+                 "to port %d: %r" % (fd, port, io_sockets[fd]))
 
     # The text format.
     sections = tc.text_sections(text)

@@ -131,28 +131,29 @@ def socket(fn, **want):
     return s
 
 
-socket("accepts_on_listener", family="ipv4", protocol="tcp", local=LO % info["ACCEPT_PORT"], peer=None,
+socket("accepts_on_listener", family="ipv4", protocol="tcp", local=LO % info["ACCEPT_PORT"], peer=None, origin=None,
        state="LISTEN", rx_queue=0)
 # The peer's 5 bytes were taken by read_exact, which waits for 59 more.
 socket("reads_tcp", family="ipv4", protocol="tcp", local=LO % info["READ_PORT"],
-       peer=LO % info["READ_PEER_PORT"], state="ESTABLISHED", rx_queue=0)
-up = socket("proxies_to_stalled_upstream", protocol="tcp", peer=LO % info["UPSTREAM_PORT"], state="ESTABLISHED")
+       peer=LO % info["READ_PEER_PORT"], state="ESTABLISHED", rx_queue=0, origin="accepted")
+up = socket("proxies_to_stalled_upstream", protocol="tcp", peer=LO % info["UPSTREAM_PORT"], state="ESTABLISHED",
+            origin="connected")
 c.true(up.get("tx_queue", 0) > 0, "the proxy's upstream socket has bytes queued to send: %r" % up)
 c.true(leaf.get("proxies_to_stalled_upstream", {}).get("bytes_moved", 0) > 0,
        "the proxy has moved bytes: %r" % leaf.get("proxies_to_stalled_upstream"))
-feed = socket("feeds_proxy", protocol="tcp", state="ESTABLISHED")
+feed = socket("feeds_proxy", protocol="tcp", state="ESTABLISHED", origin="connected")
 c.true(feed.get("tx_queue", 0) > 0, "the feeder's socket has bytes queued to send: %r" % feed)
-socket("reads_framed_lines", protocol="tcp", state="ESTABLISHED")
-sent = socket("sends_all_lines", protocol="tcp", state="ESTABLISHED")
+socket("reads_framed_lines", protocol="tcp", state="ESTABLISHED", origin="accepted")
+sent = socket("sends_all_lines", protocol="tcp", state="ESTABLISHED", origin="accepted")
 c.true(sent.get("tx_queue", 0) > 0, "send_all's socket has bytes queued to send: %r" % sent)
-line = socket("sends_framed_line", protocol="tcp", state="ESTABLISHED")
+line = socket("sends_framed_line", protocol="tcp", state="ESTABLISHED", origin="accepted")
 c.true(line.get("tx_queue", 0) > 0, "the Framed's socket has bytes queued to send: %r" % line)
 # The line and its newline, less what the socket took: still in the codec's buffer.
 unsent = leaf.get("sends_framed_line", {}).get("buffered_bytes")
 c.true(isinstance(unsent, int) and 0 < unsent <= (16 << 20) + 1 - line.get("tx_queue", 0),
        "the Framed's write buffer holds the rest of the line: %r" % leaf.get("sends_framed_line"))
 socket("connects_to_full_listener", family="ipv4", protocol="tcp", peer=LO % info["CONNECT_PORT"],
-       state="SYN_SENT")
+       state="SYN_SENT", origin="connected")
 socket("recvs_udp", family="ipv4", protocol="udp", local=LO % info["UDP_PORT"], peer=None, state="UNCONNECTED",
        rx_queue=0)
 socket("accepts_on_unix_listener", family="unix", protocol="stream", local=unix_path, state="LISTEN")

@@ -259,6 +259,8 @@ static json_t *socket_json(struct render *r, const struct ad_socket *s)
 	put(r, o, "local", utf8_string(s->local));
 	put(r, o, "peer", *s->peer ? utf8_string(s->peer) : json_null());
 	put(r, o, "state", utf8_string(s->state));
+	if (*s->origin)
+		put(r, o, "origin", utf8_string(s->origin));
 	if (s->has_queues) {
 		put(r, o, "rx_queue", uint_json(s->rx_queue));
 		put(r, o, "tx_queue", uint_json(s->tx_queue));

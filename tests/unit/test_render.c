@@ -1315,6 +1315,50 @@ START_TEST(time_left_is_exact_seconds)
 }
 END_TEST
 
+/* A task reading a connection it made: the socket in JSON (the reference
+ * renderer agrees, the schema accepts it) and its arrow in the text. */
+static struct ad_trace *reads_a_connection(const char *origin)
+{
+	struct ad_trace *t = new_trace();
+	struct ad_frame *read = future("tokio::io::util::read::Read<tokio::net::tcp::stream::TcpStream>",
+				       0x5300, AD_FRAME_PENDING);
+	struct ad_blocked_on *b = block(read, AD_RESOURCE_IO, 0x790);
+	b->fd = 9;
+	ck_ok(ad_blocked_on_set_interest(b, "readable"));
+	struct ad_socket sock = {
+		.inode = 4242, .family = "ipv4", .protocol = "tcp", .local = "10.0.0.5:41872",
+		.peer = "10.0.0.9:5432", .state = "ESTABLISHED", .has_queues = true,
+	};
+	snprintf(sock.origin, sizeof(sock.origin), "%s", origin);
+	ck_ok(ad_blocked_on_set_socket(b, &sock));
+	add_task(t, 1, 0x5000, AD_TASK_IDLE, read);
+	return t;
+}
+
+START_TEST(socket_leaf_says_who_connected)
+{
+	static const struct { const char *origin, *arrow; } cases[] = {
+		{ "connected", "→" }, { "accepted", "←" }, { "", "↔" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ad_trace *t = reads_a_connection(cases[i].origin);
+		json_t *doc = render_json(t, &no_options);
+		ck_assert_str_eq(str_at(doc, "tasks/0/blocked_on/socket/peer"), "10.0.0.9:5432");
+		if (*cases[i].origin)
+			ck_assert_str_eq(str_at(doc, "tasks/0/blocked_on/socket/origin"), cases[i].origin);
+		else
+			assert_absent(doc, "tasks/0/blocked_on/socket/origin");
+		json_decref(doc);
+		char *text = render_text(t, &no_options), want[96];
+		snprintf(want, sizeof(want), "tcp 10.0.0.5:41872 %s 10.0.0.9:5432 ESTABLISHED",
+			 cases[i].arrow);
+		ck_assert_msg(strstr(text, want), "no \"%s\" in %s", want, text);
+		free(text);
+		ad_trace_destroy(t);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- bounds */
 
 START_TEST(deep_tree_is_cut_at_the_depth_limit)
@@ -1565,13 +1609,13 @@ static char *validate(char **files, size_t n)
 
 struct doc_set {
 	char dir[64];
-	char *files[64];
+	char *files[96];
 	size_t n;
 };
 
 static void save(struct doc_set *s, json_t *doc, const char *suffix)
 {
-	ck_assert_uint_lt(s->n, 64);
+	ck_assert_uint_lt(s->n, sizeof(s->files) / sizeof(s->files[0]));
 	char *path;
 	ck_assert_int_ge(asprintf(&path, "%s/%02zu%s", s->dir, s->n, suffix), 0);
 	ck_assert_int_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
@@ -1623,6 +1667,8 @@ START_TEST(every_document_validates_against_the_schema)
 	save_trace(&s, task_chain(20), &(struct ad_render_options){ .has_task = true, .task = 1 });
 	save_trace(&s, fan_in(5), &small);
 	save_trace(&s, adapters(), &no_options);
+	save_trace(&s, reads_a_connection("connected"), &no_options);
+	save_trace(&s, reads_a_connection(""), &no_options);
 	char *out = validate(s.files, s.n);
 	size_t nvalid = 0;
 	for (const char *p = out; (p = strstr(p, "valid ")); p++)
@@ -1850,6 +1896,7 @@ int main(void)
 	tcase_add_test(tc, frames_sharing_strings_are_each_written_as_their_own);
 	tcase_add_test(tc, empty_trace);
 	tcase_add_test(tc, time_left_is_exact_seconds);
+	tcase_add_test(tc, socket_leaf_says_who_connected);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bounds");

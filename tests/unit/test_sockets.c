@@ -41,11 +41,71 @@ START_TEST(tcp_established_line)
 	ck_assert_str_eq(s.state, "ESTABLISHED");
 	ck_assert_uint_eq(s.tx_queue, 26);
 	ck_assert_uint_eq(s.rx_queue, 5);
+	ck_assert_str_eq(s.origin, ""); /* the line alone does not say */
 	char text[256];
 	ad_socket_format(&s, "readable", text, sizeof(text));
-	ck_assert_str_eq(text, "tcp 127.0.0.1:6379 ← 127.0.0.1:54006 ESTABLISHED, 5 B queued");
+	ck_assert_str_eq(text, "tcp 127.0.0.1:6379 ↔ 127.0.0.1:54006 ESTABLISHED, 5 B queued");
+	snprintf(s.origin, sizeof(s.origin), "accepted");
 	ad_socket_format(&s, "writable", text, sizeof(text));
 	ck_assert_str_eq(text, "tcp 127.0.0.1:6379 ← 127.0.0.1:54006 ESTABLISHED, 26 B queued");
+	snprintf(s.origin, sizeof(s.origin), "connected");
+	ad_socket_format(&s, "readable", text, sizeof(text));
+	ck_assert_str_eq(text, "tcp 127.0.0.1:6379 → 127.0.0.1:54006 ESTABLISHED, 5 B queued");
+}
+END_TEST
+
+static struct ad_socket tcp_socket(const char *local, const char *peer, const char *state)
+{
+	struct ad_socket s = { .inode = 1, .family = "ipv4", .protocol = "tcp" };
+	snprintf(s.local, sizeof(s.local), "%s", local);
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	snprintf(s.state, sizeof(s.state), "%s", state);
+	return s;
+}
+
+/* Who made a connection: its local address is listened on (accepted), or
+ * its local port is an ephemeral one nothing listens on (connected). */
+START_TEST(connection_origins)
+{
+	const struct ad_listener listeners[] = {
+		{ "0.0.0.0:8080" }, { "127.0.0.1:6379" }, { "[::]:443" }, { "[::1]:9000" },
+	};
+	size_t n = sizeof(listeners) / sizeof(listeners[0]);
+	struct {
+		const char *local, *peer, *state, *origin;
+		bool complete;
+	} cases[] = {
+		{ "10.0.0.5:8080", "10.0.0.7:40000", "ESTABLISHED", "accepted", true },
+		{ "127.0.0.1:6379", "127.0.0.1:50000", "ESTABLISHED", "accepted", true },
+		{ "127.0.0.2:6379", "127.0.0.1:50000", "ESTABLISHED", "", true },   /* port 6379 on another address, bound by hand */
+		{ "[::ffff:10.0.0.5]:443", "[::ffff:10.0.0.7]:40001", "ESTABLISHED", "accepted", true },
+		{ "[::1]:9000", "[::1]:50001", "CLOSE_WAIT", "accepted", true },
+		{ "10.0.0.5:443", "10.0.0.9:40002", "ESTABLISHED", "", true },   /* [::]:443 is ipv6's */
+		{ "10.0.0.5:41872", "10.0.0.9:5432", "ESTABLISHED", "connected", true },
+		{ "127.0.0.1:41872", "127.0.0.1:6379", "ESTABLISHED", "connected", true },
+		{ "127.0.0.1:41872", "127.0.0.1:50000", "ESTABLISHED", "", true },  /* a closed port-0 listener's, or a server's */
+		{ "[::1]:41872", "[::1]:9000", "ESTABLISHED", "connected", true },
+		{ "10.0.0.5:41872", "10.0.0.9:5432", "ESTABLISHED", "", false }, /* a listener may be missing */
+		{ "10.0.0.5:8080", "10.0.0.9:5432", "ESTABLISHED", "accepted", false },
+		{ "10.0.0.5:1234", "10.0.0.9:5432", "ESTABLISHED", "", true },   /* bound by hand */
+		{ "0.0.0.0:8080", "", "LISTEN", "", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ad_socket s = tcp_socket(cases[i].local, cases[i].peer, cases[i].state);
+		if (cases[i].local[0] == '[')
+			snprintf(s.family, sizeof(s.family), "ipv6");
+		ck_assert_msg(strcmp(ad_sockets_origin(&s, listeners, n, cases[i].complete, 32768,
+						       60999),
+				     cases[i].origin) == 0,
+			      "%s -> %s: %s, expected \"%s\"", cases[i].local, cases[i].peer,
+			      ad_sockets_origin(&s, listeners, n, cases[i].complete, 32768, 60999),
+			      cases[i].origin);
+	}
+	struct ad_socket udp = tcp_socket("10.0.0.5:41872", "10.0.0.9:53", "CONNECTED");
+	snprintf(udp.protocol, sizeof(udp.protocol), "udp");
+	ck_assert_str_eq(ad_sockets_origin(&udp, listeners, n, true, 32768, 60999), "");
+	ck_assert(!ad_sockets_listened_on("garbage", listeners, n));
+	ck_assert(!ad_sockets_listened_on("10.0.0.5:", listeners, n));
 }
 END_TEST
 
@@ -164,6 +224,7 @@ START_TEST(own_sockets)
 	snprintf(want, sizeof(want), "127.0.0.1:%u", port_of(listener));
 	ck_assert_str_eq(s->local, want);
 	ck_assert_str_eq(s->state, "LISTEN");
+	ck_assert_str_eq(s->origin, "");
 	s = ad_socket_table_find(t, accepted);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s->local, want);
@@ -171,11 +232,17 @@ START_TEST(own_sockets)
 	ck_assert_str_eq(s->peer, want);
 	ck_assert_str_eq(s->state, "ESTABLISHED");
 	ck_assert_uint_eq(s->rx_queue, 5);
+	ck_assert_str_eq(s->origin, "accepted");
+	/* The client's end: a port the kernel picked, listened on by nothing. */
+	s = ad_socket_table_find(t, client);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s->origin, "connected");
 	s = ad_socket_table_find(t, pair[0]);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s->family, "unix");
 	ck_assert_str_eq(s->protocol, "stream");
 	ck_assert_str_eq(s->state, "CONNECTED");
+	ck_assert_str_eq(s->origin, "");
 	ck_assert_ptr_null(ad_socket_table_find(t, STDIN_FILENO + 1000000));
 	ad_socket_table_destroy(t);
 	close(pair[0]);
@@ -192,6 +259,7 @@ int main(void)
 	TCase *tc = tcase_create("parse");
 	tcase_add_test(tc, tcp_listen_line);
 	tcase_add_test(tc, tcp_established_line);
+	tcase_add_test(tc, connection_origins);
 	tcase_add_test(tc, tcp6_line);
 	tcase_add_test(tc, udp_line);
 	tcase_add_test(tc, headers_and_garbage);

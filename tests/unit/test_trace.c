@@ -423,8 +423,8 @@ START_TEST(descriptions_default_to_what_is_known)
 	assert_description(b, "fd 5 readable");
 	struct ad_socket sock = {
 		.inode = 77, .family = "ipv4", .protocol = "tcp", .local = "127.0.0.1:6379",
-		.peer = "127.0.0.1:54022", .state = "ESTABLISHED", .has_queues = true, .rx_queue = 3,
-		.tx_queue = 9,
+		.peer = "127.0.0.1:54022", .state = "ESTABLISHED", .origin = "accepted",
+		.has_queues = true, .rx_queue = 3, .tx_queue = 9,
 	};
 	ck_ok(ad_blocked_on_set_socket(b, &sock));
 	assert_description(b, "fd 5 readable: tcp 127.0.0.1:6379 ← 127.0.0.1:54022 ESTABLISHED, 3 B queued");

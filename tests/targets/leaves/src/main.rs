@@ -269,12 +269,10 @@ async fn main() {
     tcp.push(client);
 
     // client → (feeds_proxy) → inbound | proxy | upstream → stalled (never read)
-    let (stalled, upstream) = {
-        let upstream_listener = loopback_listener().await;
-        let (upstream, stalled) = connected_pair(&upstream_listener).await;
-        ready::report(format!("UPSTREAM_PORT {}", port(&stalled)));
-        (stalled, upstream)
-    };
+    // The upstream server keeps listening, as a real one does.
+    let upstream_listener = loopback_listener().await;
+    let (upstream, stalled) = connected_pair(&upstream_listener).await;
+    ready::report(format!("UPSTREAM_PORT {}", port(&stalled)));
     let (client, inbound) = connected_pair(&listener).await;
     ready::report(format!("PROXY_IN_FD {}", inbound.as_raw_fd()));
     ready::report(format!("PROXY_UP_FD {}", upstream.as_raw_fd()));
