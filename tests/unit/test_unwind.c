@@ -67,13 +67,17 @@ static void wait_ready(int fd, const char *what)
 	ck_assert_int_eq(atoi(line + 6), target_pid);
 }
 
+/* The variable naming the targets' build: TARGETS_DIR (bookworm's crates)
+ * or TARGETS_DIR_<suite> for a suite of the tokio matrix. */
+static const char *targets_dir = "TARGETS_DIR";
+
 /* Starts $TARGETS_DIR/<profile>/<name> with up to three arguments. The
  * target dies with the test (PDEATHSIG), even if an assertion aborts it. */
 static pid_t start_target(const char *profile, const char *name, const char *a1,
 			  const char *a2, const char *a3)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s/%s", env_dir("TARGETS_DIR"), profile, name);
+	snprintf(path, sizeof(path), "%s/%s/%s", env_dir(targets_dir), profile, name);
 	ck_assert_msg(access(path, X_OK) == 0, "no target %s: build the test targets first", path);
 	int out[2];
 	ck_assert_int_eq(pipe(out), 0);
@@ -500,6 +504,25 @@ START_TEST(counts_current_thread_release)
 }
 END_TEST
 
+/* The same against the tokio matrix's newer tokios (TOKIO_SUITES), whose
+ * current_thread block_on gives the future no location in release builds:
+ * it is searched for, and the calls below hold a pointer to it. */
+START_TEST(counts_current_thread_release_matrix)
+{
+	char suites[256], name[64];
+	snprintf(suites, sizeof(suites), "%s", env_dir("TOKIO_SUITES"));
+	for (char *save, *suite = strtok_r(suites, " ", &save); suite;
+	     suite = strtok_r(NULL, " ", &save)) {
+		if (strcmp(suite, "bookworm") == 0)
+			continue;
+		snprintf(name, sizeof(name), "TARGETS_DIR_%s", suite);
+		targets_dir = name;
+		check_counts_current_thread("release", true);
+		targets_dir = "TARGETS_DIR";
+	}
+}
+END_TEST
+
 /* Worker threads run tasks, not a block_on: nothing to find, said so. */
 START_TEST(worker_thread_has_no_block_on)
 {
@@ -579,6 +602,7 @@ int main(void)
 	tcase_add_test(tc, demo_release_block_on_future_in_its_frame);
 	tcase_add_test(tc, counts_current_thread_debug);
 	tcase_add_test(tc, counts_current_thread_release);
+	tcase_add_test(tc, counts_current_thread_release_matrix);
 	tcase_add_test(tc, worker_thread_has_no_block_on);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
