@@ -723,7 +723,14 @@ def section_issue18_open(results, nproc):
   reuse, so the ratio grew: 1.5× (47 ms vs 32 ms) in the last session's run, 1.9× and 2.0× in
   this session's two (the second, on 05d4baa, misses by its rounding: 61 ms vs 30). By hand,
   five fresh daemons each, interleaved with the build before (e5d7768): first capture 40.4 →
-  40.9 ms (medians), warm 34 → 29.5 ms.
+  40.9 ms (medians), warm 34 → 29.5 ms. Where a first capture's time goes, timed in the code
+  over three of this benchmark's rounds (a build that logged each phase, not kept): the
+  unwinder's build and the unwinding of all 67 threads 5 ms against 3.6 ms warm, so skipping
+  threads would save at most a millisecond or two; the snapshot 18–20 ms against 14–16, the
+  decoding of the 1,000 tasks 17 ms against 9, and 6 ms more after the sample (the response).
+  A perf profile of five first and five warm captures puts the difference in page faults of
+  fresh memory (`native_set_pte`, `native_set_pmd`, `clear_page_erms`, and `ad_trace_frame_create`
+  writing its first frames) — the memory a warm capture takes from the one before.
 - **Decode + render per task**: counted by callgrind (instructions, whatever the load), a
   warm JSON request at 10,000 tasks went from 1,128 million to 613, 521, 421 and 256 million in
   earlier sessions and to 164 million in the last one (16,400 a task; 166 million now, with
@@ -825,7 +832,14 @@ def section_issue18_open(results, nproc):
   save nothing; by line, from the last sample's reads, it would hold about a third. What is
   unsolved is a read outside the plan (a task created since, a cell reused by a task of
   another type): in a stopped sample it can only be made good by another stop, or the task
-  marked inconsistent as without a stop. Per-type decode plans cached per binary are begun (resolved field and variant
+  marked inconsistent as without a stop. And such a plan helps only a warm sample: the
+  first sample of a process, which this row measures (the peak over a cold and a warm
+  one), has no reads to plan from and copies the heap whole, so the peak would stay at the
+  copy plus the model. Decoding from the stopped target in parts instead trades memory for
+  pause, measured by hand on the same 166 MB heap of 100,000 tasks, stopped: 40,656 reads of
+  one page each took 167–617 ms (4–15 µs a page, three rounds) where one read of the whole
+  mapping took 23–33 ms, and the decoding (3.7 µs a task) would then run while the target is
+  stopped too: half a second of pause against 23 ms. We keep the short pause. Per-type decode plans cached per binary are begun (resolved field and variant
   types live beside them; the task's Stage enum, above).
 - **The pause at 1,000 tasks**: most of it was waiting for the target's seven threads to reach
   their stops after PTRACE_INTERRUPT, then re-reading maps and pagemap, and copying. Each
