@@ -718,10 +718,11 @@ def section_issue18_open(results, nproc):
   unwinder (libdwfl with every mapped module, for their CFI) and unwinds every thread. The
   unwinder no longer opens the executable's DWARF a second time: functions, scopes and names
   come from the debuginfo index already open (issue 19's one DWARF stack), which is what brought
-  the first capture near a warm one; skipping threads was not needed. Since this session a
-  warm capture reuses the memory the capture before it left (below) and the first has none to
-  reuse, so the ratio grew: 1.5× (47 ms vs 32 ms) in the last session's run, 1.9× and 2.0× in
-  this session's two (the second, on 05d4baa, misses by its rounding: 61 ms vs 30). By hand,
+  the first capture near a warm one; skipping threads was not needed. Since the last session
+  a warm capture reuses the memory the capture before it left (below) and the first has none
+  to reuse, so the ratio grew: 1.5× (47 ms vs 32 ms) two sessions ago, 1.9× and 2.0× in the
+  last session's two runs (the second, on 05d4baa, missed by its rounding: 61 ms vs 30), 1.6×
+  in this one (60 ms vs 38: the warm captures were slower on a busier machine). By hand,
   five fresh daemons each, interleaved with the build before (e5d7768): first capture 40.4 →
   40.9 ms (medians), warm 34 → 29.5 ms. Where a first capture's time goes, timed in the code
   over three of this benchmark's rounds (a build that logged each phase, not kept): the
@@ -749,15 +750,15 @@ def section_issue18_open(results, nproc):
   of asyncdumpd's time was in the kernel, 40 % zeroing fresh pages (`clear_page_erms`) of the
   copy buffer and the trace's pool, which every sample mapped anew; what that costs depends on
   the host's memory (by hand on the quiet machine the same request took half as long), and the
-  "linear in N" rows missed for the same reason. This session a sample's copy buffer and its
-  pool's large chunks are kept for the next sample (`core/spare.c`, owned by the context):
+  "linear in N" rows missed for the same reason. Since the last session a sample's copy buffer
+  and its pool's large chunks are kept for the next sample (`core/spare.c`, owned by the context):
   written again, their pages need no zeroing. Kept memory is advised `MADV_FREE`, so the
   kernel takes it back when it needs memory, and asyncdumpd unmaps what no sample used for
   15 s (past the watch list's default 10 s interval). Under perf by hand, `clear_page_erms`
-  went from 16 % of a warm 100,000-task request to none (in this run's profile above, from
-  40 % to under 2 %); at 100,000 tasks the request was 4.1 µs a
-  task (JSON) and 3.6 µs (text) in the run on b0608d0 and 3.7 and 4.2 µs in this one, 10–11×
-  the old path's, and the "linear in N" rows pass in both. The
+  went from 16 % of a warm 100,000-task request to none (in the profile of the run on
+  05d4baa, from 40 % to under 2 %); at 100,000 tasks the request was 4.1 µs a task (JSON)
+  and 3.6 µs (text) in the run on b0608d0, 3.7 and 4.2 µs in the one on 05d4baa, and 3.1 and
+  3.6 µs in this one, 10–12× the old path's, and the "linear in N" rows pass in all three. The
   warm request of each round reuses what its daemon's cold one left. The price is memory
   held while samples come: by hand at 100,000 tasks asyncdumpd's RSS stayed at 295 MiB after
   a request and fell to 133 MiB (the kept sample, as before) 17 s later. Earlier: a
@@ -803,10 +804,11 @@ def section_issue18_open(results, nproc):
 """ + nostop_decision(results, nproc) + """- **Rows at the edge of their budget**: on this shared 2-CPU machine some rows land on either
   side of their limit from one run to the next with the same code. The watch list's cost
   (issue 10's budget) was 0.95 % of resources and -0.41 % throughput in the run on b0608d0,
-  1.00 % and -1.46 % in this one (asyncdumpd's CPU is counted in 10 ms ticks: 17 against 18 ms
-  a sample; the throughput's run-to-run spread is 21 %); the felt pause at 1,000 tasks was
-  1.0 ms (a miss) in the run on b0608d0 and 0.91 ms in this one; the first capture with 64
-  threads is above.
+  1.00 % and -1.46 % in the one on 05d4baa, and 1.05 % and +4.26 % in this one (asyncdumpd's
+  CPU is counted in 10 ms ticks, 17 or 18 ms a sample, and the throughput's run-to-run spread
+  was 21 % then and 58 % now: the sampling's own cost is below what this machine can
+  resolve); the felt pause at 1,000 tasks was 1.0 ms (a miss) in the run on b0608d0, 0.91 ms
+  on 05d4baa and 0.99 ms in this one; the first capture with 64 threads is above.
 - **Decoding at a low priority**: implemented (`asyncdumpd --decode-priority normal|nice|idle`,
   for the watch list's samples; requests decode at the normal priority, a client waiting), but
   not the default: on this shared 2-CPU machine, benchserver under wrk got watch-list samples of
@@ -865,8 +867,8 @@ def section_issue18_open(results, nproc):
   joined in the pause, it made 1,000 tasks slower). Interleaved with the build before
   (`pause_us`, medians): 1,000 tasks 1.14 → 0.99 ms, 10,000 5.5 → 3.5 ms, 100,000
   23.7 → 17.6 ms. In the run on b0608d0 the pause at 1,000 tasks was 0.92 ms (`pause_us`) and
-  was felt as 1.0 ms, a miss by the probe's resolution (0.63 and 0.79 ms in the last session's
-  run); in this run 0.73 and 0.91 ms. The machine's pauses were longer all this session,
+  was felt as 1.0 ms, a miss by the probe's resolution (0.63 and 0.79 ms in the run before);
+  on 05d4baa 0.73 and 0.91 ms, in this run 0.96 and 0.99 ms. The machine's pauses were longer all this session,
   10,000 tasks too (2.4–2.5 ms against 1.6). Interleaved by
   hand with the build before this session's change (kept memory; `pause_us`, medians of 15
   and 12): 1,000 tasks 0.80 → 0.73 ms, 10,000 tasks 2.69 → 2.69 ms.
