@@ -239,55 +239,65 @@ static void keep_listener(struct ad_socket_table *t, const struct ad_socket *s, 
 		t->listeners = l;
 		*cap = ncap;
 	}
-	snprintf(t->listeners[t->nlisteners++].local, sizeof(t->listeners[0].local), "%s",
-		 s->local);
+	if (ad_sockets_parse_listener(s->local, &t->listeners[t->nlisteners]))
+		t->nlisteners++;
 }
 
-/* The port after the last ':' and the length of the address before it. */
-static bool split_port(const char *local, size_t *addr_len, unsigned *port)
+bool ad_sockets_parse_listener(const char *local, struct ad_listener *ret)
 {
 	const char *colon = strrchr(local, ':');
 	char *end;
-	if (!colon || !colon[1])
+	if (!colon || !colon[1] || (size_t)(colon - local) >= sizeof(ret->address))
 		return false;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (*end || p > 65535)
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535)
 		return false;
-	*addr_len = (size_t)(colon - local);
-	*port = (unsigned)p;
+	size_t len = (size_t)(colon - local);
+	memcpy(ret->address, local, len);
+	ret->address[len] = '\0';
+	ret->port = (unsigned)port;
+	ret->ipv6 = local[0] == '[';
+	ret->wildcard = strcmp(ret->address, "0.0.0.0") == 0 || strcmp(ret->address, "[::]") == 0;
 	return true;
 }
 
-static bool is_wildcard(const char *addr, size_t len)
+static int by_port(const void *a, const void *b)
 {
-	return (len == 7 && memcmp(addr, "0.0.0.0", 7) == 0) ||
-	       (len == 4 && memcmp(addr, "[::]", 4) == 0);
+	const struct ad_listener *x = a, *y = b;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+void ad_sockets_sort_listeners(struct ad_listener *listeners, size_t n)
+{
+	if (n)
+		qsort(listeners, n, sizeof(*listeners), by_port);
+}
+
+static bool port_before(const void *element, const void *port)
+{
+	return ((const struct ad_listener *)element)->port < *(const unsigned *)port;
 }
 
 bool ad_sockets_listened_on(const char *local, const struct ad_listener *listeners, size_t n)
 {
-	size_t len, llen;
-	unsigned port, lport;
-	if (!split_port(local, &len, &port))
+	struct ad_listener l;
+	if (!ad_sockets_parse_listener(local, &l))
 		return false;
-	bool v6 = local[0] == '[';
-	for (size_t i = 0; i < n; i++) {
-		const char *l = listeners[i].local;
-		if (!split_port(l, &llen, &lport) || lport != port || (l[0] == '[') != v6)
-			continue;
-		if (is_wildcard(l, llen) || (llen == len && memcmp(l, local, len) == 0))
+	size_t i = ad_partition_point(listeners, n, sizeof(*listeners), &l.port, port_before);
+	for (; i < n && listeners[i].port == l.port; i++)
+		if (listeners[i].ipv6 == l.ipv6 &&
+		    (listeners[i].wildcard || strcmp(listeners[i].address, l.address) == 0))
 			return true;
-	}
 	return false;
 }
 
 const char *ad_sockets_origin(const struct ad_socket *s, const struct ad_listener *listeners,
 			      size_t n, bool complete, unsigned low, unsigned high)
 {
-	size_t len;
-	unsigned port;
+	struct ad_listener local, peer;
 	if (strcmp(s->protocol, "tcp") != 0 || !*s->peer || strcmp(s->state, "LISTEN") == 0 ||
-	    !split_port(s->local, &len, &port))
+	    !ad_sockets_parse_listener(s->local, &local) ||
+	    !ad_sockets_parse_listener(s->peer, &peer))
 		return "";
 	if (ad_sockets_listened_on(s->local, listeners, n))
 		return "accepted";
@@ -295,16 +305,16 @@ const char *ad_sockets_origin(const struct ad_socket *s, const struct ad_listene
 	 * port 0 gave it and is closed since: then the peer's port is a
 	 * client's, ephemeral too, and listened on by nothing here. A port
 	 * bound by hand outside the range could be either. */
-	size_t peer_len;
-	unsigned peer_port;
-	bool peer_serves = split_port(s->peer, &peer_len, &peer_port) &&
-			   (peer_port < low || peer_port > high ||
-			    ad_sockets_listened_on(s->peer, listeners, n));
-	return complete && port >= low && port <= high && peer_serves ? "connected" : "";
+	bool peer_serves = peer.port < low || peer.port > high ||
+			   ad_sockets_listened_on(s->peer, listeners, n);
+	bool ephemeral = local.port >= low && local.port <= high;
+	return complete && ephemeral && peer_serves ? "connected" : "";
 }
 
 /* The kernel's ephemeral ports, from which connect() picks a local one
- * (ipv4's setting serves ipv6 too); Linux's default when unreadable. */
+ * (ipv4's setting serves ipv6 too). The setting is per network namespace
+ * and read in ours: a target in another one with another range is judged
+ * by ours. Linux's default when unreadable. */
 static void ephemeral_ports(unsigned *low, unsigned *high)
 {
 	*low = 32768;
@@ -404,6 +414,7 @@ static void read_net_tables(struct ad_socket_table *t)
 		ad_error_destroy(err);
 	}
 	qsort(t->fds, t->n, sizeof(*t->fds), by_fd);
+	ad_sockets_sort_listeners(t->listeners, t->nlisteners);
 	set_origins(t);
 	free(t->listeners);
 	t->listeners = NULL;

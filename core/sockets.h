@@ -29,7 +29,10 @@ struct ad_socket_fd {
 /* A listening tcp socket of the netns: what an accepted connection's
  * local address matches. */
 struct ad_listener {
-	char local[112];
+	unsigned port;
+	bool ipv6;
+	bool wildcard;        /* 0.0.0.0 or [::]: every address of its family */
+	char address[104];    /* "127.0.0.1", "[::1]" */
 };
 
 struct ad_socket_table {
@@ -38,7 +41,7 @@ struct ad_socket_table {
 	struct ad_socket_fd *fds; /* sorted by fd */
 	bool tables_read;         /* the net tables filled what they could */
 	size_t nlisteners;
-	struct ad_listener *listeners; /* while the tables are read */
+	struct ad_listener *listeners; /* while the tables are read, sorted by port */
 	bool listeners_complete;  /* every tcp table read, none left out */
 };
 
@@ -56,9 +59,14 @@ const struct ad_socket *ad_socket_table_find(struct ad_socket_table *t, int fd);
 bool ad_sockets_parse_inet_line(const char *line, const char *family, const char *protocol,
 				struct ad_socket *ret);
 bool ad_sockets_parse_unix_line(const char *line, struct ad_socket *ret);
-/* Whether `local` ("127.0.0.1:8080", "[::1]:8080") is an address one of
- * `listeners` listens on: the same address and port, or the same port on
- * the wildcard address of its family. */
+/* `local` ("127.0.0.1:8080", "[::1]:8080") as a listener; false when it is
+ * not an address and port. */
+bool ad_sockets_parse_listener(const char *local, struct ad_listener *ret);
+/* Sorts listeners by port, as ad_sockets_listened_on() wants them. */
+void ad_sockets_sort_listeners(struct ad_listener *listeners, size_t n);
+/* Whether `local` is an address one of `listeners` (sorted) listens on: the
+ * same address and port, or the same port on the wildcard address of its
+ * family. */
 bool ad_sockets_listened_on(const char *local, const struct ad_listener *listeners, size_t n);
 /* "accepted", "connected" or "" for a tcp socket `s` with a peer, from the
  * netns' listeners (complete: every one was read) and the kernel's

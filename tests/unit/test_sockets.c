@@ -67,10 +67,16 @@ static struct ad_socket tcp_socket(const char *local, const char *peer, const ch
  * its local port is an ephemeral one nothing listens on (connected). */
 START_TEST(connection_origins)
 {
-	const struct ad_listener listeners[] = {
-		{ "0.0.0.0:8080" }, { "127.0.0.1:6379" }, { "[::]:443" }, { "[::1]:9000" },
+	static const char *const listening[] = {
+		"[::1]:9000", "0.0.0.0:8080", "127.0.0.1:6379", "[::]:443", "10.0.0.5:6379",
 	};
-	size_t n = sizeof(listeners) / sizeof(listeners[0]);
+	size_t n = sizeof(listening) / sizeof(listening[0]);
+	struct ad_listener listeners[sizeof(listening) / sizeof(listening[0])];
+	for (size_t i = 0; i < n; i++)
+		ck_assert(ad_sockets_parse_listener(listening[i], &listeners[i]));
+	ad_sockets_sort_listeners(listeners, n);
+	ck_assert(listeners[0].port == 443 && listeners[0].ipv6 && listeners[0].wildcard);
+	ck_assert_str_eq(listeners[4].address, "[::1]");
 	struct {
 		const char *local, *peer, *state, *origin;
 		bool complete;
@@ -78,6 +84,7 @@ START_TEST(connection_origins)
 		{ "10.0.0.5:8080", "10.0.0.7:40000", "ESTABLISHED", "accepted", true },
 		{ "127.0.0.1:6379", "127.0.0.1:50000", "ESTABLISHED", "accepted", true },
 		{ "127.0.0.2:6379", "127.0.0.1:50000", "ESTABLISHED", "", true },   /* port 6379 on another address, bound by hand */
+		{ "10.0.0.5:6379", "10.0.0.7:40003", "ESTABLISHED", "accepted", true },
 		{ "[::ffff:10.0.0.5]:443", "[::ffff:10.0.0.7]:40001", "ESTABLISHED", "accepted", true },
 		{ "[::1]:9000", "[::1]:50001", "CLOSE_WAIT", "accepted", true },
 		{ "10.0.0.5:443", "10.0.0.9:40002", "ESTABLISHED", "", true },   /* [::]:443 is ipv6's */
@@ -106,6 +113,8 @@ START_TEST(connection_origins)
 	ck_assert_str_eq(ad_sockets_origin(&udp, listeners, n, true, 32768, 60999), "");
 	ck_assert(!ad_sockets_listened_on("garbage", listeners, n));
 	ck_assert(!ad_sockets_listened_on("10.0.0.5:", listeners, n));
+	ck_assert(!ad_sockets_listened_on("10.0.0.5:80x", listeners, n));
+	ck_assert(!ad_sockets_listened_on("10.0.0.5:8080", listeners, 0));
 }
 END_TEST
 
