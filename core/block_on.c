@@ -985,7 +985,7 @@ static struct ad_error *choose(struct ad_decode *d, const struct ad_block_on *b,
 	if (e)
 		return e;
 	if ((*ret = only_marked(found, pointed, n))) {
-		*why = "the only one the calls polling it point at (the others are stale copies)";
+		*why = "the only one the calls below its frame point at (the others are stale copies)";
 		return NULL;
 	}
 	bool alike;

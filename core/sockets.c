@@ -257,6 +257,16 @@ bool ad_sockets_parse_listener(const char *local, struct ad_listener *ret)
 	ret->address[len] = '\0';
 	ret->port = (unsigned)port;
 	ret->ipv6 = local[0] == '[';
+	/* An IPv4 address mapped into IPv6 ("[::ffff:127.0.0.1]", a dual-stack
+	 * socket's) is the IPv4 address it maps. */
+	static const char mapped[] = "[::ffff:";
+	if (strncmp(ret->address, mapped, sizeof(mapped) - 1) == 0 && strchr(ret->address, '.') &&
+	    ret->address[len - 1] == ']') {
+		size_t v4 = len - (sizeof(mapped) - 1) - 1;
+		memmove(ret->address, ret->address + sizeof(mapped) - 1, v4);
+		ret->address[v4] = '\0';
+		ret->ipv6 = false;
+	}
 	ret->wildcard = strcmp(ret->address, "0.0.0.0") == 0 || strcmp(ret->address, "[::]") == 0;
 	return true;
 }
@@ -284,9 +294,11 @@ bool ad_sockets_listened_on(const char *local, const struct ad_listener *listene
 	if (!ad_sockets_parse_listener(local, &l))
 		return false;
 	size_t i = ad_partition_point(listeners, n, sizeof(*listeners), &l.port, port_before);
+	/* [::] serves IPv4 too unless the listener set IPV6_V6ONLY, which the
+	 * tables do not show (Linux's default, bindv6only 0, leaves it off). */
 	for (; i < n && listeners[i].port == l.port; i++)
-		if (listeners[i].ipv6 == l.ipv6 &&
-		    (listeners[i].wildcard || strcmp(listeners[i].address, l.address) == 0))
+		if ((listeners[i].wildcard && (listeners[i].ipv6 || !l.ipv6)) ||
+		    (listeners[i].ipv6 == l.ipv6 && strcmp(listeners[i].address, l.address) == 0))
 			return true;
 	return false;
 }
@@ -301,14 +313,18 @@ const char *ad_sockets_origin(const struct ad_socket *s, const struct ad_listene
 		return "";
 	if (ad_sockets_listened_on(s->local, listeners, n))
 		return "accepted";
-	/* An ephemeral port is one connect() picked, unless a listener bound to
-	 * port 0 gave it and is closed since: then the peer's port is a
-	 * client's, ephemeral too, and listened on by nothing here. A port
-	 * bound by hand outside the range could be either. */
+	/* An ephemeral port is one connect() picked, or one bind(0) gave a
+	 * listener closed since. Linux (4.6 on) gives connect() ports of the
+	 * range start's parity first and bind(0) the others
+	 * (__inet_hash_connect, inet_csk_find_open_port), so a port of the
+	 * other parity is not claimed; nor one whose peer's port is a client's
+	 * (ephemeral, listened on by nothing here). A port bound by hand
+	 * outside the range could be either. */
 	bool peer_serves = peer.port < low || peer.port > high ||
 			   ad_sockets_listened_on(s->peer, listeners, n);
-	bool ephemeral = local.port >= low && local.port <= high;
-	return complete && ephemeral && peer_serves ? "connected" : "";
+	bool from_connect = local.port >= low && local.port <= high &&
+			    (local.port - low) % 2 == 0;
+	return complete && from_connect && peer_serves ? "connected" : "";
 }
 
 /* The kernel's ephemeral ports, from which connect() picks a local one

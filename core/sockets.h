@@ -59,8 +59,9 @@ const struct ad_socket *ad_socket_table_find(struct ad_socket_table *t, int fd);
 bool ad_sockets_parse_inet_line(const char *line, const char *family, const char *protocol,
 				struct ad_socket *ret);
 bool ad_sockets_parse_unix_line(const char *line, struct ad_socket *ret);
-/* `local` ("127.0.0.1:8080", "[::1]:8080") as a listener; false when it is
- * not an address and port. */
+/* `local` ("127.0.0.1:8080", "[::1]:8080") as a listener, an IPv4 address
+ * mapped into IPv6 as the IPv4 one; false when it is not an address and
+ * port. */
 bool ad_sockets_parse_listener(const char *local, struct ad_listener *ret);
 /* Sorts listeners by port, as ad_sockets_listened_on() wants them. */
 void ad_sockets_sort_listeners(struct ad_listener *listeners, size_t n);
@@ -71,9 +72,9 @@ bool ad_sockets_listened_on(const char *local, const struct ad_listener *listene
 /* "accepted", "connected" or "" for a tcp socket `s` with a peer, from the
  * netns' listeners (complete: every one was read) and the kernel's
  * ephemeral port range [low, high]: accepted when its local address is
- * listened on; connected when its local port is ephemeral and listened on
- * by nothing, and its peer's is a server's (outside the range, or listened
- * on here). */
+ * listened on; connected when its local port is one connect() picks
+ * (ephemeral, of the parity of `low`) and listened on by nothing, and its
+ * peer's is a server's (outside the range, or listened on here). */
 const char *ad_sockets_origin(const struct ad_socket *s, const struct ad_listener *listeners,
 			      size_t n, bool complete, unsigned low, unsigned high);
 /* "socket:[12345]" → 12345; false for any other link. */

@@ -84,9 +84,9 @@ struct ad_socket {
 	char peer[112];     /* "" when not connected (listeners, unconnected udp, unix) */
 	char state[16];     /* "ESTABLISHED", "LISTEN", "CONNECTED", … */
 	/* tcp with a peer: "accepted" (its local address is one the netns
-	 * listens on), "connected" (an outgoing connection: a local port of
-	 * the kernel's ephemeral range that nothing listens on, to a server's
-	 * port), "" when neither can be told. */
+	 * listens on), "connected" (an outgoing connection: a local port
+	 * connect() picks, that nothing listens on, to a server's port), ""
+	 * when neither can be told. */
 	char origin[12];
 	bool has_queues;
 	uint64_t rx_queue;  /* bytes received not yet read (LISTEN: connections to accept) */

@@ -69,6 +69,7 @@ START_TEST(connection_origins)
 {
 	static const char *const listening[] = {
 		"[::1]:9000", "0.0.0.0:8080", "127.0.0.1:6379", "[::]:443", "10.0.0.5:6379",
+		"[::]:45001", "127.0.0.1:45002",
 	};
 	size_t n = sizeof(listening) / sizeof(listening[0]);
 	struct ad_listener listeners[sizeof(listening) / sizeof(listening[0])];
@@ -77,6 +78,11 @@ START_TEST(connection_origins)
 	ad_sockets_sort_listeners(listeners, n);
 	ck_assert(listeners[0].port == 443 && listeners[0].ipv6 && listeners[0].wildcard);
 	ck_assert_str_eq(listeners[4].address, "[::1]");
+	struct ad_listener mapped;
+	ck_assert(ad_sockets_parse_listener("[::ffff:10.1.2.3]:80", &mapped));
+	ck_assert(!mapped.ipv6 && mapped.port == 80);
+	ck_assert_str_eq(mapped.address, "10.1.2.3");
+	ck_assert(ad_sockets_parse_listener("[::ffff:a:b]:80", &mapped) && mapped.ipv6);
 	struct {
 		const char *local, *peer, *state, *origin;
 		bool complete;
@@ -87,10 +93,15 @@ START_TEST(connection_origins)
 		{ "10.0.0.5:6379", "10.0.0.7:40003", "ESTABLISHED", "accepted", true },
 		{ "[::ffff:10.0.0.5]:443", "[::ffff:10.0.0.7]:40001", "ESTABLISHED", "accepted", true },
 		{ "[::1]:9000", "[::1]:50001", "CLOSE_WAIT", "accepted", true },
-		{ "10.0.0.5:443", "10.0.0.9:40002", "ESTABLISHED", "", true },   /* [::]:443 is ipv6's */
+		{ "10.0.0.5:443", "10.0.0.9:40002", "ESTABLISHED", "accepted", true }, /* [::] serves IPv4 too */
+		{ "[::1]:6379", "[::1]:40004", "ESTABLISHED", "", true },   /* 127.0.0.1:6379 is IPv4's only */
+		{ "[::ffff:127.0.0.1]:6379", "[::ffff:127.0.0.1]:40005", "ESTABLISHED", "accepted", true },
 		{ "10.0.0.5:41872", "10.0.0.9:5432", "ESTABLISHED", "connected", true },
 		{ "127.0.0.1:41872", "127.0.0.1:6379", "ESTABLISHED", "connected", true },
 		{ "127.0.0.1:41872", "127.0.0.1:50000", "ESTABLISHED", "", true },  /* a closed port-0 listener's, or a server's */
+		{ "127.0.0.1:41873", "127.0.0.1:2020", "ESTABLISHED", "", true },   /* odd: bind(0)'s, a listener closed since */
+		{ "127.0.0.1:41872", "127.0.0.1:45001", "ESTABLISHED", "connected", true }, /* to a dual-stack [::]:45001 */
+		{ "[::ffff:127.0.0.1]:41872", "[::ffff:127.0.0.1]:45002", "ESTABLISHED", "connected", true },
 		{ "[::1]:41872", "[::1]:9000", "ESTABLISHED", "connected", true },
 		{ "10.0.0.5:41872", "10.0.0.9:5432", "ESTABLISHED", "", false }, /* a listener may be missing */
 		{ "10.0.0.5:8080", "10.0.0.9:5432", "ESTABLISHED", "accepted", false },
