@@ -31,7 +31,7 @@ struct ad_socket_fd {
 struct ad_listener {
 	unsigned port;
 	bool ipv6;
-	bool wildcard;        /* 0.0.0.0 or [::]: every address of its family */
+	bool wildcard;        /* 0.0.0.0 (every IPv4 address) or [::] (every address) */
 	char address[104];    /* "127.0.0.1", "[::1]" */
 };
 
@@ -66,8 +66,8 @@ bool ad_sockets_parse_listener(const char *local, struct ad_listener *ret);
 /* Sorts listeners by port, as ad_sockets_listened_on() wants them. */
 void ad_sockets_sort_listeners(struct ad_listener *listeners, size_t n);
 /* Whether `local` is an address one of `listeners` (sorted) listens on: the
- * same address and port, or the same port on the wildcard address of its
- * family. */
+ * same address and port, or the same port on a wildcard address that
+ * serves its family. */
 bool ad_sockets_listened_on(const char *local, const struct ad_listener *listeners, size_t n);
 /* "accepted", "connected" or "" for a tcp socket `s` with a peer, from the
  * netns' listeners (complete: every one was read) and the kernel's
